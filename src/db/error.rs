@@ -1,0 +1,117 @@
+//! The database layer's errors: each renders as one line that names what is
+//! wrong and what to do — never a password, never a debug dump.
+
+use std::error::Error as _;
+
+use tokio_postgres::error::SqlState;
+
+use super::connect::settings::{ConnSettings, PasswordSource, SettingsError};
+use super::connect::tls::TlsSetupError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    #[error("cannot connect to {target}: {reason}")]
+    Connect { target: String, reason: String },
+    #[error("could not {what}: {reason}")]
+    Query { what: String, reason: String, code: Option<String> },
+    #[error("the backfill schema is not installed in this database (no {missing}); run `backfill-console migrate`")]
+    SchemaMissing { missing: String },
+    #[error(
+        "this database's backfill-console schema is version {found}, newer than this binary knows ({known}); upgrade backfill-console"
+    )]
+    SchemaTooNew { found: i32, known: i32 },
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl DbError {
+    pub fn query(what: &str, e: &tokio_postgres::Error) -> Self {
+        DbError::Query {
+            what: what.to_string(),
+            reason: describe(e),
+            code: e.code().map(|c| c.code().to_string()),
+        }
+    }
+
+    /// The SQLSTATE, when the server gave one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            DbError::Query { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when the server said the role lacks a privilege.
+    pub fn is_permission_denied(&self) -> bool {
+        self.sqlstate() == Some(SqlState::INSUFFICIENT_PRIVILEGE.code())
+    }
+
+    /// True when the failure was the link (not the statement): the outcome of a
+    /// write in flight is then unknown.
+    pub fn is_connection_loss(&self) -> bool {
+        match self {
+            DbError::Connect { .. } => true,
+            DbError::Query { code, reason, .. } => {
+                code.as_deref().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
+                    || (code.is_none() && (reason.contains("connection closed") || reason.contains("connection")))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One line from a driver error: the server's message (and hint), or the I/O cause.
+pub fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = db.message().to_string();
+        if let Some(hint) = db.hint() {
+            text.push_str(" (hint: ");
+            text.push_str(hint);
+            text.push(')');
+        }
+        return one_line(&text);
+    }
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    one_line(&text)
+}
+
+pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_postgres::Error) -> DbError {
+    let base = describe(e);
+    let code = e.code();
+    let advice = if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
+        match settings.password_source {
+            PasswordSource::None => " — no password was given; set PGPASSWORD, ~/.pgpass, or put it in the URL",
+            PasswordSource::PasswordFile => " — the password came from the password file; check its line",
+            _ => " — check the user name and password",
+        }
+    } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
+        " — check the database name (dbname / PGDATABASE)"
+    } else if base.contains("Connection refused") {
+        " — is the server running and listening there?"
+    } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
+        " — the host name does not resolve; check host / PGHOST"
+    } else if base.contains("timed out") {
+        " — no answer in time; check the host, port and firewall"
+    } else {
+        ""
+    };
+    DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
+}
+
+/// Multi-line server text folded onto one line, control characters removed.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect()
+}

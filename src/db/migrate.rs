@@ -1,0 +1,156 @@
+//! `migrate`: applies `sql/` in order, once each, recorded in a bookkeeping
+//! table. Concurrent runs are serialised by the project's own advisory lock in
+//! the two-int4 form (never a month key), and everything happens in one
+//! transaction: a failed run leaves nothing half-applied.
+
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::DbError;
+
+/// The project's advisory-lock namespace ("BFCO"), first int4 of the two-int form.
+pub const LOCK_NAMESPACE: i32 = 0x4246_434F;
+/// Second int4: the migration lock.
+pub const MIGRATE_LOCK: i32 = 1;
+
+pub const BOOKKEEPING_TABLE: &str = "backfill_console_migrations";
+
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "backfill_log", sql: include_str!("../../sql/001_backfill_log.sql") },
+    Migration { version: 2, name: "queue", sql: include_str!("../../sql/002_queue.sql") },
+    Migration { version: 3, name: "audit", sql: include_str!("../../sql/003_audit.sql") },
+];
+
+pub fn latest_version() -> i32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MigrateReport {
+    pub applied: Vec<String>,
+    pub already_current: bool,
+    /// `Some(rows)` when an existing `backfill_log` was adopted by this run.
+    pub adopted_backfill_log_rows: Option<i64>,
+    pub version: i32,
+}
+
+pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let tx = client.transaction().await.map_err(q("begin the migration"))?;
+    tx.batch_execute("SET LOCAL lock_timeout = '120s'; SET LOCAL statement_timeout = 0")
+        .await
+        .map_err(q("relax timeouts for the migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_NAMESPACE, &MIGRATE_LOCK])
+        .await
+        .map_err(q("take the migration lock"))?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {BOOKKEEPING_TABLE} (
+           version INT PRIMARY KEY,
+           name TEXT NOT NULL,
+           checksum TEXT NOT NULL,
+           applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    ))
+    .await
+    .map_err(q("create the migration bookkeeping table"))?;
+    let done: Vec<i32> = tx
+        .query(&format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
+        .await
+        .map_err(q("read applied migrations"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if let Some(&found) = done.iter().max() {
+        if found > latest_version() {
+            return Err(DbError::SchemaTooNew { found, known: latest_version() });
+        }
+    }
+    let existing_rows = existing_backfill_log_rows(&tx).await?;
+    let mut report = MigrateReport {
+        applied: Vec::new(),
+        already_current: true,
+        adopted_backfill_log_rows: None,
+        version: latest_version(),
+    };
+    for migration in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+        if migration.version == 1 {
+            report.adopted_backfill_log_rows = existing_rows;
+        }
+        tx.batch_execute(migration.sql).await.map_err(|e| {
+            DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), &e)
+        })?;
+        tx.execute(
+            &format!("INSERT INTO {BOOKKEEPING_TABLE} (version, name, checksum) VALUES ($1, $2, $3)"),
+            &[&migration.version, &migration.name, &checksum(migration.sql)],
+        )
+        .await
+        .map_err(q("record the migration"))?;
+        report.applied.push(format!("{:03}_{}", migration.version, migration.name));
+        report.already_current = false;
+    }
+    tx.commit().await.map_err(q("commit the migration"))?;
+    Ok(report)
+}
+
+async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Result<Option<i64>, DbError> {
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('backfill_log') IS NOT NULL", &[])
+        .await
+        .map_err(|e| DbError::query("look for backfill_log", &e))?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let rows: i64 = tx
+        .query_one("SELECT count(*) FROM backfill_log", &[])
+        .await
+        .map_err(|e| DbError::query("count backfill_log", &e))?
+        .get(0);
+    Ok(Some(rows))
+}
+
+/// Verifies the schema is installed and not newer than this binary.
+pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT to_regclass('backfill_log') IS NOT NULL,
+                        to_regclass('backfill_queue') IS NOT NULL,
+                        to_regclass('{BOOKKEEPING_TABLE}') IS NOT NULL"
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| DbError::query("check the schema", &e))?;
+    let (log, queue, book): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
+    if !log {
+        return Err(DbError::SchemaMissing { missing: "backfill_log table".into() });
+    }
+    if !queue || !book {
+        return Err(DbError::SchemaMissing { missing: "backfill_queue / migration bookkeeping".into() });
+    }
+    let version: Option<i32> = client
+        .query_one(&format!("SELECT max(version) FROM {BOOKKEEPING_TABLE}"), &[])
+        .await
+        .map_err(|e| DbError::query("read the schema version", &e))?
+        .get(0);
+    let version = version.unwrap_or(0);
+    if version > latest_version() {
+        return Err(DbError::SchemaTooNew { found: version, known: latest_version() });
+    }
+    if version < latest_version() {
+        return Err(DbError::SchemaMissing { missing: format!("migrations after version {version}") });
+    }
+    Ok(version)
+}
+
+/// FNV-1a, enough to notice an edited migration file.
+fn checksum(text: &str) -> String {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{hash:016x}")
+}

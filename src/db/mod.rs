@@ -1,0 +1,10 @@
+//! Everything that speaks SQL. No terminal code below here.
+
+pub mod audit;
+pub mod connect;
+pub mod error;
+pub mod lock_key;
+pub mod migrate;
+pub mod seed;
+
+pub use error::DbError;

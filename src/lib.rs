@@ -1,0 +1,5 @@
+#![forbid(unsafe_code)]
+//! backfill-console: an operations console for the PostgreSQL-backed backfill scheduler.
+
+pub mod pgserver;
+pub mod db;

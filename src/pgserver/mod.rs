@@ -1,0 +1,295 @@
+//! A throwaway PostgreSQL server from the machine's own binaries: used by the
+//! integration tests (one per test binary) and by `demo`.
+//!
+//! Clean-up is guaranteed on every exit path by a *guardian*: a tiny `sh` process
+//! that ignores terminal signals and waits for EOF on a pipe we hold. When we stop
+//! the server ourselves, or when our process dies in any way (even SIGKILL, which
+//! closes the pipe), the guardian stops the postmaster and removes the directory.
+
+mod account;
+mod binaries;
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+use account::RunAs;
+pub use binaries::find_bindir;
+
+const SUPERUSER: &str = "postgres";
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PgServerError {
+    #[error(
+        "no PostgreSQL server binaries found (looked at pg_config --bindir, PATH and /usr/lib/postgresql/*/bin); install the server package, e.g. `apt-get install postgresql`"
+    )]
+    NoServerBinaries,
+    #[error("running as root, but no unprivileged account (postgres or nobody) exists to run the server")]
+    NoUnprivilegedAccount,
+    #[error("could not {what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("{step} failed: {log}")]
+    Failed { step: &'static str, log: String },
+}
+
+impl PgServerError {
+    fn io(what: &str, source: std::io::Error) -> Self {
+        Self::Io { what: what.to_string(), source }
+    }
+}
+
+/// A running throwaway server. Dropping it stops the server and removes its directory.
+pub struct TempServer {
+    dir: PathBuf,
+    port: u16,
+    password: String,
+    postmaster: Option<Child>,
+    guardian: Option<Child>,
+}
+
+impl TempServer {
+    /// initdb + start, listening on 127.0.0.1 (random free port) and a socket in its directory.
+    pub fn start() -> Result<Self, PgServerError> {
+        let bindir = find_bindir()?;
+        let run_as = account::server_account()?;
+        let dir = tempfile::Builder::new()
+            .prefix("backfill-pg-")
+            .tempdir()
+            .map_err(|e| PgServerError::io("create a temporary directory", e))?
+            .keep();
+        // From here on the guardian owns the directory's removal.
+        let guardian = spawn_guardian(&dir)?;
+        let mut server = TempServer {
+            dir,
+            port: 0,
+            password: rand::rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect(),
+            postmaster: None,
+            guardian: Some(guardian),
+        };
+        account::give(&server.dir, run_as)?;
+        server.initdb(&bindir, run_as)?;
+        server.launch(&bindir, run_as)?;
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn superuser(&self) -> &str {
+        SUPERUSER
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// A URL for `dbname` over TCP on loopback, as the superuser.
+    pub fn url(&self, dbname: &str) -> String {
+        format!("postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}", self.password, self.port)
+    }
+
+    /// Stops the server (fast shutdown) and removes its directory. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.postmaster.take() {
+            let pid = Pid::from_raw(child.id() as i32);
+            let _ = kill(pid, Signal::SIGINT);
+            if !wait_with_timeout(&mut child, Duration::from_secs(15)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        if let Some(mut guardian) = self.guardian.take() {
+            drop(guardian.stdin.take()); // EOF: the guardian removes the directory
+            let _ = guardian.wait();
+        }
+    }
+
+    fn initdb(&self, bindir: &Path, run_as: Option<RunAs>) -> Result<(), PgServerError> {
+        let pwfile = self.dir.join("pwfile");
+        std::fs::write(&pwfile, &self.password).map_err(|e| PgServerError::io("write the password file", e))?;
+        std::fs::set_permissions(&pwfile, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| PgServerError::io("protect the password file", e))?;
+        account::give(&pwfile, run_as)?;
+        let mut cmd = Command::new(bindir.join("initdb"));
+        cmd.arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        run_as_account(&mut cmd, run_as);
+        let out = cmd.output().map_err(|e| PgServerError::io("run initdb", e))?;
+        let _ = std::fs::remove_file(&pwfile);
+        if !out.status.success() {
+            let log = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            return Err(PgServerError::Failed { step: "initdb", log });
+        }
+        Ok(())
+    }
+
+    fn launch(&mut self, bindir: &Path, run_as: Option<RunAs>) -> Result<(), PgServerError> {
+        let mut last_log = String::new();
+        // A free port can be taken between our probe and the server's bind: retry.
+        for _ in 0..5 {
+            let port = free_port()?;
+            let log_path = self.dir.join("server.log");
+            let log = std::fs::File::create(&log_path).map_err(|e| PgServerError::io("create the server log", e))?;
+            account::give(&log_path, run_as)?;
+            let log_err = log.try_clone().map_err(|e| PgServerError::io("open the server log", e))?;
+            let mut cmd = Command::new(bindir.join("postgres"));
+            cmd.arg("-D")
+                .arg(self.dir.join("data"))
+                .arg("-k")
+                .arg(&self.dir)
+                .arg("-p")
+                .arg(port.to_string())
+                .args(server_settings())
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err)
+                .process_group(0); // a terminal's Ctrl-C must not reach it directly
+            run_as_account(&mut cmd, run_as);
+            let child = cmd.spawn().map_err(|e| PgServerError::io("start postgres", e))?;
+            self.postmaster = Some(child);
+            match self.wait_ready() {
+                Ok(()) => {
+                    self.port = port;
+                    return Ok(());
+                }
+                Err(log) => {
+                    last_log = log;
+                    if let Some(mut child) = self.postmaster.take() {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                    }
+                    if !last_log.contains("could not bind") && !last_log.contains("could not create any TCP") {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(PgServerError::Failed { step: "starting postgres", log: last_log })
+    }
+
+    /// Waits until postmaster.pid says "ready"; on failure returns the log's tail.
+    fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let pidfile = self.dir.join("data").join("postmaster.pid");
+        while Instant::now() < deadline {
+            if let Some(child) = self.postmaster.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!("postgres exited with {status}: {}", self.log_tail()));
+                }
+            }
+            if let Ok(text) = std::fs::read_to_string(&pidfile) {
+                if text.lines().any(|line| line.trim() == "ready") {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Err(format!("not ready after {READY_TIMEOUT:?}: {}", self.log_tail()))
+    }
+
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(self.dir.join("server.log")) {
+            let _ = file.read_to_string(&mut text);
+        }
+        let lines: Vec<&str> = text.lines().rev().take(5).collect();
+        lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+    }
+}
+
+impl Drop for TempServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Settings for a fast, disposable, loopback-only server.
+fn server_settings() -> Vec<String> {
+    [
+        "listen_addresses=127.0.0.1",
+        "fsync=off",
+        "synchronous_commit=off",
+        "full_page_writes=off",
+        "max_connections=300",
+        "shared_buffers=128MB",
+        "max_locks_per_transaction=256",
+        "log_min_messages=warning",
+    ]
+    .iter()
+    .flat_map(|s| ["-c".to_string(), s.to_string()])
+    .collect()
+}
+
+fn run_as_account(cmd: &mut Command, run_as: Option<RunAs>) {
+    if let Some(account) = run_as {
+        cmd.uid(account.uid.as_raw()).gid(account.gid.as_raw());
+        // $HOME of root would be unreadable for the server account.
+        cmd.env("HOME", "/");
+    }
+}
+
+/// The guardian: ignores terminal signals, waits for EOF on stdin, then stops a
+/// postmaster still running in the directory and removes the directory.
+fn spawn_guardian(dir: &Path) -> Result<Child, PgServerError> {
+    const SCRIPT: &str = r#"trap '' INT TERM HUP
+cat >/dev/null
+pidfile="$1/data/postmaster.pid"
+if [ -f "$pidfile" ]; then
+  pid=$(head -n 1 "$pidfile")
+  if [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; then
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+fi
+rm -rf "$1"
+"#;
+    Command::new("sh")
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg("backfill-pg-guardian")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| PgServerError::io("start the clean-up guardian (sh)", e))
+}
+
+fn free_port() -> Result<u16, PgServerError> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| PgServerError::io("find a free loopback port", e))?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| PgServerError::io("find a free loopback port", e))
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}

@@ -1,0 +1,156 @@
+//! Test harness: one throwaway PostgreSQL per test binary (or the server named by
+//! `BACKFILL_TEST_DATABASE_URL`), and a fresh database per test.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use backfill_console::db::audit::Actor;
+use backfill_console::db::connect::{self, ConnSettings, Session, SessionOptions};
+use backfill_console::db::migrate;
+use backfill_console::pgserver::TempServer;
+use tokio::sync::OnceCell;
+
+static SERVER: OnceLock<Result<TempServer, String>> = OnceLock::new();
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn external_url() -> Option<String> {
+    std::env::var("BACKFILL_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub fn server() -> &'static TempServer {
+    match SERVER.get_or_init(|| TempServer::start().map_err(|e| e.to_string())) {
+        Ok(server) => server,
+        Err(e) => panic!("cannot start the test PostgreSQL: {e}"),
+    }
+}
+
+/// A URL (or DSN) for `dbname` on the test server, as its administrative user.
+pub fn url_for(dbname: &str) -> String {
+    match external_url() {
+        Some(url) => {
+            let mut s = settings_of(&url);
+            s.dbname = dbname.to_string();
+            dsn_of(&s)
+        }
+        None => format!("{}?sslmode=disable", server().url(dbname)),
+    }
+}
+
+fn dsn_of(s: &ConnSettings) -> String {
+    let mut dsn =
+        format!("host={} port={} user={} dbname={} sslmode=disable", s.hosts[0], s.ports[0], s.user, s.dbname);
+    if let Some(pw) = &s.password {
+        dsn.push_str(&format!(" password='{}'", pw.expose().replace('\\', "\\\\").replace('\'', "\\'")));
+    }
+    dsn
+}
+
+pub fn settings_of(url: &str) -> ConnSettings {
+    connect::resolve(Some(url), &|_| None).expect("test URL resolves")
+}
+
+fn admin_url() -> String {
+    match external_url() {
+        Some(url) => url,
+        None => url_for("postgres"),
+    }
+}
+
+pub async fn connect_url(url: &str) -> Session {
+    connect::connect(&settings_of(url), &SessionOptions::default()).await.expect("connect to the test database")
+}
+
+/// A database for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn settings(&self) -> ConnSettings {
+        settings_of(&self.url)
+    }
+
+    pub async fn session(&self) -> Session {
+        connect_url(&self.url).await
+    }
+
+    pub async fn session_with(&self, options: &SessionOptions) -> Session {
+        connect::connect(&self.settings(), options).await.expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Our own server is thrown away whole; on a shared server, drop the database.
+        if external_url().is_some() {
+            let name = self.name.clone();
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    rt.block_on(async {
+                        let admin = connect_url(&admin_url()).await;
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = admin.client.batch_execute(&sql).await;
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+fn next_name(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+}
+
+async fn create_database(name: &str, template: Option<&str>) {
+    let admin = connect_url(&admin_url()).await;
+    let sql = match template {
+        Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
+        None => format!("CREATE DATABASE {name}"),
+    };
+    admin.client.batch_execute(&sql).await.expect("create a test database");
+}
+
+/// An empty database: no schema.
+pub async fn fresh_db() -> TestDb {
+    let name = next_name("bfc_test");
+    create_database(&name, None).await;
+    TestDb { url: url_for(&name), name }
+}
+
+/// A database with the schema applied (copied from a migrated template on our own server).
+pub async fn migrated_db() -> TestDb {
+    if external_url().is_some() {
+        let db = fresh_db().await;
+        let mut session = db.session().await;
+        migrate::migrate(&mut session.client).await.expect("migrate");
+        return db;
+    }
+    let template = TEMPLATE
+        .get_or_init(|| async {
+            let name = next_name("bfc_template");
+            create_database(&name, None).await;
+            let mut session = connect_url(&url_for(&name)).await;
+            migrate::migrate(&mut session.client).await.expect("migrate the template");
+            name
+        })
+        .await;
+    let name = next_name("bfc_test");
+    create_database(&name, Some(template)).await;
+    TestDb { url: url_for(&name), name }
+}
+
+pub fn actor() -> Actor {
+    Actor { os_user: "tester".into(), os_host: "test-host".into() }
+}
+
+/// Inserts months `from..=to` (YYYY-MM) as pending.
+pub async fn seed(session: &mut Session, from: &str, to: &str) -> u64 {
+    use backfill_console::db::lock_key::YearMonth;
+    let from = YearMonth::parse(from).expect("from");
+    let to = YearMonth::parse(to).expect("to");
+    backfill_console::db::seed::seed(&mut session.client, &actor(), from, to).await.expect("seed")
+}
