@@ -1,6 +1,7 @@
 //! Everything that speaks SQL. No terminal code below here.
 
 pub mod audit;
+pub mod claim;
 pub mod connect;
 pub mod error;
 pub mod lock_key;

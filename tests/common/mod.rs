@@ -2,6 +2,8 @@
 //! `BACKFILL_TEST_DATABASE_URL`), and a fresh database per test.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod gate;
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -153,4 +155,44 @@ pub async fn seed(session: &mut Session, from: &str, to: &str) -> u64 {
     let from = YearMonth::parse(from).expect("from");
     let to = YearMonth::parse(to).expect("to");
     backfill_console::db::seed::seed(&mut session.client, &actor(), from, to).await.expect("seed")
+}
+
+/// Month advisory locks (one-bigint form) held by `pid`, as keys.
+pub async fn month_locks_of(client: &tokio_postgres::Client, pid: i32) -> Vec<i64> {
+    client
+        .query(
+            "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid = $1
+             ORDER BY 1",
+            &[&pid],
+        )
+        .await
+        .expect("read pg_locks")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Every advisory lock in this database (any holder).
+pub async fn advisory_locks_in_db(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .await
+        .expect("read pg_locks")
+        .get(0)
+}
+
+pub async fn status_of(client: &tokio_postgres::Client, year: i32, month: i32) -> String {
+    client
+        .query_one("SELECT status::text FROM backfill_log WHERE year = $1 AND month = $2", &[&year, &month])
+        .await
+        .expect("read status")
+        .get(0)
+}
+
+pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.expect(sql).get(0)
 }

@@ -1,0 +1,146 @@
+//! Claim parameters and their validation (SPEC §2 step 1).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::db::lock_key::{MAX_YEAR, MIN_YEAR};
+
+pub const MAX_BATCH: i64 = 50;
+
+/// An inclusive range of years, scanned newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct YearRange {
+    pub from: i32,
+    pub to: i32,
+}
+
+impl YearRange {
+    /// Parses `2000..2024` (oldest..newest, both included).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (a, b) = text
+            .split_once("..")
+            .ok_or_else(|| format!("--years `{text}`: expected OLDEST..NEWEST, e.g. 2000..2024"))?;
+        let year = |s: &str| {
+            s.trim()
+                .parse::<i32>()
+                .map_err(|_| format!("--years `{text}`: `{s}` is not a year"))
+                .and_then(|y| {
+                    if (MIN_YEAR..=MAX_YEAR).contains(&y) {
+                        Ok(y)
+                    } else {
+                        Err(format!("--years `{text}`: {y} is outside {MIN_YEAR}..{MAX_YEAR}"))
+                    }
+                })
+        };
+        let (from, to) = (year(a)?, year(b)?);
+        if from > to {
+            return Err(format!("--years `{text}`: the first year is after the second; write {to}..{from}"));
+        }
+        Ok(Self { from, to })
+    }
+}
+
+impl Default for YearRange {
+    fn default() -> Self {
+        Self { from: 2000, to: 2024 }
+    }
+}
+
+impl std::fmt::Display for YearRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.from, self.to)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClaimParams {
+    /// 1–50.
+    pub batch_size: i64,
+    pub years: YearRange,
+    /// Also takes `failed` months whose `retry_count < 5`.
+    pub force_retry: bool,
+    /// Reports candidates and whether each lock is free; changes nothing.
+    pub dry_run: bool,
+    /// How long to keep trying one month's lock (0 = one try).
+    #[serde(with = "millis")]
+    pub lock_wait: Duration,
+    #[serde(with = "millis")]
+    pub lock_retry_interval: Duration,
+}
+
+impl Default for ClaimParams {
+    fn default() -> Self {
+        Self {
+            batch_size: 10,
+            years: YearRange::default(),
+            force_retry: false,
+            dry_run: false,
+            lock_wait: Duration::from_secs(10),
+            lock_retry_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+impl ClaimParams {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=MAX_BATCH).contains(&self.batch_size) {
+            return Err(format!("batch size {} is outside 1..{MAX_BATCH}", self.batch_size));
+        }
+        if self.years.from > self.years.to {
+            return Err(format!("year range {} is reversed", self.years));
+        }
+        if self.lock_retry_interval.is_zero() && !self.lock_wait.is_zero() {
+            return Err("lock retry interval must be above zero".into());
+        }
+        Ok(())
+    }
+
+    /// The statuses a month may have to be claimed.
+    pub fn claimable_statuses(&self) -> Vec<&'static str> {
+        let mut statuses = vec!["pending", "retry"];
+        if self.force_retry {
+            statuses.push("failed");
+        }
+        statuses
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_ranges() {
+        assert_eq!(YearRange::parse("2000..2024"), Ok(YearRange { from: 2000, to: 2024 }));
+        assert_eq!(YearRange::parse("2024..2024"), Ok(YearRange { from: 2024, to: 2024 }));
+        let err = YearRange::parse("2030..2000").unwrap_err();
+        assert!(err.contains("write 2000..2030"), "{err}");
+        assert!(YearRange::parse("1800..2000").unwrap_err().contains("outside"));
+        assert!(YearRange::parse("2000-2024").unwrap_err().contains("OLDEST..NEWEST"));
+        assert!(YearRange::parse("x..2000").unwrap_err().contains("not a year"));
+    }
+
+    #[test]
+    fn batch_bounds() {
+        for (n, ok) in [(0, false), (1, true), (50, true), (51, false), (-3, false)] {
+            let p = ClaimParams { batch_size: n, ..ClaimParams::default() };
+            assert_eq!(p.validate().is_ok(), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn statuses_follow_force_retry() {
+        assert_eq!(ClaimParams::default().claimable_statuses(), ["pending", "retry"]);
+        let p = ClaimParams { force_retry: true, ..ClaimParams::default() };
+        assert_eq!(p.claimable_statuses(), ["pending", "retry", "failed"]);
+    }
+}

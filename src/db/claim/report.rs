@@ -1,0 +1,79 @@
+//! What a claim did: the report returned to every caller (console, `claim`, demo fleet).
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::db::lock_key::YearMonth;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Claimed {
+    pub year: i32,
+    pub month: i32,
+    pub job_id: Uuid,
+    pub prompt_variant: String,
+    pub msg_id: i64,
+}
+
+/// A dry run's view of one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Candidate {
+    pub year: i32,
+    pub month: i32,
+    pub status: String,
+    pub retry_count: Option<i32>,
+    pub lock_free: bool,
+    /// The backend holding the month lock, when it is not free.
+    pub holder_pid: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClaimReport {
+    pub claimed: Vec<Claimed>,
+    /// Months whose advisory lock stayed held for the whole wait.
+    pub skipped_locked: Vec<YearMonth>,
+    /// Months another scheduler claimed between our read and our update (0 rows updated).
+    pub skipped_raced: Vec<YearMonth>,
+    pub dry_run: bool,
+    /// Only for a dry run: the candidates and whether each lock is free.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<Candidate>,
+    /// The audit row written in the claim's own transaction.
+    pub audit_id: Option<i64>,
+}
+
+impl ClaimReport {
+    /// One line, for logs and the audit outcome.
+    pub fn summary(&self) -> String {
+        if self.dry_run {
+            let free = self.candidates.iter().filter(|c| c.lock_free).count();
+            return format!(
+                "dry run: {} candidate(s), {free} with a free lock, {} locked; nothing changed",
+                self.candidates.len(),
+                self.candidates.len() - free
+            );
+        }
+        format!(
+            "claimed {}, skipped {} locked, {} raced",
+            self.claimed.len(),
+            self.skipped_locked.len(),
+            self.skipped_raced.len()
+        )
+    }
+}
+
+/// `contemporary-notable` for 2020 and later, else `baseline` (SPEC §2 step 5).
+pub fn prompt_variant(year: i32) -> &'static str {
+    if year >= 2020 { "contemporary-notable" } else { "baseline" }
+}
+
+/// The queue message, exactly as the production consumers expect it.
+pub fn message(job_id: Uuid, month: YearMonth) -> serde_json::Value {
+    serde_json::json!({
+        "job_id": job_id,
+        "year": month.year,
+        "month": month.month,
+        "batch_size": 20,
+        "prompt_variant": prompt_variant(month.year),
+        "dry_run": false,
+    })
+}
