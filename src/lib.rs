@@ -3,3 +3,5 @@
 
 pub mod pgserver;
 pub mod db;
+pub mod duration_text;
+pub mod model;

@@ -6,6 +6,9 @@ pub mod connect;
 pub mod error;
 pub mod lock_key;
 pub mod migrate;
+pub mod release;
+pub mod reset;
 pub mod seed;
+pub mod snapshot;
 
 pub use error::DbError;

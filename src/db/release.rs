@@ -1,0 +1,197 @@
+//! Releasing a stuck month lock from outside (SPEC §4). `pg_advisory_unlock`
+//! only works from the holding session, so the cure is to end that backend —
+//! or cancel its query — but only if, at that very instant, the same pid with
+//! the same `backend_start` still holds that key. The check, the signal and the
+//! audit row are ONE statement: nothing can change between them, and a role
+//! that may not write the audit cannot act either.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::DbError;
+use super::audit::{self, Actor, AuditEntry};
+use super::lock_key::YearMonth;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// `pg_terminate_backend`: ends the session; its open transaction rolls back.
+    Terminate,
+    /// `pg_cancel_backend`: cancels the running query only (an idle session keeps its locks).
+    Cancel,
+}
+
+impl Method {
+    fn function(self) -> &'static str {
+        match self {
+            Method::Terminate => "pg_terminate_backend",
+            Method::Cancel => "pg_cancel_backend",
+        }
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Method::Terminate => "release.terminate",
+            Method::Cancel => "release.cancel",
+        }
+    }
+}
+
+/// What the operator saw: this session holds this month's lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub pid: i32,
+    pub backend_start: DateTime<Utc>,
+    pub month: YearMonth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Signalled; `lock_released` says whether the lock was gone when we looked.
+    Done { lock_released: bool },
+    /// Not signalled: the pid ended, was reused, or no longer holds the key.
+    Refused { reason: String },
+}
+
+const REFUSED: &str = "refused: that session no longer holds the lock (it ended, its pid was reused, or it released)";
+
+fn statement(method: Method) -> String {
+    format!(
+        "WITH target AS (
+           SELECT a.pid FROM pg_stat_activity a
+           WHERE a.pid = $1 AND a.backend_start = $2 AND a.pid <> pg_backend_pid()
+             AND EXISTS (SELECT 1 FROM pg_locks l
+                 WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
+                   AND l.classid = 0 AND l.objsubid = 1 AND l.objid = $3::bigint::oid
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))),
+         acted AS (SELECT pid, {function}(pid) AS ok FROM target)
+         INSERT INTO backfill_console_audit
+           (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome)
+         SELECT $4, $5, $6, $7, $8, $1, $9,
+           coalesce((SELECT CASE WHEN ok THEN 'done' ELSE 'failed: the server did not signal the backend' END
+                     FROM acted), $10)
+         RETURNING outcome",
+        function = method.function()
+    )
+}
+
+/// Terminates (or cancels) the holder, race-free, and audits it in the same statement.
+pub async fn release(
+    client: &Client,
+    actor: &Actor,
+    target: &Target,
+    method: Method,
+    reason: &str,
+) -> Result<Outcome, DbError> {
+    let params = serde_json::json!({
+        "method": method,
+        "backend_start": target.backend_start,
+        "key": target.month.lock_key(),
+        "reason": reason,
+    });
+    let result = client
+        .query_one(
+            &statement(method),
+            &[
+                &target.pid,
+                &target.backend_start,
+                &target.month.lock_key(),
+                &actor.os_user,
+                &actor.os_host,
+                &method.action(),
+                &target.month.year,
+                &target.month.month,
+                &params,
+                &REFUSED,
+            ],
+        )
+        .await;
+    let outcome: String = match result {
+        Ok(row) => row.get(0),
+        Err(e) => {
+            let err = refine(DbError::query(&format!("{} pid {}", method.function(), target.pid), &e));
+            if !err.is_connection_loss() {
+                let outcome = format!("refused: {err}");
+                let entry = AuditEntry {
+                    action: method.action(),
+                    target: Some(target.month),
+                    target_pid: Some(target.pid),
+                    parameters: params,
+                    outcome: &outcome,
+                    detail: None,
+                };
+                audit::record_best_effort(client, actor, &entry).await;
+            }
+            return Err(err);
+        }
+    };
+    if outcome != "done" {
+        return Ok(Outcome::Refused { reason: outcome.trim_start_matches("refused: ").to_string() });
+    }
+    let lock_released = match method {
+        Method::Terminate => wait_lock_gone(client, target, Duration::from_secs(5)).await?,
+        Method::Cancel => !holds(client, target).await?,
+    };
+    Ok(Outcome::Done { lock_released })
+}
+
+/// Names the privilege when the server refused for lack of it.
+fn refine(err: DbError) -> DbError {
+    if err.is_permission_denied() {
+        DbError::Refused(format!(
+            "{err} — the role needs pg_signal_backend (or to be the holder's role) and INSERT on backfill_console_audit"
+        ))
+    } else {
+        err
+    }
+}
+
+async fn holds(client: &Client, target: &Target) -> Result<bool, DbError> {
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.pid = $1 AND a.backend_start = $2 AND l.locktype = 'advisory' AND l.granted
+                 AND l.classid = 0 AND l.objsubid = 1 AND l.objid = $3::bigint::oid)",
+            &[&target.pid, &target.backend_start, &target.month.lock_key()],
+        )
+        .await
+        .map_err(|e| DbError::query("check the lock", &e))?;
+    Ok(row.get(0))
+}
+
+async fn wait_lock_gone(client: &Client, target: &Target, timeout: Duration) -> Result<bool, DbError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if !holds(client, target).await? {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Releases a month lock held by THIS session (the console's own), audited.
+pub async fn unlock_own(client: &Client, actor: &Actor, month: YearMonth) -> Result<bool, DbError> {
+    let released: bool = client
+        .query_one("SELECT pg_advisory_unlock($1::bigint)", &[&month.lock_key()])
+        .await
+        .map_err(|e| DbError::query("unlock", &e))?
+        .get(0);
+    let outcome = if released { "done" } else { "refused: this session did not hold it" };
+    let entry = AuditEntry {
+        action: "release.unlock",
+        target: Some(month),
+        target_pid: None,
+        parameters: serde_json::json!({ "key": month.lock_key() }),
+        outcome,
+        detail: None,
+    };
+    audit::record(client, actor, &entry).await?;
+    Ok(released)
+}

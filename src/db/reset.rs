@@ -1,0 +1,145 @@
+//! Resetting stuck months (SPEC §4): `processing` for longer than a threshold
+//! goes back to `retry` with `retry_count + 1` (or to `failed` when the five
+//! retries are used up — the table's check allows no sixth).
+//!
+//! It must not race a live worker: in one transaction, per month, take the
+//! month's lock with a transaction-scoped TRY-lock first; a month whose lock a
+//! live session holds is left alone. The UPDATE re-checks status and age, and
+//! each reset month is audited in the same transaction.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Client;
+
+use super::DbError;
+use super::audit::{self, Actor, AuditEntry};
+use super::lock_key::YearMonth;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StuckMonthRow {
+    pub month: YearMonth,
+    pub started_at: Option<DateTime<Utc>>,
+    pub retry_count: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    /// Months reset, with their new status (`retry`, or `failed` when retries ran out).
+    pub reset: Vec<(YearMonth, String)>,
+    /// Left alone: a live session holds the month's lock.
+    pub skipped_locked: Vec<YearMonth>,
+    /// Left alone: no longer processing or no longer old enough when we got there.
+    pub skipped_changed: Vec<YearMonth>,
+}
+
+const STUCK: &str = "SELECT id, year, month, started_at, coalesce(retry_count, 0) FROM backfill_log
+    WHERE status = 'processing' AND (started_at IS NULL OR started_at < now() - make_interval(secs => $1))
+    ORDER BY year DESC, month DESC";
+
+const RESET: &str = "UPDATE backfill_log
+    SET status = CASE WHEN coalesce(retry_count, 0) >= 5 THEN 'failed' ELSE 'retry' END,
+        retry_count = LEAST(coalesce(retry_count, 0) + 1, 5),
+        error_message = $3
+    WHERE id = $1 AND status = 'processing'
+      AND (started_at IS NULL OR started_at < now() - make_interval(secs => $2))
+    RETURNING status::text";
+
+/// The months a reset would consider (for the confirmation).
+pub async fn stuck_months(client: &Client, older_than: Duration) -> Result<Vec<StuckMonthRow>, DbError> {
+    let rows = client
+        .query(STUCK, &[&older_than.as_secs_f64()])
+        .await
+        .map_err(|e| DbError::query("list stuck months", &e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some(StuckMonthRow {
+                month: YearMonth::new(r.get(1), r.get(2))?,
+                started_at: r.get(3),
+                retry_count: r.get(4),
+            })
+        })
+        .collect())
+}
+
+/// Resets the stuck months, or only those in `only` when given (what the operator confirmed).
+/// A failure (a missing privilege, say) rolls everything back and is audited on its own.
+pub async fn reset_stuck(
+    client: &mut Client,
+    actor: &Actor,
+    older_than: Duration,
+    only: Option<&[YearMonth]>,
+) -> Result<ResetReport, DbError> {
+    let result = transact(client, actor, older_than, only).await;
+    if let Err(e) = &result {
+        if !e.is_connection_loss() {
+            let outcome = format!("refused: {e}");
+            let entry = AuditEntry {
+                action: "reset-stuck",
+                target: None,
+                target_pid: None,
+                parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
+                outcome: &outcome,
+                detail: None,
+            };
+            audit::record_best_effort(client, actor, &entry).await;
+        }
+    }
+    result
+}
+
+async fn transact(
+    client: &mut Client,
+    actor: &Actor,
+    older_than: Duration,
+    only: Option<&[YearMonth]>,
+) -> Result<ResetReport, DbError> {
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let secs = older_than.as_secs_f64();
+    let tx = client.transaction().await.map_err(q("begin the reset"))?;
+    let rows = tx.query(STUCK, &[&secs]).await.map_err(q("list stuck months"))?;
+    let mut report = ResetReport::default();
+    for row in rows {
+        let id: i32 = row.get(0);
+        let Some(month) = YearMonth::new(row.get(1), row.get(2)) else { continue };
+        if only.is_some_and(|list| !list.contains(&month)) {
+            continue;
+        }
+        let free: bool = tx
+            .query_one("SELECT pg_try_advisory_xact_lock($1::bigint)", &[&month.lock_key()])
+            .await
+            .map_err(q("try the month's lock"))?
+            .get(0);
+        if !free {
+            report.skipped_locked.push(month);
+            continue;
+        }
+        let started: Option<DateTime<Utc>> = row.get(3);
+        let note = match started {
+            Some(at) => format!("reset by backfill-console: stuck in processing since {}", at.format("%Y-%m-%d %H:%M:%SZ")),
+            None => "reset by backfill-console: stuck in processing (no started_at)".to_string(),
+        };
+        let updated = tx.query_opt(RESET, &[&id, &secs, &note]).await.map_err(q("reset the month"))?;
+        let Some(updated) = updated else {
+            report.skipped_changed.push(month);
+            continue;
+        };
+        let new_status: String = updated.get(0);
+        let outcome = format!("done: processing -> {new_status}");
+        let entry = AuditEntry {
+            action: "reset-stuck",
+            target: Some(month),
+            target_pid: None,
+            parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
+            outcome: &outcome,
+            detail: Some(serde_json::json!({ "started_at": started })),
+        };
+        audit::record(&tx, actor, &entry).await?;
+        report.reset.push((month, new_status));
+    }
+    // COMMIT releases the transaction-scoped month locks.
+    tx.commit().await.map_err(q("commit the reset"))?;
+    Ok(report)
+}

@@ -1,0 +1,207 @@
+//! Stuck classification: a pure function of a snapshot, the observed hold times
+//! and thresholds. Foreign locks are shown but never called stuck.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::hold::{HoldEstimate, HoldTracker, since};
+use super::snapshot::{LockRow, Snapshot};
+use crate::db::lock_key::YearMonth;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// A month lock on a month that is not `processing`, held longer → leaked.
+    #[serde(with = "crate::duration_text")]
+    pub leaked_after: Duration,
+    /// Any month lock held this long → overdue.
+    #[serde(with = "crate::duration_text")]
+    pub overdue_after: Duration,
+    /// Holder idle in transaction this long.
+    #[serde(with = "crate::duration_text")]
+    pub idle_in_transaction_after: Duration,
+    /// A month `processing` this long → stuck month.
+    #[serde(with = "crate::duration_text")]
+    pub stuck_month_after: Duration,
+    pub backlog_warning: i64,
+    pub backlog_critical: i64,
+    /// More failed months than this → warning.
+    pub failed_warning: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            leaked_after: Duration::from_secs(30),
+            overdue_after: Duration::from_secs(3600),
+            idle_in_transaction_after: Duration::from_secs(300),
+            stuck_month_after: Duration::from_secs(3600),
+            backlog_warning: 100,
+            backlog_critical: 200,
+            failed_warning: 5,
+        }
+    }
+}
+
+/// Monitoring-plugin levels, ordered by severity (exit codes 0, 1, 2, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Level {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Level::Ok => 0,
+            Level::Warning => 1,
+            Level::Critical => 2,
+            Level::Unknown => 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LockProblem {
+    /// Held on a month that is not `processing` (or not in the table).
+    Leaked { month_status: Option<String> },
+    /// Held at least `overdue_after`.
+    Overdue,
+    /// The holder sits idle in a transaction.
+    IdleInTransaction {
+        #[serde(serialize_with = "secs")]
+        idle: Duration,
+    },
+}
+
+impl LockProblem {
+    pub fn describe(&self) -> String {
+        match self {
+            LockProblem::Leaked { month_status: Some(status) } => format!("leaked: month is {status}"),
+            LockProblem::Leaked { month_status: None } => "leaked: month not in backfill_log".into(),
+            LockProblem::Overdue => "overdue: held past the threshold".into(),
+            LockProblem::IdleInTransaction { idle } => {
+                format!("idle in transaction {}", crate::duration_text::format(*idle))
+            }
+        }
+    }
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// The verdict on one `pg_locks` row (same order as `snapshot.locks`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockVerdict {
+    pub hold: Option<HoldEstimate>,
+    pub problems: Vec<LockProblem>,
+}
+
+impl LockVerdict {
+    pub fn is_stuck(&self) -> bool {
+        !self.problems.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StuckMonth {
+    pub month: YearMonth,
+    /// `None` when `started_at` is missing.
+    #[serde(serialize_with = "opt_secs")]
+    pub processing_for: Option<Duration>,
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs()),
+        None => s.serialize_none(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assessment {
+    pub locks: Vec<LockVerdict>,
+    pub stuck_months: Vec<StuckMonth>,
+    pub queue: Level,
+    pub failed_months: i64,
+    pub overall: Level,
+    /// One line per reason the overall level is not OK.
+    pub reasons: Vec<String>,
+}
+
+pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
+    let now = snapshot.taken_at;
+    let locks: Vec<LockVerdict> = snapshot.locks.iter().map(|lock| judge_lock(snapshot, lock, holds, t)).collect();
+    let stuck_months: Vec<StuckMonth> = snapshot
+        .months
+        .iter()
+        .filter(|m| m.status == "processing")
+        .filter_map(|m| {
+            let processing_for = m.started_at.map(|s| since(s, now));
+            let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
+            Some(StuckMonth { month: m.year_month()?, processing_for }).filter(|_| stuck)
+        })
+        .collect();
+    let ready = snapshot.queue.ready;
+    let queue = if ready >= t.backlog_critical {
+        Level::Critical
+    } else if ready >= t.backlog_warning {
+        Level::Warning
+    } else {
+        Level::Ok
+    };
+    let failed_months = snapshot.months.iter().filter(|m| m.status == "failed").count() as i64;
+    let mut reasons = Vec::new();
+    let mut overall = Level::Ok;
+    let mut raise = |level: Level, reason: String| {
+        overall = overall.max(level);
+        reasons.push(reason);
+    };
+    if queue != Level::Ok {
+        raise(queue, format!("queue backlog {ready} ready (warn ≥ {}, crit ≥ {})", t.backlog_warning, t.backlog_critical));
+    }
+    if failed_months > t.failed_warning {
+        raise(Level::Warning, format!("{failed_months} failed months (warn > {})", t.failed_warning));
+    }
+    let stuck_locks = locks.iter().filter(|v| v.is_stuck()).count();
+    if stuck_locks > 0 {
+        raise(Level::Warning, format!("{stuck_locks} stuck month lock(s)"));
+    }
+    if !stuck_months.is_empty() {
+        raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
+    }
+    Assessment { locks, stuck_months, queue, failed_months, overall, reasons }
+}
+
+fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {
+    let hold = holds.estimate(lock, snapshot.taken_at);
+    let mut problems = Vec::new();
+    let Some(month) = lock.month().filter(|_| lock.granted) else {
+        return LockVerdict { hold, problems }; // foreign, or a waiter
+    };
+    let held = hold.map_or(Duration::ZERO, |h| h.at_least);
+    let status = snapshot.month(month).map(|m| m.status.clone());
+    if status.as_deref() != Some("processing") && held > t.leaked_after {
+        problems.push(LockProblem::Leaked { month_status: status });
+    }
+    if held >= t.overdue_after {
+        problems.push(LockProblem::Overdue);
+    }
+    if let Some(session) = lock.holder.as_ref().filter(|h| h.is_idle_in_transaction()) {
+        let idle = session.state_change.map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));
+        if idle >= t.idle_in_transaction_after {
+            problems.push(LockProblem::IdleInTransaction { idle });
+        }
+    }
+    LockVerdict { hold, problems }
+}
+
+#[cfg(test)]
+#[path = "stuck_tests.rs"]
+mod tests;

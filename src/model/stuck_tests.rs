@@ -1,0 +1,160 @@
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+use crate::model::hold::HoldBasis;
+use crate::model::snapshot::{MonthRow, QueueDepth, SessionInfo};
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+}
+
+fn month(m: i32, status: &str, started: Option<i64>) -> MonthRow {
+    MonthRow {
+        id: m,
+        year: 2024,
+        month: m,
+        status: status.into(),
+        retry_count: Some(0),
+        started_at: started.map(t),
+        completed_at: None,
+        last_retry_at: None,
+        error: None,
+    }
+}
+
+fn session(pid: i32, state: &str, state_change: i64) -> SessionInfo {
+    SessionInfo {
+        pid,
+        usename: Some("app".into()),
+        application_name: Some("scheduler".into()),
+        client_addr: Some("10.0.0.5".into()),
+        client_hostname: None,
+        client_port: Some(5555),
+        backend_start: Some(t(-10_000)),
+        xact_start: None,
+        query_start: Some(t(state_change)),
+        state_change: Some(t(state_change)),
+        state: Some(state.into()),
+        wait_event_type: None,
+        wait_event: None,
+        query: Some("SELECT 1".into()),
+        backend_type: Some("client backend".into()),
+    }
+}
+
+fn lock(pid: i32, key: u32, subid: i16, holder: SessionInfo) -> LockRow {
+    LockRow {
+        pid: Some(pid),
+        granted: true,
+        classid: 0,
+        objid: key,
+        objsubid: subid,
+        in_this_database: true,
+        mode: "ExclusiveLock".into(),
+        waitstart: None,
+        blocking_pids: vec![],
+        holder: Some(holder),
+    }
+}
+
+fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) -> Snapshot {
+    Snapshot { taken_at: t(now), months, locks, queue: QueueDepth { ready, ..QueueDepth::default() } }
+}
+
+#[test]
+fn an_idle_holder_of_a_completed_month_is_leaked_after_thirty_seconds() {
+    let months = vec![month(1, "completed", Some(-500))];
+    let th = Thresholds::default();
+    // Idle for 20 s: not yet.
+    let s = snapshot(0, months.clone(), vec![lock(7, 202401, 1, session(7, "idle", -20))], 0);
+    let a = assess(&s, &HoldTracker::default(), &th);
+    assert!(a.locks[0].problems.is_empty());
+    assert_eq!(a.locks[0].hold.unwrap().basis, HoldBasis::IdleSince);
+    // Idle for 31 s: leaked.
+    let s = snapshot(0, months, vec![lock(7, 202401, 1, session(7, "idle", -31))], 0);
+    let a = assess(&s, &HoldTracker::default(), &th);
+    assert_eq!(a.locks[0].problems, [LockProblem::Leaked { month_status: Some("completed".into()) }]);
+    assert_eq!(a.overall, Level::Warning);
+}
+
+#[test]
+fn an_active_holder_is_judged_by_observed_time_across_snapshots() {
+    let months = vec![month(1, "pending", None)];
+    let l = lock(7, 202401, 1, session(7, "active", -1));
+    let mut holds = HoldTracker::default();
+    let first = snapshot(0, months.clone(), vec![l.clone()], 0);
+    holds.observe(&first);
+    assert!(assess(&first, &holds, &Thresholds::default()).locks[0].problems.is_empty());
+    let later = snapshot(45, months, vec![l], 0);
+    holds.observe(&later);
+    let a = assess(&later, &holds, &Thresholds::default());
+    let hold = a.locks[0].hold.unwrap();
+    assert_eq!((hold.basis, hold.at_least.as_secs()), (HoldBasis::Observed, 45));
+    assert!(matches!(a.locks[0].problems[0], LockProblem::Leaked { .. }));
+}
+
+#[test]
+fn a_reused_pid_restarts_the_observation() {
+    let months = vec![month(1, "processing", Some(-10))];
+    let mut holds = HoldTracker::default();
+    let mut l = lock(7, 202401, 1, session(7, "active", 0));
+    holds.observe(&snapshot(0, months.clone(), vec![l.clone()], 0));
+    // Same pid, new backend_start: a different session.
+    if let Some(h) = l.holder.as_mut() {
+        h.backend_start = Some(t(50));
+    }
+    let s = snapshot(100, months, vec![l], 0);
+    holds.observe(&s);
+    assert_eq!(holds.estimate(&s.locks[0], s.taken_at).unwrap().at_least.as_secs(), 0);
+    assert_eq!(holds.len(), 1, "the vanished session was forgotten");
+}
+
+#[test]
+fn a_consumer_working_a_processing_month_is_normal_until_overdue() {
+    let months = vec![month(1, "processing", Some(-600))];
+    let working = lock(7, 202401, 1, session(7, "idle", -600));
+    let a = assess(&snapshot(0, months.clone(), vec![working], 0), &HoldTracker::default(), &Thresholds::default());
+    assert!(a.locks[0].problems.is_empty(), "idle between API calls is normal");
+    let overdue = lock(7, 202401, 1, session(7, "idle", -3600));
+    let a = assess(&snapshot(0, months, vec![overdue], 0), &HoldTracker::default(), &Thresholds::default());
+    assert_eq!(a.locks[0].problems, [LockProblem::Overdue]);
+}
+
+#[test]
+fn idle_in_transaction_for_five_minutes_is_flagged() {
+    let months = vec![month(1, "processing", Some(-400))];
+    let l = lock(7, 202401, 1, session(7, "idle in transaction", -301));
+    let a = assess(&snapshot(0, months, vec![l], 0), &HoldTracker::default(), &Thresholds::default());
+    assert!(matches!(a.locks[0].problems[..], [LockProblem::IdleInTransaction { .. }]));
+}
+
+#[test]
+fn foreign_locks_and_waiters_are_never_stuck() {
+    let months = vec![month(1, "completed", None)];
+    let two_int = lock(8, 202401, 2, session(8, "idle", -9999));
+    let other_key = lock(9, 42, 1, session(9, "idle", -9999));
+    let mut waiter = lock(10, 202401, 1, session(10, "active", -9999));
+    waiter.granted = false;
+    let a = assess(
+        &snapshot(0, months, vec![two_int, other_key, waiter], 0),
+        &HoldTracker::default(),
+        &Thresholds::default(),
+    );
+    assert!(a.locks.iter().all(|v| v.problems.is_empty()));
+    assert_eq!(a.overall, Level::Ok);
+}
+
+#[test]
+fn stuck_months_queue_and_failures_set_the_level() {
+    let th = Thresholds::default();
+    let months = vec![month(1, "processing", Some(-3600)), month(2, "processing", Some(-3599)), month(3, "processing", None)];
+    let a = assess(&snapshot(0, months, vec![], 0), &HoldTracker::default(), &th);
+    let stuck: Vec<i32> = a.stuck_months.iter().map(|m| m.month.month).collect();
+    assert_eq!(stuck, [1, 3], "an hour or more, or no started_at");
+    for (ready, level) in [(99, Level::Ok), (100, Level::Warning), (199, Level::Warning), (200, Level::Critical)] {
+        assert_eq!(assess(&snapshot(0, vec![], vec![], ready), &HoldTracker::default(), &th).overall, level);
+    }
+    let failed = |n: i32| (1..=n).map(|m| month(m, "failed", None)).collect::<Vec<_>>();
+    assert_eq!(assess(&snapshot(0, failed(5), vec![], 0), &HoldTracker::default(), &th).overall, Level::Ok);
+    assert_eq!(assess(&snapshot(0, failed(6), vec![], 0), &HoldTracker::default(), &th).overall, Level::Warning);
+}
