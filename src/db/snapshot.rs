@@ -20,7 +20,7 @@ pub fn snapshot_sql() -> String {
         'error', left(error_message, {ERROR_PREVIEW_CHARS})) ORDER BY year DESC, month DESC), '[]')
       FROM backfill_log),
   'locks', (SELECT coalesce(json_agg(json_build_object(
-        'pid', l.pid, 'granted', l.granted, 'classid', l.classid, 'objid', l.objid, 'objsubid', l.objsubid,
+        'pid', l.pid, 'granted', l.granted, 'classid', l.classid::bigint, 'objid', l.objid::bigint, 'objsubid', l.objsubid,
         'in_this_database', l.database IS NOT DISTINCT FROM d.oid, 'mode', l.mode,
         'waitstart', to_jsonb(l)->'waitstart',
         'blocking_pids', CASE WHEN l.granted THEN '{{}}'::int[] ELSE pg_blocking_pids(l.pid) END,

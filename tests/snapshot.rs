@@ -1,0 +1,91 @@
+//! The read model against a real server: one round trip, decoded locks, queue depth.
+mod common;
+
+use backfill_console::db::lock_key::{ForeignWhy, LockClass};
+use backfill_console::db::snapshot;
+use backfill_console::model::{HoldTracker, Thresholds, assess};
+
+#[tokio::test]
+async fn snapshot_reads_months_locks_and_queue_depth() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    admin
+        .client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'failed', error_message = repeat('x', 5000) WHERE month = 1;
+             INSERT INTO backfill_queue (message, enqueued_at, visible_at, read_count) VALUES
+               ('{}', now() - interval '5 min', now() - interval '5 min', 0),
+               ('{}', now() - interval '2 min', now() - interval '1 min', 1),
+               ('{}', now() - interval '1 min', now() + interval '5 min', 2),
+               ('{}', now(), now() + interval '5 min', 0),
+               ('{}', now(), now() + interval '9 min', 0);
+             INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
+               VALUES (999, now(), now(), 3, '{}', 'third failure');",
+        )
+        .await
+        .unwrap();
+    let holder = db.session().await;
+    holder.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(7, 8)", &[]).await.unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(42::bigint)", &[]).await.unwrap();
+    // A waiter on the month lock.
+    let waiter = db.session().await;
+    let wait = tokio::spawn(async move {
+        let _ = waiter.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await;
+        waiter
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let reader = db.session().await;
+    let snap = snapshot::read(&reader.client).await.unwrap();
+    assert_eq!(snap.months.len(), 3);
+    assert_eq!(snap.months[0].month, 3, "newest first");
+    let failed = snap.months.iter().find(|m| m.month == 1).unwrap();
+    assert_eq!(failed.error.as_ref().unwrap().len(), snapshot::ERROR_PREVIEW_CHARS as usize, "error truncated");
+    assert_eq!(snap.status_counts()["failed"], 1);
+    assert_eq!(snap.status_counts()["pending"], 2);
+
+    assert_eq!((snap.queue.ready, snap.queue.in_flight, snap.queue.delayed, snap.queue.dead), (2, 1, 2, 1));
+    assert_eq!(snap.queue.enqueued_total, 5);
+    let oldest = snap.queue.oldest_ready_at.unwrap();
+    assert!((snap.taken_at - oldest).num_seconds() >= 299);
+
+    let classes: Vec<(LockClass, bool)> = snap.locks.iter().map(|l| (l.class(), l.granted)).collect();
+    assert!(classes.contains(&(LockClass::Month { year: 2024, month: 2, key: 202402 }, true)));
+    assert!(classes.contains(&(LockClass::Month { year: 2024, month: 2, key: 202402 }, false)));
+    assert!(classes.contains(&(LockClass::Foreign { why: ForeignWhy::TwoIntForm }, true)));
+    assert!(classes.contains(&(LockClass::Foreign { why: ForeignWhy::NotAMonthKey }, true)));
+    let held = snap.locks.iter().find(|l| l.granted && l.month().is_some()).unwrap();
+    assert_eq!(held.pid, Some(holder.backend_pid));
+    let session = held.holder.as_ref().unwrap();
+    assert_eq!(session.application_name.as_deref(), Some("backfill-console"));
+    assert!(session.backend_start.is_some());
+    assert_eq!(snap.waiters_of(held), 1);
+    let waiting = snap.locks.iter().find(|l| !l.granted).unwrap();
+    assert_eq!(waiting.blocking_pids, [holder.backend_pid]);
+
+    // The month is pending, the holder idle: leaked once idle > 30 s — not yet.
+    let assessment = assess(&snap, &HoldTracker::default(), &Thresholds::default());
+    assert!(assessment.locks.iter().all(|v| !v.is_stuck()));
+    assert_eq!(assessment.failed_months, 1);
+
+    // No transaction is left open by the read.
+    let state: String = admin
+        .client
+        .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&reader.backend_pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "idle");
+    drop(holder);
+    let _ = wait.await;
+}
+
+#[tokio::test]
+async fn a_database_without_the_schema_says_to_run_migrate() {
+    let db = common::fresh_db().await;
+    let s = db.session().await;
+    let err = snapshot::read(&s.client).await.unwrap_err();
+    assert!(err.to_string().contains("backfill-console migrate"), "{err}");
+}
