@@ -17,7 +17,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("`{text}` is not a duration; write e.g. 10s, 5m, 1h or 1h30m"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}`: number too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {

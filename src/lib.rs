@@ -1,7 +1,10 @@
 #![forbid(unsafe_code)]
 //! backfill-console: an operations console for the PostgreSQL-backed backfill scheduler.
 
-pub mod pgserver;
+pub mod cli;
+pub mod config;
 pub mod db;
 pub mod duration_text;
 pub mod model;
+pub mod pgserver;
+pub mod text;

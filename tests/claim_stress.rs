@@ -1,5 +1,6 @@
 //! Randomized stress: 16 concurrent claimers drain 2,000 months, with and without
 //! their backends being terminated mid-claim.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod common;
 
 use std::sync::Arc;
@@ -15,7 +16,10 @@ const FIRST: &str = "1900-01";
 const LAST: &str = "2066-08"; // 2,000 months
 
 fn drain_params() -> ClaimParams {
-    ClaimParams { years: YearRange { from: 1900, to: 2100 }, ..ClaimParams::default() }
+    ClaimParams {
+        years: YearRange { from: 1900, to: 2100 },
+        ..ClaimParams::default()
+    }
 }
 
 /// One claimer: claims until nothing is left, reconnecting when its backend is killed.
@@ -74,7 +78,10 @@ async fn drain(chaos: bool) -> (Duration, usize, usize) {
     let elapsed = started.elapsed();
     // Every month processing exactly once, with exactly one message; no lock left.
     let c = &admin.client;
-    assert_eq!(common::count(c, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await, 2000);
+    assert_eq!(
+        common::count(c, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await,
+        2000
+    );
     assert_eq!(common::count(c, "SELECT count(*) FROM backfill_queue").await, 2000);
     let duplicates = common::count(
         c,
@@ -91,7 +98,11 @@ async fn drain(chaos: bool) -> (Duration, usize, usize) {
     )
     .await;
     assert_eq!(orphans, 0, "a month is processing without its message");
-    assert_eq!(common::advisory_locks_in_db(c).await, 0, "an advisory lock was left behind");
+    assert_eq!(
+        common::advisory_locks_in_db(c).await,
+        0,
+        "an advisory lock was left behind"
+    );
     (elapsed, kills, errors.load(Ordering::Relaxed))
 }
 
@@ -114,8 +125,12 @@ async fn kill_claimers_at_random(url: &str, stop: Arc<AtomicBool>) -> usize {
             .collect();
         if !pids.is_empty() {
             let pid = pids[rand::rng().random_range(0..pids.len())];
-            let killed: bool =
-                admin.client.query_one("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap().get(0);
+            let killed: bool = admin
+                .client
+                .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+                .await
+                .unwrap()
+                .get(0);
             kills += usize::from(killed);
         }
         let pause = rand::rng().random_range(5..40);

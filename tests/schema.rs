@@ -1,4 +1,5 @@
 //! `migrate` and `seed` on a real PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod common;
 
 use backfill_console::db::migrate::{self, latest_version};
@@ -34,9 +35,24 @@ async fn backfill_log_matches_the_production_definition() {
         .collect();
     let names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
     for col in [
-        "id", "year", "month", "status", "books_generated", "isbns_resolved", "isbns_queued", "resolution_rate",
-        "gemini_calls", "xai_calls", "isbndb_calls", "started_at", "completed_at", "error_message", "retry_count",
-        "last_retry_at", "prompt_variant", "batch_size",
+        "id",
+        "year",
+        "month",
+        "status",
+        "books_generated",
+        "isbns_resolved",
+        "isbns_queued",
+        "resolution_rate",
+        "gemini_calls",
+        "xai_calls",
+        "isbndb_calls",
+        "started_at",
+        "completed_at",
+        "error_message",
+        "retry_count",
+        "last_retry_at",
+        "prompt_variant",
+        "batch_size",
     ] {
         assert!(names.contains(&col), "missing column {col}");
     }
@@ -56,7 +72,10 @@ async fn backfill_log_matches_the_production_definition() {
     ] {
         assert!(s.client.batch_execute(bad).await.is_err(), "accepted: {bad}");
     }
-    s.client.batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')").await.unwrap();
+    s.client
+        .batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')")
+        .await
+        .unwrap();
     assert!(
         s.client
             .batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')")
@@ -108,18 +127,30 @@ async fn an_existing_production_table_is_adopted_unchanged() {
     let report = migrate::migrate(&mut s.client).await.unwrap();
     assert_eq!(report.adopted_backfill_log_rows, Some(3));
     assert_eq!(index_names(&s).await, before, "no index added to an adopted table");
-    let rows: i64 = s.client.query_one("SELECT count(*) FROM backfill_log", &[]).await.unwrap().get(0);
+    let rows: i64 = s
+        .client
+        .query_one("SELECT count(*) FROM backfill_log", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(rows, 3);
     let inserted = common::seed(&mut s, "2023-01", "2023-06").await;
     assert_eq!(inserted, 3, "only the missing months");
-    let completed: String =
-        s.client.query_one("SELECT status FROM backfill_log WHERE year=2023 AND month=1", &[]).await.unwrap().get(0);
+    let completed: String = s
+        .client
+        .query_one("SELECT status FROM backfill_log WHERE year=2023 AND month=1", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(completed, "completed");
 }
 
 async fn index_names(s: &backfill_console::db::connect::Session) -> Vec<String> {
     s.client
-        .query("SELECT indexname::text FROM pg_indexes WHERE tablename = 'backfill_log' ORDER BY 1", &[])
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'backfill_log' ORDER BY 1",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -156,7 +187,11 @@ async fn seed_inserts_only_missing_months_and_refuses_reversed_ranges() {
     let to = backfill_console::db::lock_key::YearMonth::parse("2024-01").unwrap();
     let err = seed::seed(&mut s.client, &common::actor(), from, to).await.unwrap_err();
     assert!(err.to_string().contains("swap"), "{err}");
-    let audited: i64 =
-        s.client.query_one("SELECT count(*) FROM backfill_console_audit WHERE action = 'seed'", &[]).await.unwrap().get(0);
+    let audited: i64 = s
+        .client
+        .query_one("SELECT count(*) FROM backfill_console_audit WHERE action = 'seed'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(audited, 3);
 }

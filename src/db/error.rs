@@ -17,7 +17,11 @@ pub enum DbError {
     #[error("cannot connect to {target}: {reason}")]
     Connect { target: String, reason: String },
     #[error("could not {what}: {reason}")]
-    Query { what: String, reason: String, code: Option<String> },
+    Query {
+        what: String,
+        reason: String,
+        code: Option<String>,
+    },
     #[error("the backfill schema is not installed in this database (no {missing}); run `backfill-console migrate`")]
     SchemaMissing { missing: String },
     #[error(
@@ -56,7 +60,8 @@ impl DbError {
         match self {
             DbError::Connect { .. } => true,
             DbError::Query { code, reason, .. } => {
-                code.as_deref().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
+                code.as_deref()
+                    .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
                     || (code.is_none() && (reason.contains("connection closed") || reason.contains("connection")))
             }
             _ => false,
@@ -91,27 +96,36 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
 pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_postgres::Error) -> DbError {
     let base = describe(e);
     let code = e.code();
-    let advice = if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
-        match settings.password_source {
-            PasswordSource::None => " — no password was given; set PGPASSWORD, ~/.pgpass, or put it in the URL",
-            PasswordSource::PasswordFile => " — the password came from the password file; check its line",
-            _ => " — check the user name and password",
-        }
-    } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
-        " — check the database name (dbname / PGDATABASE)"
-    } else if base.contains("Connection refused") {
-        " — is the server running and listening there?"
-    } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
-        " — the host name does not resolve; check host / PGHOST"
-    } else if base.contains("timed out") {
-        " — no answer in time; check the host, port and firewall"
-    } else {
-        ""
-    };
-    DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
+    let advice =
+        if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
+            match settings.password_source {
+                PasswordSource::None => " — no password was given; set PGPASSWORD, ~/.pgpass, or put it in the URL",
+                PasswordSource::PasswordFile => " — the password came from the password file; check its line",
+                _ => " — check the user name and password",
+            }
+        } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
+            " — check the database name (dbname / PGDATABASE)"
+        } else if base.contains("Connection refused") {
+            " — is the server running and listening there?"
+        } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
+            " — the host name does not resolve; check host / PGHOST"
+        } else if base.contains("timed out") {
+            " — no answer in time; check the host, port and firewall"
+        } else {
+            ""
+        };
+    DbError::Connect {
+        target: target.to_string(),
+        reason: format!("{base}{advice}"),
+    }
 }
 
 /// Multi-line server text folded onto one line, control characters removed.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect()
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }

@@ -73,19 +73,19 @@ pub async fn reset_stuck(
     only: Option<&[YearMonth]>,
 ) -> Result<ResetReport, DbError> {
     let result = transact(client, actor, older_than, only).await;
-    if let Err(e) = &result {
-        if !e.is_connection_loss() {
-            let outcome = format!("refused: {e}");
-            let entry = AuditEntry {
-                action: "reset-stuck",
-                target: None,
-                target_pid: None,
-                parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
-                outcome: &outcome,
-                detail: None,
-            };
-            audit::record_best_effort(client, actor, &entry).await;
-        }
+    if let Err(e) = &result
+        && !e.is_connection_loss()
+    {
+        let outcome = format!("refused: {e}");
+        let entry = AuditEntry {
+            action: "reset-stuck",
+            target: None,
+            target_pid: None,
+            parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
+            outcome: &outcome,
+            detail: None,
+        };
+        audit::record_best_effort(client, actor, &entry).await;
     }
     result
 }
@@ -103,7 +103,9 @@ async fn transact(
     let mut report = ResetReport::default();
     for row in rows {
         let id: i32 = row.get(0);
-        let Some(month) = YearMonth::new(row.get(1), row.get(2)) else { continue };
+        let Some(month) = YearMonth::new(row.get(1), row.get(2)) else {
+            continue;
+        };
         if only.is_some_and(|list| !list.contains(&month)) {
             continue;
         }
@@ -118,10 +120,16 @@ async fn transact(
         }
         let started: Option<DateTime<Utc>> = row.get(3);
         let note = match started {
-            Some(at) => format!("reset by backfill-console: stuck in processing since {}", at.format("%Y-%m-%d %H:%M:%SZ")),
+            Some(at) => format!(
+                "reset by backfill-console: stuck in processing since {}",
+                at.format("%Y-%m-%d %H:%M:%SZ")
+            ),
             None => "reset by backfill-console: stuck in processing (no started_at)".to_string(),
         };
-        let updated = tx.query_opt(RESET, &[&id, &secs, &note]).await.map_err(q("reset the month"))?;
+        let updated = tx
+            .query_opt(RESET, &[&id, &secs, &note])
+            .await
+            .map_err(q("reset the month"))?;
         let Some(updated) = updated else {
             report.skipped_changed.push(month);
             continue;

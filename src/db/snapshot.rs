@@ -50,7 +50,9 @@ pub fn snapshot_sql() -> String {
 pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
     let messages = client.simple_query(&snapshot_sql()).await.map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-            DbError::SchemaMissing { missing: super::error::describe(&e) }
+            DbError::SchemaMissing {
+                missing: super::error::describe(&e),
+            }
         } else {
             DbError::query("read the snapshot", &e)
         }

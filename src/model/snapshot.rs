@@ -95,7 +95,9 @@ impl SessionInfo {
     }
 
     pub fn is_idle_in_transaction(&self) -> bool {
-        self.state.as_deref().is_some_and(|s| s.starts_with("idle in transaction"))
+        self.state
+            .as_deref()
+            .is_some_and(|s| s.starts_with("idle in transaction"))
     }
 
     /// `host:port`, `local` for a Unix socket, or unknown.
@@ -127,8 +129,10 @@ pub struct QueueDepth {
 impl Snapshot {
     /// Month counts by status, every status present (unknown ones included).
     pub fn status_counts(&self) -> BTreeMap<String, i64> {
-        let mut counts: BTreeMap<String, i64> =
-            ["pending", "processing", "completed", "retry", "failed"].iter().map(|s| (s.to_string(), 0)).collect();
+        let mut counts: BTreeMap<String, i64> = ["pending", "processing", "completed", "retry", "failed"]
+            .iter()
+            .map(|s| (s.to_string(), 0))
+            .collect();
         for row in &self.months {
             *counts.entry(row.status.clone()).or_insert(0) += 1;
         }

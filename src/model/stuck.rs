@@ -24,10 +24,10 @@ pub struct Thresholds {
     /// A month `processing` this long → stuck month.
     #[serde(with = "crate::duration_text")]
     pub stuck_month_after: Duration,
-    pub backlog_warning: i64,
-    pub backlog_critical: i64,
+    pub backlog_warning: u32,
+    pub backlog_critical: u32,
     /// More failed months than this → warning.
-    pub failed_warning: i64,
+    pub failed_warning: u32,
 }
 
 impl Default for Thresholds {
@@ -82,7 +82,9 @@ pub enum LockProblem {
 impl LockProblem {
     pub fn describe(&self) -> String {
         match self {
-            LockProblem::Leaked { month_status: Some(status) } => format!("leaked: month is {status}"),
+            LockProblem::Leaked {
+                month_status: Some(status),
+            } => format!("leaked: month is {status}"),
             LockProblem::Leaked { month_status: None } => "leaked: month not in backfill_log".into(),
             LockProblem::Overdue => "overdue: held past the threshold".into(),
             LockProblem::IdleInTransaction { idle } => {
@@ -137,7 +139,11 @@ pub struct Assessment {
 
 pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
     let now = snapshot.taken_at;
-    let locks: Vec<LockVerdict> = snapshot.locks.iter().map(|lock| judge_lock(snapshot, lock, holds, t)).collect();
+    let locks: Vec<LockVerdict> = snapshot
+        .locks
+        .iter()
+        .map(|lock| judge_lock(snapshot, lock, holds, t))
+        .collect();
     let stuck_months: Vec<StuckMonth> = snapshot
         .months
         .iter()
@@ -145,13 +151,17 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
         .filter_map(|m| {
             let processing_for = m.started_at.map(|s| since(s, now));
             let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
-            Some(StuckMonth { month: m.year_month()?, processing_for }).filter(|_| stuck)
+            Some(StuckMonth {
+                month: m.year_month()?,
+                processing_for,
+            })
+            .filter(|_| stuck)
         })
         .collect();
     let ready = snapshot.queue.ready;
-    let queue = if ready >= t.backlog_critical {
+    let queue = if ready >= i64::from(t.backlog_critical) {
         Level::Critical
-    } else if ready >= t.backlog_warning {
+    } else if ready >= i64::from(t.backlog_warning) {
         Level::Warning
     } else {
         Level::Ok
@@ -164,19 +174,38 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
         reasons.push(reason);
     };
     if queue != Level::Ok {
-        raise(queue, format!("queue backlog {ready} ready (warn ≥ {}, crit ≥ {})", t.backlog_warning, t.backlog_critical));
+        raise(
+            queue,
+            format!(
+                "queue backlog {ready} ready (warn ≥ {}, crit ≥ {})",
+                t.backlog_warning, t.backlog_critical
+            ),
+        );
     }
-    if failed_months > t.failed_warning {
-        raise(Level::Warning, format!("{failed_months} failed months (warn > {})", t.failed_warning));
+    if failed_months > i64::from(t.failed_warning) {
+        raise(
+            Level::Warning,
+            format!("{failed_months} failed months (warn > {})", t.failed_warning),
+        );
     }
     let stuck_locks = locks.iter().filter(|v| v.is_stuck()).count();
     if stuck_locks > 0 {
         raise(Level::Warning, format!("{stuck_locks} stuck month lock(s)"));
     }
     if !stuck_months.is_empty() {
-        raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
+        raise(
+            Level::Warning,
+            format!("{} month(s) stuck in processing", stuck_months.len()),
+        );
     }
-    Assessment { locks, stuck_months, queue, failed_months, overall, reasons }
+    Assessment {
+        locks,
+        stuck_months,
+        queue,
+        failed_months,
+        overall,
+        reasons,
+    }
 }
 
 fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {
@@ -194,7 +223,9 @@ fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thre
         problems.push(LockProblem::Overdue);
     }
     if let Some(session) = lock.holder.as_ref().filter(|h| h.is_idle_in_transaction()) {
-        let idle = session.state_change.map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));
+        let idle = session
+            .state_change
+            .map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));
         if idle >= t.idle_in_transaction_after {
             problems.push(LockProblem::IdleInTransaction { idle });
         }

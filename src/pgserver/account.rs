@@ -20,10 +20,13 @@ pub fn server_account() -> Result<Option<RunAs>, PgServerError> {
         return Ok(None);
     }
     for name in ["postgres", "nobody"] {
-        if let Ok(Some(user)) = User::from_name(name) {
-            if !user.uid.is_root() {
-                return Ok(Some(RunAs { uid: user.uid, gid: user.gid }));
-            }
+        if let Ok(Some(user)) = User::from_name(name)
+            && !user.uid.is_root()
+        {
+            return Ok(Some(RunAs {
+                uid: user.uid,
+                gid: user.gid,
+            }));
         }
     }
     Err(PgServerError::NoUnprivilegedAccount)

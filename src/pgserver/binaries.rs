@@ -25,12 +25,12 @@ fn candidates() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os("BACKFILL_PG_BINDIR") {
         dirs.push(PathBuf::from(dir));
     }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        if out.status.success() {
-            let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if !text.is_empty() {
-                dirs.push(PathBuf::from(text));
-            }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+        && out.status.success()
+    {
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !text.is_empty() {
+            dirs.push(PathBuf::from(text));
         }
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -53,7 +53,7 @@ fn debian_versioned_dirs(root: &Path) -> Vec<PathBuf> {
             Some((major, entry.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     versions.into_iter().map(|(_, dir)| dir).collect()
 }
 

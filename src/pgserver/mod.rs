@@ -43,7 +43,10 @@ pub enum PgServerError {
 
 impl PgServerError {
     fn io(what: &str, source: std::io::Error) -> Self {
-        Self::Io { what: what.to_string(), source }
+        Self::Io {
+            what: what.to_string(),
+            source,
+        }
     }
 }
 
@@ -71,7 +74,11 @@ impl TempServer {
         let mut server = TempServer {
             dir,
             port: 0,
-            password: rand::rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect(),
+            password: rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(24)
+                .map(char::from)
+                .collect(),
             postmaster: None,
             guardian: Some(guardian),
         };
@@ -99,7 +106,10 @@ impl TempServer {
 
     /// A URL for `dbname` over TCP on loopback, as the superuser.
     pub fn url(&self, dbname: &str) -> String {
-        format!("postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}", self.password, self.port)
+        format!(
+            "postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}",
+            self.password, self.port
+        )
     }
 
     /// Stops the server (fast shutdown) and removes its directory. Idempotent.
@@ -148,7 +158,9 @@ impl TempServer {
             let log_path = self.dir.join("server.log");
             let log = std::fs::File::create(&log_path).map_err(|e| PgServerError::io("create the server log", e))?;
             account::give(&log_path, run_as)?;
-            let log_err = log.try_clone().map_err(|e| PgServerError::io("open the server log", e))?;
+            let log_err = log
+                .try_clone()
+                .map_err(|e| PgServerError::io("open the server log", e))?;
             let mut cmd = Command::new(bindir.join("postgres"));
             cmd.arg("-D")
                 .arg(self.dir.join("data"))
@@ -181,7 +193,10 @@ impl TempServer {
                 }
             }
         }
-        Err(PgServerError::Failed { step: "starting postgres", log: last_log })
+        Err(PgServerError::Failed {
+            step: "starting postgres",
+            log: last_log,
+        })
     }
 
     /// Waits until postmaster.pid says "ready"; on failure returns the log's tail.
@@ -189,15 +204,15 @@ impl TempServer {
         let deadline = Instant::now() + READY_TIMEOUT;
         let pidfile = self.dir.join("data").join("postmaster.pid");
         while Instant::now() < deadline {
-            if let Some(child) = self.postmaster.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(format!("postgres exited with {status}: {}", self.log_tail()));
-                }
+            if let Some(child) = self.postmaster.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(format!("postgres exited with {status}: {}", self.log_tail()));
             }
-            if let Ok(text) = std::fs::read_to_string(&pidfile) {
-                if text.lines().any(|line| line.trim() == "ready") {
-                    return Ok(());
-                }
+            if let Ok(text) = std::fs::read_to_string(&pidfile)
+                && text.lines().any(|line| line.trim() == "ready")
+            {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(25));
         }

@@ -18,7 +18,9 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn external_url() -> Option<String> {
-    std::env::var("BACKFILL_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("BACKFILL_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 pub fn server() -> &'static TempServer {
@@ -41,10 +43,15 @@ pub fn url_for(dbname: &str) -> String {
 }
 
 fn dsn_of(s: &ConnSettings) -> String {
-    let mut dsn =
-        format!("host={} port={} user={} dbname={} sslmode=disable", s.hosts[0], s.ports[0], s.user, s.dbname);
+    let mut dsn = format!(
+        "host={} port={} user={} dbname={} sslmode=disable",
+        s.hosts[0], s.ports[0], s.user, s.dbname
+    );
     if let Some(pw) = &s.password {
-        dsn.push_str(&format!(" password='{}'", pw.expose().replace('\\', "\\\\").replace('\'', "\\'")));
+        dsn.push_str(&format!(
+            " password='{}'",
+            pw.expose().replace('\\', "\\\\").replace('\'', "\\'")
+        ));
     }
     dsn
 }
@@ -61,7 +68,9 @@ fn admin_url() -> String {
 }
 
 pub async fn connect_url(url: &str) -> Session {
-    connect::connect(&settings_of(url), &SessionOptions::default()).await.expect("connect to the test database")
+    connect::connect(&settings_of(url), &SessionOptions::default())
+        .await
+        .expect("connect to the test database")
 }
 
 /// A database for one test.
@@ -80,7 +89,9 @@ impl TestDb {
     }
 
     pub async fn session_with(&self, options: &SessionOptions) -> Session {
-        connect::connect(&self.settings(), options).await.expect("connect to the test database")
+        connect::connect(&self.settings(), options)
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -104,7 +115,11 @@ impl Drop for TestDb {
 }
 
 fn next_name(prefix: &str) -> String {
-    format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 async fn create_database(name: &str, template: Option<&str>) {
@@ -120,7 +135,10 @@ async fn create_database(name: &str, template: Option<&str>) {
 pub async fn fresh_db() -> TestDb {
     let name = next_name("bfc_test");
     create_database(&name, None).await;
-    TestDb { url: url_for(&name), name }
+    TestDb {
+        url: url_for(&name),
+        name,
+    }
 }
 
 /// A database with the schema applied (copied from a migrated template on our own server).
@@ -136,17 +154,25 @@ pub async fn migrated_db() -> TestDb {
             let name = next_name("bfc_template");
             create_database(&name, None).await;
             let mut session = connect_url(&url_for(&name)).await;
-            migrate::migrate(&mut session.client).await.expect("migrate the template");
+            migrate::migrate(&mut session.client)
+                .await
+                .expect("migrate the template");
             name
         })
         .await;
     let name = next_name("bfc_test");
     create_database(&name, Some(template)).await;
-    TestDb { url: url_for(&name), name }
+    TestDb {
+        url: url_for(&name),
+        name,
+    }
 }
 
 pub fn actor() -> Actor {
-    Actor { os_user: "tester".into(), os_host: "test-host".into() }
+    Actor {
+        os_user: "tester".into(),
+        os_host: "test-host".into(),
+    }
 }
 
 /// Inserts months `from..=to` (YYYY-MM) as pending.
@@ -154,7 +180,9 @@ pub async fn seed(session: &mut Session, from: &str, to: &str) -> u64 {
     use backfill_console::db::lock_key::YearMonth;
     let from = YearMonth::parse(from).expect("from");
     let to = YearMonth::parse(to).expect("to");
-    backfill_console::db::seed::seed(&mut session.client, &actor(), from, to).await.expect("seed")
+    backfill_console::db::seed::seed(&mut session.client, &actor(), from, to)
+        .await
+        .expect("seed")
 }
 
 /// Month advisory locks (one-bigint form) held by `pid`, as keys.
@@ -187,7 +215,10 @@ pub async fn advisory_locks_in_db(client: &tokio_postgres::Client) -> i64 {
 
 pub async fn status_of(client: &tokio_postgres::Client, year: i32, month: i32) -> String {
     client
-        .query_one("SELECT status::text FROM backfill_log WHERE year = $1 AND month = $2", &[&year, &month])
+        .query_one(
+            "SELECT status::text FROM backfill_log WHERE year = $1 AND month = $2",
+            &[&year, &month],
+        )
         .await
         .expect("read status")
         .get(0)

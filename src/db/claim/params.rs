@@ -35,7 +35,9 @@ impl YearRange {
         };
         let (from, to) = (year(a)?, year(b)?);
         if from > to {
-            return Err(format!("--years `{text}`: the first year is after the second; write {to}..{from}"));
+            return Err(format!(
+                "--years `{text}`: the first year is after the second; write {to}..{from}"
+            ));
         }
         Ok(Self { from, to })
     }
@@ -132,7 +134,10 @@ mod tests {
     #[test]
     fn batch_bounds() {
         for (n, ok) in [(0, false), (1, true), (50, true), (51, false), (-3, false)] {
-            let p = ClaimParams { batch_size: n, ..ClaimParams::default() };
+            let p = ClaimParams {
+                batch_size: n,
+                ..ClaimParams::default()
+            };
             assert_eq!(p.validate().is_ok(), ok, "{n}");
         }
     }
@@ -140,7 +145,10 @@ mod tests {
     #[test]
     fn statuses_follow_force_retry() {
         assert_eq!(ClaimParams::default().claimable_statuses(), ["pending", "retry"]);
-        let p = ClaimParams { force_retry: true, ..ClaimParams::default() };
+        let p = ClaimParams {
+            force_retry: true,
+            ..ClaimParams::default()
+        };
         assert_eq!(p.claimable_statuses(), ["pending", "retry", "failed"]);
     }
 }

@@ -113,14 +113,18 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
     let target = settings.target();
     let (client, connection) = match tls {
         None => {
-            let (client, conn) =
-                config.connect(NoTls).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
+            let (client, conn) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| describe_connect_error(&target, settings, &e))?;
             (client, tokio::spawn(drive(conn)))
         }
         Some(tls_config) => {
             let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-            let (client, conn) =
-                config.connect(connector).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
+            let (client, conn) = config
+                .connect(connector)
+                .await
+                .map_err(|e| describe_connect_error(&target, settings, &e))?;
             (client, tokio::spawn(drive(conn)))
         }
     };
@@ -128,7 +132,12 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         .query_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
         .await
         .map_err(|e| DbError::query("read the session's backend pid", &e))?;
-    Ok(Session { backend_pid: row.get(0), server_version: row.get(1), client, connection })
+    Ok(Session {
+        backend_pid: row.get(0),
+        server_version: row.get(1),
+        client,
+        connection,
+    })
 }
 
 async fn drive<F>(connection: F)

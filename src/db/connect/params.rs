@@ -25,7 +25,9 @@ pub type Params = BTreeMap<String, String>;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ParamsError {
-    #[error("connection string is neither a postgresql:// URL nor key=value pairs; example: postgresql://user@host:5432/db")]
+    #[error(
+        "connection string is neither a postgresql:// URL nor key=value pairs; example: postgresql://user@host:5432/db"
+    )]
     Unrecognised,
     #[error("connection string: unknown parameter `{0}`; supported: {known}", known = KNOWN_KEYS.join(", "))]
     UnknownKey(String),
@@ -36,8 +38,9 @@ pub enum ParamsError {
 /// Parses a URL (`postgres://` or `postgresql://`) or a `key=value` DSN.
 pub fn parse(input: &str) -> Result<Params, ParamsError> {
     let trimmed = input.trim();
-    let params = if let Some(rest) =
-        trimmed.strip_prefix("postgresql://").or_else(|| trimmed.strip_prefix("postgres://"))
+    let params = if let Some(rest) = trimmed
+        .strip_prefix("postgresql://")
+        .or_else(|| trimmed.strip_prefix("postgres://"))
     {
         parse_url(rest)?
     } else if trimmed.contains('=') {
@@ -90,10 +93,10 @@ fn parse_url(rest: &str) -> Result<Params, ParamsError> {
             params.insert("port".into(), ports.join(","));
         }
     }
-    if let Some(path) = path {
-        if !path.is_empty() {
-            params.insert("dbname".into(), decode(path, "database name")?);
-        }
+    if let Some(path) = path
+        && !path.is_empty()
+    {
+        params.insert("dbname".into(), decode(path, "database name")?);
     }
     if let Some(query) = query {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -125,7 +128,9 @@ fn split_hosts(list: &str) -> Result<(Vec<String>, Vec<String>), ParamsError> {
             }
         };
         if !port.is_empty() && port.parse::<u16>().is_err() {
-            return Err(ParamsError::Malformed(format!("port `{port}` is not a number from 1 to 65535")));
+            return Err(ParamsError::Malformed(format!(
+                "port `{port}` is not a number from 1 to 65535"
+            )));
         }
         hosts.push(host);
         ports.push(port);
@@ -198,7 +203,9 @@ fn parse_dsn(input: &str) -> Result<Params, ParamsError> {
                 }
             }
             if !closed {
-                return Err(ParamsError::Malformed(format!("the quoted value of `{key}` is not closed")));
+                return Err(ParamsError::Malformed(format!(
+                    "the quoted value of `{key}` is not closed"
+                )));
             }
         } else {
             while let Some(&c) = chars.peek() {
@@ -228,8 +235,8 @@ mod tests {
 
     #[test]
     fn full_url() {
-        let got = parse("postgresql://alice:s%40cret@db.example:5433/books?sslmode=verify-full&application_name=x")
-            .unwrap();
+        let got =
+            parse("postgresql://alice:s%40cret@db.example:5433/books?sslmode=verify-full&application_name=x").unwrap();
         assert_eq!(
             got,
             p(&[
@@ -281,13 +288,21 @@ mod tests {
     #[test]
     fn errors_name_the_problem_and_never_the_password() {
         assert_eq!(parse("localhost:5432"), Err(ParamsError::Unrecognised));
-        assert_eq!(parse("host=x colour=blue"), Err(ParamsError::UnknownKey("colour".into())));
+        assert_eq!(
+            parse("host=x colour=blue"),
+            Err(ParamsError::UnknownKey("colour".into()))
+        );
         let err = parse("postgresql://u:hunter2%zz@h/db").unwrap_err().to_string();
         assert!(err.contains("password"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
         let err = parse("dbname='open").unwrap_err().to_string();
         assert!(err.contains("not closed"), "{err}");
-        assert!(parse("postgresql://h:99999/db").unwrap_err().to_string().contains("99999"));
+        assert!(
+            parse("postgresql://h:99999/db")
+                .unwrap_err()
+                .to_string()
+                .contains("99999")
+        );
         assert!(parse("host").is_err());
     }
 }

@@ -63,7 +63,9 @@ impl SslMode {
             other => {
                 return Err(SettingsError::Invalid {
                     key: "sslmode",
-                    problem: format!("`{other}` is not supported; use disable, prefer, require, verify-ca or verify-full"),
+                    problem: format!(
+                        "`{other}` is not supported; use disable, prefer, require, verify-ca or verify-full"
+                    ),
                 });
             }
         })
@@ -111,7 +113,13 @@ impl ConnSettings {
             .hosts
             .iter()
             .zip(self.ports.iter().cycle())
-            .map(|(h, p)| if h.contains(':') { format!("[{h}]:{p}") } else { format!("{h}:{p}") })
+            .map(|(h, p)| {
+                if h.contains(':') {
+                    format!("[{h}]:{p}")
+                } else {
+                    format!("{h}:{p}")
+                }
+            })
             .collect();
         format!("{}@{}/{}", self.user, hosts.join(","), self.dbname)
     }
@@ -131,13 +139,13 @@ pub fn resolve(explicit: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         PasswordSource::None
     };
     for (var, key) in ENV_KEYS {
-        if !given.contains_key(*key) {
-            if let Some(value) = env(var).filter(|v| !v.is_empty()) {
-                if *key == "password" {
-                    password_source = PasswordSource::Environment;
-                }
-                given.insert(key.to_string(), value);
+        if !given.contains_key(*key)
+            && let Some(value) = env(var).filter(|v| !v.is_empty())
+        {
+            if *key == "password" {
+                password_source = PasswordSource::Environment;
             }
+            given.insert(key.to_string(), value);
         }
     }
     build(given, password_source, env)
@@ -149,7 +157,10 @@ fn build(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConnSettings, SettingsError> {
     let hosts: Vec<String> = match p.remove("host").or_else(|| p.remove("hostaddr")) {
-        Some(list) => list.split(',').map(|h| if h.is_empty() { default_host() } else { h.to_string() }).collect(),
+        Some(list) => list
+            .split(',')
+            .map(|h| if h.is_empty() { default_host() } else { h.to_string() })
+            .collect(),
         None => vec![default_host()],
     };
     let ports = parse_ports(p.remove("port"), hosts.len())?;
@@ -164,20 +175,20 @@ fn build(
     let sslmode = SslMode::parse(p.remove("sslmode").as_deref().unwrap_or("prefer"))?;
     let sslrootcert = p.remove("sslrootcert").map(PathBuf::from);
     let mut password = p.remove("password").map(Secret::new);
-    if password.is_none() {
-        if let Some(path) = pgpass::default_path(env) {
-            let port = ports[0].to_string();
-            match pgpass::lookup(&path, &hosts[0], &port, &dbname, &user) {
-                pgpass::Lookup::Found(found) => {
-                    password = Some(Secret::new(found));
-                    password_source = PasswordSource::PasswordFile;
-                }
-                pgpass::Lookup::InsecurePermissions(mode) => tracing::warn!(
-                    "password file {} ignored: its permissions {mode:o} let others read it; chmod 600 it",
-                    path.display()
-                ),
-                pgpass::Lookup::NotFound | pgpass::Lookup::Missing => {}
+    if password.is_none()
+        && let Some(path) = pgpass::default_path(env)
+    {
+        let port = ports[0].to_string();
+        match pgpass::lookup(&path, &hosts[0], &port, &dbname, &user) {
+            pgpass::Lookup::Found(found) => {
+                password = Some(Secret::new(found));
+                password_source = PasswordSource::PasswordFile;
             }
+            pgpass::Lookup::InsecurePermissions(mode) => tracing::warn!(
+                "password file {} ignored: its permissions {mode:o} let others read it; chmod 600 it",
+                path.display()
+            ),
+            pgpass::Lookup::NotFound | pgpass::Lookup::Missing => {}
         }
     }
     let connect_timeout = seconds(p.remove("connect_timeout"), "connect_timeout")?;
@@ -191,7 +202,9 @@ fn build(
         dbname,
         sslmode,
         sslrootcert,
-        application_name: p.remove("application_name").unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
+        application_name: p
+            .remove("application_name")
+            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
         connect_timeout,
         options: p.remove("options"),
         keepalives_idle,
@@ -208,10 +221,13 @@ fn parse_ports(list: Option<String>, host_count: usize) -> Result<Vec<u16>, Sett
             if p.is_empty() {
                 Ok(5432)
             } else {
-                p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| SettingsError::Invalid {
-                    key: "port",
-                    problem: format!("`{p}` is not a number from 1 to 65535"),
-                })
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| SettingsError::Invalid {
+                        key: "port",
+                        problem: format!("`{p}` is not a number from 1 to 65535"),
+                    })
             }
         })
         .collect::<Result<Vec<u16>, _>>()?;
@@ -231,7 +247,10 @@ fn seconds(value: Option<String>, key: &'static str) -> Result<Option<Duration>,
         Some(v) => match v.trim().parse::<u64>() {
             Ok(0) => Ok(None),
             Ok(n) => Ok(Some(Duration::from_secs(n))),
-            Err(_) => Err(SettingsError::Invalid { key, problem: format!("`{v}` is not a whole number of seconds") }),
+            Err(_) => Err(SettingsError::Invalid {
+                key,
+                problem: format!("`{v}` is not a whole number of seconds"),
+            }),
         },
     }
 }
@@ -245,7 +264,10 @@ fn default_host() -> String {
 }
 
 fn os_user() -> Option<String> {
-    nix::unistd::User::from_uid(nix::unistd::geteuid()).ok().flatten().map(|u| u.name)
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
 }
 
 #[cfg(test)]

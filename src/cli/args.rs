@@ -1,0 +1,127 @@
+//! The command line (SPEC §5).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backfill-console",
+    version,
+    about = "Operations console for the backfill scheduler"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// PostgreSQL URL or key=value DSN [default: $DATABASE_URL, then the PG* environment and ~/.pgpass]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Read-only: no action is allowed, and the session itself is read-only in PostgreSQL
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Configuration file [default: $XDG_CONFIG_HOME/backfill-console/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The interactive console (the default)
+    Console,
+    /// The read-only wall-monitor layout
+    Watch,
+    /// Apply the schema in sql/ (idempotent, versioned; adopts an existing backfill_log)
+    Migrate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Insert missing months as pending
+    Seed {
+        /// First month, YYYY-MM
+        #[arg(long, value_name = "YYYY-MM")]
+        from: String,
+        /// Last month, YYYY-MM
+        #[arg(long, value_name = "YYYY-MM")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One read of the months summary, lock holders and queue depth
+    Snapshot {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the claim routine once
+    Claim(ClaimArgs),
+    /// List advisory lock holders, decoded, with stuck reasons
+    Locks {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release stuck month locks by ending (or cancelling) the holding backend
+    Release(ReleaseArgs),
+    /// Return months stuck in processing to retry
+    ResetStuck {
+        /// Only months processing for longer than this
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        older_than: String,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Health check: exit 0 ok, 1 warning, 2 critical, 3 unknown
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A throwaway PostgreSQL with seed data and a simulated fleet, with the console on it
+    Demo,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+    /// Months to claim at most (1-50)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub batch: i64,
+    /// Year range OLDEST..NEWEST
+    #[arg(long, default_value = "2000..2024", value_name = "FROM..TO")]
+    pub years: String,
+    /// Also take failed months with retry_count < 5
+    #[arg(long)]
+    pub force_retry: bool,
+    /// Report the candidates and whether each lock is free; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to keep trying a month's lock (0 = one try)
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub lock_timeout: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["pid", "stuck"])))]
+pub struct ReleaseArgs {
+    /// The backend holding the month lock(s)
+    #[arg(long, value_name = "PID")]
+    pub pid: Option<i32>,
+    /// Every month lock classified stuck
+    #[arg(long)]
+    pub stuck: bool,
+    /// Cancel the holder's current query instead of ending its session
+    #[arg(long)]
+    pub cancel: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,144 @@
+//! The read-only commands: `snapshot`, `locks`, `check`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::CommandContext;
+use super::render::{self, LockView};
+use crate::db::snapshot;
+use crate::model::stuck::StuckMonth;
+use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, assess};
+
+/// One read, judged. One-shot commands have no history, so hold times come
+/// from the holders' idle time only (a lower bound).
+async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
+    let session = ctx.connect_checked().await?;
+    let snap = snapshot::read(&session.client).await?;
+    let mut holds = HoldTracker::default();
+    holds.observe(&snap);
+    let assessment = assess(&snap, &holds, &ctx.config.thresholds);
+    Ok((snap, assessment))
+}
+
+#[derive(Serialize)]
+struct SnapshotDoc<'a> {
+    taken_at: chrono::DateTime<chrono::Utc>,
+    counts: BTreeMap<String, i64>,
+    stuck_months: &'a [StuckMonth],
+    locks: Vec<LockView>,
+    queue: &'a QueueDepth,
+    level: Level,
+    reasons: &'a [String],
+}
+
+pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
+    let (snap, a) = read(ctx).await?;
+    let doc = SnapshotDoc {
+        taken_at: snap.taken_at,
+        counts: snap.status_counts(),
+        stuck_months: &a.stuck_months,
+        locks: render::lock_views(&snap, &a),
+        queue: &snap.queue,
+        level: a.overall,
+        reasons: &a.reasons,
+    };
+    if json {
+        render::json(&doc)?;
+        return Ok(0);
+    }
+    let counts: Vec<String> = doc.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!(
+        "months: {} ({})",
+        snap.months.len(),
+        crate::text::sanitize(&counts.join(", "))
+    );
+    let q = &snap.queue;
+    let oldest = q
+        .oldest_ready_at
+        .map(|t| crate::duration_text::format(crate::model::hold::since(t, snap.taken_at)))
+        .unwrap_or_else(|| "-".into());
+    println!(
+        "queue: ready {}, in flight {}, delayed {}, dead {}, oldest ready {oldest}",
+        q.ready, q.in_flight, q.delayed, q.dead
+    );
+    for m in &a.stuck_months {
+        let age = m
+            .processing_for
+            .map_or("no started_at".into(), crate::duration_text::format);
+        println!("stuck month: {} processing for {age}", m.month);
+    }
+    println!("advisory locks: {}", doc.locks.len());
+    if !doc.locks.is_empty() {
+        print!("{}", render::lock_table(&doc.locks));
+    }
+    println!("status: {:?}{}", a.overall, reasons_suffix(&a));
+    Ok(0)
+}
+
+pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
+    let (snap, a) = read(ctx).await?;
+    let views = render::lock_views(&snap, &a);
+    if json {
+        render::json(&views)?;
+    } else if views.is_empty() {
+        println!("no advisory locks are held or awaited");
+    } else {
+        print!("{}", render::lock_table(&views));
+    }
+    Ok(0)
+}
+
+pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
+    let (snap, a) = read(ctx).await?;
+    let failed = a.failed_months;
+    let stuck_locks = a.locks.iter().filter(|v| v.is_stuck()).count();
+    if json {
+        render::json(&serde_json::json!({
+            "level": a.overall,
+            "reasons": a.reasons,
+            "queue": snap.queue,
+            "failed_months": failed,
+            "stuck_locks": stuck_locks,
+            "stuck_months": a.stuck_months,
+        }))?;
+    } else {
+        let t = &ctx.config.thresholds;
+        let summary = if a.reasons.is_empty() {
+            "all clear".to_string()
+        } else {
+            a.reasons.join("; ")
+        };
+        println!(
+            "BACKFILL {} - {summary} | ready={};{};{} in_flight={} dead={} failed={};{} stuck_locks={} stuck_months={}",
+            level_word(a.overall),
+            snap.queue.ready,
+            t.backlog_warning,
+            t.backlog_critical,
+            snap.queue.in_flight,
+            snap.queue.dead,
+            failed,
+            t.failed_warning,
+            stuck_locks,
+            a.stuck_months.len()
+        );
+    }
+    Ok(a.overall.exit_code())
+}
+
+fn level_word(level: Level) -> &'static str {
+    match level {
+        Level::Ok => "OK",
+        Level::Warning => "WARNING",
+        Level::Critical => "CRITICAL",
+        Level::Unknown => "UNKNOWN",
+    }
+}
+
+fn reasons_suffix(a: &Assessment) -> String {
+    if a.reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", a.reasons.join("; "))
+    }
+}

@@ -1,0 +1,130 @@
+//! The headless commands: each a few lines over the library.
+
+mod act;
+pub mod args;
+mod confirm;
+mod inspect;
+mod render;
+
+use std::io::Write;
+
+use anyhow::Context;
+
+pub use args::{Cli, Command};
+
+use crate::db::audit::Actor;
+use crate::db::connect::{self, Session, SessionOptions};
+use crate::db::lock_key::YearMonth;
+use crate::db::{DbError, migrate, seed};
+
+/// What every command needs: where to connect, how, and who is acting.
+pub struct CommandContext {
+    pub global: args::GlobalArgs,
+    pub actor: Actor,
+    pub config: crate::config::Config,
+}
+
+impl CommandContext {
+    pub async fn connect(&self) -> anyhow::Result<Session> {
+        let env = |key: &str| std::env::var(key).ok();
+        let settings = connect::resolve(self.global.database_url.as_deref(), &env)?;
+        let options = SessionOptions {
+            read_only: self.global.read_only,
+            ..SessionOptions::default()
+        };
+        Ok(connect::connect(&settings, &options).await?)
+    }
+
+    /// Connects and checks the schema is there and not newer than this binary.
+    pub async fn connect_checked(&self) -> anyhow::Result<Session> {
+        let session = self.connect().await?;
+        migrate::check_schema(&session.client).await?;
+        Ok(session)
+    }
+
+    pub fn refuse_if_read_only(&self, what: &str) -> anyhow::Result<()> {
+        if self.global.read_only {
+            anyhow::bail!("{what} refused: --read-only is set (no action is allowed in read-only mode)");
+        }
+        Ok(())
+    }
+}
+
+/// Runs a headless command; returns the process exit code.
+pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
+    let is_check = matches!(command, Command::Check { .. });
+    let result = match crate::config::Config::load(global.config.as_deref()) {
+        Ok(config) => {
+            dispatch(
+                &CommandContext {
+                    global,
+                    actor: Actor::current(),
+                    config,
+                },
+                command,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let line = crate::text::sanitize(&format!("{e:#}"));
+            if is_check {
+                println!("BACKFILL UNKNOWN - {line}");
+                crate::model::Level::Unknown.exit_code()
+            } else {
+                let _ = writeln!(std::io::stderr(), "error: {line}");
+                1
+            }
+        }
+    }
+}
+
+async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Migrate { json } => {
+            ctx.refuse_if_read_only("migrate")?;
+            let mut s = ctx.connect().await?;
+            let report = migrate::migrate(&mut s.client).await?;
+            if json {
+                render::json(&report)?;
+            } else if report.already_current {
+                println!("schema is current (version {})", report.version);
+            } else {
+                if let Some(rows) = report.adopted_backfill_log_rows {
+                    println!("adopted the existing backfill_log ({rows} rows) unchanged");
+                }
+                println!("applied {} (now version {})", report.applied.join(", "), report.version);
+            }
+            Ok(0)
+        }
+        Command::Seed { from, to, json } => {
+            ctx.refuse_if_read_only("seed")?;
+            let parse = |flag: &str, text: &str| {
+                YearMonth::parse(text).with_context(|| {
+                    format!("--{flag} `{text}` is not a month; write YYYY-MM between 1900-01 and 2100-12")
+                })
+            };
+            let (from, to) = (parse("from", &from)?, parse("to", &to)?);
+            let mut s = ctx.connect_checked().await?;
+            let inserted = seed::seed(&mut s.client, &ctx.actor, from, to).await?;
+            if json {
+                render::json(&serde_json::json!({ "inserted": inserted, "from": from, "to": to }))?;
+            } else {
+                println!("inserted {inserted} missing month(s) from {from} to {to} as pending");
+            }
+            Ok(0)
+        }
+        Command::Snapshot { json } => inspect::snapshot(ctx, json).await,
+        Command::Locks { json } => inspect::locks(ctx, json).await,
+        Command::Check { json } => inspect::check(ctx, json).await,
+        Command::Claim(args) => act::claim(ctx, args).await,
+        Command::Release(args) => act::release(ctx, args).await,
+        Command::ResetStuck { older_than, yes, json } => act::reset_stuck(ctx, &older_than, yes, json).await,
+        Command::Console | Command::Watch | Command::Demo => {
+            Err(DbError::Refused("this command is not part of this build yet; see the README".into()).into())
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The headless commands, run as the real binary against a real server.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(url: &str, args: &[&str]) -> Run {
+    run_with(url, args, &[])
+}
+
+fn run_with(url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backfill-console"));
+    cmd.args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("PGPASSWORD")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let Output { status, stdout, stderr } = cmd.output().expect("run the binary");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).to_string(),
+        stderr: String::from_utf8_lossy(&stderr).to_string(),
+    }
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", r.stdout))
+}
+
+#[tokio::test]
+async fn migrate_seed_claim_and_snapshot_in_json() {
+    let db = common::fresh_db().await;
+    assert_eq!(run(&db.url, &["migrate"]).code, 0);
+    let seeded = run(&db.url, &["seed", "--from", "2000-01", "--to", "2024-12", "--json"]);
+    assert_eq!(json(&seeded)["inserted"], 300);
+    let claim = run(&db.url, &["claim", "--batch", "3", "--years", "2023..2024", "--json"]);
+    assert_eq!(claim.code, 0, "{}", claim.stderr);
+    let doc = json(&claim);
+    let claimed = doc["claimed"].as_array().unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert_eq!(
+        (claimed[0]["year"].as_i64(), claimed[0]["month"].as_i64()),
+        (Some(2024), Some(12))
+    );
+    assert!(claimed[0]["job_id"].as_str().is_some());
+    assert_eq!(doc["skipped_locked"], serde_json::json!([]));
+    assert_eq!(doc["skipped_raced"], serde_json::json!([]));
+    assert_eq!(doc["dry_run"], false);
+    let snap = json(&run(&db.url, &["snapshot", "--json"]));
+    assert_eq!(snap["counts"]["processing"], 3);
+    assert_eq!(snap["counts"]["pending"], 297);
+    assert_eq!(snap["queue"]["ready"], 3);
+}
+
+#[tokio::test]
+async fn bad_input_gets_one_clear_line() {
+    let db = common::migrated_db().await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["claim", "--batch", "0"], "batch size 0 is outside 1..50"),
+        (&["claim", "--batch", "51"], "batch size 51 is outside 1..50"),
+        (&["claim", "--years", "2030..2000"], "write 2000..2030"),
+        (&["claim", "--lock-timeout", "soon"], "--lock-timeout"),
+        (
+            &["seed", "--from", "2024-13", "--to", "2024-12"],
+            "--from `2024-13` is not a month",
+        ),
+        (&["reset-stuck", "--older-than", "x"], "--older-than"),
+        (
+            &["release", "--pid", "999999", "--yes"],
+            "pid 999999 holds no month lock",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = run(&db.url, args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: one line: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+    }
+}
+
+#[tokio::test]
+async fn the_schema_missing_names_migrate_and_passwords_never_show() {
+    let db = common::fresh_db().await;
+    let r = run(&db.url, &["snapshot"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("run `backfill-console migrate`"), "{}", r.stderr);
+    let password = common::server().password().to_string();
+    for args in [&["snapshot"][..], &["locks", "--json"], &["claim", "--dry-run"]] {
+        let r = run(&db.url, args);
+        assert!(
+            !r.stdout.contains(&password) && !r.stderr.contains(&password),
+            "{args:?}"
+        );
+    }
+    // A wrong database and a wrong password: named, and the password not echoed.
+    let url = db.url.replace(&db.name, "no_such_db");
+    let r = run(&url, &["snapshot"]);
+    assert!(r.stderr.contains("\"no_such_db\" does not exist"), "{}", r.stderr);
+    assert!(!r.stderr.contains(&password));
+    let wrong = db.url.replace(&password, "not-the-password-xyz");
+    let r = run(&wrong, &["check"]);
+    assert_eq!(r.code, 3, "check says UNKNOWN when it cannot connect");
+    assert!(r.stdout.starts_with("BACKFILL UNKNOWN"), "{}", r.stdout);
+    assert!(r.stdout.contains("password authentication failed"), "{}", r.stdout);
+    assert!(!r.stdout.contains("not-the-password-xyz"));
+}
+
+#[tokio::test]
+async fn check_follows_the_monitoring_plugin_convention() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-12").await;
+    let r = run(&db.url, &["check"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.starts_with("BACKFILL OK"));
+    s.client
+        .batch_execute("UPDATE backfill_log SET status = 'failed' WHERE month <= 6")
+        .await
+        .unwrap();
+    let r = run(&db.url, &["check"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("6 failed months"), "{}", r.stdout);
+    s.client
+        .batch_execute("INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 200)")
+        .await
+        .unwrap();
+    let r = run(&db.url, &["check", "--json"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(json(&r)["level"], "CRITICAL");
+}
+
+#[tokio::test]
+async fn release_needs_confirmation_and_never_touches_foreign_locks() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-03").await;
+    let holder = db.session().await;
+    holder
+        .client
+        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
+        .await
+        .unwrap();
+    let foreign = db.session().await;
+    foreign
+        .client
+        .execute("SELECT pg_advisory_lock(1, 2), pg_advisory_lock(42::bigint)", &[])
+        .await
+        .unwrap();
+    let pid = holder.backend_pid.to_string();
+
+    let r = run(&db.url, &["release", "--pid", &pid]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("add --yes"), "{}", r.stderr);
+    assert_eq!(common::month_locks_of(&s.client, holder.backend_pid).await, [202402]);
+
+    let r = run(&db.url, &["--read-only", "release", "--pid", &pid, "--yes"]);
+    assert!(r.stderr.contains("read-only"), "{}", r.stderr);
+
+    let fpid = foreign.backend_pid.to_string();
+    let r = run(&db.url, &["release", "--pid", &fpid, "--yes"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("foreign lock(s), which this console never touches"),
+        "{}",
+        r.stderr
+    );
+
+    // --stuck with a 1 s leak threshold: the idle holder of a pending month is leaked; foreign ones are not.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[thresholds]\nleaked_after = \"1s\"\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let cfg = config.to_string_lossy().to_string();
+    let locks = json(&run(&db.url, &["--config", &cfg, "locks", "--json"]));
+    let stuck: Vec<&serde_json::Value> = locks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| !l["problems"].as_array().unwrap().is_empty())
+        .collect();
+    assert_eq!(stuck.len(), 1, "{locks}");
+    let r = run(&db.url, &["--config", &cfg, "release", "--stuck", "--yes", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)[0]["outcome"]["outcome"], "done");
+    assert!(
+        holder.client.simple_query("SELECT 1").await.is_err(),
+        "the leaked holder was terminated"
+    );
+    foreign
+        .client
+        .simple_query("SELECT 1")
+        .await
+        .expect("foreign holder survives");
+    let sql = format!(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}",
+        foreign.backend_pid
+    );
+    assert_eq!(common::count(&s.client, &sql).await, 2, "both foreign locks still held");
+}
+
+#[tokio::test]
+async fn reset_stuck_and_a_bad_config_file() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-02").await;
+    s.client
+        .batch_execute("UPDATE backfill_log SET status = 'processing', started_at = now() - interval '2 hours'")
+        .await
+        .unwrap();
+    let r = run(&db.url, &["reset-stuck", "--yes", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r)["reset"].as_array().unwrap().len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "refresh = \"1s\"\n[thresholds]\nleaked_after = 30\n").unwrap();
+    let r = run(&db.url, &["--config", &config.to_string_lossy(), "locks"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("bad.toml line 3"), "{}", r.stderr);
+}
