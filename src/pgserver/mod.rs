@@ -50,6 +50,13 @@ impl PgServerError {
     }
 }
 
+/// Extra set-up for a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// PEM certificate chain and private key: the server then offers TLS.
+    pub tls: Option<(String, String)>,
+}
+
 /// A running throwaway server. Dropping it stops the server and removes its directory.
 pub struct TempServer {
     dir: PathBuf,
@@ -62,6 +69,10 @@ pub struct TempServer {
 impl TempServer {
     /// initdb + start, listening on 127.0.0.1 (random free port) and a socket in its directory.
     pub fn start() -> Result<Self, PgServerError> {
+        Self::start_with(&ServerOptions::default())
+    }
+
+    pub fn start_with(options: &ServerOptions) -> Result<Self, PgServerError> {
         let bindir = find_bindir()?;
         let run_as = account::server_account()?;
         let dir = tempfile::Builder::new()
@@ -84,7 +95,8 @@ impl TempServer {
         };
         account::give(&server.dir, run_as)?;
         server.initdb(&bindir, run_as)?;
-        server.launch(&bindir, run_as)?;
+        let extra = server.install_tls(options, run_as)?;
+        server.launch(&bindir, run_as, &extra)?;
         Ok(server)
     }
 
@@ -150,7 +162,26 @@ impl TempServer {
         Ok(())
     }
 
-    fn launch(&mut self, bindir: &Path, run_as: Option<RunAs>) -> Result<(), PgServerError> {
+    /// Writes the certificate and key into the data directory; returns the settings that use them.
+    fn install_tls(&self, options: &ServerOptions, run_as: Option<RunAs>) -> Result<Vec<String>, PgServerError> {
+        let Some((cert, key)) = &options.tls else {
+            return Ok(Vec::new());
+        };
+        let data = self.dir.join("data");
+        for (name, pem) in [("server.crt", cert), ("server.key", key)] {
+            let path = data.join(name);
+            std::fs::write(&path, pem).map_err(|e| PgServerError::io("write the TLS files", e))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| PgServerError::io("protect the TLS key", e))?;
+            account::give(&path, run_as)?;
+        }
+        Ok(["ssl=on", "ssl_cert_file=server.crt", "ssl_key_file=server.key"]
+            .iter()
+            .flat_map(|s| ["-c".to_string(), s.to_string()])
+            .collect())
+    }
+
+    fn launch(&mut self, bindir: &Path, run_as: Option<RunAs>, extra: &[String]) -> Result<(), PgServerError> {
         let mut last_log = String::new();
         // A free port can be taken between our probe and the server's bind: retry.
         for _ in 0..5 {
@@ -169,6 +200,7 @@ impl TempServer {
                 .arg("-p")
                 .arg(port.to_string())
                 .args(server_settings())
+                .args(extra)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err)
