@@ -1,0 +1,121 @@
+//! Claim under contention: N concurrent claimers drain M months on a throwaway
+//! server, for several lock-wait settings, each repeated; prints medians and the
+//! ratio between them, measured side by side in one run.
+//!
+//! `cargo bench --bench claim_drain` (env: CLAIMERS=16 MONTHS=2000 RUNS=3)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may panic
+
+use std::time::{Duration, Instant};
+
+use backfill_console::db::claim::{self, ClaimParams, YearRange};
+use backfill_console::db::connect::{self, SessionOptions};
+use backfill_console::db::{migrate, seed};
+use backfill_console::pgserver::TempServer;
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32, lock_wait: Duration) -> Duration {
+    let admin_settings =
+        connect::resolve(Some(&format!("{}?sslmode=disable", server.url("postgres"))), &|_| None).unwrap();
+    let admin = connect::connect(&admin_settings, &SessionOptions::default())
+        .await
+        .unwrap();
+    admin
+        .client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin
+        .client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let settings = connect::resolve(Some(&format!("{}?sslmode=disable", server.url(db))), &|_| None).unwrap();
+    let mut setup = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
+    migrate::migrate(&mut setup.client).await.unwrap();
+    let actor = backfill_console::db::audit::Actor {
+        os_user: "bench".into(),
+        os_host: "bench".into(),
+    };
+    let first = backfill_console::db::lock_key::YearMonth::new(1900, 1).unwrap();
+    let last_index = first.index() + months - 1;
+    let last = backfill_console::db::lock_key::YearMonth::new(last_index / 12, last_index % 12 + 1).unwrap();
+    seed::seed(&mut setup.client, &actor, first, last).await.unwrap();
+    let params = ClaimParams {
+        years: YearRange { from: 1900, to: 2100 },
+        lock_wait,
+        ..ClaimParams::default()
+    };
+    let mut sessions = Vec::new();
+    for _ in 0..claimers {
+        sessions.push(connect::connect(&settings, &SessionOptions::default()).await.unwrap());
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .map(|mut s| {
+            let p = params.clone();
+            tokio::spawn(async move {
+                loop {
+                    let r = claim::claim(&mut s.client, &p, None).await.unwrap();
+                    if r.claimed.is_empty() && r.skipped_locked.is_empty() && r.skipped_raced.is_empty() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let n: i64 = setup
+        .client
+        .query_one("SELECT count(*) FROM backfill_queue", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, i64::from(months), "every month enqueued exactly once");
+    elapsed
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let claimers = env_or("CLAIMERS", 16);
+    let months = env_or("MONTHS", 2000) as i32;
+    let runs = env_or("RUNS", 3);
+    let server = TempServer::start().expect("start a throwaway PostgreSQL");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let settings = [
+        ("default lock wait (10s)", Duration::from_secs(10)),
+        ("--lock-timeout 0", Duration::ZERO),
+    ];
+    let mut results: Vec<Vec<Duration>> = vec![Vec::new(); settings.len()];
+    // Interleave the settings run by run, so drift on a shared machine hits both alike.
+    for run in 0..runs {
+        for (i, (name, wait)) in settings.iter().enumerate() {
+            let t = rt.block_on(drain_once(&server, "drain", claimers, months, *wait));
+            println!("run {}: {name}: {:.2?}", run + 1, t);
+            results[i].push(t);
+        }
+    }
+    let medians: Vec<Duration> = results.into_iter().map(median).collect();
+    println!("{claimers} claimers, {months} months, median of {runs}:");
+    for ((name, _), m) in settings.iter().zip(&medians) {
+        println!("  {name:<24} {:>8.2?}", m);
+    }
+    println!(
+        "  ratio default / lock-timeout 0: {:.2}",
+        medians[0].as_secs_f64() / medians[1].as_secs_f64()
+    );
+}
