@@ -5,8 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use ratatui::style::Color;
 use serde::Deserialize;
 
+use crate::app::Action;
+use crate::keymap::{self, Keymap};
 use crate::model::Thresholds;
 
 pub const DEFAULT_CONFIG: &str = include_str!("../assets/default-config.toml");
@@ -17,6 +23,62 @@ pub struct Config {
     #[serde(with = "crate::duration_text")]
     pub refresh: Duration,
     pub thresholds: Thresholds,
+    pub colours: Colours,
+    /// Only the actions the operator rebinds; the rest keep the defaults.
+    pub keys: BTreeMap<Action, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Colours {
+    pub pending: String,
+    pub processing: String,
+    pub completed: String,
+    pub retry: String,
+    pub failed: String,
+    pub warning: String,
+    pub critical: String,
+    pub accent: String,
+}
+
+impl Default for Colours {
+    fn default() -> Self {
+        let c = |s: &str| s.to_string();
+        Self {
+            pending: c("gray"),
+            processing: c("light-blue"),
+            completed: c("green"),
+            retry: c("yellow"),
+            failed: c("red"),
+            warning: c("yellow"),
+            critical: c("light-red"),
+            accent: c("cyan"),
+        }
+    }
+}
+
+impl Colours {
+    fn entries(&self) -> [(&'static str, &str); 8] {
+        [
+            ("pending", &self.pending),
+            ("processing", &self.processing),
+            ("completed", &self.completed),
+            ("retry", &self.retry),
+            ("failed", &self.failed),
+            ("warning", &self.warning),
+            ("critical", &self.critical),
+            ("accent", &self.accent),
+        ]
+    }
+
+    /// A colour by name; the names were validated when the file was read.
+    pub fn get(&self, name: &str) -> Color {
+        self.entries()
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| Color::from_str(v).ok())
+            .unwrap_or(Color::Reset)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,11 +95,19 @@ impl Default for Config {
         Self {
             refresh: Duration::from_secs(1),
             thresholds: Thresholds::default(),
+            colours: Colours::default(),
+            keys: keymap::default_table(),
         }
     }
 }
 
 impl Config {
+    /// The defaults with the operator's rebindings on top.
+    pub fn keymap(&self) -> Result<Keymap, String> {
+        let mut table = keymap::default_table();
+        table.extend(self.keys.iter().map(|(a, k)| (*a, k.clone())));
+        Keymap::from_table(&table)
+    }
     /// `explicit` (must exist), else the XDG file when present, else the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
         let path = match explicit {
@@ -76,26 +146,23 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         message: e.message().trim().to_string(),
     })?;
     let t = &config.thresholds;
-    let problem = if t.backlog_warning > t.backlog_critical {
-        Some("thresholds.backlog_warning is above thresholds.backlog_critical; warning must come first")
+    let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
+    let problem: Option<(&str, String)> = if t.backlog_warning > t.backlog_critical {
+        Some(("backlog_warning", "thresholds.backlog_warning is above backlog_critical; warning must come first".into()))
     } else if config.refresh < Duration::from_millis(100) {
-        Some("refresh below 100ms would load the server for nothing; use 100ms or more")
+        Some(("refresh", "refresh below 100ms would load the server for nothing; use 100ms or more".into()))
+    } else if let Some((name, value)) = bad_colour {
+        Some((name, format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)")))
+    } else if let Err(e) = config.keymap() {
+        Some(("[keys]", format!("keys: {e}")))
     } else {
         None
     };
     match problem {
         None => Ok(config),
-        Some(message) => {
-            let key = message.split(' ').next().unwrap_or("").rsplit('.').next().unwrap_or("");
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with(key))
-                .map_or(0, |i| i + 1);
-            Err(ConfigError::Invalid {
-                path: path.to_string(),
-                line,
-                message: message.to_string(),
-            })
+        Some((key, message)) => {
+            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
+            Err(ConfigError::Invalid { path: path.to_string(), line, message })
         }
     }
 }
@@ -110,6 +177,14 @@ mod tests {
             parse(DEFAULT_CONFIG, "assets/default-config.toml").unwrap(),
             Config::default()
         );
+    }
+
+    #[test]
+    fn rebinding_an_action_replaces_only_its_keys() {
+        let c = parse("[keys]\nquit = [\"Q\"]\n", "f").unwrap();
+        let map = c.keymap().unwrap();
+        assert_eq!(map.keys_of(Action::Quit).as_deref(), Some("Q"));
+        assert_eq!(map.keys_of(Action::Down).as_deref(), Some("j/↓"));
     }
 
     #[test]
@@ -139,5 +214,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2") && err.contains("backlog_critical"), "{err}");
+        let err = parse("[colours]\nfailed = \"blood\"\n", "my.toml").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("blood"), "{err}");
+        let err = parse("[keys]\nquit = [\"j\"]\n", "my.toml").unwrap_err().to_string();
+        assert!(err.contains("line 1") && err.contains("`j` is bound to both"), "{err}");
+        let err = parse("[keys]\nlaunch_missiles = [\"m\"]\n", "my.toml").unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("launch_missiles"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
 #![forbid(unsafe_code)]
 //! backfill-console: an operations console for the PostgreSQL-backed backfill scheduler.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod duration_text;
+pub mod keymap;
 pub mod model;
 pub mod pgserver;
 pub mod text;

@@ -1,0 +1,133 @@
+//! Database events into state: snapshots, failures, action results.
+
+use super::dialog::Dialog;
+use super::msg::{DbEvent, Effect, JobResult};
+use super::select;
+use super::state::{Detail, Link, Notice, Overlay, State};
+use crate::db::release::{Method, Outcome};
+use crate::model::{Level, assess};
+
+pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
+    match event {
+        DbEvent::Connected { server_version } => {
+            let was_down = matches!(state.link, Link::Reconnecting { .. });
+            state.server_version = Some(server_version);
+            state.link = Link::Connected;
+            if was_down {
+                return vec![Effect::Log { error: false, text: "reconnected to the database".into() }];
+            }
+            Vec::new()
+        }
+        DbEvent::Snapshot(snapshot, at) => {
+            state.holds.observe(&snapshot);
+            state.history.push(snapshot.taken_at, &snapshot.queue);
+            let assessment = assess(&snapshot, &state.holds, &state.thresholds);
+            let level = assessment.overall;
+            state.snapshot = Some(*snapshot);
+            state.assessment = Some(assessment);
+            state.received_at = Some(at);
+            state.now = state.now.max(at);
+            state.link = Link::Connected;
+            select::clamp(state);
+            let mut effects = Vec::new();
+            if level == Level::Critical && state.last_level != Level::Critical && state.bell_on_critical {
+                effects.push(Effect::Bell);
+            }
+            state.last_level = level;
+            effects
+        }
+        DbEvent::RefreshFailed { error, link_lost, attempt } => {
+            let text = crate::text::sanitize(&error);
+            if link_lost {
+                state.link = Link::Reconnecting { attempt, error: text.clone() };
+            }
+            vec![Effect::Log { error: true, text: format!("refresh failed: {text}") }]
+        }
+        DbEvent::MonthDetail { month, lines } => {
+            if let Overlay::Detail(Detail::Month { month: open, .. }) = &state.overlay {
+                if *open == month {
+                    state.overlay = Overlay::Detail(Detail::Month { month, lines: Some(lines) });
+                }
+            }
+            Vec::new()
+        }
+        DbEvent::JobDone(result) => job_done(state, result),
+    }
+}
+
+fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
+    state.job_running = false;
+    let (title, lines, ok) = describe(&result);
+    let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
+    state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });
+    state.overlay = Overlay::Dialog(Dialog::Result { title, lines, ok });
+    // Refresh at once so the screen shows the effect.
+    vec![
+        Effect::Log { error: !ok, text: summary },
+        Effect::Worker(super::msg::WorkerCmd::RefreshNow),
+    ]
+}
+
+fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
+    match result {
+        JobResult::Claim(report) => {
+            let mut lines = vec![report.summary()];
+            for c in &report.claimed {
+                lines.push(format!("claimed {}-{:02}  job {}", c.year, c.month, c.job_id));
+            }
+            for c in &report.candidates {
+                let lock = c.holder_pid.map_or("lock free".into(), |p| format!("locked by pid {p}"));
+                lines.push(format!("candidate {}-{:02} {} · {lock}", c.year, c.month, crate::text::sanitize(&c.status)));
+            }
+            for m in &report.skipped_locked {
+                lines.push(format!("skipped {m}: its lock stayed held (another scheduler or worker)"));
+            }
+            for m in &report.skipped_raced {
+                lines.push(format!("skipped {m}: claimed by another scheduler meanwhile"));
+            }
+            ("Claim".into(), lines, true)
+        }
+        JobResult::Release { target, method, outcome } => {
+            let verb = if *method == Method::Terminate { "terminated" } else { "query cancelled" };
+            match outcome {
+                Outcome::Done { lock_released } => (
+                    "Release".into(),
+                    vec![format!(
+                        "pid {} {verb}; lock on {} {}",
+                        target.pid,
+                        target.month,
+                        if *lock_released { "released" } else { "still held" }
+                    )],
+                    true,
+                ),
+                Outcome::Refused { reason } => {
+                    ("Release".into(), vec![format!("pid {} not signalled: {reason}", target.pid)], false)
+                }
+            }
+        }
+        JobResult::Reset(report) => {
+            let mut lines = vec![format!(
+                "reset {}, left alone {} (live worker), {} (changed meanwhile)",
+                report.reset.len(),
+                report.skipped_locked.len(),
+                report.skipped_changed.len()
+            )];
+            lines.extend(report.reset.iter().map(|(m, s)| format!("{m} -> {s}")));
+            lines.extend(report.skipped_locked.iter().map(|m| format!("{m} left alone: a live session holds its lock")));
+            ("Reset stuck months".into(), lines, true)
+        }
+        JobResult::Failed { job, error, outcome_unknown } => {
+            let mut lines = vec![crate::text::sanitize(error)];
+            if *outcome_unknown {
+                lines.insert(0, "outcome unknown — see the audit table (backfill_console_audit); not retried".into());
+            } else if error.contains("permission denied") {
+                lines.push(
+                    "the database role lacks a privilege: claim needs UPDATE on backfill_log and INSERT on the queue \
+                     and audit tables; release needs pg_signal_backend"
+                        .into(),
+                );
+            }
+            (job.clone(), lines, false)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The two-phase dialogs: each says exactly what will happen before it happens.
+
+use crate::db::claim::{ClaimParams, YearRange, params::MAX_BATCH};
+use crate::db::lock_key::{MAX_YEAR, MIN_YEAR, YearMonth};
+use crate::db::release::{Method, Target};
+use crate::duration_text;
+
+/// The claim form: batch size, year range, force-retry, dry-run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimForm {
+    pub params: ClaimParams,
+    pub field: ClaimField,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimField {
+    Batch,
+    FromYear,
+    ToYear,
+    ForceRetry,
+    DryRun,
+}
+
+impl ClaimField {
+    pub const ALL: [ClaimField; 5] =
+        [ClaimField::Batch, ClaimField::FromYear, ClaimField::ToYear, ClaimField::ForceRetry, ClaimField::DryRun];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ClaimField::Batch => "batch size",
+            ClaimField::FromYear => "from year",
+            ClaimField::ToYear => "to year",
+            ClaimField::ForceRetry => "force retry",
+            ClaimField::DryRun => "dry run",
+        }
+    }
+}
+
+impl ClaimForm {
+    pub fn new() -> Self {
+        Self { params: ClaimParams::default(), field: ClaimField::Batch }
+    }
+
+    pub fn move_field(&mut self, forward: bool) {
+        let i = ClaimField::ALL.iter().position(|f| *f == self.field).unwrap_or(0);
+        let n = ClaimField::ALL.len();
+        self.field = ClaimField::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+    }
+
+    /// ←/→ on a number, or either on a switch.
+    pub fn adjust(&mut self, up: bool) {
+        let step = if up { 1 } else { -1 };
+        let p = &mut self.params;
+        match self.field {
+            ClaimField::Batch => p.batch_size = (p.batch_size + step).clamp(1, MAX_BATCH),
+            ClaimField::FromYear => p.years.from = (p.years.from + step as i32).clamp(MIN_YEAR, p.years.to),
+            ClaimField::ToYear => p.years.to = (p.years.to + step as i32).clamp(p.years.from, MAX_YEAR),
+            ClaimField::ForceRetry => p.force_retry = !p.force_retry,
+            ClaimField::DryRun => p.dry_run = !p.dry_run,
+        }
+    }
+
+    pub fn value(&self, field: ClaimField) -> String {
+        let p = &self.params;
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        match field {
+            ClaimField::Batch => p.batch_size.to_string(),
+            ClaimField::FromYear => p.years.from.to_string(),
+            ClaimField::ToYear => p.years.to.to_string(),
+            ClaimField::ForceRetry => yes_no(p.force_retry),
+            ClaimField::DryRun => yes_no(p.dry_run),
+        }
+    }
+
+    /// Exactly what Enter will do.
+    pub fn plan(&self) -> Vec<String> {
+        let p = &self.params;
+        let YearRange { from, to } = p.years;
+        let statuses = if p.force_retry { "pending, retry and failed (retries < 5)" } else { "pending and retry" };
+        if p.dry_run {
+            return vec![
+                format!("DRY RUN: list up to {} {statuses} months of {from}..{to}, newest first,", p.batch_size),
+                "and whether each month's lock is free. Nothing is changed or locked.".into(),
+            ];
+        }
+        vec![
+            format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size),
+            format!(
+                "Each month: its advisory lock (waiting up to {}), then status -> processing",
+                duration_text::format(p.lock_wait)
+            ),
+            "and one queue message, all in ONE transaction; audited.".into(),
+        ]
+    }
+}
+
+impl Default for ClaimForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    Claim(ClaimForm),
+    Release {
+        target: Target,
+        method: Method,
+        /// Everything the session holds and does, one line each.
+        facts: Vec<String>,
+        in_transaction: bool,
+    },
+    Reset {
+        older_than: std::time::Duration,
+        months: Vec<(YearMonth, String)>,
+    },
+    /// A job is running.
+    Running { title: String },
+    /// A job's result, or a refusal.
+    Result { title: String, lines: Vec<String>, ok: bool },
+}
+
+impl Dialog {
+    pub fn title(&self) -> String {
+        match self {
+            Dialog::Claim(_) => "Run the claim routine".into(),
+            Dialog::Release { method: Method::Terminate, target, .. } => {
+                format!("Terminate pid {} (holds {})", target.pid, target.month)
+            }
+            Dialog::Release { method: Method::Cancel, target, .. } => {
+                format!("Cancel the query of pid {} (holds {})", target.pid, target.month)
+            }
+            Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),
+            Dialog::Running { title } | Dialog::Result { title, .. } => title.clone(),
+        }
+    }
+}

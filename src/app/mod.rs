@@ -1,0 +1,16 @@
+//! State and update: `(State, Msg) -> (State, Effects)`. Pure: no I/O, no terminal.
+
+mod absorb;
+pub mod action;
+pub mod dialog;
+pub mod history;
+pub mod msg;
+pub mod select;
+pub mod state;
+pub mod update;
+pub mod view;
+
+pub use action::{Action, Panel};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, WorkerCmd};
+pub use state::{Detail, Link, Overlay, State};
+pub use update::update;

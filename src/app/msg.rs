@@ -1,0 +1,64 @@
+//! What flows in (keys, ticks, database events) and out (effects for tasks to run).
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::KeyEvent;
+
+use crate::db::claim::{ClaimParams, ClaimReport};
+use crate::db::lock_key::YearMonth;
+use crate::db::release::{Method, Outcome, Target};
+use crate::db::reset::ResetReport;
+use crate::model::Snapshot;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// Time passes (ages, staleness); carries the clock so `update` stays pure.
+    Tick(Instant),
+    Db(DbEvent),
+}
+
+#[derive(Debug, Clone)]
+pub enum DbEvent {
+    Connected { server_version: String },
+    Snapshot(Box<Snapshot>, Instant),
+    /// A refresh failed; `link_lost` when the session is gone and a reconnect starts.
+    RefreshFailed { error: String, link_lost: bool, attempt: u32 },
+    JobDone(JobResult),
+    MonthDetail { month: YearMonth, lines: Vec<String> },
+}
+
+/// An action for the database, run once by the job task (never repeated on reconnect).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    Claim(ClaimParams),
+    Release { target: Target, method: Method },
+    Reset { older_than: Duration, months: Vec<YearMonth> },
+}
+
+#[derive(Debug, Clone)]
+pub enum JobResult {
+    Claim(ClaimReport),
+    Release { target: Target, method: Method, outcome: Outcome },
+    Reset(ResetReport),
+    /// The job failed; `outcome_unknown` when the link dropped while it ran.
+    Failed { job: String, error: String, outcome_unknown: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkerCmd {
+    RefreshNow,
+    SetInterval(Duration),
+    SetPaused(bool),
+    LoadMonthDetail(YearMonth),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Worker(WorkerCmd),
+    Run(Job),
+    /// Put text on the operator's clipboard (OSC 52, works over SSH).
+    Copy(String),
+    Bell,
+    Log { error: bool, text: String },
+}

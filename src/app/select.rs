@@ -1,0 +1,162 @@
+//! Selection and the dialogs built from it.
+
+use super::dialog::Dialog;
+use super::state::State;
+use super::view::{lock_rows, month_rows};
+use super::{Action, Panel};
+use crate::db::lock_key::YearMonth;
+use crate::db::release::{Method, Target};
+use crate::duration_text::format as dur;
+use crate::model::LockRow;
+use crate::model::hold::since;
+use crate::text::clip;
+
+const PAGE: usize = 10;
+
+/// The visible month rows (indices into the snapshot).
+pub fn visible_months(state: &State) -> Vec<usize> {
+    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, state.month_sort))
+}
+
+pub fn visible_locks(state: &State) -> Vec<usize> {
+    match (&state.snapshot, &state.assessment) {
+        (Some(s), Some(a)) => lock_rows(s, a, &state.filter, state.lock_sort),
+        _ => Vec::new(),
+    }
+}
+
+pub fn selected_lock(state: &State) -> Option<&LockRow> {
+    let rows = visible_locks(state);
+    let i = *rows.get(state.selected_lock.min(rows.len().saturating_sub(1)))?;
+    state.snapshot.as_ref()?.locks.get(i)
+}
+
+/// Keeps the selections inside what is visible.
+pub fn clamp(state: &mut State) {
+    let months = visible_months(state);
+    let in_view = state.selected_month.is_some_and(|sel| {
+        state.snapshot.as_ref().is_some_and(|s| months.iter().any(|&i| s.months[i].year_month() == Some(sel)))
+    });
+    if !in_view {
+        state.selected_month =
+            months.first().and_then(|&i| state.snapshot.as_ref().and_then(|s| s.months[i].year_month()));
+    }
+    let locks = visible_locks(state).len();
+    state.selected_lock = state.selected_lock.min(locks.saturating_sub(1));
+}
+
+pub fn step(state: &mut State, action: Action) {
+    match state.focus {
+        Panel::Months => step_months(state, action),
+        Panel::Calendar => step_calendar(state, action),
+        Panel::Locks => {
+            let n = visible_locks(state).len();
+            state.selected_lock = moved(state.selected_lock, n, action);
+        }
+        Panel::Queue => {}
+    }
+}
+
+fn moved(current: usize, len: usize, action: Action) -> usize {
+    let last = len.saturating_sub(1);
+    match action {
+        Action::Up => current.saturating_sub(1),
+        Action::Down => (current + 1).min(last),
+        Action::PageUp => current.saturating_sub(PAGE),
+        Action::PageDown => (current + PAGE).min(last),
+        Action::Home => 0,
+        Action::End => last,
+        _ => current,
+    }
+}
+
+fn step_months(state: &mut State, action: Action) {
+    let rows = visible_months(state);
+    let Some(snap) = state.snapshot.as_ref() else { return };
+    let current = rows.iter().position(|&i| snap.months[i].year_month() == state.selected_month).unwrap_or(0);
+    let next = moved(current, rows.len(), action);
+    state.selected_month = rows.get(next).and_then(|&i| snap.months[i].year_month());
+}
+
+/// The calendar moves by month (←/→) and by year (↑/↓), over months that exist.
+fn step_calendar(state: &mut State, action: Action) {
+    let Some(snap) = state.snapshot.as_ref() else { return };
+    let Some(current) = state.selected_month.or_else(|| snap.months.first().and_then(|m| m.year_month())) else {
+        return;
+    };
+    let delta = match action {
+        Action::Left => -1,
+        Action::Right => 1,
+        Action::Up => 12,
+        Action::Down => -12,
+        Action::PageUp => 60,
+        Action::PageDown => -60,
+        _ => 0,
+    };
+    let exists = |ym: YearMonth| snap.month(ym).is_some();
+    let target = match action {
+        Action::Home => snap.months.first().and_then(|m| m.year_month()),
+        Action::End => snap.months.last().and_then(|m| m.year_month()),
+        _ => {
+            let index = current.index() + delta;
+            YearMonth::new(index.div_euclid(12), index.rem_euclid(12) + 1).filter(|ym| exists(*ym))
+        }
+    };
+    if let Some(t) = target {
+        state.selected_month = Some(t);
+    }
+}
+
+/// The release dialog for the selected lock: refuses foreign locks and waiters.
+pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
+    if state.focus != Panel::Locks {
+        return Err("select a lock holder first (focus the lock panel with 3 or Tab)".into());
+    }
+    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
+    let lock = selected_lock(state).ok_or("no lock selected")?;
+    let Some(month) = lock.month() else {
+        return Err("that is a foreign lock: this console shows it but never acts on it".into());
+    };
+    if !lock.granted {
+        return Err("that session is waiting for the lock, not holding it; select the holder".into());
+    }
+    let pid = lock.pid.ok_or("the holder has no pid")?;
+    let holder = lock.holder.as_ref().ok_or("the holder's session is not visible (missing pg_monitor?)")?;
+    let backend_start = holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
+    let now = snap.taken_at;
+    let mut facts = vec![format!(
+        "session: {} · user {} · client {} · {}",
+        clip(holder.application_name.as_deref().unwrap_or("-"), 30),
+        clip(holder.usename.as_deref().unwrap_or("-"), 20),
+        clip(&holder.client(), 24),
+        clip(holder.state.as_deref().unwrap_or("-"), 24),
+    )];
+    if let Some(q) = &holder.query {
+        facts.push(format!("query: {}", clip(q, 70)));
+    }
+    for other in snap.locks.iter().filter(|l| l.pid == Some(pid) && l.granted) {
+        let what = other.month().map_or_else(|| format!("foreign lock {}/{}", other.classid, other.objid), |m| {
+            let status = snap.month(m).map_or("not in backfill_log".into(), |r| crate::text::sanitize(&r.status));
+            format!("month lock {m} ({status})")
+        });
+        facts.push(format!("holds {what}"));
+    }
+    let in_transaction = holder.xact_start.is_some();
+    if let Some(xact) = holder.xact_start {
+        facts.push(format!("in a transaction for {}", dur(since(xact, now))));
+    }
+    Ok(Dialog::Release { target: Target { pid, backend_start, month }, method, facts, in_transaction })
+}
+
+pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
+    let assessment = state.assessment.as_ref().ok_or("no data yet")?;
+    if assessment.stuck_months.is_empty() {
+        return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
+    }
+    let months = assessment
+        .stuck_months
+        .iter()
+        .map(|m| (m.month, m.processing_for.map_or("no started_at".into(), |d| format!("processing {}", dur(d)))))
+        .collect();
+    Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months })
+}

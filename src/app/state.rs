@@ -1,0 +1,127 @@
+//! Everything the screen shows, and nothing else.
+
+use std::time::{Duration, Instant};
+
+use super::Panel;
+use super::dialog::Dialog;
+use super::history::QueueHistory;
+use super::view::{LockSort, MonthSort};
+use crate::config::Config;
+use crate::db::lock_key::YearMonth;
+use crate::keymap::Keymap;
+use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
+
+/// The link to the database as the operator should understand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Connecting,
+    Connected,
+    /// Lost; retrying with backoff.
+    Reconnecting { attempt: u32, error: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    Detail(Detail),
+    Dialog(Dialog),
+    /// Typing a filter (the text is `State::filter`).
+    Filter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// A month: filled in when the worker's read arrives.
+    Month { month: YearMonth, lines: Option<Vec<String>> },
+    /// A lock holder's session (from the snapshot).
+    Session { pid: i32 },
+}
+
+/// A one-line message under the header (the last result, a refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub level: Level,
+}
+
+pub struct State {
+    pub keymap: Keymap,
+    pub thresholds: Thresholds,
+    pub read_only: bool,
+    /// The wall-monitor layout.
+    pub watch: bool,
+    pub bell_on_critical: bool,
+    /// `user@host:port/db`, never the password.
+    pub target: String,
+    pub server_version: Option<String>,
+    pub link: Link,
+    pub snapshot: Option<Snapshot>,
+    pub assessment: Option<Assessment>,
+    pub holds: HoldTracker,
+    pub history: QueueHistory,
+    pub received_at: Option<Instant>,
+    pub now: Instant,
+    pub refresh: Duration,
+    pub paused: bool,
+    pub focus: Panel,
+    pub selected_month: Option<YearMonth>,
+    pub selected_lock: usize,
+    pub month_sort: MonthSort,
+    pub lock_sort: LockSort,
+    pub filter: String,
+    pub overlay: Overlay,
+    pub notice: Option<Notice>,
+    /// An action is running (one at a time).
+    pub job_running: bool,
+    pub last_level: Level,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(config: &Config, keymap: Keymap, target: String, now: Instant) -> Self {
+        Self {
+            keymap,
+            thresholds: config.thresholds.clone(),
+            read_only: false,
+            watch: false,
+            bell_on_critical: false,
+            target,
+            server_version: None,
+            link: Link::Connecting,
+            snapshot: None,
+            assessment: None,
+            holds: HoldTracker::default(),
+            history: QueueHistory::default(),
+            received_at: None,
+            now,
+            refresh: config.refresh,
+            paused: false,
+            focus: Panel::Months,
+            selected_month: None,
+            selected_lock: 0,
+            month_sort: MonthSort::default(),
+            lock_sort: LockSort::default(),
+            filter: String::new(),
+            overlay: Overlay::None,
+            notice: None,
+            job_running: false,
+            last_level: Level::Ok,
+            quit: false,
+        }
+    }
+
+    /// How old the data on screen is.
+    pub fn data_age(&self) -> Option<Duration> {
+        self.received_at.map(|at| self.now.saturating_duration_since(at))
+    }
+
+    /// Stale: the link is down, or no good refresh for two intervals (paused data is not stale).
+    pub fn is_stale(&self) -> bool {
+        match (&self.link, self.data_age()) {
+            (Link::Reconnecting { .. }, Some(_)) => true,
+            (_, Some(age)) => !self.paused && age > self.refresh * 2 + Duration::from_secs(1),
+            _ => false,
+        }
+    }
+}

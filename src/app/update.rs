@@ -1,0 +1,231 @@
+//! Keys to state changes and effects. Pure: the same state and key always give
+//! the same result, so every path is a unit test.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::dialog::{ClaimForm, Dialog};
+use super::msg::{Effect, Job, Msg, WorkerCmd};
+use super::state::{Detail, Notice, Overlay, State};
+use super::{Action, Panel, absorb, select};
+use crate::db::release::Method;
+use crate::model::Level;
+
+const MIN_REFRESH: Duration = Duration::from_millis(250);
+const MAX_REFRESH: Duration = Duration::from_secs(60);
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Tick(now) => {
+            state.now = now;
+            Vec::new()
+        }
+        Msg::Db(event) => absorb::absorb(state, event),
+        Msg::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
+        Msg::Key(key) => on_key(state, key),
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    // Ctrl-C always quits, whatever is open.
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        state.quit = true;
+        return Vec::new();
+    }
+    match state.overlay.clone() {
+        Overlay::None => match state.keymap.action_for(&key) {
+            Some(action) => on_action(state, action),
+            None => Vec::new(),
+        },
+        Overlay::Filter => on_filter_key(state, key),
+        Overlay::Help | Overlay::Detail(_) => {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')) {
+                state.overlay = Overlay::None;
+            }
+            Vec::new()
+        }
+        Overlay::Dialog(dialog) => on_dialog_key(state, dialog, key),
+    }
+}
+
+pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
+    if action.is_destructive() && (state.read_only || state.watch) {
+        return refuse(state, format!("{} refused: read-only mode (no action is allowed)", action.label()));
+    }
+    match action {
+        Action::Quit => state.quit = true,
+        Action::FocusNext | Action::FocusPrev => {
+            let i = Panel::ALL.iter().position(|p| *p == state.focus).unwrap_or(0);
+            let step = if action == Action::FocusNext { 1 } else { Panel::ALL.len() - 1 };
+            state.focus = Panel::ALL[(i + step) % Panel::ALL.len()];
+        }
+        Action::FocusMonths => state.focus = Panel::Months,
+        Action::FocusCalendar => state.focus = Panel::Calendar,
+        Action::FocusLocks => state.focus = Panel::Locks,
+        Action::FocusQueue => state.focus = Panel::Queue,
+        Action::Up | Action::Down | Action::Left | Action::Right => select::step(state, action),
+        Action::PageUp | Action::PageDown | Action::Home | Action::End => select::step(state, action),
+        Action::Filter => state.overlay = Overlay::Filter,
+        Action::Sort => match state.focus {
+            Panel::Locks => state.lock_sort = state.lock_sort.next(),
+            _ => state.month_sort = state.month_sort.next(),
+        },
+        Action::Detail => return open_detail(state),
+        Action::Help => state.overlay = Overlay::Help,
+        Action::Pause => {
+            state.paused = !state.paused;
+            return vec![Effect::Worker(WorkerCmd::SetPaused(state.paused))];
+        }
+        Action::Faster | Action::Slower => {
+            let next = if action == Action::Faster { state.refresh / 2 } else { state.refresh * 2 };
+            state.refresh = next.clamp(MIN_REFRESH, MAX_REFRESH);
+            return vec![Effect::Worker(WorkerCmd::SetInterval(state.refresh))];
+        }
+        Action::Refresh => return vec![Effect::Worker(WorkerCmd::RefreshNow)],
+        Action::CopyRow | Action::CopySql => return copy(state, action == Action::CopySql),
+        Action::Claim => state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::new())),
+        Action::Release | Action::CancelQuery => {
+            let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
+            return match select::release_dialog(state, method) {
+                Ok(dialog) => {
+                    state.overlay = Overlay::Dialog(dialog);
+                    Vec::new()
+                }
+                Err(why) => refuse(state, why),
+            };
+        }
+        Action::ResetStuck => {
+            return match select::reset_dialog(state) {
+                Ok(dialog) => {
+                    state.overlay = Overlay::Dialog(dialog);
+                    Vec::new()
+                }
+                Err(why) => refuse(state, why),
+            };
+        }
+    }
+    Vec::new()
+}
+
+fn refuse(state: &mut State, text: String) -> Vec<Effect> {
+    state.notice = Some(Notice { text: text.clone(), level: Level::Warning });
+    vec![Effect::Log { error: false, text }]
+}
+
+fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Enter => state.overlay = Overlay::None,
+        KeyCode::Esc => {
+            state.filter.clear();
+            state.overlay = Overlay::None;
+        }
+        KeyCode::Backspace => {
+            state.filter.pop();
+        }
+        KeyCode::Char(c) if !c.is_control() && state.filter.chars().count() < 40 => state.filter.push(c),
+        _ => {}
+    }
+    select::clamp(state);
+    Vec::new()
+}
+
+fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
+    match (dialog, key.code) {
+        // A running job cannot be cancelled from here (it would not be safe to pretend).
+        (Dialog::Running { .. }, _) => Vec::new(),
+        (Dialog::Result { .. }, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) => {
+            state.overlay = Overlay::None;
+            Vec::new()
+        }
+        (_, KeyCode::Esc) | (_, KeyCode::Char('n')) => {
+            state.overlay = Overlay::None;
+            state.notice = Some(Notice { text: "cancelled; nothing was done".into(), level: Level::Ok });
+            Vec::new()
+        }
+        (Dialog::Claim(mut form), code) => {
+            match code {
+                KeyCode::Enter => return start(state, Job::Claim(form.params.clone()), "Claiming"),
+                KeyCode::Tab | KeyCode::Down | KeyCode::Char('j') => form.move_field(true),
+                KeyCode::BackTab | KeyCode::Up | KeyCode::Char('k') => form.move_field(false),
+                KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('l') | KeyCode::Char(' ') => form.adjust(true),
+                KeyCode::Left | KeyCode::Char('-') | KeyCode::Char('h') => form.adjust(false),
+                _ => {}
+            }
+            state.overlay = Overlay::Dialog(Dialog::Claim(form));
+            Vec::new()
+        }
+        (Dialog::Release { target, method, .. }, KeyCode::Enter | KeyCode::Char('y')) => {
+            let title = match method {
+                Method::Terminate => "Terminating",
+                Method::Cancel => "Cancelling",
+            };
+            start(state, Job::Release { target, method }, title)
+        }
+        (Dialog::Reset { older_than, months }, KeyCode::Enter | KeyCode::Char('y')) => {
+            let months = months.into_iter().map(|(m, _)| m).collect();
+            start(state, Job::Reset { older_than, months }, "Resetting stuck months")
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
+    if state.job_running {
+        return refuse(state, "another action is still running; wait for its result".into());
+    }
+    state.job_running = true;
+    state.overlay = Overlay::Dialog(Dialog::Running { title: format!("{title}…") });
+    vec![Effect::Run(job)]
+}
+
+fn open_detail(state: &mut State) -> Vec<Effect> {
+    match state.focus {
+        Panel::Months | Panel::Calendar => {
+            let Some(month) = state.selected_month else { return Vec::new() };
+            state.overlay = Overlay::Detail(Detail::Month { month, lines: None });
+            vec![Effect::Worker(WorkerCmd::LoadMonthDetail(month))]
+        }
+        Panel::Locks => {
+            if let Some(pid) = select::selected_lock(state).and_then(|l| l.pid) {
+                state.overlay = Overlay::Detail(Detail::Session { pid });
+            }
+            Vec::new()
+        }
+        Panel::Queue => Vec::new(),
+    }
+}
+
+fn copy(state: &mut State, sql: bool) -> Vec<Effect> {
+    let text = match state.focus {
+        Panel::Locks => select::selected_lock(state).map(|l| {
+            let month = l.month().map_or("a foreign lock".to_string(), |m| m.to_string());
+            let pid = l.pid.unwrap_or_default();
+            if sql {
+                format!("SELECT pg_terminate_backend({pid}); -- holds {month}")
+            } else {
+                let app = l.holder.as_ref().and_then(|h| h.application_name.clone()).unwrap_or_default();
+                crate::text::sanitize(&format!("{month}\t{pid}\t{app}"))
+            }
+        }),
+        _ => state.selected_month.and_then(|m| {
+            if sql {
+                return Some(format!("SELECT * FROM backfill_log WHERE year = {} AND month = {};", m.year, m.month));
+            }
+            let row = state.snapshot.as_ref()?.month(m)?;
+            Some(crate::text::sanitize(&format!(
+                "{m}\t{}\t{}\t{}",
+                row.status,
+                row.retry_count.unwrap_or(0),
+                row.error.as_deref().unwrap_or("")
+            )))
+        }),
+    };
+    match text {
+        Some(text) => {
+            state.notice = Some(Notice { text: "copied to the clipboard (OSC 52)".into(), level: Level::Ok });
+            vec![Effect::Copy(text)]
+        }
+        None => Vec::new(),
+    }
+}

@@ -1,0 +1,117 @@
+//! The rows each table shows: filtered and sorted, as indices into the snapshot.
+
+use crate::model::{Assessment, LockRow, MonthRow, Snapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MonthSort {
+    #[default]
+    Newest,
+    Status,
+    LongestProcessing,
+}
+
+impl MonthSort {
+    pub fn next(self) -> Self {
+        match self {
+            MonthSort::Newest => MonthSort::Status,
+            MonthSort::Status => MonthSort::LongestProcessing,
+            MonthSort::LongestProcessing => MonthSort::Newest,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MonthSort::Newest => "newest",
+            MonthSort::Status => "status",
+            MonthSort::LongestProcessing => "oldest start",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockSort {
+    #[default]
+    Stuck,
+    Month,
+    Pid,
+}
+
+impl LockSort {
+    pub fn next(self) -> Self {
+        match self {
+            LockSort::Stuck => LockSort::Month,
+            LockSort::Month => LockSort::Pid,
+            LockSort::Pid => LockSort::Stuck,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LockSort::Stuck => "stuck first",
+            LockSort::Month => "month",
+            LockSort::Pid => "pid",
+        }
+    }
+}
+
+/// Case-insensitive match of every word of `filter` somewhere in `haystack`.
+pub fn matches(haystack: &str, filter: &str) -> bool {
+    let hay = haystack.to_lowercase();
+    filter.split_whitespace().all(|word| hay.contains(&word.to_lowercase()))
+}
+
+pub fn month_search_text(m: &MonthRow) -> String {
+    format!("{:04}-{:02} {}", m.year, m.month, m.status)
+}
+
+pub fn lock_search_text(l: &LockRow) -> String {
+    let month = l.month().map_or("foreign".to_string(), |m| m.to_string());
+    let app = l.holder.as_ref().and_then(|h| h.application_name.clone()).unwrap_or_default();
+    let pid = l.pid.map(|p| p.to_string()).unwrap_or_default();
+    format!("{month} {app} {pid}")
+}
+
+/// Indices into `snapshot.months`.
+pub fn month_rows(snapshot: &Snapshot, filter: &str, sort: MonthSort) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..snapshot.months.len())
+        .filter(|&i| matches(&month_search_text(&snapshot.months[i]), filter))
+        .collect();
+    let m = &snapshot.months;
+    match sort {
+        MonthSort::Newest => {} // the snapshot is newest first
+        MonthSort::Status => rows.sort_by(|&a, &b| status_rank(&m[a].status).cmp(&status_rank(&m[b].status))),
+        MonthSort::LongestProcessing => rows.sort_by_key(|&i| {
+            (m[i].status != "processing", m[i].started_at.map_or(i64::MIN, |t| t.timestamp()))
+        }),
+    }
+    rows
+}
+
+/// Trouble first: failed, retry, processing, pending, completed, then anything unknown.
+pub fn status_rank(status: &str) -> u8 {
+    match status {
+        "failed" => 0,
+        "retry" => 1,
+        "processing" => 2,
+        "pending" => 3,
+        "completed" => 4,
+        _ => 5,
+    }
+}
+
+/// Indices into `snapshot.locks` (and `assessment.locks`).
+pub fn lock_rows(snapshot: &Snapshot, assessment: &Assessment, filter: &str, sort: LockSort) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..snapshot.locks.len())
+        .filter(|&i| matches(&lock_search_text(&snapshot.locks[i]), filter))
+        .collect();
+    let l = &snapshot.locks;
+    match sort {
+        LockSort::Stuck => rows.sort_by_key(|&i| {
+            let stuck = assessment.locks.get(i).is_some_and(|v| v.is_stuck());
+            (!stuck, l[i].month().is_none(), l[i].month())
+        }),
+        LockSort::Month => rows.sort_by_key(|&i| (l[i].month().is_none(), l[i].month(), l[i].pid)),
+        LockSort::Pid => rows.sort_by_key(|&i| l[i].pid),
+    }
+    rows
+}
