@@ -82,3 +82,8 @@ mod tests {
         assert_eq!(format(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d04h");
     }
 }
+
+/// Like [`format`], but sub-second values in milliseconds (refresh intervals).
+pub fn format_fine(d: Duration) -> String {
+    if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format(d) }
+}

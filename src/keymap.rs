@@ -142,6 +142,11 @@ impl Keymap {
         Some(keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/"))
     }
 
+    /// The first key of an action (for the footer).
+    pub fn first_key(&self, action: Action) -> Option<String> {
+        self.by_action.get(&action).and_then(|keys| keys.first()).map(KeyCombo::name)
+    }
+
     /// Every bound action with its keys, in a stable order.
     pub fn bindings(&self) -> impl Iterator<Item = (Action, String)> + '_ {
         self.by_action.iter().map(|(a, keys)| (*a, keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/")))

@@ -10,3 +10,4 @@ pub mod keymap;
 pub mod model;
 pub mod pgserver;
 pub mod text;
+pub mod ui;

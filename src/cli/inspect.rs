@@ -111,7 +111,7 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         };
         println!(
             "BACKFILL {} - {summary} | ready={};{};{} in_flight={} dead={} failed={};{} stuck_locks={} stuck_months={}",
-            level_word(a.overall),
+            a.overall.word(),
             snap.queue.ready,
             t.backlog_warning,
             t.backlog_critical,
@@ -124,15 +124,6 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         );
     }
     Ok(a.overall.exit_code())
-}
-
-fn level_word(level: Level) -> &'static str {
-    match level {
-        Level::Ok => "OK",
-        Level::Warning => "WARNING",
-        Level::Critical => "CRITICAL",
-        Level::Unknown => "UNKNOWN",
-    }
 }
 
 fn reasons_suffix(a: &Assessment) -> String {

@@ -55,6 +55,15 @@ pub enum Level {
 }
 
 impl Level {
+    pub fn word(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+            Level::Unknown => "UNKNOWN",
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Level::Ok => 0,
@@ -82,13 +91,13 @@ pub enum LockProblem {
 impl LockProblem {
     pub fn describe(&self) -> String {
         match self {
-            LockProblem::Leaked {
-                month_status: Some(status),
-            } => format!("leaked: month is {status}"),
-            LockProblem::Leaked { month_status: None } => "leaked: month not in backfill_log".into(),
-            LockProblem::Overdue => "overdue: held past the threshold".into(),
+            LockProblem::Leaked { month_status: Some(status) } => {
+                format!("LEAKED: month {}", crate::text::clip(status, 12))
+            }
+            LockProblem::Leaked { month_status: None } => "LEAKED: no such month".into(),
+            LockProblem::Overdue => "OVERDUE".into(),
             LockProblem::IdleInTransaction { idle } => {
-                format!("idle in transaction {}", crate::duration_text::format(*idle))
+                format!("IDLE IN TX {}", crate::duration_text::format(*idle))
             }
         }
     }

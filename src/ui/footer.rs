@@ -1,0 +1,49 @@
+//! Key hints, generated from the keymap (so they cannot drift from it).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use crate::app::dialog::Dialog;
+use crate::app::{Action, Overlay, State};
+
+pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let line = match &state.overlay {
+        Overlay::Filter => Line::from(vec![
+            Span::styled(" filter: ", theme.accent()),
+            Span::raw(format!("{}█", crate::text::sanitize(&state.filter))),
+            Span::styled("   Enter apply · Esc clear", theme.dim()),
+        ]),
+        Overlay::Dialog(Dialog::Result { .. }) => Line::styled(" Enter close", theme.dim()),
+        Overlay::Dialog(Dialog::Running { .. }) => Line::styled(" working…", theme.dim()),
+        Overlay::Dialog(Dialog::Claim(_)) => {
+            Line::styled(" Enter claim · Esc cancel · Tab/↑↓ field · ←/→ change", theme.dim())
+        }
+        Overlay::Dialog(_) => Line::styled(" Enter/y do it · Esc/n cancel", theme.dim()),
+        Overlay::Help | Overlay::Detail(_) => Line::styled(" Esc close", theme.dim()),
+        Overlay::None => hints(state, theme, area.width as usize),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
+    let mut spans = Vec::new();
+    let mut used = 1;
+    for (action, _) in state.keymap.bindings() {
+        if !action.in_footer() || (action.is_destructive() && (state.read_only || state.watch)) {
+            continue;
+        }
+        let Some(keys) = state.keymap.first_key(action) else { continue };
+        let label = if action == Action::Pause && state.paused { "resume" } else { action.label() };
+        let item_width = keys.chars().count() + label.chars().count() + 3;
+        if used + item_width > width {
+            break;
+        }
+        used += item_width;
+        spans.push(Span::styled(format!(" {keys}"), theme.accent()));
+        spans.push(Span::raw(format!(" {label} ")));
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,83 @@
+//! The view: `draw(&State, &mut Frame)`. Pure: no I/O, nothing awaited.
+
+pub mod footer;
+pub mod header;
+pub mod locks;
+pub mod months;
+pub mod overlay;
+pub mod queue;
+pub mod table;
+pub mod theme;
+pub mod watch;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::{Overlay, State};
+pub use theme::Theme;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return too_small(frame, area);
+    }
+    if state.watch {
+        watch::draw(frame, area, state, theme);
+    } else {
+        main_screen(frame, area, state, theme);
+    }
+    match &state.overlay {
+        Overlay::Help => overlay::help(frame, area, state, theme),
+        Overlay::Dialog(d) => overlay::dialog(frame, area, d, theme),
+        Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
+        Overlay::None | Overlay::Filter => {}
+    }
+}
+
+fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let [top, body, status, foot] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(area);
+    header::header(frame, top, state, theme);
+    let [upper, middle, lower] =
+        Layout::vertical([Constraint::Percentage(43), Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
+    let calendar_width = if area.width >= 140 { 46 } else { 33 };
+    let [month_table, calendar] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(calendar_width)]).areas(upper);
+    months::table(frame, month_table, state, theme);
+    months::calendar(frame, calendar, state, theme);
+    locks::table(frame, middle, state, theme);
+    let [queue_area, log_area] = Layout::horizontal([Constraint::Length(44), Constraint::Fill(1)]).areas(lower);
+    queue::panel(frame, queue_area, state, theme);
+    log_pane(frame, log_area, theme);
+    header::status_line(frame, status, state, theme);
+    footer::footer(frame, foot, state, theme);
+}
+
+/// What the console did and what failed (tracing, through tui-logger).
+fn log_pane(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let widget = tui_logger::TuiLoggerWidget::default()
+        .block(Block::bordered().title(" Log "))
+        .output_target(false)
+        .output_file(false)
+        .output_line(false)
+        .output_timestamp(Some("%H:%M:%S".into()))
+        .output_level(Some(tui_logger::TuiLoggerLevelOutput::Abbreviated))
+        .style_error(theme.level(crate::model::Level::Critical))
+        .style_warn(theme.level(crate::model::Level::Warning));
+    frame.render_widget(widget, area);
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = vec![
+        Line::raw("backfill-console"),
+        Line::raw(format!("terminal too small: {}×{}", area.width, area.height)),
+        Line::raw(format!("needs at least {MIN_WIDTH}×{MIN_HEIGHT}")),
+    ];
+    frame.render_widget(Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true }), area);
+}

@@ -1,0 +1,150 @@
+//! The months table and the year × month calendar grid.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph};
+
+use super::table::{DataTable, TableRow};
+use super::theme::Theme;
+use crate::app::{Panel, State, select};
+use crate::db::lock_key::YearMonth;
+use crate::duration_text::format as dur;
+use crate::model::hold::since;
+use crate::text::clip;
+
+pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let Some(snap) = &state.snapshot else {
+        return placeholder(frame, area, "Months", state.focus == Panel::Months, theme);
+    };
+    let wide = area.width >= 70;
+    let visible = select::visible_months(state);
+    let selected = visible.iter().position(|&i| snap.months[i].year_month() == state.selected_month);
+    let error_width = area.width.saturating_sub(if wide { 48 } else { 36 }) as usize;
+    let rows = visible
+        .iter()
+        .map(|&i| {
+            let m = &snap.months[i];
+            let status = Span::styled(
+                format!("{} {}", Theme::status_symbol(&m.status), clip(&m.status, 10)),
+                theme.status(&m.status),
+            );
+            let age = m.started_at.filter(|_| m.status == "processing").map(|s| dur(since(s, snap.taken_at)));
+            let mut cells = vec![
+                Cell::from(format!("{:04}-{:02}", m.year, m.month)),
+                Cell::from(status),
+                Cell::from(m.retry_count.map_or("-".into(), |r| r.to_string())),
+            ];
+            if wide {
+                cells.push(Cell::from(m.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string())));
+            }
+            cells.push(Cell::from(age.unwrap_or_default()));
+            cells.push(Cell::from(clip(m.error.as_deref().unwrap_or(""), error_width.max(1))));
+            TableRow { cells, style: Style::new() }
+        })
+        .collect();
+    let mut header = vec!["Month", "Status", "R"];
+    let mut widths = vec![Constraint::Length(7), Constraint::Length(12), Constraint::Length(1)];
+    if wide {
+        header.push("Started");
+        widths.push(Constraint::Length(11));
+    }
+    header.extend(["Age", "Error"]);
+    widths.extend([Constraint::Length(6), Constraint::Fill(1)]);
+    DataTable {
+        title: title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()),
+        header,
+        widths,
+        rows,
+        selected,
+        focused: state.focus == Panel::Months,
+        empty: if state.filter.is_empty() { "no months — run `backfill-console seed`" } else { "no month matches the filter" },
+    }
+    .render(frame, area, theme);
+}
+
+pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &str) -> Line<'a> {
+    let mut text = format!(" {name} {shown}/{total} · sort {sort} ");
+    if !state.filter.is_empty() {
+        text.push_str(&format!("· filter \"{}\" ", clip(&state.filter, 20)));
+    }
+    Line::from(text)
+}
+
+pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
+    let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
+    frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);
+}
+
+/// One row per year, twelve cells, newest year first; a legend with counts below.
+pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let focused = state.focus == Panel::Calendar;
+    let Some(snap) = &state.snapshot else { return placeholder(frame, area, "Calendar", focused, theme) };
+    let block = Block::bordered().title(" Calendar ").border_style(theme.border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let cell_width: usize = if inner.width >= 4 + 1 + 12 * 3 { 3 } else { 2 };
+    let mut years: Vec<i32> = snap.months.iter().map(|m| m.year).collect();
+    years.dedup();
+    let legend_rows = if inner.width >= 76 { 1 } else { 2 };
+    let grid_rows = (inner.height as usize).saturating_sub(1 + legend_rows);
+    // Scroll so that the selected month's year is visible.
+    let sel_year = state.selected_month.map(|m| m.year);
+    let pos = sel_year.and_then(|y| years.iter().position(|&v| v == y)).unwrap_or(0);
+    let first = pos.saturating_sub(grid_rows.saturating_sub(1));
+    let mut lines = vec![Line::styled(
+        format!("     {}", "JFMAMJJASOND".chars().map(|c| format!("{c:<cell_width$}")).collect::<String>()),
+        theme.dim(),
+    )];
+    for &year in years.iter().skip(first).take(grid_rows) {
+        let mut spans = vec![Span::raw(format!("{year} "))];
+        for month in 1..=12 {
+            let ym = YearMonth::new(year, month);
+            let row = ym.and_then(|ym| snap.month(ym));
+            let (symbol, style) = match row {
+                Some(r) => (Theme::status_symbol(&r.status), theme.status(&r.status)),
+                None => (" ", Style::new()),
+            };
+            let style = if ym.is_some() && ym == state.selected_month { style.patch(theme.selected()) } else { style };
+            spans.push(Span::styled(format!("{symbol:<cell_width$}"), style));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.extend(legend(snap, theme, legend_rows));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn legend<'a>(snap: &crate::model::Snapshot, theme: &Theme, rows: usize) -> Vec<Line<'a>> {
+    let counts = snap.status_counts();
+    let mut order: Vec<&String> = counts.keys().collect();
+    order.sort_by_key(|s| match s.as_str() {
+        "pending" => 0,
+        "processing" => 1,
+        "completed" => 2,
+        "retry" => 3,
+        "failed" => 4,
+        _ => 5,
+    });
+    let short = |s: &str| match s {
+        "pending" => "pend".to_string(),
+        "processing" => "proc".to_string(),
+        "completed" => "done".to_string(),
+        "retry" => "retry".to_string(),
+        "failed" => "fail".to_string(),
+        other => clip(other, 6),
+    };
+    let spans: Vec<Span> = order
+        .iter()
+        .map(|status| {
+            let n = counts[*status];
+            let name = if rows == 1 { clip(status, 10) } else { short(status) };
+            Span::styled(format!("{} {name} {n} ", Theme::status_symbol(status)), theme.status(status))
+        })
+        .collect();
+    if rows == 1 {
+        return vec![Line::from(spans)];
+    }
+    let (a, b) = spans.split_at(3.min(spans.len()));
+    vec![Line::from(a.to_vec()), Line::from(b.to_vec())]
+}

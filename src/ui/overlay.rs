@@ -1,0 +1,196 @@
+//! Pop-ups over the main screen: help (from the keymap), dialogs, detail views.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::theme::Theme;
+use crate::app::dialog::{ClaimField, Dialog};
+use crate::app::{Detail, State};
+use crate::db::release::Method;
+use crate::duration_text::format as dur;
+use crate::model::Level;
+use crate::model::hold::since;
+use crate::text::{clip, sanitize};
+
+fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
+    frame.render_widget(Clear, r);
+    let block = Block::bordered().title(format!(" {title} ")).border_style(style);
+    let inner = block.inner(r);
+    frame.render_widget(block, r);
+    inner
+}
+
+pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let bindings: Vec<(String, String)> = state
+        .keymap
+        .bindings()
+        .filter(|(a, _)| !(a.is_destructive() && (state.read_only || state.watch)))
+        .map(|(a, keys)| (keys, a.label().to_string()))
+        .collect();
+    let half = bindings.len().div_ceil(2);
+    let mut lines: Vec<Line> = (0..half)
+        .map(|i| {
+            let cell = |j: usize| {
+                bindings.get(j).map_or(vec![Span::raw(" ".repeat(38))], |(k, l)| {
+                    vec![Span::styled(format!("{k:>12} "), theme.accent()), Span::raw(format!("{l:<24} "))]
+                })
+            };
+            let mut spans = cell(i);
+            spans.extend(cell(i + half));
+            Line::from(spans)
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("In dialogs: Enter confirm · Esc cancel · Tab/↑↓ field · ←/→/Space change", theme.dim()));
+    lines.push(Line::styled("Filter (/): type words; Enter keeps it, Esc clears it", theme.dim()));
+    if state.read_only || state.watch {
+        lines.push(Line::styled("READ-ONLY: action keys are off", theme.level(Level::Warning)));
+    }
+    let inner = popup(frame, area, 80, lines.len() as u16 + 2, "Keys".into(), theme.accent());
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
+    let mut lines: Vec<Line> = Vec::new();
+    let mut style = theme.accent();
+    match dialog {
+        Dialog::Claim(form) => {
+            for field in ClaimField::ALL {
+                let focused = field == form.field;
+                let value = format!(" {} ", form.value(field));
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{:>14}  ", field.label())),
+                    Span::styled(value, if focused { theme.selected() } else { Style::new().add_modifier(Modifier::BOLD) }),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.extend(form.plan().into_iter().map(Line::raw));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Enter claim · Esc cancel · ↑↓ field · ←/→ change", theme.dim()));
+        }
+        Dialog::Release { target, method, facts, in_transaction } => {
+            style = theme.level(Level::Warning);
+            lines.extend(facts.iter().map(|f| Line::raw(clip(f, 76))));
+            lines.push(Line::raw(""));
+            let what = match (method, in_transaction) {
+                (Method::Terminate, true) => format!(
+                    "pg_terminate_backend({}): the session ENDS, its open transaction is ROLLED BACK, every lock it holds is released.",
+                    target.pid
+                ),
+                (Method::Terminate, false) => format!(
+                    "pg_terminate_backend({}): the session ENDS and every lock it holds is released.",
+                    target.pid
+                ),
+                (Method::Cancel, _) => format!(
+                    "pg_cancel_backend({}): only its current query is cancelled; an idle session keeps its locks.",
+                    target.pid
+                ),
+            };
+            lines.push(Line::styled(what, Style::new().add_modifier(Modifier::BOLD)));
+            lines.push(Line::raw(format!(
+                "Only if pid {} (started {}) still holds {} at that instant; audited.",
+                target.pid,
+                target.backend_start.format("%Y-%m-%d %H:%M:%S"),
+                target.month
+            )));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Enter/y do it · Esc/n cancel", theme.dim()));
+        }
+        Dialog::Reset { older_than, months } => {
+            style = theme.level(Level::Warning);
+            lines.push(Line::raw(format!(
+                "These months have been processing for {} or more; each goes back to retry",
+                dur(*older_than)
+            )));
+            lines.push(Line::raw("(retry_count + 1; failed when 5 retries are used) — unless a live worker holds its lock:"));
+            lines.extend(months.iter().take(12).map(|(m, age)| Line::raw(format!("  {m}  {age}"))));
+            if months.len() > 12 {
+                lines.push(Line::raw(format!("  … and {} more", months.len() - 12)));
+            }
+            lines.push(Line::raw("One transaction; each month audited."));
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Enter/y do it · Esc/n cancel", theme.dim()));
+        }
+        Dialog::Running { .. } => {
+            lines.push(Line::raw("working… (the result will show here; it is never retried by itself)"));
+        }
+        Dialog::Result { lines: result, ok, .. } => {
+            style = if *ok { theme.accent() } else { theme.level(Level::Critical) };
+            lines.extend(result.iter().take(16).map(|l| Line::raw(clip(l, 76))));
+            if result.len() > 16 {
+                lines.push(Line::raw(format!("… {} more lines in the log", result.len() - 16)));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Enter close", theme.dim()));
+        }
+    }
+    let height = wrapped_height(&lines, 78) + 2;
+    let inner = popup(frame, area, 80, height, dialog.title(), style);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Rows the lines take once wrapped at `width` (an estimate by characters).
+fn wrapped_height(lines: &[Line], width: usize) -> u16 {
+    lines.iter().map(|l| l.width().max(1).div_ceil(width) as u16).sum()
+}
+
+pub fn detail(frame: &mut Frame, area: Rect, detail: &Detail, state: &State, theme: &Theme) {
+    let (title, lines) = match detail {
+        Detail::Month { month, lines } => {
+            let mut out: Vec<Line> = match lines {
+                Some(lines) => lines.iter().map(|l| Line::raw(sanitize(l))).collect(),
+                None => vec![Line::styled("reading…", theme.dim())],
+            };
+            if let Some(snap) = &state.snapshot {
+                for lock in snap.locks.iter().filter(|l| l.month() == Some(*month)) {
+                    let who = lock.holder.as_ref().map_or("?".into(), |h| {
+                        format!("{} ({})", clip(h.application_name.as_deref().unwrap_or("-"), 30), clip(h.state.as_deref().unwrap_or("-"), 20))
+                    });
+                    let verb = if lock.granted { "lock held by" } else { "waiting:" };
+                    out.push(Line::raw(format!("{verb} pid {} {who}", lock.pid.unwrap_or_default())));
+                }
+            }
+            (format!("Month {month}"), out)
+        }
+        Detail::Session { pid } => (format!("Session {pid}"), session_lines(*pid, state, theme)),
+    };
+    let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
+    let inner = popup(frame, area, area.width.saturating_sub(4).min(110), height, title, theme.accent());
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn session_lines<'a>(pid: i32, state: &State, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(snap) = &state.snapshot else { return vec![] };
+    let Some(h) = snap.locks.iter().find_map(|l| l.holder.as_ref().filter(|h| h.pid == pid)) else {
+        return vec![Line::styled("that session is gone", theme.dim())];
+    };
+    let ts = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or("-".into(), |t| format!("{} ({} ago)", t.format("%Y-%m-%d %H:%M:%S"), dur(since(t, snap.taken_at))))
+    };
+    let s = |v: &Option<String>| sanitize(v.as_deref().unwrap_or("-"));
+    let mut lines = vec![
+        Line::raw(format!("application   {}", s(&h.application_name))),
+        Line::raw(format!("user          {}", s(&h.usename))),
+        Line::raw(format!("client        {}", sanitize(&h.client()))),
+        Line::raw(format!("backend type  {}", s(&h.backend_type))),
+        Line::raw(format!("state         {}  (wait: {} {})", s(&h.state), s(&h.wait_event_type), s(&h.wait_event))),
+        Line::raw(format!("started       {}", ts(h.backend_start))),
+        Line::raw(format!("transaction   {}", ts(h.xact_start))),
+        Line::raw(format!("query since   {}", ts(h.query_start))),
+        Line::raw(format!("state since   {}", ts(h.state_change))),
+        Line::raw(format!("query         {}", s(&h.query))),
+        Line::raw(""),
+        Line::styled("holds / waits for:", Style::new().add_modifier(Modifier::BOLD)),
+    ];
+    for lock in snap.locks.iter().filter(|l| l.pid == Some(pid)) {
+        let what = lock.month().map_or_else(|| format!("foreign {}/{}/{}", lock.classid, lock.objid, lock.objsubid), |m| m.to_string());
+        let verb = if lock.granted { "holds" } else { "waits for" };
+        lines.push(Line::raw(format!("  {verb} {what} ({})", sanitize(&lock.mode))));
+    }
+    lines
+}

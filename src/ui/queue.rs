@@ -1,0 +1,46 @@
+//! Queue depth, rates and a sparkline of depth over the session.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline};
+
+use super::months::placeholder;
+use super::theme::Theme;
+use crate::app::{Panel, State};
+use crate::duration_text::format as dur;
+use crate::model::Level;
+use crate::model::hold::since;
+
+pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let focused = state.focus == Panel::Queue;
+    let (Some(snap), Some(assessment)) = (&state.snapshot, &state.assessment) else {
+        return placeholder(frame, area, "Queue", focused, theme);
+    };
+    let q = &snap.queue;
+    let level = assessment.queue;
+    let block = Block::bordered()
+        .title(format!(" Queue · {} ", level.word()))
+        .border_style(if level == Level::Ok { theme.border(focused) } else { theme.level(level) });
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let oldest = q.oldest_ready_at.map_or("-".into(), |t| dur(since(t, snap.taken_at)));
+    let rates = state.history.rates().map_or("rates after two reads".into(), |r| {
+        format!("in {:.1}/min · out {:.1}/min", r.enqueued, r.dequeued)
+    });
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("ready {}", q.ready), theme.level(level)),
+            Span::raw(format!(" · flight {} · delayed {}", q.in_flight, q.delayed)),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("dead {}", q.dead), if q.dead > 0 { theme.level(Level::Warning) } else { theme.dim() }),
+            Span::raw(format!(" · oldest ready {oldest}")),
+        ]),
+        Line::styled(rates, theme.dim()),
+    ];
+    let [text, spark] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), text);
+    let data = state.history.depths(spark.width as usize);
+    frame.render_widget(Sparkline::default().data(&data).style(theme.level(level)), spark);
+}

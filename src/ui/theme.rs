@@ -1,0 +1,95 @@
+//! Colours and symbols. With `NO_COLOR` every colour is off and statuses still
+//! differ: by symbol, bold, underline and reverse video.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use crate::config::Colours;
+use crate::model::Level;
+
+#[derive(Debug, Clone)]
+pub struct Theme {
+    pub mono: bool,
+    colours: Colours,
+}
+
+impl Theme {
+    pub fn new(colours: &Colours, no_color: bool) -> Self {
+        Self { mono: no_color, colours: colours.clone() }
+    }
+
+    /// `NO_COLOR` set to anything non-empty (no-color.org).
+    pub fn no_color_from_env() -> bool {
+        std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    }
+
+    fn fg(&self, name: &str) -> Style {
+        if self.mono { Style::new() } else { Style::new().fg(self.colours.get(name)) }
+    }
+
+    pub fn status_symbol(status: &str) -> &'static str {
+        match status {
+            "pending" => "·",
+            "processing" => "▶",
+            "completed" => "✓",
+            "retry" => "↻",
+            "failed" => "✗",
+            _ => "?",
+        }
+    }
+
+    pub fn status(&self, status: &str) -> Style {
+        let base = match status {
+            "pending" | "processing" | "completed" | "retry" | "failed" => self.fg(status),
+            _ => self.fg("warning"),
+        };
+        match status {
+            "failed" if self.mono => base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            "failed" => base.add_modifier(Modifier::BOLD),
+            "retry" => base.add_modifier(Modifier::BOLD),
+            "processing" if self.mono => base.add_modifier(Modifier::UNDERLINED),
+            "completed" if self.mono => base.add_modifier(Modifier::DIM),
+            _ => base,
+        }
+    }
+
+    pub fn level(&self, level: Level) -> Style {
+        match level {
+            Level::Ok => Style::new(),
+            Level::Warning => self.fg("warning").add_modifier(Modifier::BOLD),
+            Level::Critical | Level::Unknown => {
+                let s = self.fg("critical").add_modifier(Modifier::BOLD);
+                if self.mono { s.add_modifier(Modifier::REVERSED) } else { s }
+            }
+        }
+    }
+
+    /// A banner that stands out from across a room.
+    pub fn alert(&self, level: Level) -> Style {
+        let colour = if level == Level::Warning { "warning" } else { "critical" };
+        if self.mono {
+            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        } else {
+            Style::new().bg(self.colours.get(colour)).fg(Color::Black).add_modifier(Modifier::BOLD)
+        }
+    }
+
+    pub fn stuck(&self) -> Style {
+        self.level(Level::Critical)
+    }
+
+    pub fn accent(&self) -> Style {
+        self.fg("accent").add_modifier(Modifier::BOLD)
+    }
+
+    pub fn dim(&self) -> Style {
+        Style::new().add_modifier(Modifier::DIM)
+    }
+
+    pub fn selected(&self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn border(&self, focused: bool) -> Style {
+        if focused { self.accent() } else { Style::new() }
+    }
+}

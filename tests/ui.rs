@@ -1,0 +1,133 @@
+//! Whole screens on a TestBackend, snapshotted with insta. Review with `cargo insta review`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod fixture;
+
+use std::time::Duration;
+
+use backfill_console::app::{self, Action, DbEvent, Msg, State};
+use backfill_console::config::Config;
+use backfill_console::ui::{self, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn render(state: &State, width: u16, height: u16, mono: bool) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let theme = Theme::new(&Config::default().colours, mono);
+    terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        for x in 0..width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn act(state: &mut State, action: Action) {
+    app::update::on_action(state, action);
+}
+
+fn key(state: &mut State, code: crossterm::event::KeyCode) {
+    let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+    app::update(state, Msg::Key(ev));
+}
+
+#[test]
+fn main_screen_80x24() {
+    let (state, _) = fixture::state(150);
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
+fn main_screen_160x48() {
+    let (mut state, _) = fixture::state(150);
+    act(&mut state, Action::FocusLocks);
+    insta::assert_snapshot!(render(&state, 160, 48, false));
+}
+
+#[test]
+fn help_overlay() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::Help);
+    insta::assert_snapshot!(render(&state, 100, 30, false));
+}
+
+#[test]
+fn claim_dialog() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::Claim);
+    key(&mut state, crossterm::event::KeyCode::Down);
+    key(&mut state, crossterm::event::KeyCode::Right);
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
+fn release_dialog() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::FocusLocks);
+    act(&mut state, Action::Release);
+    insta::assert_snapshot!(render(&state, 100, 30, false));
+}
+
+#[test]
+fn reset_dialog() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::ResetStuck);
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
+fn result_dialog_outcome_unknown() {
+    let (mut state, _) = fixture::state(20);
+    let result = app::JobResult::Failed {
+        job: "Claim".into(),
+        error: "connection closed".into(),
+        outcome_unknown: true,
+    };
+    app::update(&mut state, Msg::Db(DbEvent::JobDone(result)));
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
+fn session_detail() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::FocusLocks);
+    act(&mut state, Action::Detail);
+    insta::assert_snapshot!(render(&state, 100, 30, false));
+}
+
+#[test]
+fn stale_state() {
+    let (mut state, at) = fixture::state(20);
+    app::update(
+        &mut state,
+        Msg::Db(DbEvent::RefreshFailed { error: "connection refused".into(), link_lost: true, attempt: 3 }),
+    );
+    app::update(&mut state, Msg::Tick(at + Duration::from_secs(42)));
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
+fn watch_layout() {
+    let (mut state, _) = fixture::state(250);
+    state.watch = true;
+    insta::assert_snapshot!(render(&state, 100, 30, false));
+}
+
+#[test]
+fn no_color_main_screen() {
+    let (state, _) = fixture::state(150);
+    insta::assert_snapshot!(render(&state, 80, 24, true));
+}
+
+#[test]
+fn too_small() {
+    let (state, _) = fixture::state(150);
+    insta::assert_snapshot!(render(&state, 60, 20, false));
+    // A tiny terminal and a storm of sizes never panic.
+    for (w, h) in [(1, 1), (20, 5), (79, 24), (80, 23), (0, 0), (300, 100)] {
+        let _ = render(&state, w, h, false);
+    }
+}
