@@ -9,5 +9,7 @@ pub mod duration_text;
 pub mod keymap;
 pub mod model;
 pub mod pgserver;
+pub mod logging;
 pub mod text;
+pub mod tui;
 pub mod ui;

@@ -35,7 +35,11 @@ pub enum Command {
     /// The interactive console (the default)
     Console,
     /// The read-only wall-monitor layout
-    Watch,
+    Watch {
+        /// Ring the terminal bell when the level turns critical
+        #[arg(long)]
+        bell: bool,
+    },
     /// Apply the schema in sql/ (idempotent, versioned; adopts an existing backfill_log)
     Migrate {
         #[arg(long)]

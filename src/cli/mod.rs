@@ -82,6 +82,23 @@ pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
     }
 }
 
+async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("the console needs a terminal; for scripts use `snapshot --json`, `locks` or `check`");
+    }
+    let env = |key: &str| std::env::var(key).ok();
+    let settings = connect::resolve(ctx.global.database_url.as_deref(), &env)?;
+    let options = crate::tui::ConsoleOptions {
+        settings,
+        config: ctx.config.clone(),
+        read_only: ctx.global.read_only,
+        watch,
+        bell,
+    };
+    crate::tui::run(options).await
+}
+
 async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Migrate { json } => {
@@ -123,7 +140,9 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Claim(args) => act::claim(ctx, args).await,
         Command::Release(args) => act::release(ctx, args).await,
         Command::ResetStuck { older_than, yes, json } => act::reset_stuck(ctx, &older_than, yes, json).await,
-        Command::Console | Command::Watch | Command::Demo => {
+        Command::Console => console(ctx, false, false).await,
+        Command::Watch { bell } => console(ctx, true, bell).await,
+        Command::Demo => {
             Err(DbError::Refused("this command is not part of this build yet; see the README".into()).into())
         }
     }

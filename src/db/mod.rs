@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod claim;
 pub mod connect;
+pub mod detail;
 pub mod error;
 pub mod lock_key;
 pub mod migrate;

@@ -83,7 +83,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(1),
         Constraint::Fill(1),
     ]);
-    let selected = (!visible.is_empty()).then_some(state.selected_lock.min(visible.len() - 1));
+    let selected = (!visible.is_empty()).then(|| state.selected_lock.min(visible.len() - 1));
     DataTable {
         title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
         header,

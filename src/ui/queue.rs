@@ -42,5 +42,7 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [text, spark] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), text);
     let data = state.history.depths(spark.width as usize);
-    frame.render_widget(Sparkline::default().data(&data).style(theme.level(level)), spark);
+    // Scaled to the warning threshold (or the peak, if higher): a small queue stays low.
+    let peak = data.iter().copied().max().unwrap_or(0).max(u64::from(state.thresholds.backlog_warning));
+    frame.render_widget(Sparkline::default().data(&data).max(peak).style(theme.level(level)), spark);
 }

@@ -1,0 +1,63 @@
+//! The detail view of one month: every column, the full error, its queue messages.
+
+use tokio_postgres::Client;
+
+use super::DbError;
+use super::lock_key::YearMonth;
+
+/// Lines to show (the UI sanitises them).
+pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<String>, DbError> {
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let mut lines = Vec::new();
+    let row = client
+        .query_opt(
+            "SELECT to_jsonb(b)::text FROM backfill_log b WHERE year = $1 AND month = $2",
+            &[&month.year, &month.month],
+        )
+        .await
+        .map_err(q("read the month"))?;
+    match row {
+        None => lines.push("this month is not in backfill_log".to_string()),
+        Some(row) => {
+            let text: String = row.get(0);
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            if let Some(map) = value.as_object() {
+                // The error last and whole: it is what an operator reads most.
+                for (key, v) in map.iter().filter(|(k, _)| k.as_str() != "error_message") {
+                    lines.push(format!("{key:<16} {}", plain(v)));
+                }
+                lines.push(format!("{:<16} {}", "error_message", map.get("error_message").map_or("-".into(), plain)));
+            }
+        }
+    }
+    let messages = client
+        .query(
+            "SELECT 'queue', msg_id, read_count, visible_at > now(), message::text FROM backfill_queue
+               WHERE message->>'year' = $1::int::text AND message->>'month' = $2::int::text
+             UNION ALL
+             SELECT 'dead', msg_id, read_count, false, message::text || ' (' || coalesce(reason, '') || ')'
+               FROM backfill_queue_dead
+               WHERE message->>'year' = $1::int::text AND message->>'month' = $2::int::text
+             ORDER BY 2 LIMIT 20",
+            &[&month.year, &month.month],
+        )
+        .await
+        .map_err(q("read the month's queue messages"))?;
+    lines.push(String::new());
+    lines.push(format!("queue messages ({}):", messages.len()));
+    for m in messages {
+        let (place, id, reads, invisible, body): (String, i64, i32, bool, String) =
+            (m.get(0), m.get(1), m.get(2), m.get(3), m.get(4));
+        let state = if place == "dead" { "DEAD" } else if invisible { "in flight" } else { "ready" };
+        lines.push(format!("  #{id} {state}, read {reads}×: {body}"));
+    }
+    Ok(lines)
+}
+
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,46 @@
+//! Logging: `tracing` with an env filter (`BACKFILL_LOG`). Headless commands log
+//! to stderr; the console feeds the log pane (tui-logger) and a file for
+//! post-incident reading, never the terminal it draws on.
+
+use std::path::PathBuf;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+fn filter(default: &str) -> EnvFilter {
+    EnvFilter::try_from_env("BACKFILL_LOG").unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+pub fn init_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter("warn"))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// For the terminal UI. Returns the log file, when one could be opened.
+pub fn init_tui() -> Option<PathBuf> {
+    let _ = tracing_subscriber::registry()
+        .with(filter("info,tokio_postgres=warn"))
+        .with(tui_logger::TuiTracingSubscriberLayer)
+        .try_init();
+    // No tui_logger::init_logger(): its mover thread wakes every 10 ms; the
+    // draw loop moves the events itself.
+    tui_logger::set_default_level(tui_logger::LevelFilter::Info);
+    let path = log_file()?;
+    tui_logger::set_log_file(tui_logger::TuiLoggerFile::new(&path.to_string_lossy()));
+    Some(path)
+}
+
+/// `$XDG_STATE_HOME/backfill-console/console.log`, else `~/.local/state/...`.
+fn log_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
+    let dir = base.join("backfill-console");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("console.log"))
+}

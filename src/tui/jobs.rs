@@ -1,0 +1,48 @@
+//! The write side: each action runs ONCE on a fresh session of its own (so a
+//! long claim never stalls the refresh), and its result comes back as a
+//! message. A link lost mid-action is reported as "outcome unknown" and the
+//! action is never repeated.
+
+use crate::app::{Job, JobResult};
+use crate::db::audit::Actor;
+use crate::db::connect::{self, ConnSettings, SessionOptions};
+use crate::db::{DbError, claim, release, reset};
+
+pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, actor: Actor) -> JobResult {
+    let name = match &job {
+        Job::Claim(p) if p.dry_run => "Claim (dry run)",
+        Job::Claim(_) => "Claim",
+        Job::Release { .. } => "Release",
+        Job::Reset { .. } => "Reset stuck months",
+    };
+    let mut session = match connect::connect(&settings, &options).await {
+        Ok(s) => s,
+        // Nothing was sent: the outcome is known (nothing happened).
+        Err(e) => return failed(name, &e, false),
+    };
+    let result = match job {
+        Job::Claim(params) => {
+            claim::claim(&mut session.client, &params, Some(&actor)).await.map(JobResult::Claim)
+        }
+        Job::Release { target, method } => release::release(&session.client, &actor, &target, method, "operator")
+            .await
+            .map(|outcome| JobResult::Release { target, method, outcome }),
+        Job::Reset { older_than, months } => {
+            reset::reset_stuck(&mut session.client, &actor, older_than, Some(&months)).await.map(JobResult::Reset)
+        }
+    };
+    match result {
+        Ok(r) => {
+            tracing::info!("{name} done");
+            r
+        }
+        Err(e) => {
+            let unknown = e.is_connection_loss() || session.is_closed();
+            failed(name, &e, unknown)
+        }
+    }
+}
+
+fn failed(name: &str, e: &DbError, outcome_unknown: bool) -> JobResult {
+    JobResult::Failed { job: name.to_string(), error: e.to_string(), outcome_unknown }
+}

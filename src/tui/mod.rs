@@ -1,0 +1,137 @@
+//! The interactive console and `watch`: the terminal, the event loop and the
+//! tasks. The draw loop never awaits the database: keys and database events
+//! become messages, `app::update` turns them into state and effects, and the
+//! screen is redrawn from state — only when something changed.
+
+mod jobs;
+pub mod terminal;
+mod worker;
+
+use std::io::stdout;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::app::{self, Effect, Msg, State};
+use crate::config::Config;
+use crate::db::audit::Actor;
+use crate::db::connect::{ConnSettings, SessionOptions};
+use crate::ui::{self, Theme};
+
+pub struct ConsoleOptions {
+    pub settings: ConnSettings,
+    pub config: Config,
+    pub read_only: bool,
+    pub watch: bool,
+    pub bell: bool,
+}
+
+/// Runs until the operator quits or a signal arrives; returns the exit status
+/// (0, or 128 + the signal number).
+pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
+    let keymap = opts.config.keymap().map_err(anyhow::Error::msg)?;
+    let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env());
+    let mut state = State::new(&opts.config, keymap, opts.settings.target(), Instant::now());
+    state.read_only = opts.read_only || opts.watch;
+    state.watch = opts.watch;
+    state.bell_on_critical = opts.bell;
+    // The reading session is read-only in watch / read-only mode: the server refuses any write.
+    let read_options = SessionOptions { read_only: state.read_only, ..SessionOptions::default() };
+    let write_options = SessionOptions::default();
+
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let (db_tx, mut db_rx) = mpsc::channel(64);
+    let worker = worker::Worker {
+        settings: opts.settings.clone(),
+        options: read_options,
+        interval: state.refresh,
+        commands: cmd_rx,
+        events: db_tx.clone(),
+    };
+    let worker_task = tokio::spawn(worker.run());
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let guard = terminal::TerminalGuard::enter()?;
+    let mut term = Terminal::new(CrosstermBackend::new(stdout()))?;
+    term.clear()?;
+    let mut events = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let actor = Actor::current();
+    let mut dirty = true;
+    let mut last_second = 0u64;
+    let started = Instant::now();
+    let mut exit = 0;
+    tracing::info!("console started on {}", state.target);
+    while !state.quit {
+        if dirty {
+            tui_logger::move_events();
+            draw(&mut term, &state, &theme)?;
+            dirty = false;
+        }
+        let effects = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) => { dirty = true; app::update(&mut state, Msg::Key(key)) }
+                Some(Ok(Event::Resize(..))) => { dirty = true; Vec::new() }
+                Some(Ok(_)) => Vec::new(),
+                // The terminal is gone (SSH dropped): leave.
+                Some(Err(_)) | None => { exit = 129; break }
+            },
+            Some(event) = db_rx.recv() => { dirty = true; app::update(&mut state, Msg::Db(event)) }
+            _ = tick.tick() => {
+                let now = Instant::now();
+                // Ages on screen change once a second; redraw only then.
+                let second = now.duration_since(started).as_secs();
+                dirty |= second != last_second;
+                last_second = second;
+                app::update(&mut state, Msg::Tick(now))
+            }
+            _ = sigterm.recv() => { exit = 143; break }
+            _ = sighup.recv() => { exit = 129; break }
+            _ = sigint.recv() => { exit = 130; break }
+        };
+        for effect in effects {
+            match effect {
+                // A full command queue means a refresh is already due: dropping is right.
+                Effect::Worker(cmd) => {
+                    let _ = cmd_tx.try_send(cmd);
+                }
+                Effect::Run(job) => {
+                    let (settings, options, actor, tx) =
+                        (opts.settings.clone(), write_options.clone(), actor.clone(), db_tx.clone());
+                    tokio::spawn(async move {
+                        let result = jobs::run(job, settings, options, actor).await;
+                        let _ = tx.send(app::DbEvent::JobDone(result)).await;
+                    });
+                }
+                Effect::Copy(text) => terminal::copy_to_clipboard(&text),
+                Effect::Bell => terminal::bell(),
+                Effect::Log { error: true, text } => tracing::warn!("{text}"),
+                Effect::Log { error: false, text } => tracing::info!("{text}"),
+            }
+        }
+    }
+    tracing::info!("console stopped");
+    tui_logger::move_events();
+    drop(cmd_tx); // the worker ends, and its session with it
+    let _ = tokio::time::timeout(Duration::from_secs(2), worker_task).await;
+    drop(term);
+    drop(guard);
+    Ok(exit)
+}
+
+/// One frame inside a synchronized update: the terminal shows it whole.
+fn draw(term: &mut Terminal<CrosstermBackend<std::io::Stdout>>, state: &State, theme: &Theme) -> std::io::Result<()> {
+    crossterm::queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    term.draw(|frame| ui::draw(frame, state, theme))?;
+    crossterm::execute!(term.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}

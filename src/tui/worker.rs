@@ -1,0 +1,142 @@
+//! The read side: one session that refreshes the snapshot at the interval,
+//! reconnects with capped exponential backoff and jitter, and loads details.
+//! One refresh at a time: a slow server delays the next, never stacks them.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use tokio::sync::mpsc;
+
+use crate::app::{DbEvent, WorkerCmd};
+use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
+use crate::db::{DbError, detail, snapshot};
+
+const BACKOFF_START: Duration = Duration::from_millis(250);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
+
+/// `250 ms · 2^attempt`, capped, ±20 % jitter so many consoles do not stampede.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_START.saturating_mul(1u32 << attempt.min(10)).min(BACKOFF_CAP);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    base.mul_f64(jitter).min(BACKOFF_CAP)
+}
+
+pub struct Worker {
+    pub settings: ConnSettings,
+    pub options: SessionOptions,
+    pub interval: Duration,
+    pub commands: mpsc::Receiver<WorkerCmd>,
+    pub events: mpsc::Sender<DbEvent>,
+}
+
+impl Worker {
+    pub async fn run(mut self) {
+        let mut session: Option<Session> = None;
+        let mut attempt: u32 = 0;
+        let mut paused = false;
+        let mut next = Instant::now();
+        loop {
+            if session.as_ref().is_some_and(Session::is_closed) {
+                session = None;
+            }
+            let Some(s) = session.as_ref() else {
+                match connect::connect(&self.settings, &self.options).await {
+                    Ok(s) => {
+                        attempt = 0;
+                        let version = s.server_version.clone();
+                        session = Some(s);
+                        if self.events.send(DbEvent::Connected { server_version: version }).await.is_err() {
+                            return;
+                        }
+                        next = Instant::now();
+                    }
+                    Err(e) => {
+                        attempt += 1;
+                        let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: true, attempt };
+                        if self.events.send(event).await.is_err() {
+                            return;
+                        }
+                        // Wait out the backoff, still obeying commands (and noticing the end).
+                        let until = tokio::time::Instant::now() + backoff(attempt);
+                        loop {
+                            tokio::select! {
+                                _ = tokio::time::sleep_until(until) => break,
+                                cmd = self.commands.recv() => match cmd {
+                                    None => return,
+                                    Some(WorkerCmd::SetInterval(d)) => self.interval = d,
+                                    Some(WorkerCmd::SetPaused(p)) => paused = p,
+                                    Some(WorkerCmd::RefreshNow) => break,
+                                    Some(WorkerCmd::LoadMonthDetail(_)) => {}
+                                },
+                            }
+                        }
+                    }
+                }
+                continue;
+            };
+            let due = tokio::time::Instant::from_std(next);
+            tokio::select! {
+                _ = tokio::time::sleep_until(due), if !paused => {
+                    if !self.refresh(s, &mut attempt).await { session = None; }
+                    next = Instant::now() + self.interval;
+                }
+                cmd = self.commands.recv() => match cmd {
+                    None => return,
+                    Some(WorkerCmd::RefreshNow) => next = Instant::now(),
+                    Some(WorkerCmd::SetInterval(d)) => { self.interval = d; next = Instant::now() + d; }
+                    Some(WorkerCmd::SetPaused(p)) => { paused = p; next = Instant::now(); }
+                    Some(WorkerCmd::LoadMonthDetail(month)) => {
+                        let lines = match detail::month_detail(&s.client, month).await {
+                            Ok(lines) => lines,
+                            Err(e) => vec![format!("could not read the month: {e}")],
+                        };
+                        let _ = self.events.send(DbEvent::MonthDetail { month, lines }).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// One snapshot; `false` when the session is lost. A silent network is cut
+    /// off by a client-side deadline a little past the statement timeout.
+    async fn refresh(&self, s: &Session, attempt: &mut u32) -> bool {
+        let deadline = self.options.statement_timeout + Duration::from_secs(2);
+        let result = match tokio::time::timeout(deadline, snapshot::read(&s.client)).await {
+            Ok(r) => r,
+            Err(_) => Err(DbError::Connect {
+                target: self.settings.target(),
+                reason: format!("no answer within {}s", deadline.as_secs()),
+            }),
+        };
+        match result {
+            Ok(snap) => {
+                let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
+                true
+            }
+            Err(e) => {
+                let lost = s.is_closed() || e.is_connection_loss();
+                if lost {
+                    *attempt += 1;
+                }
+                let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: lost, attempt: *attempt };
+                let _ = self.events.send(event).await;
+                !lost
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(0) >= Duration::from_millis(200) && backoff(0) <= Duration::from_millis(300));
+        assert!(backoff(3) >= Duration::from_millis(1600));
+        for attempt in [10, 20, 1000] {
+            assert!(backoff(attempt) <= BACKOFF_CAP);
+            assert!(backoff(attempt) >= BACKOFF_CAP.mul_f64(0.8));
+        }
+    }
+}
