@@ -146,13 +146,26 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         message: e.message().trim().to_string(),
     })?;
     let t = &config.thresholds;
-    let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
+    let bad_colour = config
+        .colours
+        .entries()
+        .into_iter()
+        .find(|(_, v)| Color::from_str(v).is_err());
     let problem: Option<(&str, String)> = if t.backlog_warning > t.backlog_critical {
-        Some(("backlog_warning", "thresholds.backlog_warning is above backlog_critical; warning must come first".into()))
+        Some((
+            "backlog_warning",
+            "thresholds.backlog_warning is above backlog_critical; warning must come first".into(),
+        ))
     } else if config.refresh < Duration::from_millis(100) {
-        Some(("refresh", "refresh below 100ms would load the server for nothing; use 100ms or more".into()))
+        Some((
+            "refresh",
+            "refresh below 100ms would load the server for nothing; use 100ms or more".into(),
+        ))
     } else if let Some((name, value)) = bad_colour {
-        Some((name, format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)")))
+        Some((
+            name,
+            format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)"),
+        ))
     } else if let Err(e) = config.keymap() {
         Some(("[keys]", format!("keys: {e}")))
     } else {
@@ -161,8 +174,15 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
     match problem {
         None => Ok(config),
         Some((key, message)) => {
-            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
-            Err(ConfigError::Invalid { path: path.to_string(), line, message })
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map_or(0, |i| i + 1);
+            Err(ConfigError::Invalid {
+                path: path.to_string(),
+                line,
+                message,
+            })
         }
     }
 }
@@ -214,11 +234,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2") && err.contains("backlog_critical"), "{err}");
-        let err = parse("[colours]\nfailed = \"blood\"\n", "my.toml").unwrap_err().to_string();
+        let err = parse("[colours]\nfailed = \"blood\"\n", "my.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2") && err.contains("blood"), "{err}");
         let err = parse("[keys]\nquit = [\"j\"]\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("`j` is bound to both"), "{err}");
-        let err = parse("[keys]\nlaunch_missiles = [\"m\"]\n", "my.toml").unwrap_err().to_string();
+        let err = parse("[keys]\nlaunch_missiles = [\"m\"]\n", "my.toml")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2") && err.contains("launch_missiles"), "{err}");
     }
 }

@@ -58,6 +58,15 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D
     parse(&text).map_err(serde::de::Error::custom)
 }
 
+/// Like [`format`], but sub-second values in milliseconds (refresh intervals).
+pub fn format_fine(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format(d)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,9 +90,4 @@ mod tests {
         assert_eq!(format(Duration::from_secs(2 * 3600 + 14 * 60)), "2h14m");
         assert_eq!(format(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3d04h");
     }
-}
-
-/// Like [`format`], but sub-second values in milliseconds (refresh intervals).
-pub fn format_fine(d: Duration) -> String {
-    if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format(d) }
 }

@@ -18,13 +18,9 @@ pub struct KeyCombo {
 
 impl KeyCombo {
     pub fn from_event(event: &KeyEvent) -> Self {
-        // Shift is folded into the character itself ('G', '?').
-        let code = match event.code {
-            KeyCode::BackTab => KeyCode::BackTab,
-            other => other,
-        };
+        // Shift is folded into the character itself ('G', '?'), so it is not compared.
         Self {
-            code,
+            code: event.code,
             ctrl: event.modifiers.contains(KeyModifiers::CONTROL),
             alt: event.modifiers.contains(KeyModifiers::ALT),
         }
@@ -117,14 +113,14 @@ impl Keymap {
         for (action, keys) in table {
             for text in keys {
                 let combo = KeyCombo::parse(text)?;
-                if let Some(other) = by_key.insert(combo, *action) {
-                    if other != *action {
-                        return Err(format!(
-                            "key `{text}` is bound to both `{}` and `{}`",
-                            serde_label(other),
-                            serde_label(*action)
-                        ));
-                    }
+                if let Some(other) = by_key.insert(combo, *action)
+                    && other != *action
+                {
+                    return Err(format!(
+                        "key `{text}` is bound to both `{}` and `{}`",
+                        serde_label(other),
+                        serde_label(*action)
+                    ));
                 }
                 by_action.entry(*action).or_default().push(combo);
             }
@@ -144,50 +140,25 @@ impl Keymap {
 
     /// The first key of an action (for the footer).
     pub fn first_key(&self, action: Action) -> Option<String> {
-        self.by_action.get(&action).and_then(|keys| keys.first()).map(KeyCombo::name)
+        self.by_action
+            .get(&action)
+            .and_then(|keys| keys.first())
+            .map(KeyCombo::name)
     }
 
     /// Every bound action with its keys, in a stable order.
     pub fn bindings(&self) -> impl Iterator<Item = (Action, String)> + '_ {
-        self.by_action.iter().map(|(a, keys)| (*a, keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/")))
+        self.by_action
+            .iter()
+            .map(|(a, keys)| (*a, keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/")))
     }
 }
 
 fn serde_label(action: Action) -> String {
-    serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crossterm::event::KeyEventKind;
-
-    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent { code, modifiers, kind: KeyEventKind::Press, state: crossterm::event::KeyEventState::NONE }
-    }
-
-    #[test]
-    fn parses_and_names_keys() {
-        assert_eq!(KeyCombo::parse("ctrl-c").unwrap().name(), "C-c");
-        assert_eq!(KeyCombo::parse("pgdn").unwrap().code, KeyCode::PageDown);
-        assert_eq!(KeyCombo::parse("G").unwrap().code, KeyCode::Char('G'));
-        assert_eq!(KeyCombo::parse("f5").unwrap().code, KeyCode::F(5));
-        assert!(KeyCombo::parse("hyper-x").unwrap_err().contains("unknown key"));
-    }
-
-    #[test]
-    fn maps_events_and_refuses_double_bindings() {
-        let mut table = BTreeMap::new();
-        table.insert(Action::Quit, vec!["q".to_string(), "ctrl-c".to_string()]);
-        table.insert(Action::Down, vec!["j".to_string(), "down".to_string()]);
-        let map = Keymap::from_table(&table).unwrap();
-        assert_eq!(map.action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
-        assert_eq!(map.action_for(&key(KeyCode::Char('c'), KeyModifiers::NONE)), None);
-        assert_eq!(map.keys_of(Action::Down).as_deref(), Some("j/↓"));
-        table.insert(Action::Up, vec!["j".to_string()]);
-        let err = Keymap::from_table(&table).unwrap_err();
-        assert!(err.contains("`j`") && err.contains("up") && err.contains("down"), "{err}");
-    }
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The built-in bindings (the same as `assets/default-config.toml`'s `[keys]`).
@@ -223,5 +194,52 @@ pub fn default_table() -> BTreeMap<Action, Vec<String>> {
         (Action::ResetStuck, &["R"]),
         (Action::Refresh, &["f5", "ctrl-r"]),
     ];
-    pairs.iter().map(|(a, keys)| (*a, keys.iter().map(|k| k.to_string()).collect())).collect()
+    pairs
+        .iter()
+        .map(|(a, keys)| (*a, keys.iter().map(|k| k.to_string()).collect()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent {
+            code,
+            modifiers,
+            kind: KeyEventKind::Press,
+            state: crossterm::event::KeyEventState::NONE,
+        }
+    }
+
+    #[test]
+    fn parses_and_names_keys() {
+        assert_eq!(KeyCombo::parse("ctrl-c").unwrap().name(), "C-c");
+        assert_eq!(KeyCombo::parse("pgdn").unwrap().code, KeyCode::PageDown);
+        assert_eq!(KeyCombo::parse("G").unwrap().code, KeyCode::Char('G'));
+        assert_eq!(KeyCombo::parse("f5").unwrap().code, KeyCode::F(5));
+        assert!(KeyCombo::parse("hyper-x").unwrap_err().contains("unknown key"));
+    }
+
+    #[test]
+    fn maps_events_and_refuses_double_bindings() {
+        let mut table = BTreeMap::new();
+        table.insert(Action::Quit, vec!["q".to_string(), "ctrl-c".to_string()]);
+        table.insert(Action::Down, vec!["j".to_string(), "down".to_string()]);
+        let map = Keymap::from_table(&table).unwrap();
+        assert_eq!(
+            map.action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(map.action_for(&key(KeyCode::Char('c'), KeyModifiers::NONE)), None);
+        assert_eq!(map.keys_of(Action::Down).as_deref(), Some("j/↓"));
+        table.insert(Action::Up, vec!["j".to_string()]);
+        let err = Keymap::from_table(&table).unwrap_err();
+        assert!(
+            err.contains("`j`") && err.contains("up") && err.contains("down"),
+            "{err}"
+        );
+    }
 }

@@ -103,7 +103,11 @@ fn stale_state() {
     let (mut state, at) = fixture::state(20);
     app::update(
         &mut state,
-        Msg::Db(DbEvent::RefreshFailed { error: "connection refused".into(), link_lost: true, attempt: 3 }),
+        Msg::Db(DbEvent::RefreshFailed {
+            error: "connection refused".into(),
+            link_lost: true,
+            attempt: 3,
+        }),
     );
     app::update(&mut state, Msg::Tick(at + Duration::from_secs(42)));
     insta::assert_snapshot!(render(&state, 80, 24, false));

@@ -20,29 +20,52 @@ pub enum Msg {
 
 #[derive(Debug, Clone)]
 pub enum DbEvent {
-    Connected { server_version: String },
+    Connected {
+        server_version: String,
+    },
     Snapshot(Box<Snapshot>, Instant),
     /// A refresh failed; `link_lost` when the session is gone and a reconnect starts.
-    RefreshFailed { error: String, link_lost: bool, attempt: u32 },
+    RefreshFailed {
+        error: String,
+        link_lost: bool,
+        attempt: u32,
+    },
     JobDone(JobResult),
-    MonthDetail { month: YearMonth, lines: Vec<String> },
+    MonthDetail {
+        month: YearMonth,
+        lines: Vec<String>,
+    },
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Claim(ClaimParams),
-    Release { target: Target, method: Method },
-    Reset { older_than: Duration, months: Vec<YearMonth> },
+    Release {
+        target: Target,
+        method: Method,
+    },
+    Reset {
+        older_than: Duration,
+        months: Vec<YearMonth>,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum JobResult {
     Claim(ClaimReport),
-    Release { target: Target, method: Method, outcome: Outcome },
+    Release {
+        target: Target,
+        method: Method,
+        outcome: Outcome,
+    },
     Reset(ResetReport),
     /// The job failed; `outcome_unknown` when the link dropped while it ran.
-    Failed { job: String, error: String, outcome_unknown: bool },
+    Failed {
+        job: String,
+        error: String,
+        outcome_unknown: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,5 +83,8 @@ pub enum Effect {
     /// Put text on the operator's clipboard (OSC 52, works over SSH).
     Copy(String),
     Bell,
-    Log { error: bool, text: String },
+    Log {
+        error: bool,
+        text: String,
+    },
 }

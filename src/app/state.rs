@@ -17,7 +17,10 @@ pub enum Link {
     Connecting,
     Connected,
     /// Lost; retrying with backoff.
-    Reconnecting { attempt: u32, error: String },
+    Reconnecting {
+        attempt: u32,
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +36,10 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     /// A month: filled in when the worker's read arrives.
-    Month { month: YearMonth, lines: Option<Vec<String>> },
+    Month {
+        month: YearMonth,
+        lines: Option<Vec<String>>,
+    },
     /// A lock holder's session (from the snapshot).
     Session { pid: i32 },
 }

@@ -26,7 +26,11 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
                 for (key, v) in map.iter().filter(|(k, _)| k.as_str() != "error_message") {
                     lines.push(format!("{key:<16} {}", plain(v)));
                 }
-                lines.push(format!("{:<16} {}", "error_message", map.get("error_message").map_or("-".into(), plain)));
+                lines.push(format!(
+                    "{:<16} {}",
+                    "error_message",
+                    map.get("error_message").map_or("-".into(), plain)
+                ));
             }
         }
     }
@@ -48,7 +52,13 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
     for m in messages {
         let (place, id, reads, invisible, body): (String, i64, i32, bool, String) =
             (m.get(0), m.get(1), m.get(2), m.get(3), m.get(4));
-        let state = if place == "dead" { "DEAD" } else if invisible { "in flight" } else { "ready" };
+        let state = if place == "dead" {
+            "DEAD"
+        } else if invisible {
+            "in flight"
+        } else {
+            "ready"
+        };
         lines.push(format!("  #{id} {state}, read {reads}×: {body}"));
     }
     Ok(lines)

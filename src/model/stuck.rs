@@ -91,7 +91,9 @@ pub enum LockProblem {
 impl LockProblem {
     pub fn describe(&self) -> String {
         match self {
-            LockProblem::Leaked { month_status: Some(status) } => {
+            LockProblem::Leaked {
+                month_status: Some(status),
+            } => {
                 format!("LEAKED: month {}", crate::text::clip(status, 12))
             }
             LockProblem::Leaked { month_status: None } => "LEAKED: no such month".into(),

@@ -42,7 +42,10 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;
     // The reading session is read-only in watch / read-only mode: the server refuses any write.
-    let read_options = SessionOptions { read_only: state.read_only, ..SessionOptions::default() };
+    let read_options = SessionOptions {
+        read_only: state.read_only,
+        ..SessionOptions::default()
+    };
     let write_options = SessionOptions::default();
 
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -60,8 +63,12 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let guard = terminal::TerminalGuard::enter()?;
+    // Cleared without `Terminal::clear`, which asks the terminal where its cursor is.
+    crossterm::execute!(
+        stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
     let mut term = Terminal::new(CrosstermBackend::new(stdout()))?;
-    term.clear()?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -105,8 +112,12 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                     let _ = cmd_tx.try_send(cmd);
                 }
                 Effect::Run(job) => {
-                    let (settings, options, actor, tx) =
-                        (opts.settings.clone(), write_options.clone(), actor.clone(), db_tx.clone());
+                    let (settings, options, actor, tx) = (
+                        opts.settings.clone(),
+                        write_options.clone(),
+                        actor.clone(),
+                        db_tx.clone(),
+                    );
                     tokio::spawn(async move {
                         let result = jobs::run(job, settings, options, actor).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;

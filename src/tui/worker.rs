@@ -45,14 +45,25 @@ impl Worker {
                         attempt = 0;
                         let version = s.server_version.clone();
                         session = Some(s);
-                        if self.events.send(DbEvent::Connected { server_version: version }).await.is_err() {
+                        if self
+                            .events
+                            .send(DbEvent::Connected {
+                                server_version: version,
+                            })
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                         next = Instant::now();
                     }
                     Err(e) => {
                         attempt += 1;
-                        let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: true, attempt };
+                        let event = DbEvent::RefreshFailed {
+                            error: e.to_string(),
+                            link_lost: true,
+                            attempt,
+                        };
                         if self.events.send(event).await.is_err() {
                             return;
                         }
@@ -110,7 +121,10 @@ impl Worker {
         };
         match result {
             Ok(snap) => {
-                let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
+                let _ = self
+                    .events
+                    .send(DbEvent::Snapshot(Box::new(snap), Instant::now()))
+                    .await;
                 true
             }
             Err(e) => {
@@ -118,7 +132,11 @@ impl Worker {
                 if lost {
                     *attempt += 1;
                 }
-                let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: lost, attempt: *attempt };
+                let event = DbEvent::RefreshFailed {
+                    error: e.to_string(),
+                    link_lost: lost,
+                    attempt: *attempt,
+                };
                 let _ = self.events.send(event).await;
                 !lost
             }

@@ -21,7 +21,11 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let level = assessment.queue;
     let block = Block::bordered()
         .title(format!(" Queue · {} ", level.word()))
-        .border_style(if level == Level::Ok { theme.border(focused) } else { theme.level(level) });
+        .border_style(if level == Level::Ok {
+            theme.border(focused)
+        } else {
+            theme.level(level)
+        });
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let oldest = q.oldest_ready_at.map_or("-".into(), |t| dur(since(t, snap.taken_at)));
@@ -34,7 +38,14 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::raw(format!(" · flight {} · delayed {}", q.in_flight, q.delayed)),
         ]),
         Line::from(vec![
-            Span::styled(format!("dead {}", q.dead), if q.dead > 0 { theme.level(Level::Warning) } else { theme.dim() }),
+            Span::styled(
+                format!("dead {}", q.dead),
+                if q.dead > 0 {
+                    theme.level(Level::Warning)
+                } else {
+                    theme.dim()
+                },
+            ),
             Span::raw(format!(" · oldest ready {oldest}")),
         ]),
         Line::styled(rates, theme.dim()),
@@ -43,6 +54,14 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), text);
     let data = state.history.depths(spark.width as usize);
     // Scaled to the warning threshold (or the peak, if higher): a small queue stays low.
-    let peak = data.iter().copied().max().unwrap_or(0).max(u64::from(state.thresholds.backlog_warning));
-    frame.render_widget(Sparkline::default().data(&data).max(peak).style(theme.level(level)), spark);
+    let peak = data
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(u64::from(state.thresholds.backlog_warning));
+    frame.render_widget(
+        Sparkline::default().data(&data).max(peak).style(theme.level(level)),
+        spark,
+    );
 }

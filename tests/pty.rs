@@ -1,0 +1,211 @@
+//! The real binary in a pseudo-terminal, read back through a terminal emulator
+//! (vt100): what an operator sees, and what the terminal is left in.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+/// The console's application name here, to tell its sessions from the test's own.
+const APP: &str = "console-under-test";
+
+struct Console {
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    _master: Box<dyn MasterPty + Send>,
+    _state_dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn start(url: &str, args: &[&str]) -> Self {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 30,
+                cols: 100,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_backfill-console"));
+        cmd.args(args);
+        cmd.env("DATABASE_URL", url);
+        cmd.env("PGAPPNAME", APP);
+        cmd.env("TERM", "xterm-256color");
+        let state_dir = tempfile::tempdir().unwrap(); // the console's log file goes here
+        cmd.env("XDG_STATE_HOME", state_dir.path());
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = pair.master.take_writer().unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(30, 100, 0)));
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Console {
+            child,
+            writer,
+            screen,
+            _master: pair.master,
+            _state_dir: state_dir,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.contents().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("`{text}` never showed; the screen:\n{}", self.contents());
+    }
+
+    fn send(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> u32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // let the reader drain
+                return status.exit_code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the console did not exit; the screen:\n{}", self.contents());
+    }
+
+    /// Alternate screen left and cursor shown: the operator's terminal is back.
+    fn assert_restored(&self) {
+        let parser = self.screen.lock().unwrap();
+        assert!(!parser.screen().alternate_screen(), "still on the alternate screen");
+        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+    }
+}
+
+async fn console_sessions(admin: &tokio_postgres::Client, db: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
+            &[&db, &APP],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_opens_help_claims_one_month_through_the_dialog_and_quits() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let url = db.url.clone();
+    let mut console = tokio::task::spawn_blocking(move || {
+        let mut c = Console::start(&url, &[]);
+        c.wait_for("Months 12/12");
+        c.send("?");
+        c.wait_for("In dialogs: Enter confirm");
+        c.send("\x1b");
+        c.send("c");
+        c.wait_for("Run the claim routine");
+        // Batch size down from 10 to 1: nine times ←.
+        for _ in 0..9 {
+            c.send("\x1b[D");
+        }
+        c.wait_for("Claim up to 1 pending");
+        c.send("\r");
+        c.wait_for("claimed 1, skipped 0 locked, 0 raced");
+        c
+    })
+    .await
+    .unwrap();
+    let processing = common::count(
+        &admin.client,
+        "SELECT count(*) FROM backfill_log WHERE status = 'processing'",
+    )
+    .await;
+    assert_eq!(processing, 1);
+    assert_eq!(common::status_of(&admin.client, 2024, 12).await, "processing");
+    assert_eq!(
+        common::count(&admin.client, "SELECT count(*) FROM backfill_queue").await,
+        1
+    );
+    let audited = common::count(
+        &admin.client,
+        "SELECT count(*) FROM backfill_console_audit WHERE action = 'claim'",
+    )
+    .await;
+    assert_eq!(audited, 1);
+    let code = tokio::task::spawn_blocking(move || {
+        console.send("\r");
+        console.send("q");
+        let code = console.wait_exit();
+        console.assert_restored();
+        code
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+}
+
+async fn signal_ends_the_console_cleanly(signal: nix::sys::signal::Signal, want_code: u32) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let url = db.url.clone();
+    let console = tokio::task::spawn_blocking(move || {
+        let c = Console::start(&url, &["watch"]);
+        c.wait_for("ALL CLEAR");
+        c
+    })
+    .await
+    .unwrap();
+    assert!(
+        console_sessions(&admin.client, &db.name).await >= 1,
+        "the console is connected"
+    );
+    let pid = console.child.process_id().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+    let mut console = console;
+    let code = tokio::task::spawn_blocking(move || {
+        let code = console.wait_exit();
+        console.assert_restored();
+        code
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, want_code, "128 + the signal number");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while console_sessions(&admin.client, &db.name).await > 0 {
+        assert!(Instant::now() < deadline, "the console's server session outlived it");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_restores_the_terminal_and_ends_the_server_session() {
+    signal_ends_the_console_cleanly(nix::sys::signal::Signal::SIGHUP, 129).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_restores_the_terminal_and_ends_the_server_session() {
+    signal_ends_the_console_cleanly(nix::sys::signal::Signal::SIGTERM, 143).await;
+}
