@@ -12,7 +12,6 @@ struct Fixture {
     server: TempServer,
     ca_file: PathBuf,
     other_ca_file: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
@@ -37,9 +36,9 @@ fn fixture() -> &'static Fixture {
             tls: Some((cert.pem(), key.serialize_pem())),
         })
         .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let ca_file = dir.path().join("ca.pem");
-        let other_ca_file = dir.path().join("other.pem");
+        // Inside the server's directory, which goes away with the server (a static is never dropped).
+        let ca_file = server.dir().join("ca.pem");
+        let other_ca_file = server.dir().join("other.pem");
         std::fs::write(&ca_file, ca_cert.pem()).unwrap();
         std::fs::write(&other_ca_file, other_ca.pem()).unwrap();
         Fixture {
