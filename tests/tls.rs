@@ -45,7 +45,6 @@ fn fixture() -> &'static Fixture {
             server,
             ca_file,
             other_ca_file,
-            _dir: dir,
         }
     })
 }
