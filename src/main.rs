@@ -9,7 +9,12 @@ use backfill_console::logging;
 fn main() {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Console);
-    if matches!(command, Command::Console | Command::Watch { .. }) {
+    let tui = match &command {
+        Command::Console | Command::Watch { .. } => true,
+        Command::Demo(args) => !args.no_tui,
+        _ => false,
+    };
+    if tui {
         logging::init_tui();
     } else {
         logging::init_stderr();

@@ -34,6 +34,7 @@ fn fixture() -> &'static Fixture {
         let cert = params.signed_by(&key, &ca_cert, &ca_key).unwrap();
         let server = TempServer::start_with(&ServerOptions {
             tls: Some((cert.pem(), key.serialize_pem())),
+            ..ServerOptions::default()
         })
         .unwrap();
         // Inside the server's directory, which goes away with the server (a static is never dropped).

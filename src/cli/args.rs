@@ -87,7 +87,7 @@ pub enum Command {
         json: bool,
     },
     /// A throwaway PostgreSQL with seed data and a simulated fleet, with the console on it
-    Demo,
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -128,4 +128,27 @@ pub struct ReleaseArgs {
     pub yes: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run the fleet without the console; print the connection URL for a second terminal
+    #[arg(long)]
+    pub no_tui: bool,
+    /// Stop after this long (e.g. 20s, 5m)
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Simulated time runs this many times faster
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    #[arg(long, default_value_t = 3)]
+    pub schedulers: usize,
+    #[arg(long, default_value_t = 4)]
+    pub consumers: usize,
+    /// How much goes wrong, 0 (nothing) to 1 (a lot)
+    #[arg(long, default_value_t = 0.5)]
+    pub chaos: f64,
+    /// Seed for the data and the chaos (deterministic)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }

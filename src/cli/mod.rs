@@ -15,7 +15,7 @@ pub use args::{Cli, Command};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, Session, SessionOptions};
 use crate::db::lock_key::YearMonth;
-use crate::db::{DbError, migrate, seed};
+use crate::db::{migrate, seed};
 
 /// What every command needs: where to connect, how, and who is acting.
 pub struct CommandContext {
@@ -99,6 +99,39 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Resul
     crate::tui::run(options).await
 }
 
+async fn demo(ctx: &CommandContext, args: args::DemoArgs) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    if !(args.speed > 0.0 && args.speed <= 100.0) {
+        anyhow::bail!("--speed {} is outside (0, 100]; e.g. --speed 10", args.speed);
+    }
+    if !(0.0..=1.0).contains(&args.chaos) {
+        anyhow::bail!("--chaos {} is outside 0..1; e.g. --chaos 0.5", args.chaos);
+    }
+    if args.schedulers > 50 || args.consumers > 50 {
+        anyhow::bail!("--schedulers and --consumers go up to 50");
+    }
+    if !args.no_tui && !std::io::stdout().is_terminal() {
+        anyhow::bail!("the demo console needs a terminal; use `demo --no-tui` to run the fleet headless");
+    }
+    let duration = match &args.duration {
+        Some(text) => Some(crate::duration_text::parse(text).map_err(|e| anyhow::anyhow!("--duration {e}"))?),
+        None => None,
+    };
+    let opts = crate::demo::DemoOptions {
+        no_tui: args.no_tui,
+        duration,
+        read_only: ctx.global.read_only,
+        fleet: crate::demo::fleet::FleetOptions {
+            schedulers: args.schedulers,
+            consumers: args.consumers,
+            speed: args.speed,
+            chaos: args.chaos,
+            seed: args.seed,
+        },
+    };
+    crate::demo::run(opts, &ctx.config).await
+}
+
 async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Migrate { json } => {
@@ -142,8 +175,6 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::ResetStuck { older_than, yes, json } => act::reset_stuck(ctx, &older_than, yes, json).await,
         Command::Console => console(ctx, false, false).await,
         Command::Watch { bell } => console(ctx, true, bell).await,
-        Command::Demo => {
-            Err(DbError::Refused("this command is not part of this build yet; see the README".into()).into())
-        }
+        Command::Demo(args) => demo(ctx, args).await,
     }
 }

@@ -55,6 +55,8 @@ impl PgServerError {
 pub struct ServerOptions {
     /// PEM certificate chain and private key: the server then offers TLS.
     pub tls: Option<(String, String)>,
+    /// Loopback connections need no password (the demo: nothing secret to print).
+    pub trust_loopback: bool,
 }
 
 /// A running throwaway server. Dropping it stops the server and removes its directory.
@@ -62,6 +64,7 @@ pub struct TempServer {
     dir: PathBuf,
     port: u16,
     password: String,
+    trust: bool,
     postmaster: Option<Child>,
     guardian: Option<Child>,
 }
@@ -90,6 +93,7 @@ impl TempServer {
                 .take(24)
                 .map(char::from)
                 .collect(),
+            trust: options.trust_loopback,
             postmaster: None,
             guardian: Some(guardian),
         };
@@ -117,7 +121,11 @@ impl TempServer {
     }
 
     /// A URL for `dbname` over TCP on loopback, as the superuser.
+    /// No password in it when loopback is trusted (the demo prints it).
     pub fn url(&self, dbname: &str) -> String {
+        if self.trust {
+            return format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{dbname}", self.port);
+        }
         format!(
             "postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}",
             self.password, self.port
@@ -150,7 +158,12 @@ impl TempServer {
         cmd.arg("-D")
             .arg(self.dir.join("data"))
             .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"])
-            .args(["--auth-local=trust", "--auth-host=scram-sha-256"])
+            .arg("--auth-local=trust")
+            .arg(if self.trust {
+                "--auth-host=trust"
+            } else {
+                "--auth-host=scram-sha-256"
+            })
             .arg(format!("--pwfile={}", pwfile.display()));
         run_as_account(&mut cmd, run_as);
         let out = cmd.output().map_err(|e| PgServerError::io("run initdb", e))?;

@@ -1,0 +1,64 @@
+//! The consumer side of the queue (SPEC §3): read with a visibility timeout
+//! (`FOR UPDATE SKIP LOCKED`), delete on success, dead-letter after the third
+//! failed delivery. Used by the demo fleet, as production consumers do it.
+
+use std::time::Duration;
+
+use tokio_postgres::GenericClient;
+
+use super::DbError;
+
+/// A message handed to one consumer until its visibility timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub msg_id: i64,
+    /// Including this delivery.
+    pub read_count: i32,
+    pub message: serde_json::Value,
+}
+
+/// After this many failed deliveries a message goes to the dead table.
+pub const MAX_FAILED_DELIVERIES: i32 = 3;
+
+const READ: &str = "WITH next AS (
+      SELECT msg_id FROM backfill_queue WHERE visible_at <= now()
+      ORDER BY msg_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE backfill_queue q
+    SET visible_at = now() + make_interval(secs => $1), read_count = q.read_count + 1
+    FROM next WHERE q.msg_id = next.msg_id
+    RETURNING q.msg_id, q.read_count, q.message";
+
+/// Takes the oldest visible message, invisible to others for `visibility`.
+pub async fn read<C: GenericClient>(client: &C, visibility: Duration) -> Result<Option<Delivery>, DbError> {
+    let row = client
+        .query_opt(READ, &[&visibility.as_secs_f64()])
+        .await
+        .map_err(|e| DbError::query("read the queue", &e))?;
+    Ok(row.map(|r| Delivery {
+        msg_id: r.get(0),
+        read_count: r.get(1),
+        message: r.get(2),
+    }))
+}
+
+pub async fn delete<C: GenericClient>(client: &C, msg_id: i64) -> Result<bool, DbError> {
+    let n = client
+        .execute("DELETE FROM backfill_queue WHERE msg_id = $1", &[&msg_id])
+        .await
+        .map_err(|e| DbError::query("delete the message", &e))?;
+    Ok(n == 1)
+}
+
+/// Moves a message to `backfill_queue_dead` (one statement: it is never in both or neither).
+pub async fn dead_letter<C: GenericClient>(client: &C, msg_id: i64, reason: &str) -> Result<bool, DbError> {
+    let n = client
+        .execute(
+            "WITH m AS (DELETE FROM backfill_queue WHERE msg_id = $1 RETURNING *)
+             INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
+             SELECT msg_id, enqueued_at, visible_at, read_count, message, $2 FROM m",
+            &[&msg_id, &reason],
+        )
+        .await
+        .map_err(|e| DbError::query("dead-letter the message", &e))?;
+    Ok(n == 1)
+}

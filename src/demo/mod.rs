@@ -1,0 +1,105 @@
+//! `demo`: a throwaway PostgreSQL from the machine's own binaries, the schema,
+//! believable data and a simulated fleet — with the console on it, or headless
+//! (`--no-tui`) for a second terminal. Everything is torn down on the way out.
+
+pub mod data;
+pub mod fleet;
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Config;
+use crate::db::connect::{self, SessionOptions};
+use crate::db::migrate;
+use crate::pgserver::{ServerOptions, TempServer};
+use fleet::{Fleet, FleetOptions};
+
+pub struct DemoOptions {
+    pub no_tui: bool,
+    pub duration: Option<Duration>,
+    pub fleet: FleetOptions,
+    pub read_only: bool,
+}
+
+/// Demo thresholds: production's, scaled down so trouble shows within a minute.
+pub fn demo_config(base: &Config, speed: f64) -> Config {
+    let mut config = base.clone();
+    let t = &mut config.thresholds;
+    let scale = |d: Duration| d.div_f64(speed.max(0.01));
+    t.leaked_after = scale(Duration::from_secs(10));
+    // Shorter than the consumers' 30 s visibility timeout: a month whose consumer died
+    // shows as stuck before its message comes back.
+    t.stuck_month_after = scale(Duration::from_secs(20));
+    t.overdue_after = scale(Duration::from_secs(300));
+    t.idle_in_transaction_after = scale(Duration::from_secs(60));
+    config
+}
+
+pub async fn run(opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
+    let server = tokio::task::spawn_blocking(|| {
+        TempServer::start_with(&ServerOptions {
+            trust_loopback: true,
+            ..ServerOptions::default()
+        })
+    })
+    .await??;
+    let result = with_server(&server, opts, base).await;
+    // Stop the server off the async threads (it waits for the postmaster).
+    let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+    result
+}
+
+async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
+    let url = format!("{}?sslmode=disable", server.url("postgres"));
+    let settings = connect::resolve(Some(&url), &|_| None)?;
+    let mut setup = connect::connect(&settings, &SessionOptions::default()).await?;
+    migrate::migrate(&mut setup.client).await?;
+    data::load(&mut setup.client, opts.fleet.seed).await?;
+    drop(setup);
+    let speed = opts.fleet.speed;
+    let fleet = Fleet::start(settings.clone(), opts.fleet);
+    let code = if opts.no_tui {
+        headless(&url, opts.duration).await?
+    } else {
+        let console = crate::tui::ConsoleOptions {
+            settings,
+            config: demo_config(base, speed),
+            read_only: opts.read_only,
+            watch: false,
+            bell: false,
+        };
+        match opts.duration {
+            Some(d) => tokio::time::timeout(d, crate::tui::run(console))
+                .await
+                .unwrap_or(Ok(0))?,
+            None => crate::tui::run(console).await?,
+        }
+    };
+    fleet.stop().await;
+    Ok(code)
+}
+
+/// Prints where to connect, then runs until the duration ends or a signal.
+async fn headless(url: &str, duration: Option<Duration>) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout();
+    writeln!(out, "{url}")?;
+    writeln!(
+        out,
+        "demo running; in another terminal:  backfill-console --database-url '{url}'  (or: watch)"
+    )?;
+    writeln!(out, "stop with Ctrl-C")?;
+    out.flush()?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let forever = Duration::from_secs(100 * 365 * 86_400);
+    let code = tokio::select! {
+        _ = tokio::time::sleep(duration.unwrap_or(forever)) => 0,
+        _ = sigint.recv() => 130,
+        _ = sigterm.recv() => 143,
+        _ = sighup.recv() => 129,
+    };
+    Ok(code)
+}

@@ -1,0 +1,171 @@
+//! `demo`: the fleet really moves, chaos really happens, and nothing is left behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backfill_console::db::connect::{self, SessionOptions};
+
+fn server_dirs() -> BTreeSet<PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
+        })
+        .collect()
+}
+
+fn postmasters_in(dirs: &BTreeSet<PathBuf>) -> usize {
+    let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| dirs.iter().any(|d| l.contains(&*d.to_string_lossy())))
+        .count()
+}
+
+#[derive(Default, Debug)]
+struct Seen {
+    entered: BTreeSet<String>,
+    max_msg_id: i64,
+    deliveries_finished: bool,
+    stuck_lock: bool,
+    stuck_month: bool,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_headless_moves_every_panel_and_cleans_up() {
+    let before = server_dirs();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["demo", "--no-tui", "--duration", "20s", "--speed", "10", "--seed", "7"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    assert!(
+        url.starts_with("postgresql://postgres@127.0.0.1:"),
+        "no password in the printed URL: {url}"
+    );
+    let new_dirs: BTreeSet<PathBuf> = server_dirs().difference(&before).cloned().collect();
+    assert_eq!(new_dirs.len(), 1, "one throwaway server directory");
+
+    let settings = connect::resolve(Some(&url), &|_| None).unwrap();
+    let db = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
+    let mut last: BTreeMap<(i32, i32), String> = BTreeMap::new();
+    let mut seen = Seen::default();
+    let mut first_count = None;
+    let deadline = Instant::now() + Duration::from_secs(18);
+    while Instant::now() < deadline {
+        let Ok(rows) = db
+            .client
+            .query("SELECT year, month, status::text FROM backfill_log", &[])
+            .await
+        else {
+            break;
+        };
+        for r in rows {
+            let key = (r.get::<_, i32>(0), r.get::<_, i32>(1));
+            let status: String = r.get(2);
+            if last.get(&key).is_some_and(|old| *old != status) {
+                seen.entered.insert(status.clone());
+            }
+            last.insert(key, status);
+        }
+        let q = db
+            .client
+            .query_one(
+                "SELECT coalesce((SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM backfill_queue_msg_id_seq), 0),
+                        (SELECT count(*) FROM backfill_queue)",
+                &[],
+            )
+            .await
+            .unwrap();
+        let (max_id, count): (i64, i64) = (q.get(0), q.get(1));
+        seen.max_msg_id = seen.max_msg_id.max(max_id);
+        let first = *first_count.get_or_insert(max_id);
+        // Messages were consumed: fewer in the queue than were ever enqueued since the start.
+        seen.deliveries_finished |= max_id - first > 0 && count < max_id;
+        // A leaked lock: a pooled scheduler session, idle, holding a month that is not processing.
+        seen.stuck_lock |= db
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                   JOIN backfill_log b ON l.objid::bigint = b.year * 100 + b.month
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND a.state = 'idle'
+                    AND a.state_change < now() - interval '1 second' AND b.status <> 'processing'
+                    AND a.application_name LIKE 'demo-scheduler-%-pool')",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, bool>(0);
+        // A stuck month: processing, nobody holds its lock, its message is in flight (its consumer died).
+        seen.stuck_month |= db
+            .client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM backfill_log b JOIN backfill_queue q
+                   ON (q.message->>'year')::int = b.year AND (q.message->>'month')::int = b.month
+                  WHERE b.status = 'processing' AND b.started_at < now() - interval '2 seconds'
+                    AND q.read_count >= 1 AND q.visible_at > now()
+                    AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1
+                                      AND l.objid::bigint = b.year * 100 + b.month))",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, bool>(0);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(db);
+    for status in ["processing", "completed", "retry", "failed"] {
+        assert!(seen.entered.contains(status), "no month entered {status}: {seen:?}");
+    }
+    assert!(last.values().any(|s| s == "pending"), "pending months exist");
+    assert!(
+        seen.max_msg_id > 20 && seen.deliveries_finished,
+        "the queue saw traffic: {seen:?}"
+    );
+    assert!(seen.stuck_lock, "a stuck (leaked) lock appeared: {seen:?}");
+    assert!(seen.stuck_month, "a stuck month appeared: {seen:?}");
+
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // Give the guardian its moment, then: no server process, no directory.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while postmasters_in(&new_dirs) > 0 || new_dirs.iter().any(|d| d.exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "the demo left its server or directory behind"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[test]
+fn demo_refuses_bad_options_in_one_line() {
+    for (args, want) in [
+        (&["demo", "--no-tui", "--speed", "0"][..], "--speed"),
+        (&["demo", "--no-tui", "--chaos", "2"], "--chaos"),
+        (&["demo", "--no-tui", "--duration", "soon"], "--duration"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr.contains(want) && stderr.trim().lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+}
