@@ -100,7 +100,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
                    JOIN backfill_log b ON l.objid::bigint = b.year * 100 + b.month
                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND a.state = 'idle'
                     AND a.state_change < now() - interval '1 second' AND b.status <> 'processing'
-                    AND a.application_name LIKE 'demo-scheduler-%-pool')",
+                    AND a.application_name LIKE 'scheduler-%-pool')",
                 &[],
             )
             .await

@@ -223,3 +223,44 @@ async fn sighup_restores_the_terminal_and_ends_the_server_session() {
 async fn sigterm_restores_the_terminal_and_ends_the_server_session() {
     signal_ends_the_console_cleanly(nix::sys::signal::Signal::SIGTERM, 143).await;
 }
+
+fn server_dirs() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog() {
+    let before = server_dirs();
+    let (code, mine) = tokio::task::spawn_blocking(move || {
+        let mut c = Console::start("", &["demo", "--speed", "5", "--chaos", "1", "--seed", "3"]);
+        c.wait_for("Lock holders");
+        let mine: Vec<_> = server_dirs().into_iter().filter(|d| !before.contains(d)).collect();
+        c.wait_for("LEAKED: month");
+        c.send("3"); // the lock panel; stuck locks sort first
+        c.send("r");
+        c.wait_for("Terminate pid");
+        c.wait_for("pg_terminate_backend(");
+        c.send("\r");
+        c.wait_for("terminated; lock on");
+        c.send("\r");
+        c.wait_gone("Enter close"); // the result dialog is closed
+        c.send("q");
+        let code = c.wait_exit();
+        c.assert_restored();
+        (code, mine)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(mine.len(), 1, "the demo started one throwaway server");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while mine[0].exists() {
+        assert!(Instant::now() < deadline, "the demo left {} behind", mine[0].display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

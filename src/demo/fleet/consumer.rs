@@ -16,7 +16,7 @@ use crate::demo::data::ERRORS;
 
 pub async fn run(mut shared: Shared, index: usize) {
     let mut rng = shared.rng(1000 + index as u64);
-    let name = format!("demo-consumer-{}", index + 1);
+    let name = format!("consumer-{}", index + 1);
     let mut session: Option<Session> = None;
     while !shared.stopping() {
         if shared.stalled() {

@@ -14,7 +14,7 @@ const MAX_LEAKED: usize = 2;
 
 pub async fn run(mut shared: Shared, index: usize) {
     let mut rng = shared.rng(index as u64);
-    let name = format!("demo-scheduler-{}", index + 1);
+    let name = format!("scheduler-{}", index + 1);
     let mut leaked: Vec<Session> = Vec::new();
     let mut session: Option<Session> = None;
     while !shared.stopping() {
@@ -37,10 +37,11 @@ pub async fn run(mut shared: Shared, index: usize) {
             tracing::debug!("{name}: claim failed: {e}");
             session = None;
         }
-        if leaked.len() < MAX_LEAKED && rng.random_bool(shared.opts.chaos.clamp(0.0, 1.0) * 0.15) {
-            if let Some(pooled) = leak_a_lock(&shared, &name, &mut rng).await {
-                leaked.push(pooled);
-            }
+        if leaked.len() < MAX_LEAKED
+            && rng.random_bool(shared.opts.chaos.clamp(0.0, 1.0) * 0.15)
+            && let Some(pooled) = leak_a_lock(&shared, &name, &mut rng).await
+        {
+            leaked.push(pooled);
         }
         let pause = Duration::from_millis(rng.random_range(3000..5000));
         if !shared.nap(pause).await {
