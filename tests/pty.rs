@@ -235,7 +235,10 @@ fn server_dirs() -> Vec<std::path::PathBuf> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog() {
-    let before = server_dirs();
+    // The harness's own server (shared with the other tests here) is not the demo's.
+    let harness = common::server().dir().to_path_buf();
+    let mut before = server_dirs();
+    before.push(harness);
     let (code, mine) = tokio::task::spawn_blocking(move || {
         let mut c = Console::start("", &["demo", "--speed", "5", "--chaos", "1", "--seed", "3"]);
         c.wait_for("Lock holders");
