@@ -229,7 +229,10 @@ fn server_dirs() -> Vec<std::path::PathBuf> {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
+        })
         .collect()
 }
 
