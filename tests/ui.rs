@@ -79,6 +79,14 @@ fn reset_dialog() {
 }
 
 #[test]
+fn running_dialog() {
+    let (mut state, _) = fixture::state(20);
+    act(&mut state, Action::Claim);
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    insta::assert_snapshot!(render(&state, 80, 24, false));
+}
+
+#[test]
 fn result_dialog_outcome_unknown() {
     let (mut state, _) = fixture::state(20);
     let result = app::JobResult::Failed {

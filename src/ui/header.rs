@@ -17,11 +17,16 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![
         Span::styled(" backfill-console ", theme.accent()),
         Span::raw("│ "),
-        Span::raw(clip(&state.target, if wide { 48 } else { 26 })),
+        Span::raw(clip(&state.target, if wide { 48 } else { 22 })),
         Span::raw(" │ "),
     ];
-    if let (Some(v), true) = (&state.server_version, wide) {
-        spans.push(Span::raw(format!("PG {} │ ", clip(v, 12))));
+    if let Some(v) = &state.server_version {
+        let version = v.split_whitespace().next().unwrap_or(v);
+        spans.push(Span::raw(format!(
+            "PG{}{} │ ",
+            if wide { " " } else { "" },
+            clip(version, 8)
+        )));
     }
     let (link, link_style) = match &state.link {
         Link::Connecting => ("connecting…".to_string(), theme.level(Level::Warning)),
