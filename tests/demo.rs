@@ -9,17 +9,8 @@ use std::time::{Duration, Instant};
 
 use backfill_console::db::connect::{self, SessionOptions};
 
-fn server_dirs() -> BTreeSet<PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
-        })
-        .collect()
-}
+mod common;
+use common::server_dirs;
 
 fn postmasters_in(dirs: &BTreeSet<PathBuf>) -> usize {
     let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();

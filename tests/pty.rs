@@ -224,28 +224,19 @@ async fn sigterm_restores_the_terminal_and_ends_the_server_session() {
     signal_ends_the_console_cleanly(nix::sys::signal::Signal::SIGTERM, 143).await;
 }
 
-fn server_dirs() -> Vec<std::path::PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog() {
     // The harness's own server (shared with the other tests here) is not the demo's.
     let harness = common::server().dir().to_path_buf();
-    let mut before = server_dirs();
-    before.push(harness);
+    let mut before = common::server_dirs();
+    before.insert(harness);
     let (code, mine) = tokio::task::spawn_blocking(move || {
         let mut c = Console::start("", &["demo", "--speed", "5", "--chaos", "1", "--seed", "3"]);
         c.wait_for("Lock holders");
-        let mine: Vec<_> = server_dirs().into_iter().filter(|d| !before.contains(d)).collect();
+        let mine: Vec<_> = common::server_dirs()
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
         c.wait_for("LEAKED: month");
         c.send("3"); // the lock panel; stuck locks sort first
         c.send("r");

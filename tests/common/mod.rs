@@ -227,3 +227,16 @@ pub async fn status_of(client: &tokio_postgres::Client, year: i32, month: i32) -
 pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
+
+/// The throwaway servers' directories now in the temporary directory.
+pub fn server_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
+    std::fs::read_dir(std::env::temp_dir())
+        .expect("read the temporary directory")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
+        })
+        .collect()
+}
