@@ -34,11 +34,13 @@ pub enum DbError {
 
 impl DbError {
     pub fn query(what: &str, e: &tokio_postgres::Error) -> Self {
-        DbError::Query {
-            what: what.to_string(),
-            reason: describe(e),
-            code: e.code().map(|c| c.code().to_string()),
+        let mut reason = describe(e);
+        if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
+            reason.push_str(" — this database role lacks the privilege; sql/roles.sql lists what each role needs");
+        } else if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
+            reason.push_str(" — the session is read-only");
         }
+        DbError::Query { what: what.to_string(), reason, code: e.code().map(|c| c.code().to_string()) }
     }
 
     /// The SQLSTATE, when the server gave one.
