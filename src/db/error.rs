@@ -40,7 +40,11 @@ impl DbError {
         } else if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
             reason.push_str(" — the session is read-only");
         }
-        DbError::Query { what: what.to_string(), reason, code: e.code().map(|c| c.code().to_string()) }
+        DbError::Query {
+            what: what.to_string(),
+            reason,
+            code: e.code().map(|c| c.code().to_string()),
+        }
     }
 
     /// The SQLSTATE, when the server gave one.

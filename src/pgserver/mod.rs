@@ -8,6 +8,7 @@
 
 mod account;
 mod binaries;
+mod control;
 
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
@@ -23,6 +24,7 @@ use rand::distr::Alphanumeric;
 
 use account::RunAs;
 pub use binaries::find_bindir;
+pub use control::Halt;
 
 const SUPERUSER: &str = "postgres";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -57,6 +59,8 @@ pub struct ServerOptions {
     pub tls: Option<(String, String)>,
     /// Loopback connections need no password (the demo: nothing secret to print).
     pub trust_loopback: bool,
+    /// Extra `name=value` server settings (e.g. `log_statement=all`).
+    pub settings: Vec<String>,
 }
 
 /// A running throwaway server. Dropping it stops the server and removes its directory.
@@ -67,6 +71,10 @@ pub struct TempServer {
     trust: bool,
     postmaster: Option<Child>,
     guardian: Option<Child>,
+    bindir: PathBuf,
+    run_as: Option<RunAs>,
+    /// `-c` arguments beyond the defaults, kept for a restart.
+    extra: Vec<String>,
 }
 
 impl TempServer {
@@ -96,11 +104,16 @@ impl TempServer {
             trust: options.trust_loopback,
             postmaster: None,
             guardian: Some(guardian),
+            bindir,
+            run_as,
+            extra: Vec::new(),
         };
         account::give(&server.dir, run_as)?;
-        server.initdb(&bindir, run_as)?;
-        let extra = server.install_tls(options, run_as)?;
-        server.launch(&bindir, run_as, &extra)?;
+        server.initdb(&server.bindir.clone(), run_as)?;
+        let mut extra = server.install_tls(options, run_as)?;
+        extra.extend(options.settings.iter().flat_map(|s| ["-c".to_string(), s.clone()]));
+        server.extra = extra;
+        server.launch(None)?;
         Ok(server)
     }
 
@@ -194,13 +207,21 @@ impl TempServer {
             .collect())
     }
 
-    fn launch(&mut self, bindir: &Path, run_as: Option<RunAs>, extra: &[String]) -> Result<(), PgServerError> {
+    /// Starts the postmaster on `port`, or on a free one (retrying if another process takes it first).
+    fn launch(&mut self, fixed_port: Option<u16>) -> Result<(), PgServerError> {
+        let (bindir, run_as) = (self.bindir.clone(), self.run_as);
         let mut last_log = String::new();
-        // A free port can be taken between our probe and the server's bind: retry.
         for _ in 0..5 {
-            let port = free_port()?;
+            let port = match fixed_port {
+                Some(p) => p,
+                None => free_port()?,
+            };
             let log_path = self.dir.join("server.log");
-            let log = std::fs::File::create(&log_path).map_err(|e| PgServerError::io("create the server log", e))?;
+            let log = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(&log_path)
+                .map_err(|e| PgServerError::io("create the server log", e))?;
             account::give(&log_path, run_as)?;
             let log_err = log
                 .try_clone()
@@ -213,7 +234,7 @@ impl TempServer {
                 .arg("-p")
                 .arg(port.to_string())
                 .args(server_settings())
-                .args(extra)
+                .args(&self.extra)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err)
@@ -232,7 +253,9 @@ impl TempServer {
                         let _ = child.kill();
                         let _ = child.wait();
                     }
-                    if !last_log.contains("could not bind") && !last_log.contains("could not create any TCP") {
+                    let port_taken =
+                        last_log.contains("could not bind") || last_log.contains("could not create any TCP");
+                    if !port_taken || fixed_port.is_some() {
                         break;
                     }
                 }

@@ -36,6 +36,9 @@ pub struct ConsoleOptions {
 /// (0, or 128 + the signal number).
 pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let keymap = opts.config.keymap().map_err(anyhow::Error::msg)?;
+    let mut opts = opts;
+    // A connect that hangs (a silent network) must not hold the worker for long.
+    opts.settings.connect_timeout.get_or_insert(Duration::from_secs(5));
     let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env());
     let mut state = State::new(&opts.config, keymap, opts.settings.target(), Instant::now());
     state.read_only = opts.read_only || opts.watch;

@@ -13,6 +13,8 @@ use crate::db::{DbError, detail, snapshot};
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
+/// Longest a snapshot read may take before the link is presumed dead.
+const READ_DEADLINE: Duration = Duration::from_secs(5);
 
 /// `250 ms · 2^attempt`, capped, ±20 % jitter so many consoles do not stampede.
 pub fn backoff(attempt: u32) -> Duration {
@@ -108,10 +110,11 @@ impl Worker {
         }
     }
 
-    /// One snapshot; `false` when the session is lost. A silent network is cut
-    /// off by a client-side deadline a little past the statement timeout.
+    /// One snapshot; `false` when the session is lost. A silent network sends
+    /// no error at all: a client-side deadline cuts it off (a snapshot takes
+    /// milliseconds, so seconds mean the link is gone).
     async fn refresh(&self, s: &Session, attempt: &mut u32) -> bool {
-        let deadline = self.options.statement_timeout + Duration::from_secs(2);
+        let deadline = self.options.statement_timeout.min(READ_DEADLINE);
         let result = match tokio::time::timeout(deadline, snapshot::read(&s.client)).await {
             Ok(r) => r,
             Err(_) => Err(DbError::Connect {
