@@ -195,3 +195,20 @@ async fn seed_inserts_only_missing_months_and_refuses_reversed_ranges() {
         .get(0);
     assert_eq!(audited, 3);
 }
+
+#[tokio::test]
+async fn migrate_leaves_no_lock_behind() {
+    let db = common::fresh_db().await;
+    let mut s = db.session().await;
+    migrate::migrate(&mut s.client).await.unwrap();
+    let held: i64 = s
+        .client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 0);
+}
