@@ -1,12 +1,17 @@
 #![forbid(unsafe_code)]
 //! `backfill-console`: parse the command line, set up logging, hand over.
 
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+
 use clap::Parser;
 
 use backfill_console::cli::{self, Cli, Command};
+use backfill_console::db::connect::redact::split_password;
 use backfill_console::logging;
 
 fn main() {
+    hide_password_from_process_title();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Console);
     let tui = match &command {
@@ -34,4 +39,46 @@ fn main() {
     // Do not wait for stray tasks (a job on a dead link): the exit is what matters now.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     std::process::exit(code);
+}
+
+/// A password in `--database-url` would show in `ps` for as long as we run:
+/// re-execute once with it moved to `PGPASSWORD` (readable only by the same
+/// user) and the connection string without it.
+fn hide_password_from_process_title() {
+    const MARK: &str = "BACKFILL_CONSOLE_REEXEC";
+    if std::env::var_os(MARK).is_some() {
+        return;
+    }
+    let mut args: Vec<OsString> = std::env::args_os().collect();
+    let mut password = None;
+    for i in 1..args.len() {
+        let Some(arg) = args[i].to_str().map(str::to_string) else {
+            continue;
+        };
+        let (slot, value, prefix) = if arg == "--database-url" && i + 1 < args.len() {
+            match args[i + 1].to_str() {
+                Some(v) => (i + 1, v.to_string(), ""),
+                None => continue,
+            }
+        } else if let Some(v) = arg.strip_prefix("--database-url=") {
+            (i, v.to_string(), "--database-url=")
+        } else {
+            continue;
+        };
+        if let Some((stripped, pw)) = split_password(&value) {
+            args[slot] = OsString::from(format!("{prefix}{stripped}"));
+            password = Some(pw);
+        }
+    }
+    let (Some(password), Ok(exe)) = (password, std::env::current_exe()) else {
+        return;
+    };
+    let err = std::process::Command::new(exe)
+        .arg0(&args[0])
+        .args(&args[1..])
+        .env("PGPASSWORD", password)
+        .env(MARK, "1")
+        .exec();
+    // Only reached when exec failed: carry on as we are.
+    eprintln!("warning: could not re-execute to hide the password from the process title: {err}");
 }

@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use backfill_console::db::audit::Actor;
-use backfill_console::db::connect::{self, ConnSettings, Session, SessionOptions};
+pub use backfill_console::db::connect::Session;
+use backfill_console::db::connect::{self, ConnSettings, SessionOptions};
 use backfill_console::db::migrate;
 use backfill_console::pgserver::TempServer;
 use tokio::sync::OnceCell;
@@ -241,4 +242,35 @@ pub fn server_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
                 .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
         })
         .collect()
+}
+
+/// The same database as `db`, logging in as `user` with `password`.
+pub fn url_as(db: &TestDb, user: &str, password: &str) -> String {
+    let s = db.settings();
+    format!(
+        "host={} port={} user={user} password={password} dbname={} sslmode=disable",
+        s.hosts[0], s.ports[0], s.dbname
+    )
+}
+
+/// Roles are cluster-wide: one test at a time may create them.
+pub static ROLES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Applies sql/roles.sql in `db` and creates a login in `role` (name unique per test).
+pub async fn login_in_role(db: &TestDb, role: &str) -> (String, String) {
+    let _guard = ROLES.lock().await;
+    let s = db.session().await;
+    s.client
+        .batch_execute(include_str!("../../sql/roles.sql"))
+        .await
+        .expect("apply sql/roles.sql");
+    let name = next_name("login");
+    let password = "not-a-real-secret-42";
+    s.client
+        .batch_execute(&format!(
+            "CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE {role}"
+        ))
+        .await
+        .expect("create a login");
+    (name, password.to_string())
 }

@@ -3,6 +3,7 @@
 
 pub mod params;
 pub mod pgpass;
+pub mod redact;
 pub mod settings;
 pub mod tls;
 
