@@ -1,0 +1,121 @@
+//! Property tests: parsing untrusted input never panics, never leaks a
+//! password, and round-trips where it should.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::HashMap;
+
+use backfill_console::config;
+use backfill_console::db::connect::{params, redact, resolve};
+use backfill_console::db::lock_key::{self, YearMonth};
+use backfill_console::text::sanitize;
+use proptest::prelude::*;
+
+fn password() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9!#$%^&*()_+=:;,.<>~-]{8,24}".prop_map(|p| format!("Pw{p}"))
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_connection_string_parses_or_fails_cleanly(input in ".{0,200}") {
+        let _ = params::parse(&input);
+        let _ = redact::split_password(&input);
+    }
+
+    #[test]
+    fn urls_round_trip_their_parts(
+        user in "[a-z][a-z0-9_]{0,15}",
+        pw in password(),
+        host in "[a-z][a-z0-9-]{0,20}(\\.[a-z]{2,5})?",
+        port in 1u16..,
+        db in "[a-z][a-z0-9_]{0,15}",
+    ) {
+        let url = format!("postgresql://{user}:{}@{host}:{port}/{db}", percent_encode(&pw));
+        let p = params::parse(&url).unwrap();
+        prop_assert_eq!(&p["user"], &user);
+        prop_assert_eq!(&p["password"], &pw);
+        prop_assert_eq!(&p["host"], &host);
+        prop_assert_eq!(p["port"].parse::<u16>().unwrap(), port);
+        prop_assert_eq!(&p["dbname"], &db);
+        let (stripped, got) = redact::split_password(&url).unwrap();
+        prop_assert_eq!(&got, &pw);
+        prop_assert!(!stripped.contains(&percent_encode(&pw)));
+        let settings = resolve(Some(&url), &|_| None).unwrap();
+        let debug = format!("{:?}", settings);
+        prop_assert!(!debug.contains(&pw));
+        prop_assert!(!settings.target().contains(&pw));
+    }
+
+    #[test]
+    fn errors_never_echo_a_password(pw in password(), junk in "[ %=?&@:/'\\\\]{1,6}", key in "[a-z]{3,8}") {
+        for input in [
+            format!("postgresql://u:{}%zz@h/db", percent_encode(&pw)),
+            format!("host=h password='{pw} {key}={junk}"),
+            format!("host=h password={pw} {key}{junk}"),
+            format!("postgresql://u:{}@h:99999/db", percent_encode(&pw)),
+        ] {
+            if let Err(e) = resolve(Some(&input), &|_| None) {
+                prop_assert!(!e.to_string().contains(&pw), "{} leaked in {}", pw, e);
+            }
+        }
+    }
+
+    #[test]
+    fn any_environment_resolves_or_fails_cleanly(
+        vars in proptest::collection::hash_map(
+            prop_oneof!["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSSLMODE",
+                        "PGSSLROOTCERT", "PGAPPNAME", "PGCONNECT_TIMEOUT", "DATABASE_URL", "PGPASSFILE"],
+            ".{0,40}", 0..8)
+    ) {
+        let vars: HashMap<String, String> = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        if let Err(e) = resolve(None, &|k| vars.get(k).cloned()) {
+            if let Some(pw) = vars.get("PGPASSWORD").filter(|p| p.len() > 3) {
+                prop_assert!(!e.to_string().contains(pw.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn any_config_text_parses_or_names_a_line(text in "(\\[?[a-z_]{0,12}\\]?( = (\"[0-9a-z#]{0,6}\"|[0-9-]{1,4}|\\[\"[a-z-]{1,6}\"\\]))?\n){0,8}") {
+        if let Err(e) = config::parse(&text, "f.toml") {
+            prop_assert!(e.to_string().starts_with("config file f.toml line "), "{}", e);
+        }
+    }
+
+    #[test]
+    fn lock_keys_decode_only_to_valid_months(key in any::<i64>()) {
+        if let Some(ym) = YearMonth::from_lock_key(key) {
+            prop_assert_eq!(ym.lock_key(), key);
+            prop_assert!((lock_key::MIN_YEAR..=lock_key::MAX_YEAR).contains(&ym.year));
+        }
+    }
+
+    #[test]
+    fn pg_locks_rows_always_classify(classid in any::<u32>(), objid in any::<u32>(), sub in any::<i16>(), here in any::<bool>()) {
+        match lock_key::classify(classid, objid, sub, here) {
+            lock_key::LockClass::Month { key, .. } => {
+                prop_assert!(sub == 1 && here && classid == 0);
+                prop_assert_eq!(key, i64::from(objid));
+            }
+            lock_key::LockClass::Foreign { .. } => {}
+        }
+    }
+
+    #[test]
+    fn sanitized_text_has_no_control_characters(text in any::<String>()) {
+        prop_assert!(!sanitize(&text).chars().any(char::is_control));
+    }
+}
