@@ -1,0 +1,16 @@
+#![no_main]
+//! Connection strings: never a panic, never the password in an error.
+use backfill_console::db::connect::{params, redact, resolve};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &str| {
+    let _ = params::parse(data);
+    let _ = redact::split_password(data);
+    if let Err(e) = resolve(Some(data), &|_| None) {
+        if let Ok(p) = params::parse(data) {
+            if let Some(pw) = p.get("password").filter(|pw| pw.len() >= 6) {
+                assert!(!e.to_string().contains(pw.as_str()), "password in an error");
+            }
+        }
+    }
+});
