@@ -106,6 +106,20 @@ async fn the_schema_missing_names_migrate_and_passwords_never_show() {
     let r = run(&url, &["snapshot"]);
     assert!(r.stderr.contains("\"no_such_db\" does not exist"), "{}", r.stderr);
     assert!(!r.stderr.contains(&password));
+    // A refused port and a host that does not resolve.
+    for (bad, want) in [
+        ("postgresql://u:pw-secret-1@127.0.0.1:1/db", "Connection refused"),
+        ("postgresql://u:pw-secret-1@nohost.invalid/db", "does not resolve"),
+    ] {
+        let r = run(bad, &["snapshot"]);
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.contains(want), "{}", r.stderr);
+        assert!(
+            !r.stderr.contains("pw-secret-1") && r.stderr.trim().lines().count() == 1,
+            "{}",
+            r.stderr
+        );
+    }
     let wrong = db.url.replace(&password, "not-the-password-xyz");
     let r = run(&wrong, &["check"]);
     assert_eq!(r.code, 3, "check says UNKNOWN when it cannot connect");
