@@ -21,7 +21,8 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
-        DbEvent::Snapshot(snapshot, at) => {
+        DbEvent::Snapshot(mut snapshot, at) => {
+            snapshot.sort_months();
             state.holds.observe(&snapshot);
             state.history.push(snapshot.taken_at, &snapshot.queue);
             let assessment = assess(&snapshot, &state.holds, &state.thresholds);

@@ -56,6 +56,9 @@ impl LockSort {
 
 /// Case-insensitive match of every word of `filter` somewhere in `haystack`.
 pub fn matches(haystack: &str, filter: &str) -> bool {
+    if filter.trim().is_empty() {
+        return true;
+    }
     let hay = haystack.to_lowercase();
     filter.split_whitespace().all(|word| hay.contains(&word.to_lowercase()))
 }
@@ -78,7 +81,7 @@ pub fn lock_search_text(l: &LockRow) -> String {
 /// Indices into `snapshot.months`.
 pub fn month_rows(snapshot: &Snapshot, filter: &str, sort: MonthSort) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..snapshot.months.len())
-        .filter(|&i| matches(&month_search_text(&snapshot.months[i]), filter))
+        .filter(|&i| filter.is_empty() || matches(&month_search_text(&snapshot.months[i]), filter))
         .collect();
     let m = &snapshot.months;
     match sort {
@@ -109,7 +112,7 @@ pub fn status_rank(status: &str) -> u8 {
 /// Indices into `snapshot.locks` (and `assessment.locks`).
 pub fn lock_rows(snapshot: &Snapshot, assessment: &Assessment, filter: &str, sort: LockSort) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..snapshot.locks.len())
-        .filter(|&i| matches(&lock_search_text(&snapshot.locks[i]), filter))
+        .filter(|&i| filter.is_empty() || matches(&lock_search_text(&snapshot.locks[i]), filter))
         .collect();
     let l = &snapshot.locks;
     match sort {

@@ -64,5 +64,8 @@ pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
             _ => None,
         })
         .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
-    serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))
+    let mut snapshot: Snapshot =
+        serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))?;
+    snapshot.sort_months();
+    Ok(snapshot)
 }

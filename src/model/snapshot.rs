@@ -129,18 +129,29 @@ pub struct QueueDepth {
 impl Snapshot {
     /// Month counts by status, every status present (unknown ones included).
     pub fn status_counts(&self) -> BTreeMap<String, i64> {
-        let mut counts: BTreeMap<String, i64> = ["pending", "processing", "completed", "retry", "failed"]
+        let mut by_status: BTreeMap<&str, i64> = ["pending", "processing", "completed", "retry", "failed"]
             .iter()
-            .map(|s| (s.to_string(), 0))
+            .map(|s| (*s, 0))
             .collect();
         for row in &self.months {
-            *counts.entry(row.status.clone()).or_insert(0) += 1;
+            *by_status.entry(row.status.as_str()).or_insert(0) += 1;
         }
-        counts
+        by_status.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 
+    /// O(log n): `months` is kept newest first (see [`Snapshot::sort_months`]).
     pub fn month(&self, ym: YearMonth) -> Option<&MonthRow> {
-        self.months.iter().find(|m| m.year == ym.year && m.month == ym.month)
+        let i = self
+            .months
+            .binary_search_by(|m| (ym.year, ym.month).cmp(&(m.year, m.month)))
+            .ok()?;
+        self.months.get(i)
+    }
+
+    /// Newest first, the order the read model promises (the query already sorts; a
+    /// deployment's own data or a test fixture might not).
+    pub fn sort_months(&mut self) {
+        self.months.sort_by(|a, b| (b.year, b.month).cmp(&(a.year, a.month)));
     }
 
     /// Waiters on the same lock as `lock` (not granted rows with the same key).

@@ -22,7 +22,9 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let wide = area.width >= 120;
     let visible = select::visible_locks(state);
-    let rows = visible
+    let selected = (!visible.is_empty()).then(|| state.selected_lock.min(visible.len() - 1));
+    let (first, count) = super::table::window(selected, visible.len(), area.height);
+    let rows = visible[first..first + count]
         .iter()
         .map(|&i| {
             let lock = &snap.locks[i];
@@ -105,7 +107,6 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(1),
         Constraint::Fill(1),
     ]);
-    let selected = (!visible.is_empty()).then(|| state.selected_lock.min(visible.len() - 1));
     DataTable {
         title: title(
             "Lock holders",
@@ -117,7 +118,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         header,
         widths,
         rows,
-        selected,
+        selected: selected.map(|s| s - first),
         focused,
         empty: "no advisory lock is held or awaited",
     }

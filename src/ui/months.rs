@@ -24,7 +24,8 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .position(|&i| snap.months[i].year_month() == state.selected_month);
     let error_width = area.width.saturating_sub(if wide { 48 } else { 36 }) as usize;
-    let rows = visible
+    let (first, count) = super::table::window(selected, visible.len(), area.height);
+    let rows = visible[first..first + count]
         .iter()
         .map(|&i| {
             let m = &snap.months[i];
@@ -73,7 +74,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         header,
         widths,
         rows,
-        selected,
+        selected: selected.map(|s| s - first),
         focused: state.focus == Panel::Months,
         empty: if state.filter.is_empty() {
             "no months — run `backfill-console seed`"

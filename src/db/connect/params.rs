@@ -129,7 +129,8 @@ fn split_hosts(list: &str) -> Result<(Vec<String>, Vec<String>), ParamsError> {
         };
         if !port.is_empty() && port.parse::<u16>().is_err() {
             return Err(ParamsError::Malformed(format!(
-                "port `{port}` is not a number from 1 to 65535"
+                "port `{}` is not a number from 1 to 65535",
+                crate::text::clip(&port, 20)
             )));
         }
         hosts.push(host);

@@ -226,7 +226,7 @@ fn parse_ports(list: Option<String>, host_count: usize) -> Result<Vec<u16>, Sett
                     .filter(|n| *n > 0)
                     .ok_or_else(|| SettingsError::Invalid {
                         key: "port",
-                        problem: format!("`{p}` is not a number from 1 to 65535"),
+                        problem: format!("`{}` is not a number from 1 to 65535", crate::text::clip(p, 20)),
                     })
             }
         })
