@@ -19,35 +19,18 @@ fn env_or(key: &str, default: usize) -> usize {
 async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32, lock_wait: Duration) -> Duration {
     let admin_settings =
         connect::resolve(Some(&format!("{}?sslmode=disable", server.url("postgres"))), &|_| None).unwrap();
-    let admin = connect::connect(&admin_settings, &SessionOptions::default())
-        .await
-        .unwrap();
-    admin
-        .client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .unwrap();
-    admin
-        .client
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
+    let admin = connect::connect(&admin_settings, &SessionOptions::default()).await.unwrap();
+    admin.client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await.unwrap();
+    admin.client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
     let settings = connect::resolve(Some(&format!("{}?sslmode=disable", server.url(db))), &|_| None).unwrap();
     let mut setup = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
     migrate::migrate(&mut setup.client).await.unwrap();
-    let actor = backfill_console::db::audit::Actor {
-        os_user: "bench".into(),
-        os_host: "bench".into(),
-    };
+    let actor = backfill_console::db::audit::Actor { os_user: "bench".into(), os_host: "bench".into() };
     let first = backfill_console::db::lock_key::YearMonth::new(1900, 1).unwrap();
     let last_index = first.index() + months - 1;
     let last = backfill_console::db::lock_key::YearMonth::new(last_index / 12, last_index % 12 + 1).unwrap();
     seed::seed(&mut setup.client, &actor, first, last).await.unwrap();
-    let params = ClaimParams {
-        years: YearRange { from: 1900, to: 2100 },
-        lock_wait,
-        ..ClaimParams::default()
-    };
+    let params = ClaimParams { years: YearRange { from: 1900, to: 2100 }, lock_wait, ..ClaimParams::default() };
     let mut sessions = Vec::new();
     for _ in 0..claimers {
         sessions.push(connect::connect(&settings, &SessionOptions::default()).await.unwrap());
@@ -71,12 +54,7 @@ async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32,
         t.await.unwrap();
     }
     let elapsed = started.elapsed();
-    let n: i64 = setup
-        .client
-        .query_one("SELECT count(*) FROM backfill_queue", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = setup.client.query_one("SELECT count(*) FROM backfill_queue", &[]).await.unwrap().get(0);
     assert_eq!(n, i64::from(months), "every month enqueued exactly once");
     elapsed
 }
@@ -91,15 +69,8 @@ fn main() {
     let months = env_or("MONTHS", 2000) as i32;
     let runs = env_or("RUNS", 3);
     let server = TempServer::start().expect("start a throwaway PostgreSQL");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let settings = [
-        ("default lock wait (10s)", Duration::from_secs(10)),
-        ("--lock-timeout 0", Duration::ZERO),
-    ];
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let settings = [("default lock wait (10s)", Duration::from_secs(10)), ("--lock-timeout 0", Duration::ZERO)];
     let mut results: Vec<Vec<Duration>> = vec![Vec::new(); settings.len()];
     // Interleave the settings run by run, so drift on a shared machine hits both alike.
     for run in 0..runs {
@@ -114,8 +85,5 @@ fn main() {
     for ((name, _), m) in settings.iter().zip(&medians) {
         println!("  {name:<24} {:>8.2?}", m);
     }
-    println!(
-        "  ratio default / lock-timeout 0: {:.2}",
-        medians[0].as_secs_f64() / medians[1].as_secs_f64()
-    );
+    println!("  ratio default / lock-timeout 0: {:.2}", medians[0].as_secs_f64() / medians[1].as_secs_f64());
 }

@@ -89,29 +89,14 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
         oldest_ready_at: Some(now - chrono::Duration::seconds(3600)),
         enqueued_total: 2_000_000 + seconds,
     };
-    Snapshot {
-        taken_at: now,
-        months,
-        locks,
-        queue,
-    }
+    Snapshot { taken_at: now, months, locks, queue }
 }
 
 fn scale_state() -> (State, Instant) {
     let config = Config::default();
     let start = Instant::now();
-    let mut state = State::new(
-        &config,
-        config.keymap().unwrap(),
-        "backfill@db:5432/books".into(),
-        start,
-    );
-    app::update(
-        &mut state,
-        Msg::Db(DbEvent::Connected {
-            server_version: "15.18".into(),
-        }),
-    );
+    let mut state = State::new(&config, config.keymap().unwrap(), "backfill@db:5432/books".into(), start);
+    app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: "15.18".into() }));
     for i in 0..60 {
         let snap = scale_snapshot(i);
         app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), start)));
@@ -166,13 +151,7 @@ fn report_bytes() {
     let one_second = *counter.0.lock().unwrap() - before;
     // A new snapshot identical but for its time (what a quiet system sends every second).
     let snap = scale_snapshot(61);
-    app::update(
-        &mut state,
-        Msg::Db(DbEvent::Snapshot(
-            Box::new(snap),
-            start + std::time::Duration::from_secs(2),
-        )),
-    );
+    app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), start + std::time::Duration::from_secs(2))));
     let before = *counter.0.lock().unwrap();
     terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
     let quiet_refresh = *counter.0.lock().unwrap() - before;

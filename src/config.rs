@@ -22,6 +22,8 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/default-config.toml");
 pub struct Config {
     #[serde(with = "crate::duration_text")]
     pub refresh: Duration,
+    /// Redraw as soon as the database says something changed (LISTEN/NOTIFY).
+    pub listen: bool,
     pub thresholds: Thresholds,
     pub colours: Colours,
     /// Only the actions the operator rebinds; the rest keep the defaults.
@@ -94,6 +96,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             refresh: Duration::from_secs(1),
+            listen: true,
             thresholds: Thresholds::default(),
             colours: Colours::default(),
             keys: keymap::default_table(),
@@ -117,10 +120,8 @@ impl Config {
         match path {
             None => Ok(Self::default()),
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
                 parse(&text, &path.display().to_string())
             }
         }
@@ -140,32 +141,20 @@ pub fn default_path() -> Option<PathBuf> {
 pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
         path: path.to_string(),
-        line: e
-            .span()
-            .map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1),
+        line: e.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1),
         message: e.message().trim().to_string(),
     })?;
     let t = &config.thresholds;
-    let bad_colour = config
-        .colours
-        .entries()
-        .into_iter()
-        .find(|(_, v)| Color::from_str(v).is_err());
+    let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
     let problem: Option<(&str, String)> = if t.backlog_warning > t.backlog_critical {
         Some((
             "backlog_warning",
             "thresholds.backlog_warning is above backlog_critical; warning must come first".into(),
         ))
     } else if config.refresh < Duration::from_millis(100) {
-        Some((
-            "refresh",
-            "refresh below 100ms would load the server for nothing; use 100ms or more".into(),
-        ))
+        Some(("refresh", "refresh below 100ms would load the server for nothing; use 100ms or more".into()))
     } else if let Some((name, value)) = bad_colour {
-        Some((
-            name,
-            format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)"),
-        ))
+        Some((name, format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)")))
     } else if let Err(e) = config.keymap() {
         Some(("[keys]", format!("keys: {e}")))
     } else {
@@ -174,15 +163,8 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
     match problem {
         None => Ok(config),
         Some((key, message)) => {
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with(key))
-                .map_or(0, |i| i + 1);
-            Err(ConfigError::Invalid {
-                path: path.to_string(),
-                line,
-                message,
-            })
+            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
+            Err(ConfigError::Invalid { path: path.to_string(), line, message })
         }
     }
 }
@@ -193,10 +175,7 @@ mod tests {
 
     #[test]
     fn the_shipped_file_states_the_compiled_defaults() {
-        assert_eq!(
-            parse(DEFAULT_CONFIG, "assets/default-config.toml").unwrap(),
-            Config::default()
-        );
+        assert_eq!(parse(DEFAULT_CONFIG, "assets/default-config.toml").unwrap(), Config::default());
     }
 
     #[test]
@@ -217,32 +196,23 @@ mod tests {
 
     #[test]
     fn errors_name_the_line_and_the_problem() {
-        let err = parse("refresh = \"2s\"\n[thresholds]\nleaked_after = \"soon\"\n", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let err =
+            parse("refresh = \"2s\"\n[thresholds]\nleaked_after = \"soon\"\n", "my.toml").unwrap_err().to_string();
         assert!(err.starts_with("config file my.toml line 3:"), "{err}");
         assert!(err.contains("soon"), "{err}");
         let err = parse("\n\nrefrsh = \"2s\"\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 3") && err.contains("refrsh"), "{err}");
         let err = parse("[thresholds\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
-        let err = parse("[thresholds]\nbacklog_warning = -1\n", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[thresholds]\nbacklog_warning = -1\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
-        let err = parse("[thresholds]\nbacklog_warning = 300\n", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[thresholds]\nbacklog_warning = 300\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("backlog_critical"), "{err}");
-        let err = parse("[colours]\nfailed = \"blood\"\n", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[colours]\nfailed = \"blood\"\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("blood"), "{err}");
         let err = parse("[keys]\nquit = [\"j\"]\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 1") && err.contains("`j` is bound to both"), "{err}");
-        let err = parse("[keys]\nlaunch_missiles = [\"m\"]\n", "my.toml")
-            .unwrap_err()
-            .to_string();
+        let err = parse("[keys]\nlaunch_missiles = [\"m\"]\n", "my.toml").unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("launch_missiles"), "{err}");
     }
 }

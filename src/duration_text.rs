@@ -17,9 +17,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("`{text}` is not a duration; write e.g. 10s, 5m, 1h or 1h30m"));
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("`{text}`: number too large"))?;
+        let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
@@ -60,11 +58,7 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D
 
 /// Like [`format`], but sub-second values in milliseconds (refresh intervals).
 pub fn format_fine(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format(d)
-    }
+    if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format(d) }
 }
 
 #[cfg(test)]

@@ -140,25 +140,17 @@ impl Keymap {
 
     /// The first key of an action (for the footer).
     pub fn first_key(&self, action: Action) -> Option<String> {
-        self.by_action
-            .get(&action)
-            .and_then(|keys| keys.first())
-            .map(KeyCombo::name)
+        self.by_action.get(&action).and_then(|keys| keys.first()).map(KeyCombo::name)
     }
 
     /// Every bound action with its keys, in a stable order.
     pub fn bindings(&self) -> impl Iterator<Item = (Action, String)> + '_ {
-        self.by_action
-            .iter()
-            .map(|(a, keys)| (*a, keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/")))
+        self.by_action.iter().map(|(a, keys)| (*a, keys.iter().map(KeyCombo::name).collect::<Vec<_>>().join("/")))
     }
 }
 
 fn serde_label(action: Action) -> String {
-    serde_json::to_value(action)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 /// The built-in bindings (the same as `assets/default-config.toml`'s `[keys]`).
@@ -194,10 +186,7 @@ pub fn default_table() -> BTreeMap<Action, Vec<String>> {
         (Action::ResetStuck, &["R"]),
         (Action::Refresh, &["f5", "ctrl-r"]),
     ];
-    pairs
-        .iter()
-        .map(|(a, keys)| (*a, keys.iter().map(|k| k.to_string()).collect()))
-        .collect()
+    pairs.iter().map(|(a, keys)| (*a, keys.iter().map(|k| k.to_string()).collect())).collect()
 }
 
 #[cfg(test)]
@@ -206,12 +195,7 @@ mod tests {
     use crossterm::event::KeyEventKind;
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
-        KeyEvent {
-            code,
-            modifiers,
-            kind: KeyEventKind::Press,
-            state: crossterm::event::KeyEventState::NONE,
-        }
+        KeyEvent { code, modifiers, kind: KeyEventKind::Press, state: crossterm::event::KeyEventState::NONE }
     }
 
     #[test]
@@ -229,17 +213,11 @@ mod tests {
         table.insert(Action::Quit, vec!["q".to_string(), "ctrl-c".to_string()]);
         table.insert(Action::Down, vec!["j".to_string(), "down".to_string()]);
         let map = Keymap::from_table(&table).unwrap();
-        assert_eq!(
-            map.action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-            Some(Action::Quit)
-        );
+        assert_eq!(map.action_for(&key(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Action::Quit));
         assert_eq!(map.action_for(&key(KeyCode::Char('c'), KeyModifiers::NONE)), None);
         assert_eq!(map.keys_of(Action::Down).as_deref(), Some("j/↓"));
         table.insert(Action::Up, vec!["j".to_string()]);
         let err = Keymap::from_table(&table).unwrap_err();
-        assert!(
-            err.contains("`j`") && err.contains("up") && err.contains("down"),
-            "{err}"
-        );
+        assert!(err.contains("`j`") && err.contains("up") && err.contains("down"), "{err}");
     }
 }

@@ -109,10 +109,7 @@ fn sort_help_pause_refresh_rate_and_quit() {
     assert_eq!(s.overlay, Overlay::Help);
     key(&mut s, KeyCode::Esc);
     assert_eq!(s.overlay, Overlay::None);
-    assert_eq!(
-        on_action(&mut s, Action::Pause),
-        [Effect::Worker(WorkerCmd::SetPaused(true))]
-    );
+    assert_eq!(on_action(&mut s, Action::Pause), [Effect::Worker(WorkerCmd::SetPaused(true))]);
     assert!(s.paused && !s.is_stale());
     on_action(&mut s, Action::Pause);
     assert!(!s.paused);
@@ -124,10 +121,7 @@ fn sort_help_pause_refresh_rate_and_quit() {
         on_action(&mut s, Action::Slower);
     }
     assert_eq!(s.refresh, Duration::from_secs(60), "clamped");
-    assert_eq!(
-        on_action(&mut s, Action::Refresh),
-        [Effect::Worker(WorkerCmd::RefreshNow)]
-    );
+    assert_eq!(on_action(&mut s, Action::Refresh), [Effect::Worker(WorkerCmd::RefreshNow)]);
     key(&mut s, KeyCode::Char('q'));
     assert!(s.quit);
 }
@@ -144,22 +138,12 @@ fn ctrl_c_quits_from_anywhere() {
 fn copy_row_and_sql_go_to_the_clipboard() {
     let (mut s, _) = fixture::state(20);
     let fx = on_action(&mut s, Action::CopySql);
-    assert_eq!(
-        fx,
-        [Effect::Copy(
-            "SELECT * FROM backfill_log WHERE year = 2024 AND month = 12;".into()
-        )]
-    );
+    assert_eq!(fx, [Effect::Copy("SELECT * FROM backfill_log WHERE year = 2024 AND month = 12;".into())]);
     let fx = on_action(&mut s, Action::CopyRow);
     assert!(matches!(&fx[0], Effect::Copy(t) if t.starts_with("2024-12\tprocessing")));
     on_action(&mut s, Action::FocusLocks);
     let fx = on_action(&mut s, Action::CopySql);
-    assert_eq!(
-        fx,
-        [Effect::Copy(
-            "SELECT pg_terminate_backend(4242); -- holds 2023-05".into()
-        )]
-    );
+    assert_eq!(fx, [Effect::Copy("SELECT pg_terminate_backend(4242); -- holds 2023-05".into())]);
 }
 
 #[test]
@@ -172,30 +156,17 @@ fn claim_dialog_edits_and_runs_once() {
     key(&mut s, KeyCode::Down);
     key(&mut s, KeyCode::Down);
     key(&mut s, KeyCode::Char(' ')); // force retry on
-    let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else {
-        panic!("claim dialog")
-    };
-    assert_eq!(
-        (form.params.batch_size, form.params.years.from, form.params.force_retry),
-        (11, 2001, true)
-    );
+    let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else { panic!("claim dialog") };
+    assert_eq!((form.params.batch_size, form.params.years.from, form.params.force_retry), (11, 2001, true));
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::Claim(p))] = fx.as_slice() else {
-        panic!("one claim job: {fx:?}")
-    };
+    let [Effect::Run(Job::Claim(p))] = fx.as_slice() else { panic!("one claim job: {fx:?}") };
     assert_eq!(p.batch_size, 11);
     assert!(s.job_running);
     assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Running { .. })));
     // Keys do nothing while it runs: it is never started twice.
     assert!(key(&mut s, KeyCode::Enter).is_empty());
-    let fx = app::update(
-        &mut s,
-        Msg::Db(DbEvent::JobDone(JobResult::Claim(ClaimReport::default()))),
-    );
-    assert!(
-        fx.contains(&Effect::Worker(WorkerCmd::RefreshNow)),
-        "refreshes to show the effect"
-    );
+    let fx = app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Claim(ClaimReport::default()))));
+    assert!(fx.contains(&Effect::Worker(WorkerCmd::RefreshNow)), "refreshes to show the effect");
     assert!(!s.job_running);
     assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Result { ok: true, .. })));
     key(&mut s, KeyCode::Enter);
@@ -224,33 +195,12 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert!(on_action(&mut s, Action::Release).len() == 1 && s.overlay == Overlay::None);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Release {
-        target, method, facts, ..
-    }) = s.overlay.clone()
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (target.pid, target.month, method),
-        (4242, ym(2023, 5), Method::Terminate)
-    );
-    assert!(
-        facts.iter().any(|f| f.contains("month lock 2023-05 (pending)")),
-        "{facts:?}"
-    );
+    let Overlay::Dialog(Dialog::Release { target, method, facts, .. }) = s.overlay.clone() else { panic!() };
+    assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
+    assert!(facts.iter().any(|f| f.contains("month lock 2023-05 (pending)")), "{facts:?}");
     let fx = key(&mut s, KeyCode::Enter);
-    assert!(matches!(
-        &fx[..],
-        [Effect::Run(Job::Release {
-            method: Method::Terminate,
-            ..
-        })]
-    ));
-    let result = JobResult::Release {
-        target,
-        method,
-        outcome: Outcome::Done { lock_released: true },
-    };
+    assert!(matches!(&fx[..], [Effect::Run(Job::Release { method: Method::Terminate, .. })]));
+    let result = JobResult::Release { target, method, outcome: Outcome::Done { lock_released: true } };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
     key(&mut s, KeyCode::Enter);
     // The waiter (row 2) and the foreign lock (row 4) are refused.
@@ -268,9 +218,7 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
 fn reset_lists_the_stuck_months() {
     let (mut s, _) = fixture::state(20);
     on_action(&mut s, Action::ResetStuck);
-    let Overlay::Dialog(Dialog::Reset { months, .. }) = s.overlay.clone() else {
-        panic!()
-    };
+    let Overlay::Dialog(Dialog::Reset { months, .. }) = s.overlay.clone() else { panic!() };
     assert_eq!(months.iter().map(|m| m.0).collect::<Vec<_>>(), [ym(2024, 9)]);
     let fx = key(&mut s, KeyCode::Char('y'));
     assert!(matches!(&fx[..], [Effect::Run(Job::Reset { months, .. })] if months == &vec![ym(2024, 9)]));
@@ -298,20 +246,8 @@ fn a_month_detail_is_loaded_and_shown() {
     let fx = on_action(&mut s, Action::Detail);
     assert_eq!(fx, [Effect::Worker(WorkerCmd::LoadMonthDetail(ym(2024, 12)))]);
     let lines = vec!["status processing".to_string()];
-    app::update(
-        &mut s,
-        Msg::Db(DbEvent::MonthDetail {
-            month: ym(2024, 12),
-            lines: lines.clone(),
-        }),
-    );
-    assert_eq!(
-        s.overlay,
-        Overlay::Detail(Detail::Month {
-            month: ym(2024, 12),
-            lines: Some(lines)
-        })
-    );
+    app::update(&mut s, Msg::Db(DbEvent::MonthDetail { month: ym(2024, 12), lines: lines.clone() }));
+    assert_eq!(s.overlay, Overlay::Detail(Detail::Month { month: ym(2024, 12), lines: Some(lines) }));
     key(&mut s, KeyCode::Esc);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Detail);
@@ -321,40 +257,19 @@ fn a_month_detail_is_loaded_and_shown() {
 #[test]
 fn the_link_drops_goes_stale_and_recovers_and_an_action_in_flight_is_unknown() {
     let (mut s, at) = fixture::state(20);
-    let ev = DbEvent::RefreshFailed {
-        error: "connection closed".into(),
-        link_lost: true,
-        attempt: 1,
-    };
+    let ev = DbEvent::RefreshFailed { error: "connection closed".into(), link_lost: true, attempt: 1 };
     app::update(&mut s, Msg::Db(ev));
     assert!(matches!(s.link, Link::Reconnecting { attempt: 1, .. }));
     assert!(s.is_stale(), "data kept but marked stale");
     assert!(s.snapshot.is_some(), "the last good data stays");
-    let result = JobResult::Failed {
-        job: "Claim".into(),
-        error: "connection closed".into(),
-        outcome_unknown: true,
-    };
+    let result = JobResult::Failed { job: "Claim".into(), error: "connection closed".into(), outcome_unknown: true };
     let fx = app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
-    assert!(
-        !fx.iter().any(|e| matches!(e, Effect::Run(_))),
-        "never repeated by itself"
-    );
-    let Overlay::Dialog(Dialog::Result { lines, ok: false, .. }) = &s.overlay else {
-        panic!()
-    };
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Run(_))), "never repeated by itself");
+    let Overlay::Dialog(Dialog::Result { lines, ok: false, .. }) = &s.overlay else { panic!() };
     assert!(lines[0].contains("outcome unknown — see the audit table"));
-    app::update(
-        &mut s,
-        Msg::Db(DbEvent::Connected {
-            server_version: "15".into(),
-        }),
-    );
+    app::update(&mut s, Msg::Db(DbEvent::Connected { server_version: "15".into() }));
     let snap = fixture::snapshot(60, 20);
-    app::update(
-        &mut s,
-        Msg::Db(DbEvent::Snapshot(Box::new(snap), at + Duration::from_secs(60))),
-    );
+    app::update(&mut s, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + Duration::from_secs(60))));
     assert_eq!(s.link, Link::Connected);
     assert!(!s.is_stale());
 }
@@ -363,17 +278,10 @@ fn the_link_drops_goes_stale_and_recovers_and_an_action_in_flight_is_unknown() {
 fn a_new_critical_rings_the_bell_once_when_asked() {
     let (mut s, at) = fixture::state(20);
     s.bell_on_critical = true;
-    let critical = |i: u64| {
-        Msg::Db(DbEvent::Snapshot(
-            Box::new(fixture::snapshot(i as i64, 500)),
-            at + Duration::from_secs(i),
-        ))
-    };
+    let critical =
+        |i: u64| Msg::Db(DbEvent::Snapshot(Box::new(fixture::snapshot(i as i64, 500)), at + Duration::from_secs(i)));
     assert_eq!(app::update(&mut s, critical(1)), [Effect::Bell]);
-    assert!(
-        app::update(&mut s, critical(2)).is_empty(),
-        "not again while it stays critical"
-    );
+    assert!(app::update(&mut s, critical(2)).is_empty(), "not again while it stays critical");
 }
 
 #[test]

@@ -46,12 +46,7 @@ async fn two_claimers_same_candidate(unchecked_b: bool) -> (i64, claim::ClaimRep
     ctl_b.expect(Step::CandidatesRead).await;
     // A runs the whole claim and commits.
     let task_a = tokio::spawn(async move { claim::claim_observed(&mut a.client, &p, None, &gate_a).await });
-    for step in [
-        Step::CandidatesRead,
-        Step::Locked(ym(2024, 1)),
-        Step::Updated(ym(2024, 1)),
-        Step::BeforeCommit,
-    ] {
+    for step in [Step::CandidatesRead, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1)), Step::BeforeCommit] {
         ctl_a.expect(step).await;
         ctl_a.go();
     }
@@ -82,11 +77,7 @@ async fn the_unchecked_row_count_variant_sends_a_duplicate() {
     // The defect the test above guards against: it would see two messages.
     let (messages, a, b) = two_claimers_same_candidate(true).await;
     assert_eq!(a.claimed.len(), 1);
-    assert_eq!(
-        b.claimed.len(),
-        1,
-        "the defective variant enqueues a month it did not update"
-    );
+    assert_eq!(b.claimed.len(), 1, "the defective variant enqueues a month it did not update");
     assert_eq!(messages, 2);
 }
 
@@ -114,11 +105,7 @@ async fn an_error_after_the_lock_rolls_back_and_releases_it() {
     ctl.expect(Step::CandidatesRead).await;
     ctl.go();
     ctl.expect(Step::Locked(ym(2024, 2))).await;
-    assert_eq!(
-        common::month_locks_of(&admin.client, pid).await,
-        [202402],
-        "the lock is really taken"
-    );
+    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202402], "the lock is really taken");
     ctl.release_all();
     let (result, claimer) = task.await.unwrap();
     let err = result.unwrap_err().to_string();
@@ -142,17 +129,10 @@ async fn a_claim_dropped_half_way_leaves_no_lock_and_no_half_state() {
     common::seed(&mut admin, "2024-01", "2024-02").await;
     // The existing fleet holds 2024-01 the way it does: a session lock.
     let fleet = db.session().await;
-    fleet
-        .client
-        .execute("SELECT pg_advisory_lock(202401::bigint)", &[])
-        .await
-        .unwrap();
+    fleet.client.execute("SELECT pg_advisory_lock(202401::bigint)", &[]).await.unwrap();
     let mut claimer = db.session().await;
     let pid = claimer.backend_pid;
-    let p = ClaimParams {
-        lock_wait: Duration::from_secs(10),
-        ..params(10)
-    };
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
     // 2024-02 is claimed and enqueued, then the claim waits for 2024-01's lock...
     let outcome = tokio::time::timeout(Duration::from_millis(800), claim::claim(&mut claimer.client, &p, None)).await;
     assert!(outcome.is_err(), "the claim was still waiting, and is dropped here");
@@ -161,12 +141,8 @@ async fn a_claim_dropped_half_way_leaves_no_lock_and_no_half_state() {
     assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
     assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
     assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-    let state: String = admin
-        .client
-        .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid])
-        .await
-        .unwrap()
-        .get(0);
+    let state: String =
+        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
     assert_eq!(state, "idle", "no transaction left open");
     // The fleet's lock is untouched.
     assert_eq!(common::month_locks_of(&admin.client, fleet.backend_pid).await, [202401]);
@@ -217,19 +193,13 @@ async fn a_failed_commit_rolls_back_status_and_message_together() {
         .await
         .unwrap();
     let mut claimer = db.session().await;
-    let err = claim::claim(&mut claimer.client, &params(10), Some(&common::actor()))
-        .await
-        .unwrap_err();
+    let err = claim::claim(&mut claimer.client, &params(10), Some(&common::actor())).await.unwrap_err();
     assert!(err.to_string().contains("commit refused"), "{err}");
     for month in 1..=3 {
         assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
     }
     assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-    assert!(
-        common::month_locks_of(&admin.client, claimer.backend_pid)
-            .await
-            .is_empty()
-    );
+    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
 }
 
 #[tokio::test]
@@ -238,26 +208,16 @@ async fn a_month_locked_by_the_existing_fleet_is_skipped() {
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-03").await;
     let fleet = db.session().await;
-    fleet
-        .client
-        .execute("SELECT pg_try_advisory_lock(202403::bigint)", &[])
-        .await
-        .unwrap();
+    fleet.client.execute("SELECT pg_try_advisory_lock(202403::bigint)", &[]).await.unwrap();
     let mut claimer = db.session().await;
-    let report = claim::claim(&mut claimer.client, &params(10), Some(&common::actor()))
-        .await
-        .unwrap();
+    let report = claim::claim(&mut claimer.client, &params(10), Some(&common::actor())).await.unwrap();
     assert_eq!(report.skipped_locked, [ym(2024, 3)]);
     let claimed: Vec<(i32, i32)> = report.claimed.iter().map(|c| (c.year, c.month)).collect();
     assert_eq!(claimed, [(2024, 2), (2024, 1)], "newest first");
     assert_eq!(common::status_of(&admin.client, 2024, 3).await, "pending");
     assert!(report.audit_id.is_some());
     // Released on the claiming session itself: nothing left behind there.
-    assert!(
-        common::month_locks_of(&admin.client, claimer.backend_pid)
-            .await
-            .is_empty()
-    );
+    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
     assert_eq!(common::month_locks_of(&admin.client, fleet.backend_pid).await, [202403]);
 }
 
@@ -315,13 +275,7 @@ async fn the_claim_sets_the_row_and_message_exactly() {
     assert!(uuid::Uuid::parse_str(m2020["job_id"].as_str().unwrap()).is_ok());
     assert_eq!(by_year(2019)["prompt_variant"], "baseline");
     assert_eq!(
-        report
-            .claimed
-            .iter()
-            .find(|c| c.year == 2020)
-            .unwrap()
-            .job_id
-            .to_string(),
+        report.claimed.iter().find(|c| c.year == 2020).unwrap().job_id.to_string(),
         m2020["job_id"].as_str().unwrap()
     );
 }
@@ -343,10 +297,7 @@ async fn force_retry_takes_failed_months_below_five_retries() {
     let mut claimer = db.session().await;
     let plain = claim::claim(&mut claimer.client, &params(10), None).await.unwrap();
     assert!(plain.claimed.is_empty(), "failed months need force_retry");
-    let forced = ClaimParams {
-        force_retry: true,
-        ..params(10)
-    };
+    let forced = ClaimParams { force_retry: true, ..params(10) };
     let report = claim::claim(&mut claimer.client, &forced, None).await.unwrap();
     let claimed: Vec<i32> = report.claimed.iter().map(|c| c.month).collect();
     assert_eq!(claimed, [1], "retry_count 5 is exhausted; completed is never claimed");
@@ -358,59 +309,31 @@ async fn a_dry_run_reports_candidates_and_locks_and_changes_nothing() {
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-03").await;
     let fleet = db.session().await;
-    fleet
-        .client
-        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-        .await
-        .unwrap();
+    fleet.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
     let audit_before = common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit").await;
     // A read-only session is enough for a dry run.
-    let options = backfill_console::db::connect::SessionOptions {
-        read_only: true,
-        ..Default::default()
-    };
+    let options = backfill_console::db::connect::SessionOptions { read_only: true, ..Default::default() };
     let mut claimer = db.session_with(&options).await;
-    let p = ClaimParams {
-        dry_run: true,
-        ..params(2)
-    };
-    let report = claim::claim(&mut claimer.client, &p, Some(&common::actor()))
-        .await
-        .unwrap();
+    let p = ClaimParams { dry_run: true, ..params(2) };
+    let report = claim::claim(&mut claimer.client, &p, Some(&common::actor())).await.unwrap();
     assert!(report.dry_run && report.claimed.is_empty());
-    let seen: Vec<(i32, bool, Option<i32>)> = report
-        .candidates
-        .iter()
-        .map(|c| (c.month, c.lock_free, c.holder_pid))
-        .collect();
+    let seen: Vec<(i32, bool, Option<i32>)> =
+        report.candidates.iter().map(|c| (c.month, c.lock_free, c.holder_pid)).collect();
     assert_eq!(seen, [(3, true, None), (2, false, Some(fleet.backend_pid))]);
     for month in 1..=3 {
         assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
     }
     assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-    assert_eq!(
-        common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit").await,
-        audit_before
-    );
-    assert!(
-        common::month_locks_of(&admin.client, claimer.backend_pid)
-            .await
-            .is_empty()
-    );
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit").await, audit_before);
+    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
 }
 
 #[tokio::test]
 async fn invalid_parameters_are_refused_with_a_clear_message() {
     let db = common::migrated_db().await;
     let mut claimer = db.session().await;
-    for (batch, want) in [
-        (0, "batch size 0 is outside 1..50"),
-        (51, "batch size 51 is outside 1..50"),
-    ] {
-        let err = claim::claim(&mut claimer.client, &params(batch), None)
-            .await
-            .unwrap_err()
-            .to_string();
+    for (batch, want) in [(0, "batch size 0 is outside 1..50"), (51, "batch size 51 is outside 1..50")] {
+        let err = claim::claim(&mut claimer.client, &params(batch), None).await.unwrap_err().to_string();
         assert!(err.contains(want), "{err}");
     }
 }

@@ -16,10 +16,7 @@ const FIRST: &str = "1900-01";
 const LAST: &str = "2066-08"; // 2,000 months
 
 fn drain_params() -> ClaimParams {
-    ClaimParams {
-        years: YearRange { from: 1900, to: 2100 },
-        ..ClaimParams::default()
-    }
+    ClaimParams { years: YearRange { from: 1900, to: 2100 }, ..ClaimParams::default() }
 }
 
 /// One claimer: claims until nothing is left, reconnecting when its backend is killed.
@@ -61,9 +58,8 @@ async fn drain(chaos: bool) -> (Duration, usize, usize) {
         tokio::spawn(async move { kill_claimers_at_random(&url, stop).await })
     });
     let started = Instant::now();
-    let tasks: Vec<_> = (0..CLAIMERS)
-        .map(|_| tokio::spawn(claimer(settings.clone(), drain_params(), errors.clone())))
-        .collect();
+    let tasks: Vec<_> =
+        (0..CLAIMERS).map(|_| tokio::spawn(claimer(settings.clone(), drain_params(), errors.clone()))).collect();
     if chaos {
         tokio::time::sleep(Duration::from_secs(4)).await;
         stop_chaos.store(true, Ordering::Relaxed);
@@ -78,10 +74,7 @@ async fn drain(chaos: bool) -> (Duration, usize, usize) {
     let elapsed = started.elapsed();
     // Every month processing exactly once, with exactly one message; no lock left.
     let c = &admin.client;
-    assert_eq!(
-        common::count(c, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await,
-        2000
-    );
+    assert_eq!(common::count(c, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await, 2000);
     assert_eq!(common::count(c, "SELECT count(*) FROM backfill_queue").await, 2000);
     let duplicates = common::count(
         c,
@@ -98,11 +91,7 @@ async fn drain(chaos: bool) -> (Duration, usize, usize) {
     )
     .await;
     assert_eq!(orphans, 0, "a month is processing without its message");
-    assert_eq!(
-        common::advisory_locks_in_db(c).await,
-        0,
-        "an advisory lock was left behind"
-    );
+    assert_eq!(common::advisory_locks_in_db(c).await, 0, "an advisory lock was left behind");
     (elapsed, kills, errors.load(Ordering::Relaxed))
 }
 
@@ -125,12 +114,7 @@ async fn kill_claimers_at_random(url: &str, stop: Arc<AtomicBool>) -> usize {
             .collect();
         if !pids.is_empty() {
             let pid = pids[rand::rng().random_range(0..pids.len())];
-            let killed: bool = admin
-                .client
-                .query_one("SELECT pg_terminate_backend($1)", &[&pid])
-                .await
-                .unwrap()
-                .get(0);
+            let killed: bool = admin.client.query_one("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap().get(0);
             kills += usize::from(killed);
         }
         let pause = rand::rng().random_range(5..40);

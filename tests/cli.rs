@@ -16,10 +16,7 @@ fn run(url: &str, args: &[&str]) -> Run {
 
 fn run_with(url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_backfill-console"));
-    cmd.args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("PGPASSWORD")
-        .stdin(Stdio::null());
+    cmd.args(args).env("DATABASE_URL", url).env_remove("PGPASSWORD").stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -46,10 +43,7 @@ async fn migrate_seed_claim_and_snapshot_in_json() {
     let doc = json(&claim);
     let claimed = doc["claimed"].as_array().unwrap();
     assert_eq!(claimed.len(), 3);
-    assert_eq!(
-        (claimed[0]["year"].as_i64(), claimed[0]["month"].as_i64()),
-        (Some(2024), Some(12))
-    );
+    assert_eq!((claimed[0]["year"].as_i64(), claimed[0]["month"].as_i64()), (Some(2024), Some(12)));
     assert!(claimed[0]["job_id"].as_str().is_some());
     assert_eq!(doc["skipped_locked"], serde_json::json!([]));
     assert_eq!(doc["skipped_raced"], serde_json::json!([]));
@@ -68,15 +62,9 @@ async fn bad_input_gets_one_clear_line() {
         (&["claim", "--batch", "51"], "batch size 51 is outside 1..50"),
         (&["claim", "--years", "2030..2000"], "write 2000..2030"),
         (&["claim", "--lock-timeout", "soon"], "--lock-timeout"),
-        (
-            &["seed", "--from", "2024-13", "--to", "2024-12"],
-            "--from `2024-13` is not a month",
-        ),
+        (&["seed", "--from", "2024-13", "--to", "2024-12"], "--from `2024-13` is not a month"),
         (&["reset-stuck", "--older-than", "x"], "--older-than"),
-        (
-            &["release", "--pid", "999999", "--yes"],
-            "pid 999999 holds no month lock",
-        ),
+        (&["release", "--pid", "999999", "--yes"], "pid 999999 holds no month lock"),
     ];
     for (args, want) in cases {
         let r = run(&db.url, args);
@@ -96,10 +84,7 @@ async fn the_schema_missing_names_migrate_and_passwords_never_show() {
     let password = common::server().password().to_string();
     for args in [&["snapshot"][..], &["locks", "--json"], &["claim", "--dry-run"]] {
         let r = run(&db.url, args);
-        assert!(
-            !r.stdout.contains(&password) && !r.stderr.contains(&password),
-            "{args:?}"
-        );
+        assert!(!r.stdout.contains(&password) && !r.stderr.contains(&password), "{args:?}");
     }
     // A wrong database and a wrong password: named, and the password not echoed.
     let url = db.url.replace(&db.name, "no_such_db");
@@ -114,11 +99,7 @@ async fn the_schema_missing_names_migrate_and_passwords_never_show() {
         let r = run(bad, &["snapshot"]);
         assert_eq!(r.code, 1);
         assert!(r.stderr.contains(want), "{}", r.stderr);
-        assert!(
-            !r.stderr.contains("pw-secret-1") && r.stderr.trim().lines().count() == 1,
-            "{}",
-            r.stderr
-        );
+        assert!(!r.stderr.contains("pw-secret-1") && r.stderr.trim().lines().count() == 1, "{}", r.stderr);
     }
     let wrong = db.url.replace(&password, "not-the-password-xyz");
     let r = run(&wrong, &["check"]);
@@ -136,10 +117,7 @@ async fn check_follows_the_monitoring_plugin_convention() {
     let r = run(&db.url, &["check"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.starts_with("BACKFILL OK"));
-    s.client
-        .batch_execute("UPDATE backfill_log SET status = 'failed' WHERE month <= 6")
-        .await
-        .unwrap();
+    s.client.batch_execute("UPDATE backfill_log SET status = 'failed' WHERE month <= 6").await.unwrap();
     let r = run(&db.url, &["check"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stdout.contains("6 failed months"), "{}", r.stdout);
@@ -158,17 +136,9 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     let mut s = db.session().await;
     common::seed(&mut s, "2024-01", "2024-03").await;
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
     let foreign = db.session().await;
-    foreign
-        .client
-        .execute("SELECT pg_advisory_lock(1, 2), pg_advisory_lock(42::bigint)", &[])
-        .await
-        .unwrap();
+    foreign.client.execute("SELECT pg_advisory_lock(1, 2), pg_advisory_lock(42::bigint)", &[]).await.unwrap();
     let pid = holder.backend_pid.to_string();
 
     let r = run(&db.url, &["release", "--pid", &pid]);
@@ -182,11 +152,7 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     let fpid = foreign.backend_pid.to_string();
     let r = run(&db.url, &["release", "--pid", &fpid, "--yes"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("foreign lock(s), which this console never touches"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("foreign lock(s), which this console never touches"), "{}", r.stderr);
 
     // --stuck with a 1 s leak threshold: the idle holder of a pending month is leaked; foreign ones are not.
     let dir = tempfile::tempdir().unwrap();
@@ -195,29 +161,15 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let cfg = config.to_string_lossy().to_string();
     let locks = json(&run(&db.url, &["--config", &cfg, "locks", "--json"]));
-    let stuck: Vec<&serde_json::Value> = locks
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| !l["problems"].as_array().unwrap().is_empty())
-        .collect();
+    let stuck: Vec<&serde_json::Value> =
+        locks.as_array().unwrap().iter().filter(|l| !l["problems"].as_array().unwrap().is_empty()).collect();
     assert_eq!(stuck.len(), 1, "{locks}");
     let r = run(&db.url, &["--config", &cfg, "release", "--stuck", "--yes", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r)[0]["outcome"]["outcome"], "done");
-    assert!(
-        holder.client.simple_query("SELECT 1").await.is_err(),
-        "the leaked holder was terminated"
-    );
-    foreign
-        .client
-        .simple_query("SELECT 1")
-        .await
-        .expect("foreign holder survives");
-    let sql = format!(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}",
-        foreign.backend_pid
-    );
+    assert!(holder.client.simple_query("SELECT 1").await.is_err(), "the leaked holder was terminated");
+    foreign.client.simple_query("SELECT 1").await.expect("foreign holder survives");
+    let sql = format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}", foreign.backend_pid);
     assert_eq!(common::count(&s.client, &sql).await, 2, "both foreign locks still held");
 }
 

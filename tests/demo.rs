@@ -15,9 +15,7 @@ use common::server_dirs;
 fn postmasters_in(dirs: &BTreeSet<PathBuf>) -> usize {
     let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .filter(|l| dirs.iter().any(|d| l.contains(&*d.to_string_lossy())))
-        .count()
+    text.lines().filter(|l| dirs.iter().any(|d| l.contains(&*d.to_string_lossy()))).count()
 }
 
 #[derive(Default, Debug)]
@@ -40,10 +38,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next().unwrap().unwrap();
-    assert!(
-        url.starts_with("postgresql://postgres@127.0.0.1:"),
-        "no password in the printed URL: {url}"
-    );
+    assert!(url.starts_with("postgresql://postgres@127.0.0.1:"), "no password in the printed URL: {url}");
     let new_dirs: BTreeSet<PathBuf> = server_dirs().difference(&before).cloned().collect();
     assert_eq!(new_dirs.len(), 1, "one throwaway server directory");
 
@@ -54,11 +49,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     let mut first_count = None;
     let deadline = Instant::now() + Duration::from_secs(18);
     while Instant::now() < deadline {
-        let Ok(rows) = db
-            .client
-            .query("SELECT year, month, status::text FROM backfill_log", &[])
-            .await
-        else {
+        let Ok(rows) = db.client.query("SELECT year, month, status::text FROM backfill_log", &[]).await else {
             break;
         };
         for r in rows {
@@ -119,24 +110,16 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
         assert!(seen.entered.contains(status), "no month entered {status}: {seen:?}");
     }
     assert!(last.values().any(|s| s == "pending"), "pending months exist");
-    assert!(
-        seen.max_msg_id > 20 && seen.deliveries_finished,
-        "the queue saw traffic: {seen:?}"
-    );
+    assert!(seen.max_msg_id > 20 && seen.deliveries_finished, "the queue saw traffic: {seen:?}");
     assert!(seen.stuck_lock, "a stuck (leaked) lock appeared: {seen:?}");
     assert!(seen.stuck_month, "a stuck month appeared: {seen:?}");
 
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "{status:?}");
     // Give the guardian its moment, then: no server process, no directory.
     let deadline = Instant::now() + Duration::from_secs(10);
     while postmasters_in(&new_dirs) > 0 || new_dirs.iter().any(|d| d.exists()) {
-        assert!(
-            Instant::now() < deadline,
-            "the demo left its server or directory behind"
-        );
+        assert!(Instant::now() < deadline, "the demo left its server or directory behind");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -148,15 +131,9 @@ fn demo_refuses_bad_options_in_one_line() {
         (&["demo", "--no-tui", "--chaos", "2"], "--chaos"),
         (&["demo", "--no-tui", "--duration", "soon"], "--duration"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_backfill-console")).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(
-            stderr.contains(want) && stderr.trim().lines().count() == 1,
-            "{args:?}: {stderr}"
-        );
+        assert!(stderr.contains(want) && stderr.trim().lines().count() == 1, "{args:?}: {stderr}");
     }
 }

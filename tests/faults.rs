@@ -25,12 +25,7 @@ async fn own_server() -> (TempServer, String) {
 }
 
 async fn connect_to(url: &str) -> Session {
-    connect::connect(
-        &connect::resolve(Some(url), &|_| None).unwrap(),
-        &SessionOptions::default(),
-    )
-    .await
-    .unwrap()
+    connect::connect(&connect::resolve(Some(url), &|_| None).unwrap(), &SessionOptions::default()).await.unwrap()
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -56,10 +51,7 @@ async fn a_server_restart_shows_stale_then_recovers_without_a_crash() {
     // Stale within two refresh intervals (1 s each), the data still on screen.
     let console = blocking(move || {
         console.wait_for_within("STALE", Duration::from_secs(3));
-        assert!(
-            console.contents().contains("Months 6/6"),
-            "the last data stays on screen"
-        );
+        assert!(console.contents().contains("Months 6/6"), "the last data stays on screen");
         console
     })
     .await;
@@ -83,11 +75,7 @@ async fn a_server_restart_shows_stale_then_recovers_without_a_crash() {
 async fn a_silent_network_is_detected_and_recovered() {
     let (server, _) = own_server().await;
     let proxy = common::proxy::Proxy::start(server.port()).await;
-    let url = format!(
-        "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
-        server.password(),
-        proxy.port
-    );
+    let url = format!("postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable", server.password(), proxy.port);
     let console = blocking(move || {
         let c = Console::start(&url, &["watch"]);
         c.wait_for("● connected");
@@ -117,15 +105,12 @@ async fn a_silent_network_is_detected_and_recovered() {
 }
 
 async fn console_pids(c: &tokio_postgres::Client, db: &str) -> Vec<i32> {
-    c.query(
-        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
-        &[&db, &APP],
-    )
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get::<_, i32>(0))
-    .collect()
+    c.query("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2", &[&db, &APP])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, i32>(0))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -142,21 +127,14 @@ async fn the_consoles_own_backend_terminated_by_someone_else_reconnects() {
     .await;
     let before = console_pids(&admin.client, &db.name).await;
     assert_eq!(before.len(), 1, "one reading session");
-    admin
-        .client
-        .execute("SELECT pg_terminate_backend($1)", &[&before[0]])
-        .await
-        .unwrap();
+    admin.client.execute("SELECT pg_terminate_backend($1)", &[&before[0]]).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let now = console_pids(&admin.client, &db.name).await;
         if now.len() == 1 && now[0] != before[0] {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no new session after the old one was terminated"
-        );
+        assert!(Instant::now() < deadline, "no new session after the old one was terminated");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     blocking(move || {
@@ -173,10 +151,7 @@ async fn the_server_dying_mid_claim_leaves_no_half_state() {
     let (mut server, url) = own_server().await;
     let mut claimer = connect_to(&url).await;
     let (gate, mut ctl) = common::gate::gate();
-    let params = ClaimParams {
-        years: YearRange { from: 2024, to: 2024 },
-        ..ClaimParams::default()
-    };
+    let params = ClaimParams { years: YearRange { from: 2024, to: 2024 }, ..ClaimParams::default() };
     let task = tokio::spawn(async move {
         claim::claim_observed(&mut claimer.client, &params, Some(&common::actor()), &gate).await
     });
@@ -193,21 +168,14 @@ async fn the_server_dying_mid_claim_leaves_no_half_state() {
     .await;
     ctl.release_all();
     let err = task.await.unwrap().unwrap_err();
-    assert!(
-        err.is_connection_loss(),
-        "the caller can tell the outcome is unknown: {err}"
-    );
+    assert!(err.is_connection_loss(), "the caller can tell the outcome is unknown: {err}");
     server = blocking(move || {
         server.resume().unwrap();
         server
     })
     .await;
     let s = connect_to(&url).await;
-    let processing = common::count(
-        &s.client,
-        "SELECT count(*) FROM backfill_log WHERE status = 'processing'",
-    )
-    .await;
+    let processing = common::count(&s.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await;
     assert_eq!(processing, 0, "the uncommitted claim is gone with the server");
     assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue").await, 0);
     assert_eq!(common::advisory_locks_in_db(&s.client).await, 0);

@@ -52,9 +52,7 @@ async fn hostile_db() -> common::TestDb {
 
 fn render(state: &State, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal
-        .draw(|f| ui::draw(f, state, &Theme::new(&Config::default().colours, false)))
-        .unwrap();
+    terminal.draw(|f| ui::draw(f, state, &Theme::new(&Config::default().colours, false))).unwrap();
     let buffer = terminal.backend().buffer().clone();
     buffer.content().iter().map(|c| c.symbol()).collect()
 }
@@ -65,64 +63,37 @@ async fn odd_rows_and_escapes_are_read_and_drawn_sanely() {
     let s = db.session().await;
     // A holder whose query text carries escape sequences.
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202401::bigint)", &[])
-        .await
-        .unwrap();
-    holder
-        .client
-        .simple_query(&format!("SELECT '{}'", EVIL.replace('\'', "''")))
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202401::bigint)", &[]).await.unwrap();
+    holder.client.simple_query(&format!("SELECT '{}'", EVIL.replace('\'', "''"))).await.unwrap();
     let snap = snapshot::read(&s.client).await.unwrap();
     assert_eq!(snap.months.len(), 5, "every row, even an out-of-range year");
     let big = snap.months.iter().find(|m| m.month == 4 && m.year == 2024).unwrap();
-    assert!(
-        big.error.as_ref().unwrap().chars().count() <= 300,
-        "the 1 MB error is not carried in a snapshot"
-    );
+    assert!(big.error.as_ref().unwrap().chars().count() <= 300, "the 1 MB error is not carried in a snapshot");
     let config = Config::default();
     let mut state = State::new(&config, config.keymap().unwrap(), "t".into(), Instant::now());
     app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), Instant::now())));
     for (w, h) in [(80, 24), (160, 48)] {
         let screen = render(&state, w, h);
-        assert!(
-            !screen.chars().any(|c| c.is_control()),
-            "a control character reached the screen"
-        );
+        assert!(!screen.chars().any(|c| c.is_control()), "a control character reached the screen");
         assert!(screen.contains("ZOMBIE"), "an unknown status is shown as it is");
-        assert!(
-            screen.contains("boom ^[]0;"),
-            "escapes shown in caret notation: {screen}"
-        );
+        assert!(screen.contains("boom ^[]0;"), "escapes shown in caret notation: {screen}");
     }
     // The holder's session detail shows its query, escapes neutralised too.
     app::update::on_action(&mut state, app::Action::FocusLocks);
     app::update::on_action(&mut state, app::Action::Detail);
     let screen = render(&state, 160, 48);
-    assert!(
-        screen.contains("Session ") && screen.contains("SELECT 'boom ^[]0;pwned^G"),
-        "{screen}"
-    );
+    assert!(screen.contains("Session ") && screen.contains("SELECT 'boom ^[]0;pwned^G"), "{screen}");
     assert!(!screen.chars().any(|c| c.is_control()));
     // The headless commands print the same data without a raw escape.
-    for args in [
-        &["snapshot"][..],
-        &["locks"],
-        &["snapshot", "--json"],
-        &["claim", "--dry-run", "--years", "2024..2024"],
-    ] {
+    for args in
+        [&["snapshot"][..], &["locks"], &["snapshot", "--json"], &["claim", "--dry-run", "--years", "2024..2024"]]
+    {
         let out = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
             .args(args)
             .env("DATABASE_URL", &db.url)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         assert!(!out.stdout.contains(&0x1b), "{args:?} printed a raw ESC");
     }
 }
@@ -131,16 +102,8 @@ async fn odd_rows_and_escapes_are_read_and_drawn_sanely() {
 async fn the_console_never_forwards_database_escapes_to_the_terminal() {
     let db = hostile_db().await;
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-        .await
-        .unwrap();
-    holder
-        .client
-        .simple_query(&format!("SELECT '{}'", EVIL.replace('\'', "''")))
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+    holder.client.simple_query(&format!("SELECT '{}'", EVIL.replace('\'', "''"))).await.unwrap();
     let url = db.url.clone();
     tokio::task::spawn_blocking(move || {
         let mut c = Console::start(&url, &[]);
@@ -154,10 +117,7 @@ async fn the_console_never_forwards_database_escapes_to_the_terminal() {
         assert_eq!(c.wait_exit(), 0);
         let raw = c.raw.lock().unwrap().clone();
         let needle = b"\x1b]0;pwned";
-        assert!(
-            !raw.windows(needle.len()).any(|w| w == needle),
-            "a database escape reached the terminal"
-        );
+        assert!(!raw.windows(needle.len()).any(|w| w == needle), "a database escape reached the terminal");
     })
     .await
     .unwrap();

@@ -41,11 +41,7 @@ async fn world() -> (common::TestDb, common::Session, i32) {
     // A non-superuser holder (pg_signal_backend cannot touch a superuser's backend).
     let (holder_user, pw) = common::login_in_role(&db, "backfill_watcher").await;
     let holder = common::connect_url(&common::url_as(&db, &holder_user, &pw)).await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202405::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202405::bigint)", &[]).await.unwrap();
     let pid = holder.backend_pid;
     std::mem::forget(holder); // held for the whole test
     (db, admin, pid)
@@ -56,21 +52,14 @@ async fn the_watcher_reads_everything_and_every_action_is_refused_by_name() {
     let (db, admin, holder_pid) = world().await;
     let (user, pw) = common::login_in_role(&db, "backfill_watcher").await;
     let url = common::url_as(&db, &user, &pw);
-    for args in [
-        &["snapshot"][..],
-        &["locks"],
-        &["claim", "--dry-run", "--years", "2024..2024"],
-    ] {
+    for args in [&["snapshot"][..], &["locks"], &["claim", "--dry-run", "--years", "2024..2024"]] {
         let o = run(&url, args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
     assert_ne!(run(&url, &["check"]).status.code(), Some(3), "check reads fine");
     let pid = holder_pid.to_string();
     for (args, what) in [
-        (
-            &["claim", "--years", "2024..2024"][..],
-            "permission denied for table backfill_log",
-        ),
+        (&["claim", "--years", "2024..2024"][..], "permission denied for table backfill_log"),
         (&["release", "--pid", &pid, "--yes"], "permission denied"),
         (&["reset-stuck", "--yes"], "permission denied for table backfill_log"),
     ] {
@@ -81,22 +70,12 @@ async fn the_watcher_reads_everything_and_every_action_is_refused_by_name() {
         // The watcher may not write the audit either: the refusal is logged instead.
         assert!(err.contains("could not audit"), "{args:?}: {err}");
     }
-    let audited = common::count(
-        &admin.client,
-        &format!("SELECT count(*) FROM backfill_console_audit WHERE db_user = '{user}'"),
-    )
-    .await;
+    let audited =
+        common::count(&admin.client, &format!("SELECT count(*) FROM backfill_console_audit WHERE db_user = '{user}'"))
+            .await;
     assert_eq!(audited, 0);
-    assert_eq!(
-        common::status_of(&admin.client, 2024, 6).await,
-        "pending",
-        "nothing was claimed"
-    );
-    assert_eq!(
-        common::month_locks_of(&admin.client, holder_pid).await,
-        [202405],
-        "nothing was released"
-    );
+    assert_eq!(common::status_of(&admin.client, 2024, 6).await, "pending", "nothing was claimed");
+    assert_eq!(common::month_locks_of(&admin.client, holder_pid).await, [202405], "nothing was released");
 }
 
 #[tokio::test]
@@ -112,10 +91,7 @@ async fn the_operator_acts_and_is_audited_by_name() {
     assert!(o.status.success(), "{}", stderr(&o));
     let actions: Vec<String> = admin
         .client
-        .query(
-            "SELECT action || ':' || outcome FROM backfill_console_audit WHERE db_user = $1 ORDER BY id",
-            &[&user],
-        )
+        .query("SELECT action || ':' || outcome FROM backfill_console_audit WHERE db_user = $1 ORDER BY id", &[&user])
         .await
         .unwrap()
         .iter()
@@ -142,32 +118,20 @@ async fn a_refusal_is_audited_where_the_role_may_write_the_audit() {
     assert_eq!(o.status.code(), Some(1));
     let outcome: String = admin
         .client
-        .query_one(
-            "SELECT outcome FROM backfill_console_audit WHERE db_user = $1",
-            &[&user],
-        )
+        .query_one("SELECT outcome FROM backfill_console_audit WHERE db_user = $1", &[&user])
         .await
         .unwrap()
         .get(0);
-    assert!(
-        outcome.starts_with("failed:") && outcome.contains("permission denied"),
-        "{outcome}"
-    );
+    assert!(outcome.starts_with("failed:") && outcome.contains("permission denied"), "{outcome}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn read_only_mode_and_watch_issue_no_write_at_all() {
     let options = ServerOptions {
-        settings: vec![
-            "log_statement=all".into(),
-            "log_line_prefix=%a|".into(),
-            "log_min_messages=log".into(),
-        ],
+        settings: vec!["log_statement=all".into(), "log_line_prefix=%a|".into(), "log_min_messages=log".into()],
         ..ServerOptions::default()
     };
-    let server = tokio::task::spawn_blocking(move || TempServer::start_with(&options).unwrap())
-        .await
-        .unwrap();
+    let server = tokio::task::spawn_blocking(move || TempServer::start_with(&options).unwrap()).await.unwrap();
     let url = format!("{}?sslmode=disable", server.url("postgres"));
     let mut s = common::connect_url(&url).await;
     migrate::migrate(&mut s.client).await.unwrap();
@@ -200,10 +164,7 @@ async fn read_only_mode_and_watch_issue_no_write_at_all() {
     .await
     .unwrap();
     let log = server.log();
-    let ours: Vec<&str> = log
-        .lines()
-        .filter(|l| l.starts_with(&format!("{APP}|")) && l.contains("LOG:"))
-        .collect();
+    let ours: Vec<&str> = log.lines().filter(|l| l.starts_with(&format!("{APP}|")) && l.contains("LOG:")).collect();
     assert!(ours.len() >= 10, "the statement log saw the console's reads:\n{log}");
     let writes = regex_like_writes(&ours);
     assert!(writes.is_empty(), "writes issued in read-only mode: {writes:#?}");
@@ -244,10 +205,7 @@ async fn a_password_on_the_command_line_never_shows_in_the_process_title() {
     let db = common::migrated_db().await;
     let (user, pw) = common::login_in_role(&db, "backfill_watcher").await;
     let s = db.settings();
-    let url = format!(
-        "postgresql://{user}:{pw}@{}:{}/{}?sslmode=disable",
-        s.hosts[0], s.ports[0], s.dbname
-    );
+    let url = format!("postgresql://{user}:{pw}@{}:{}/{}?sslmode=disable", s.hosts[0], s.ports[0], s.dbname);
     tokio::task::spawn_blocking(move || {
         let mut c = Console::start("", &["--database-url", &url, "watch"]);
         c.wait_for("● connected");
@@ -255,10 +213,7 @@ async fn a_password_on_the_command_line_never_shows_in_the_process_title() {
         let cmdline =
             String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap()).replace('\0', " ");
         assert!(cmdline.contains("--database-url"), "{cmdline}");
-        assert!(
-            !cmdline.contains(&pw),
-            "the password is in the process title: {cmdline}"
-        );
+        assert!(!cmdline.contains(&pw), "the password is in the process title: {cmdline}");
         assert!(!c.contents().contains(&pw));
         c.send("q");
         assert_eq!(c.wait_exit(), 0);

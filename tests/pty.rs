@@ -9,10 +9,7 @@ use common::pty::{APP, Console};
 
 async fn console_sessions(admin: &tokio_postgres::Client, db: &str) -> i64 {
     admin
-        .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
-            &[&db, &APP],
-        )
+        .query_one("SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2", &[&db, &APP])
         .await
         .unwrap()
         .get(0)
@@ -45,22 +42,13 @@ async fn operator_opens_help_claims_one_month_through_the_dialog_and_quits() {
     })
     .await
     .unwrap();
-    let processing = common::count(
-        &admin.client,
-        "SELECT count(*) FROM backfill_log WHERE status = 'processing'",
-    )
-    .await;
+    let processing =
+        common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await;
     assert_eq!(processing, 1);
     assert_eq!(common::status_of(&admin.client, 2024, 12).await, "processing");
-    assert_eq!(
-        common::count(&admin.client, "SELECT count(*) FROM backfill_queue").await,
-        1
-    );
-    let audited = common::count(
-        &admin.client,
-        "SELECT count(*) FROM backfill_console_audit WHERE action = 'claim'",
-    )
-    .await;
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_queue").await, 1);
+    let audited =
+        common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit WHERE action = 'claim'").await;
     assert_eq!(audited, 1);
     let code = tokio::task::spawn_blocking(move || {
         console.send("\r");
@@ -86,10 +74,7 @@ async fn signal_ends_the_console_cleanly(signal: nix::sys::signal::Signal, want_
     })
     .await
     .unwrap();
-    assert!(
-        console_sessions(&admin.client, &db.name).await >= 1,
-        "the console is connected"
-    );
+    assert!(console_sessions(&admin.client, &db.name).await >= 1, "the console is connected");
     let pid = console.child.process_id().unwrap() as i32;
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
     let mut console = console;
@@ -127,10 +112,7 @@ async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog(
     let (code, mine) = tokio::task::spawn_blocking(move || {
         let mut c = Console::start("", &["demo", "--speed", "5", "--chaos", "1", "--seed", "3"]);
         c.wait_for("Lock holders");
-        let mine: Vec<_> = common::server_dirs()
-            .into_iter()
-            .filter(|d| !before.contains(d))
-            .collect();
+        let mine: Vec<_> = common::server_dirs().into_iter().filter(|d| !before.contains(d)).collect();
         c.wait_for("LEAKED: month");
         c.send("3"); // the lock panel; stuck locks sort first
         c.send("r");

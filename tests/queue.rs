@@ -10,37 +10,19 @@ use backfill_console::db::queue;
 async fn a_read_message_is_invisible_until_its_timeout_then_comes_back() {
     let db = common::migrated_db().await;
     let s = db.session().await;
-    s.client
-        .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"n\": 1}'), ('{\"n\": 2}')")
-        .await
-        .unwrap();
-    let a = queue::read(&s.client, Duration::from_millis(400))
-        .await
-        .unwrap()
-        .unwrap();
+    s.client.batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"n\": 1}'), ('{\"n\": 2}')").await.unwrap();
+    let a = queue::read(&s.client, Duration::from_millis(400)).await.unwrap().unwrap();
     let b = queue::read(&s.client, Duration::from_secs(60)).await.unwrap().unwrap();
     assert_ne!(a.msg_id, b.msg_id, "two consumers never get the same message");
     assert!(queue::read(&s.client, Duration::from_secs(60)).await.unwrap().is_none());
     tokio::time::sleep(Duration::from_millis(600)).await;
     let again = queue::read(&s.client, Duration::from_secs(60)).await.unwrap().unwrap();
-    assert_eq!(
-        (again.msg_id, again.read_count),
-        (a.msg_id, 2),
-        "redelivered after the timeout"
-    );
+    assert_eq!((again.msg_id, again.read_count), (a.msg_id, 2), "redelivered after the timeout");
     assert!(queue::delete(&s.client, b.msg_id).await.unwrap());
-    assert!(
-        queue::dead_letter(&s.client, again.msg_id, "3 failed deliveries")
-            .await
-            .unwrap()
-    );
+    assert!(queue::dead_letter(&s.client, again.msg_id, "3 failed deliveries").await.unwrap());
     assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue").await, 0);
     let dead: (i64, String) = {
-        let r = s
-            .client
-            .query_one("SELECT msg_id, reason FROM backfill_queue_dead", &[])
-            .await
-            .unwrap();
+        let r = s.client.query_one("SELECT msg_id, reason FROM backfill_queue_dead", &[]).await.unwrap();
         (r.get(0), r.get(1))
     };
     assert_eq!(dead, (a.msg_id, "3 failed deliveries".to_string()));

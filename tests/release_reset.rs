@@ -14,19 +14,12 @@ fn ym(year: i32, month: i32) -> YearMonth {
 }
 
 async fn backend_start(client: &tokio_postgres::Client, pid: i32) -> DateTime<Utc> {
-    client
-        .query_one("SELECT backend_start FROM pg_stat_activity WHERE pid = $1", &[&pid])
-        .await
-        .unwrap()
-        .get(0)
+    client.query_one("SELECT backend_start FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0)
 }
 
 async fn audit_outcomes(client: &tokio_postgres::Client, action: &str) -> Vec<String> {
     client
-        .query(
-            "SELECT outcome FROM backfill_console_audit WHERE action = $1 ORDER BY id",
-            &[&action],
-        )
+        .query("SELECT outcome FROM backfill_console_audit WHERE action = $1 ORDER BY id", &[&action])
         .await
         .unwrap()
         .iter()
@@ -39,11 +32,7 @@ async fn release_terminates_the_holder_only_while_it_still_holds_the_key() {
     let db = common::migrated_db().await;
     let admin = db.session().await;
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202403::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202403::bigint)", &[]).await.unwrap();
     let started = backend_start(&admin.client, holder.backend_pid).await;
     let actor = common::actor();
 
@@ -53,39 +42,18 @@ async fn release_terminates_the_holder_only_while_it_still_holds_the_key() {
         backend_start: started + chrono::Duration::microseconds(1),
         month: ym(2024, 3),
     };
-    let outcome = release::release(&admin.client, &actor, &stale, Method::Terminate, "test")
-        .await
-        .unwrap();
+    let outcome = release::release(&admin.client, &actor, &stale, Method::Terminate, "test").await.unwrap();
     assert!(matches!(outcome, Outcome::Refused { .. }), "{outcome:?}");
     // Right session, wrong key.
-    let wrong_key = Target {
-        pid: holder.backend_pid,
-        backend_start: started,
-        month: ym(2024, 4),
-    };
-    let outcome = release::release(&admin.client, &actor, &wrong_key, Method::Terminate, "test")
-        .await
-        .unwrap();
+    let wrong_key = Target { pid: holder.backend_pid, backend_start: started, month: ym(2024, 4) };
+    let outcome = release::release(&admin.client, &actor, &wrong_key, Method::Terminate, "test").await.unwrap();
     assert!(matches!(outcome, Outcome::Refused { .. }), "{outcome:?}");
-    assert_eq!(
-        common::month_locks_of(&admin.client, holder.backend_pid).await,
-        [202403],
-        "holder untouched"
-    );
+    assert_eq!(common::month_locks_of(&admin.client, holder.backend_pid).await, [202403], "holder untouched");
 
-    let target = Target {
-        pid: holder.backend_pid,
-        backend_start: started,
-        month: ym(2024, 3),
-    };
-    let outcome = release::release(&admin.client, &actor, &target, Method::Terminate, "test")
-        .await
-        .unwrap();
+    let target = Target { pid: holder.backend_pid, backend_start: started, month: ym(2024, 3) };
+    let outcome = release::release(&admin.client, &actor, &target, Method::Terminate, "test").await.unwrap();
     assert_eq!(outcome, Outcome::Done { lock_released: true });
-    assert!(
-        holder.client.simple_query("SELECT 1").await.is_err(),
-        "the holder's session is gone"
-    );
+    assert!(holder.client.simple_query("SELECT 1").await.is_err(), "the holder's session is gone");
     let outcomes = audit_outcomes(&admin.client, "release.terminate").await;
     assert_eq!(outcomes.len(), 3);
     assert!(outcomes[0].starts_with("refused") && outcomes[1].starts_with("refused"));
@@ -97,30 +65,16 @@ async fn release_refuses_once_the_key_was_released() {
     let db = common::migrated_db().await;
     let admin = db.session().await;
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202403::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202403::bigint)", &[]).await.unwrap();
     let target = Target {
         pid: holder.backend_pid,
         backend_start: backend_start(&admin.client, holder.backend_pid).await,
         month: ym(2024, 3),
     };
-    holder
-        .client
-        .execute("SELECT pg_advisory_unlock(202403::bigint)", &[])
-        .await
-        .unwrap();
-    let outcome = release::release(&admin.client, &common::actor(), &target, Method::Terminate, "t")
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_unlock(202403::bigint)", &[]).await.unwrap();
+    let outcome = release::release(&admin.client, &common::actor(), &target, Method::Terminate, "t").await.unwrap();
     assert!(matches!(outcome, Outcome::Refused { .. }));
-    holder
-        .client
-        .simple_query("SELECT 1")
-        .await
-        .expect("the session was not terminated");
+    holder.client.simple_query("SELECT 1").await.expect("the session was not terminated");
 }
 
 #[tokio::test]
@@ -129,25 +83,15 @@ async fn foreign_locks_with_the_same_number_are_never_touched() {
     let admin = db.session().await;
     let other = db.session().await;
     // The two-int4 form with the same numbers is somebody else's lock.
-    other
-        .client
-        .execute("SELECT pg_advisory_lock(0, 202403)", &[])
-        .await
-        .unwrap();
+    other.client.execute("SELECT pg_advisory_lock(0, 202403)", &[]).await.unwrap();
     let target = Target {
         pid: other.backend_pid,
         backend_start: backend_start(&admin.client, other.backend_pid).await,
         month: ym(2024, 3),
     };
-    let outcome = release::release(&admin.client, &common::actor(), &target, Method::Terminate, "t")
-        .await
-        .unwrap();
+    let outcome = release::release(&admin.client, &common::actor(), &target, Method::Terminate, "t").await.unwrap();
     assert!(matches!(outcome, Outcome::Refused { .. }));
-    other
-        .client
-        .simple_query("SELECT 1")
-        .await
-        .expect("foreign holder survives");
+    other.client.simple_query("SELECT 1").await.expect("foreign holder survives");
 }
 
 #[tokio::test]
@@ -155,11 +99,7 @@ async fn cancel_stops_the_query_but_keeps_the_session() {
     let db = common::migrated_db().await;
     let admin = db.session().await;
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202403::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202403::bigint)", &[]).await.unwrap();
     let target = Target {
         pid: holder.backend_pid,
         backend_start: backend_start(&admin.client, holder.backend_pid).await,
@@ -173,21 +113,9 @@ async fn cancel_stops_the_query_but_keeps_the_session() {
     };
     let (slept, cancelled) = tokio::join!(sleeping, cancel);
     let err = slept.unwrap_err();
-    assert_eq!(
-        err.code(),
-        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
-        "the query was cancelled: {err}"
-    );
-    assert_eq!(
-        cancelled.unwrap(),
-        Outcome::Done { lock_released: false },
-        "a session lock outlives its query"
-    );
-    holder
-        .client
-        .simple_query("SELECT 1")
-        .await
-        .expect("the session survives a cancel");
+    assert_eq!(err.code(), Some(&tokio_postgres::error::SqlState::QUERY_CANCELED), "the query was cancelled: {err}");
+    assert_eq!(cancelled.unwrap(), Outcome::Done { lock_released: false }, "a session lock outlives its query");
+    holder.client.simple_query("SELECT 1").await.expect("the session survives a cancel");
 }
 
 async fn processing_since(client: &tokio_postgres::Client, month: i32, ago: &str, retries: i32) {
@@ -213,50 +141,29 @@ async fn reset_returns_old_processing_months_to_retry_but_not_those_a_live_worke
     processing_since(&admin.client, 3, "10 minutes", 0).await; // recent: not stuck
     processing_since(&admin.client, 4, "3 hours", 5).await; // stuck, retries used up
     let consumer = db.session().await;
-    consumer
-        .client
-        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-        .await
-        .unwrap();
+    consumer.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
 
-    let preview = reset::stuck_months(&admin.client, Duration::from_secs(3600))
-        .await
-        .unwrap();
+    let preview = reset::stuck_months(&admin.client, Duration::from_secs(3600)).await.unwrap();
     let listed: Vec<i32> = preview.iter().map(|m| m.month.month).collect();
     assert_eq!(listed, [4, 2, 1]);
 
     let mut operator = db.session().await;
-    let report = reset::reset_stuck(&mut operator.client, &common::actor(), Duration::from_secs(3600), None)
-        .await
-        .unwrap();
-    assert_eq!(
-        report.reset,
-        [(ym(2024, 4), "failed".to_string()), (ym(2024, 1), "retry".to_string())]
-    );
+    let report =
+        reset::reset_stuck(&mut operator.client, &common::actor(), Duration::from_secs(3600), None).await.unwrap();
+    assert_eq!(report.reset, [(ym(2024, 4), "failed".to_string()), (ym(2024, 1), "retry".to_string())]);
     assert_eq!(report.skipped_locked, [ym(2024, 2)]);
     let row = admin
         .client
-        .query_one(
-            "SELECT status::text, retry_count, error_message FROM backfill_log WHERE month = 1",
-            &[],
-        )
+        .query_one("SELECT status::text, retry_count, error_message FROM backfill_log WHERE month = 1", &[])
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "retry");
     assert_eq!(row.get::<_, i32>(1), 1);
     assert!(row.get::<_, String>(2).contains("reset by backfill-console"));
-    assert_eq!(
-        common::status_of(&admin.client, 2024, 2).await,
-        "processing",
-        "the live worker's month is untouched"
-    );
+    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "processing", "the live worker's month is untouched");
     assert_eq!(common::status_of(&admin.client, 2024, 3).await, "processing");
     assert_eq!(audit_outcomes(&admin.client, "reset-stuck").await.len(), 2);
-    assert!(
-        common::month_locks_of(&admin.client, operator.backend_pid)
-            .await
-            .is_empty()
-    );
+    assert!(common::month_locks_of(&admin.client, operator.backend_pid).await.is_empty());
 }
 
 #[tokio::test]
@@ -267,14 +174,8 @@ async fn reset_only_touches_the_months_the_operator_confirmed() {
     processing_since(&admin.client, 1, "2 hours", 0).await;
     processing_since(&admin.client, 2, "2 hours", 0).await;
     let only = [ym(2024, 2)];
-    let report = reset::reset_stuck(
-        &mut admin.client,
-        &common::actor(),
-        Duration::from_secs(3600),
-        Some(&only),
-    )
-    .await
-    .unwrap();
+    let report =
+        reset::reset_stuck(&mut admin.client, &common::actor(), Duration::from_secs(3600), Some(&only)).await.unwrap();
     assert_eq!(report.reset.len(), 1);
     assert_eq!(common::status_of(&admin.client, 2024, 1).await, "processing");
 }

@@ -10,7 +10,7 @@ async fn migrate_creates_the_schema_and_is_idempotent() {
     let db = common::fresh_db().await;
     let mut s = db.session().await;
     let first = migrate::migrate(&mut s.client).await.unwrap();
-    assert_eq!(first.applied, ["001_backfill_log", "002_queue", "003_audit"]);
+    assert_eq!(first.applied, ["001_backfill_log", "002_queue", "003_audit", "004_notify"]);
     assert_eq!(first.adopted_backfill_log_rows, None);
     let second = migrate::migrate(&mut s.client).await.unwrap();
     assert!(second.already_current && second.applied.is_empty());
@@ -72,10 +72,7 @@ async fn backfill_log_matches_the_production_definition() {
     ] {
         assert!(s.client.batch_execute(bad).await.is_err(), "accepted: {bad}");
     }
-    s.client
-        .batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')")
-        .await
-        .unwrap();
+    s.client.batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')").await.unwrap();
     assert!(
         s.client
             .batch_execute("INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'pending')")
@@ -127,30 +124,18 @@ async fn an_existing_production_table_is_adopted_unchanged() {
     let report = migrate::migrate(&mut s.client).await.unwrap();
     assert_eq!(report.adopted_backfill_log_rows, Some(3));
     assert_eq!(index_names(&s).await, before, "no index added to an adopted table");
-    let rows: i64 = s
-        .client
-        .query_one("SELECT count(*) FROM backfill_log", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let rows: i64 = s.client.query_one("SELECT count(*) FROM backfill_log", &[]).await.unwrap().get(0);
     assert_eq!(rows, 3);
     let inserted = common::seed(&mut s, "2023-01", "2023-06").await;
     assert_eq!(inserted, 3, "only the missing months");
-    let completed: String = s
-        .client
-        .query_one("SELECT status FROM backfill_log WHERE year=2023 AND month=1", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let completed: String =
+        s.client.query_one("SELECT status FROM backfill_log WHERE year=2023 AND month=1", &[]).await.unwrap().get(0);
     assert_eq!(completed, "completed");
 }
 
 async fn index_names(s: &backfill_console::db::connect::Session) -> Vec<String> {
     s.client
-        .query(
-            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'backfill_log' ORDER BY 1",
-            &[],
-        )
+        .query("SELECT indexname::text FROM pg_indexes WHERE tablename = 'backfill_log' ORDER BY 1", &[])
         .await
         .unwrap()
         .iter()
@@ -203,10 +188,7 @@ async fn migrate_leaves_no_lock_behind() {
     migrate::migrate(&mut s.client).await.unwrap();
     let held: i64 = s
         .client
-        .query_one(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
-            &[],
-        )
+        .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()", &[])
         .await
         .unwrap()
         .get(0);

@@ -27,28 +27,13 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
         .await
         .unwrap();
     let holder = db.session().await;
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-        .await
-        .unwrap();
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(7, 8)", &[])
-        .await
-        .unwrap();
-    holder
-        .client
-        .execute("SELECT pg_advisory_lock(42::bigint)", &[])
-        .await
-        .unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(7, 8)", &[]).await.unwrap();
+    holder.client.execute("SELECT pg_advisory_lock(42::bigint)", &[]).await.unwrap();
     // A waiter on the month lock.
     let waiter = db.session().await;
     let wait = tokio::spawn(async move {
-        let _ = waiter
-            .client
-            .execute("SELECT pg_advisory_lock(202402::bigint)", &[])
-            .await;
+        let _ = waiter.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await;
         waiter
     });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -58,56 +43,20 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
     assert_eq!(snap.months.len(), 3);
     assert_eq!(snap.months[0].month, 3, "newest first");
     let failed = snap.months.iter().find(|m| m.month == 1).unwrap();
-    assert_eq!(
-        failed.error.as_ref().unwrap().len(),
-        snapshot::ERROR_PREVIEW_CHARS as usize,
-        "error truncated"
-    );
+    assert_eq!(failed.error.as_ref().unwrap().len(), snapshot::ERROR_PREVIEW_CHARS as usize, "error truncated");
     assert_eq!(snap.status_counts()["failed"], 1);
     assert_eq!(snap.status_counts()["pending"], 2);
 
-    assert_eq!(
-        (
-            snap.queue.ready,
-            snap.queue.in_flight,
-            snap.queue.delayed,
-            snap.queue.dead
-        ),
-        (2, 1, 2, 1)
-    );
+    assert_eq!((snap.queue.ready, snap.queue.in_flight, snap.queue.delayed, snap.queue.dead), (2, 1, 2, 1));
     assert_eq!(snap.queue.enqueued_total, 5);
     let oldest = snap.queue.oldest_ready_at.unwrap();
     assert!((snap.taken_at - oldest).num_seconds() >= 299);
 
     let classes: Vec<(LockClass, bool)> = snap.locks.iter().map(|l| (l.class(), l.granted)).collect();
-    assert!(classes.contains(&(
-        LockClass::Month {
-            year: 2024,
-            month: 2,
-            key: 202402
-        },
-        true
-    )));
-    assert!(classes.contains(&(
-        LockClass::Month {
-            year: 2024,
-            month: 2,
-            key: 202402
-        },
-        false
-    )));
-    assert!(classes.contains(&(
-        LockClass::Foreign {
-            why: ForeignWhy::TwoIntForm
-        },
-        true
-    )));
-    assert!(classes.contains(&(
-        LockClass::Foreign {
-            why: ForeignWhy::NotAMonthKey
-        },
-        true
-    )));
+    assert!(classes.contains(&(LockClass::Month { year: 2024, month: 2, key: 202402 }, true)));
+    assert!(classes.contains(&(LockClass::Month { year: 2024, month: 2, key: 202402 }, false)));
+    assert!(classes.contains(&(LockClass::Foreign { why: ForeignWhy::TwoIntForm }, true)));
+    assert!(classes.contains(&(LockClass::Foreign { why: ForeignWhy::NotAMonthKey }, true)));
     let held = snap.locks.iter().find(|l| l.granted && l.month().is_some()).unwrap();
     assert_eq!(held.pid, Some(holder.backend_pid));
     let session = held.holder.as_ref().unwrap();
@@ -125,10 +74,7 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
     // No transaction is left open by the read.
     let state: String = admin
         .client
-        .query_one(
-            "SELECT state FROM pg_stat_activity WHERE pid = $1",
-            &[&reader.backend_pid],
-        )
+        .query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&reader.backend_pid])
         .await
         .unwrap()
         .get(0);

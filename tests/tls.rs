@@ -42,11 +42,7 @@ fn fixture() -> &'static Fixture {
         let other_ca_file = server.dir().join("other.pem");
         std::fs::write(&ca_file, ca_cert.pem()).unwrap();
         std::fs::write(&other_ca_file, other_ca.pem()).unwrap();
-        Fixture {
-            server,
-            ca_file,
-            other_ca_file,
-        }
+        Fixture { server, ca_file, other_ca_file }
     })
 }
 
@@ -62,14 +58,8 @@ async fn connect(host: &str, mode: &str, root: Option<&PathBuf>) -> Result<bool,
         dsn.push_str(&format!(" sslrootcert={}", root.display()));
     }
     let settings = connect::resolve(Some(&dsn), &|_| None).map_err(|e| e.to_string())?;
-    let session = connect::connect(&settings, &SessionOptions::default())
-        .await
-        .map_err(|e| e.to_string())?;
-    let row = session
-        .client
-        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
-        .await
-        .unwrap();
+    let session = connect::connect(&settings, &SessionOptions::default()).await.map_err(|e| e.to_string())?;
+    let row = session.client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap();
     Ok(row.get(0))
 }
 
@@ -78,11 +68,7 @@ async fn disable_prefer_and_require() {
     let f = fixture();
     assert_eq!(connect("127.0.0.1", "disable", None).await, Ok(false));
     assert_eq!(connect("127.0.0.1", "prefer", None).await, Ok(true));
-    assert_eq!(
-        connect("127.0.0.1", "require", None).await,
-        Ok(true),
-        "require does not verify without a root"
-    );
+    assert_eq!(connect("127.0.0.1", "require", None).await, Ok(true), "require does not verify without a root");
     // require with a root file verifies the chain, like libpq.
     assert!(connect("127.0.0.1", "require", Some(&f.other_ca_file)).await.is_err());
     assert_eq!(connect("127.0.0.1", "require", Some(&f.ca_file)).await, Ok(true));
@@ -92,9 +78,7 @@ async fn disable_prefer_and_require() {
 async fn verify_ca_checks_the_chain_but_not_the_name() {
     let f = fixture();
     assert_eq!(connect("127.0.0.1", "verify-ca", Some(&f.ca_file)).await, Ok(true));
-    let err = connect("127.0.0.1", "verify-ca", Some(&f.other_ca_file))
-        .await
-        .unwrap_err();
+    let err = connect("127.0.0.1", "verify-ca", Some(&f.other_ca_file)).await.unwrap_err();
     assert!(err.contains("cannot connect"), "{err}");
 }
 
@@ -103,10 +87,7 @@ async fn verify_full_also_checks_the_host_name() {
     let f = fixture();
     assert_eq!(connect("localhost", "verify-full", Some(&f.ca_file)).await, Ok(true));
     let err = connect("127.0.0.1", "verify-full", Some(&f.ca_file)).await.unwrap_err();
-    assert!(
-        err.contains("not valid for") || err.contains("NotValidForName"),
-        "{err}"
-    );
+    assert!(err.contains("not valid for") || err.contains("NotValidForName"), "{err}");
     assert!(!err.contains(f.server.password()), "{err}");
 }
 

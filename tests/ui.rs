@@ -89,11 +89,8 @@ fn running_dialog() {
 #[test]
 fn result_dialog_outcome_unknown() {
     let (mut state, _) = fixture::state(20);
-    let result = app::JobResult::Failed {
-        job: "Claim".into(),
-        error: "connection closed".into(),
-        outcome_unknown: true,
-    };
+    let result =
+        app::JobResult::Failed { job: "Claim".into(), error: "connection closed".into(), outcome_unknown: true };
     app::update(&mut state, Msg::Db(DbEvent::JobDone(result)));
     insta::assert_snapshot!(render(&state, 80, 24, false));
 }
@@ -111,11 +108,7 @@ fn stale_state() {
     let (mut state, at) = fixture::state(20);
     app::update(
         &mut state,
-        Msg::Db(DbEvent::RefreshFailed {
-            error: "connection refused".into(),
-            link_lost: true,
-            attempt: 3,
-        }),
+        Msg::Db(DbEvent::RefreshFailed { error: "connection refused".into(), link_lost: true, attempt: 3 }),
     );
     app::update(&mut state, Msg::Tick(at + Duration::from_secs(42)));
     insta::assert_snapshot!(render(&state, 80, 24, false));

@@ -14,10 +14,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.server_version = Some(server_version);
             state.link = Link::Connected;
             if was_down {
-                return vec![Effect::Log {
-                    error: false,
-                    text: "reconnected to the database".into(),
-                }];
+                return vec![Effect::Log { error: false, text: "reconnected to the database".into() }];
             }
             Vec::new()
         }
@@ -40,31 +37,18 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.last_level = level;
             effects
         }
-        DbEvent::RefreshFailed {
-            error,
-            link_lost,
-            attempt,
-        } => {
+        DbEvent::RefreshFailed { error, link_lost, attempt } => {
             let text = crate::text::sanitize(&error);
             if link_lost {
-                state.link = Link::Reconnecting {
-                    attempt,
-                    error: text.clone(),
-                };
+                state.link = Link::Reconnecting { attempt, error: text.clone() };
             }
-            vec![Effect::Log {
-                error: true,
-                text: format!("refresh failed: {text}"),
-            }]
+            vec![Effect::Log { error: true, text: format!("refresh failed: {text}") }]
         }
         DbEvent::MonthDetail { month, lines } => {
             if let Overlay::Detail(Detail::Month { month: open, .. }) = &state.overlay
                 && *open == month
             {
-                state.overlay = Overlay::Detail(Detail::Month {
-                    month,
-                    lines: Some(lines),
-                });
+                state.overlay = Overlay::Detail(Detail::Month { month, lines: Some(lines) });
             }
             Vec::new()
         }
@@ -76,19 +60,10 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
     state.job_running = false;
     let (title, lines, ok) = describe(&result);
     let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
-    state.notice = Some(Notice {
-        text: summary.clone(),
-        level: if ok { Level::Ok } else { Level::Warning },
-    });
+    state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });
     state.overlay = Overlay::Dialog(Dialog::Result { title, lines, ok });
     // Refresh at once so the screen shows the effect.
-    vec![
-        Effect::Log {
-            error: !ok,
-            text: summary,
-        },
-        Effect::Worker(super::msg::WorkerCmd::RefreshNow),
-    ]
+    vec![Effect::Log { error: !ok, text: summary }, Effect::Worker(super::msg::WorkerCmd::RefreshNow)]
 }
 
 fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
@@ -99,9 +74,7 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
                 lines.push(format!("claimed {}-{:02}  job {}", c.year, c.month, c.job_id));
             }
             for c in &report.candidates {
-                let lock = c
-                    .holder_pid
-                    .map_or("lock free".into(), |p| format!("locked by pid {p}"));
+                let lock = c.holder_pid.map_or("lock free".into(), |p| format!("locked by pid {p}"));
                 lines.push(format!(
                     "candidate {}-{:02} {} · {lock}",
                     c.year,
@@ -110,25 +83,15 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
                 ));
             }
             for m in &report.skipped_locked {
-                lines.push(format!(
-                    "skipped {m}: its lock stayed held (another scheduler or worker)"
-                ));
+                lines.push(format!("skipped {m}: its lock stayed held (another scheduler or worker)"));
             }
             for m in &report.skipped_raced {
                 lines.push(format!("skipped {m}: claimed by another scheduler meanwhile"));
             }
             ("Claim".into(), lines, true)
         }
-        JobResult::Release {
-            target,
-            method,
-            outcome,
-        } => {
-            let verb = if *method == Method::Terminate {
-                "terminated"
-            } else {
-                "query cancelled"
-            };
+        JobResult::Release { target, method, outcome } => {
+            let verb = if *method == Method::Terminate { "terminated" } else { "query cancelled" };
             match outcome {
                 Outcome::Done { lock_released } => (
                     "Release".into(),
@@ -140,11 +103,9 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
                     )],
                     true,
                 ),
-                Outcome::Refused { reason } => (
-                    "Release".into(),
-                    vec![format!("pid {} not signalled: {reason}", target.pid)],
-                    false,
-                ),
+                Outcome::Refused { reason } => {
+                    ("Release".into(), vec![format!("pid {} not signalled: {reason}", target.pid)], false)
+                }
             }
         }
         JobResult::Reset(report) => {
@@ -155,25 +116,14 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
                 report.skipped_changed.len()
             )];
             lines.extend(report.reset.iter().map(|(m, s)| format!("{m} -> {s}")));
-            lines.extend(
-                report
-                    .skipped_locked
-                    .iter()
-                    .map(|m| format!("{m} left alone: a live session holds its lock")),
-            );
+            lines
+                .extend(report.skipped_locked.iter().map(|m| format!("{m} left alone: a live session holds its lock")));
             ("Reset stuck months".into(), lines, true)
         }
-        JobResult::Failed {
-            job,
-            error,
-            outcome_unknown,
-        } => {
+        JobResult::Failed { job, error, outcome_unknown } => {
             let mut lines = vec![crate::text::sanitize(error)];
             if *outcome_unknown {
-                lines.insert(
-                    0,
-                    "outcome unknown — see the audit table (backfill_console_audit); not retried".into(),
-                );
+                lines.insert(0, "outcome unknown — see the audit table (backfill_console_audit); not retried".into());
             } else if error.contains("permission denied") {
                 lines.push(
                     "the database role lacks a privilege: claim needs UPDATE on backfill_log and INSERT on the queue \

@@ -63,10 +63,7 @@ pub enum Action {
 impl Action {
     /// Actions that change the database; refused in read-only mode and `watch`.
     pub fn is_destructive(self) -> bool {
-        matches!(
-            self,
-            Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck
-        )
+        matches!(self, Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck)
     }
 
     /// Short label for the footer and help.

@@ -22,13 +22,8 @@ pub enum ClaimField {
 }
 
 impl ClaimField {
-    pub const ALL: [ClaimField; 5] = [
-        ClaimField::Batch,
-        ClaimField::FromYear,
-        ClaimField::ToYear,
-        ClaimField::ForceRetry,
-        ClaimField::DryRun,
-    ];
+    pub const ALL: [ClaimField; 5] =
+        [ClaimField::Batch, ClaimField::FromYear, ClaimField::ToYear, ClaimField::ForceRetry, ClaimField::DryRun];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -43,10 +38,7 @@ impl ClaimField {
 
 impl ClaimForm {
     pub fn new() -> Self {
-        Self {
-            params: ClaimParams::default(),
-            field: ClaimField::Batch,
-        }
+        Self { params: ClaimParams::default(), field: ClaimField::Batch }
     }
 
     pub fn move_field(&mut self, forward: bool) {
@@ -84,25 +76,15 @@ impl ClaimForm {
     pub fn plan(&self) -> Vec<String> {
         let p = &self.params;
         let YearRange { from, to } = p.years;
-        let statuses = if p.force_retry {
-            "pending, retry and failed (retries < 5)"
-        } else {
-            "pending and retry"
-        };
+        let statuses = if p.force_retry { "pending, retry and failed (retries < 5)" } else { "pending and retry" };
         if p.dry_run {
             return vec![
-                format!(
-                    "DRY RUN: list up to {} {statuses} months of {from}..{to}, newest first,",
-                    p.batch_size
-                ),
+                format!("DRY RUN: list up to {} {statuses} months of {from}..{to}, newest first,", p.batch_size),
                 "and whether each month's lock is free. Nothing is changed or locked.".into(),
             ];
         }
         vec![
-            format!(
-                "Claim up to {} {statuses} months of {from}..{to}, newest first.",
-                p.batch_size
-            ),
+            format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size),
             format!(
                 "Each month: its advisory lock (waiting up to {}), then status -> processing",
                 duration_text::format(p.lock_wait)
@@ -148,18 +130,10 @@ impl Dialog {
     pub fn title(&self) -> String {
         match self {
             Dialog::Claim(_) => "Run the claim routine".into(),
-            Dialog::Release {
-                method: Method::Terminate,
-                target,
-                ..
-            } => {
+            Dialog::Release { method: Method::Terminate, target, .. } => {
                 format!("Terminate pid {} (holds {})", target.pid, target.month)
             }
-            Dialog::Release {
-                method: Method::Cancel,
-                target,
-                ..
-            } => {
+            Dialog::Release { method: Method::Cancel, target, .. } => {
                 format!("Cancel the query of pid {} (holds {})", target.pid, target.month)
             }
             Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),

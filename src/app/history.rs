@@ -40,12 +40,7 @@ impl QueueHistory {
         if self.samples.len() == CAPACITY {
             self.samples.pop_front();
         }
-        self.samples.push_back(Sample {
-            at,
-            depth,
-            dead: q.dead,
-            enqueued_total: q.enqueued_total,
-        });
+        self.samples.push_back(Sample { at, depth, dead: q.dead, enqueued_total: q.enqueued_total });
     }
 
     pub fn len(&self) -> usize {
@@ -59,20 +54,13 @@ impl QueueHistory {
     /// The last `n` depths, oldest first (for a sparkline `n` cells wide).
     pub fn depths(&self, n: usize) -> Vec<u64> {
         let skip = self.samples.len().saturating_sub(n);
-        self.samples
-            .iter()
-            .skip(skip)
-            .map(|s| u64::try_from(s.depth).unwrap_or(0))
-            .collect()
+        self.samples.iter().skip(skip).map(|s| u64::try_from(s.depth).unwrap_or(0)).collect()
     }
 
     /// Rates over the last minute (or what there is of it); `None` before two samples.
     pub fn rates(&self) -> Option<Rates> {
         let last = self.samples.back()?;
-        let first = self
-            .samples
-            .iter()
-            .find(|s| (last.at - s.at).num_seconds() <= RATE_WINDOW_SECS)?;
+        let first = self.samples.iter().find(|s| (last.at - s.at).num_seconds() <= RATE_WINDOW_SECS)?;
         let secs = (last.at - first.at).num_milliseconds() as f64 / 1000.0;
         if secs <= 0.0 {
             return None;
@@ -80,10 +68,7 @@ impl QueueHistory {
         let enqueued = (last.enqueued_total - first.enqueued_total).max(0) as f64;
         // What left the queue: what came in minus what it grew by (dead-lettered counts as left).
         let dequeued = (enqueued - (last.depth - first.depth) as f64).max(0.0);
-        Some(Rates {
-            enqueued: enqueued * 60.0 / secs,
-            dequeued: dequeued * 60.0 / secs,
-        })
+        Some(Rates { enqueued: enqueued * 60.0 / secs, dequeued: dequeued * 60.0 / secs })
     }
 }
 
@@ -94,11 +79,7 @@ mod tests {
     use super::*;
 
     fn q(ready: i64, total: i64) -> QueueDepth {
-        QueueDepth {
-            ready,
-            enqueued_total: total,
-            ..QueueDepth::default()
-        }
+        QueueDepth { ready, enqueued_total: total, ..QueueDepth::default() }
     }
 
     #[test]

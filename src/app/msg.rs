@@ -41,14 +41,8 @@ pub enum DbEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Claim(ClaimParams),
-    Release {
-        target: Target,
-        method: Method,
-    },
-    Reset {
-        older_than: Duration,
-        months: Vec<YearMonth>,
-    },
+    Release { target: Target, method: Method },
+    Reset { older_than: Duration, months: Vec<YearMonth> },
 }
 
 #[derive(Debug, Clone)]

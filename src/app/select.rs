@@ -15,10 +15,7 @@ const PAGE: usize = 10;
 
 /// The visible month rows (indices into the snapshot).
 pub fn visible_months(state: &State) -> Vec<usize> {
-    state
-        .snapshot
-        .as_ref()
-        .map_or_else(Vec::new, |s| month_rows(s, &state.filter, state.month_sort))
+    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, state.month_sort))
 }
 
 pub fn visible_locks(state: &State) -> Vec<usize> {
@@ -38,15 +35,11 @@ pub fn selected_lock(state: &State) -> Option<&LockRow> {
 pub fn clamp(state: &mut State) {
     let months = visible_months(state);
     let in_view = state.selected_month.is_some_and(|sel| {
-        state
-            .snapshot
-            .as_ref()
-            .is_some_and(|s| months.iter().any(|&i| s.months[i].year_month() == Some(sel)))
+        state.snapshot.as_ref().is_some_and(|s| months.iter().any(|&i| s.months[i].year_month() == Some(sel)))
     });
     if !in_view {
-        state.selected_month = months
-            .first()
-            .and_then(|&i| state.snapshot.as_ref().and_then(|s| s.months[i].year_month()));
+        state.selected_month =
+            months.first().and_then(|&i| state.snapshot.as_ref().and_then(|s| s.months[i].year_month()));
     }
     let locks = visible_locks(state).len();
     state.selected_lock = state.selected_lock.min(locks.saturating_sub(1));
@@ -80,10 +73,7 @@ fn moved(current: usize, len: usize, action: Action) -> usize {
 fn step_months(state: &mut State, action: Action) {
     let rows = visible_months(state);
     let Some(snap) = state.snapshot.as_ref() else { return };
-    let current = rows
-        .iter()
-        .position(|&i| snap.months[i].year_month() == state.selected_month)
-        .unwrap_or(0);
+    let current = rows.iter().position(|&i| snap.months[i].year_month() == state.selected_month).unwrap_or(0);
     let next = moved(current, rows.len(), action);
     state.selected_month = rows.get(next).and_then(|&i| snap.months[i].year_month());
 }
@@ -91,10 +81,7 @@ fn step_months(state: &mut State, action: Action) {
 /// The calendar moves by month (←/→) and by year (↑/↓), over months that exist.
 fn step_calendar(state: &mut State, action: Action) {
     let Some(snap) = state.snapshot.as_ref() else { return };
-    let Some(current) = state
-        .selected_month
-        .or_else(|| snap.months.first().and_then(|m| m.year_month()))
-    else {
+    let Some(current) = state.selected_month.or_else(|| snap.months.first().and_then(|m| m.year_month())) else {
         return;
     };
     let delta = match action {
@@ -134,13 +121,8 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
         return Err("that session is waiting for the lock, not holding it; select the holder".into());
     }
     let pid = lock.pid.ok_or("the holder has no pid")?;
-    let holder = lock
-        .holder
-        .as_ref()
-        .ok_or("the holder's session is not visible (missing pg_monitor?)")?;
-    let backend_start = holder
-        .backend_start
-        .ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
+    let holder = lock.holder.as_ref().ok_or("the holder's session is not visible (missing pg_monitor?)")?;
+    let backend_start = holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
     let now = snap.taken_at;
     let mut facts = vec![format!(
         "session: {} · user {} · client {} · {}",
@@ -156,9 +138,7 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
         let what = other.month().map_or_else(
             || format!("foreign lock {}/{}", other.classid, other.objid),
             |m| {
-                let status = snap
-                    .month(m)
-                    .map_or("not in backfill_log".into(), |r| crate::text::sanitize(&r.status));
+                let status = snap.month(m).map_or("not in backfill_log".into(), |r| crate::text::sanitize(&r.status));
                 format!("month lock {m} ({status})")
             },
         );
@@ -168,39 +148,18 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     if let Some(xact) = holder.xact_start {
         facts.push(format!("in a transaction for {}", dur(since(xact, now))));
     }
-    Ok(Dialog::Release {
-        target: Target {
-            pid,
-            backend_start,
-            month,
-        },
-        method,
-        facts,
-        in_transaction,
-    })
+    Ok(Dialog::Release { target: Target { pid, backend_start, month }, method, facts, in_transaction })
 }
 
 pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
     let assessment = state.assessment.as_ref().ok_or("no data yet")?;
     if assessment.stuck_months.is_empty() {
-        return Err(format!(
-            "no month has been processing for {} or more",
-            dur(state.thresholds.stuck_month_after)
-        ));
+        return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
     }
     let months = assessment
         .stuck_months
         .iter()
-        .map(|m| {
-            (
-                m.month,
-                m.processing_for
-                    .map_or("no started_at".into(), |d| format!("processing {}", dur(d))),
-            )
-        })
+        .map(|m| (m.month, m.processing_for.map_or("no started_at".into(), |d| format!("processing {}", dur(d)))))
         .collect();
-    Ok(Dialog::Reset {
-        older_than: state.thresholds.stuck_month_after,
-        months,
-    })
+    Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months })
 }

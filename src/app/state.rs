@@ -36,10 +36,7 @@ pub enum Overlay {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     /// A month: filled in when the worker's read arrives.
-    Month {
-        month: YearMonth,
-        lines: Option<Vec<String>>,
-    },
+    Month { month: YearMonth, lines: Option<Vec<String>> },
     /// A lock holder's session (from the snapshot).
     Session { pid: i32 },
 }

@@ -40,10 +40,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         },
         Overlay::Filter => on_filter_key(state, key),
         Overlay::Help | Overlay::Detail(_) => {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')
-            ) {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')) {
                 state.overlay = Overlay::None;
             }
             Vec::new()
@@ -54,20 +51,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 
 pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if action.is_destructive() && (state.read_only || state.watch) {
-        return refuse(
-            state,
-            format!("{} refused: read-only mode (no action is allowed)", action.label()),
-        );
+        return refuse(state, format!("{} refused: read-only mode (no action is allowed)", action.label()));
     }
     match action {
         Action::Quit => state.quit = true,
         Action::FocusNext | Action::FocusPrev => {
             let i = Panel::ALL.iter().position(|p| *p == state.focus).unwrap_or(0);
-            let step = if action == Action::FocusNext {
-                1
-            } else {
-                Panel::ALL.len() - 1
-            };
+            let step = if action == Action::FocusNext { 1 } else { Panel::ALL.len() - 1 };
             state.focus = Panel::ALL[(i + step) % Panel::ALL.len()];
         }
         Action::FocusMonths => state.focus = Panel::Months,
@@ -88,11 +78,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             return vec![Effect::Worker(WorkerCmd::SetPaused(state.paused))];
         }
         Action::Faster | Action::Slower => {
-            let next = if action == Action::Faster {
-                state.refresh / 2
-            } else {
-                state.refresh * 2
-            };
+            let next = if action == Action::Faster { state.refresh / 2 } else { state.refresh * 2 };
             state.refresh = next.clamp(MIN_REFRESH, MAX_REFRESH);
             return vec![Effect::Worker(WorkerCmd::SetInterval(state.refresh))];
         }
@@ -100,11 +86,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::CopyRow | Action::CopySql => return copy(state, action == Action::CopySql),
         Action::Claim => state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::new())),
         Action::Release | Action::CancelQuery => {
-            let method = if action == Action::Release {
-                Method::Terminate
-            } else {
-                Method::Cancel
-            };
+            let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
             return match select::release_dialog(state, method) {
                 Ok(dialog) => {
                     state.overlay = Overlay::Dialog(dialog);
@@ -127,10 +109,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn refuse(state: &mut State, text: String) -> Vec<Effect> {
-    state.notice = Some(Notice {
-        text: text.clone(),
-        level: Level::Warning,
-    });
+    state.notice = Some(Notice { text: text.clone(), level: Level::Warning });
     vec![Effect::Log { error: false, text }]
 }
 
@@ -161,10 +140,7 @@ fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Effect
         }
         (_, KeyCode::Esc) | (_, KeyCode::Char('n')) => {
             state.overlay = Overlay::None;
-            state.notice = Some(Notice {
-                text: "cancelled; nothing was done".into(),
-                level: Level::Ok,
-            });
+            state.notice = Some(Notice { text: "cancelled; nothing was done".into(), level: Level::Ok });
             Vec::new()
         }
         (Dialog::Claim(mut form), code) => {
@@ -199,9 +175,7 @@ fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
         return refuse(state, "another action is still running; wait for its result".into());
     }
     state.job_running = true;
-    state.overlay = Overlay::Dialog(Dialog::Running {
-        title: format!("{title}…"),
-    });
+    state.overlay = Overlay::Dialog(Dialog::Running { title: format!("{title}…") });
     vec![Effect::Run(job)]
 }
 
@@ -232,20 +206,13 @@ fn copy(state: &mut State, sql: bool) -> Vec<Effect> {
             if sql {
                 format!("SELECT pg_terminate_backend({pid}); -- holds {month}")
             } else {
-                let app = l
-                    .holder
-                    .as_ref()
-                    .and_then(|h| h.application_name.clone())
-                    .unwrap_or_default();
+                let app = l.holder.as_ref().and_then(|h| h.application_name.clone()).unwrap_or_default();
                 format!("{month}\t{pid}\t{}", crate::text::sanitize(&app))
             }
         }),
         _ => state.selected_month.and_then(|m| {
             if sql {
-                return Some(format!(
-                    "SELECT * FROM backfill_log WHERE year = {} AND month = {};",
-                    m.year, m.month
-                ));
+                return Some(format!("SELECT * FROM backfill_log WHERE year = {} AND month = {};", m.year, m.month));
             }
             let row = state.snapshot.as_ref()?.month(m)?;
             let clean = crate::text::sanitize;
@@ -259,10 +226,7 @@ fn copy(state: &mut State, sql: bool) -> Vec<Effect> {
     };
     match text {
         Some(text) => {
-            state.notice = Some(Notice {
-                text: "copied to the clipboard (OSC 52)".into(),
-                level: Level::Ok,
-            });
+            state.notice = Some(Notice { text: "copied to the clipboard (OSC 52)".into(), level: Level::Ok });
             vec![Effect::Copy(text)]
         }
         None => Vec::new(),

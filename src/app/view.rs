@@ -69,11 +69,7 @@ pub fn month_search_text(m: &MonthRow) -> String {
 
 pub fn lock_search_text(l: &LockRow) -> String {
     let month = l.month().map_or("foreign".to_string(), |m| m.to_string());
-    let app = l
-        .holder
-        .as_ref()
-        .and_then(|h| h.application_name.clone())
-        .unwrap_or_default();
+    let app = l.holder.as_ref().and_then(|h| h.application_name.clone()).unwrap_or_default();
     let pid = l.pid.map(|p| p.to_string()).unwrap_or_default();
     format!("{month} {app} {pid}")
 }
@@ -87,12 +83,9 @@ pub fn month_rows(snapshot: &Snapshot, filter: &str, sort: MonthSort) -> Vec<usi
     match sort {
         MonthSort::Newest => {} // the snapshot is newest first
         MonthSort::Status => rows.sort_by(|&a, &b| status_rank(&m[a].status).cmp(&status_rank(&m[b].status))),
-        MonthSort::LongestProcessing => rows.sort_by_key(|&i| {
-            (
-                m[i].status != "processing",
-                m[i].started_at.map_or(i64::MIN, |t| t.timestamp()),
-            )
-        }),
+        MonthSort::LongestProcessing => {
+            rows.sort_by_key(|&i| (m[i].status != "processing", m[i].started_at.map_or(i64::MIN, |t| t.timestamp())))
+        }
     }
     rows
 }

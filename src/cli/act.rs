@@ -36,10 +36,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
     }
     println!("{}", report.summary());
     for c in &report.claimed {
-        println!(
-            "  claimed {}-{:02}  job {}  ({})",
-            c.year, c.month, c.job_id, c.prompt_variant
-        );
+        println!("  claimed {}-{:02}  job {}  ({})", c.year, c.month, c.job_id, c.prompt_variant);
     }
     for c in &report.candidates {
         let lock = match c.holder_pid {
@@ -49,10 +46,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
         println!("  candidate {}-{:02}  {}  {lock}", c.year, c.month, sanitize(&c.status));
     }
     list("skipped (lock held)", &report.skipped_locked);
-    list(
-        "skipped (claimed by another scheduler meanwhile)",
-        &report.skipped_raced,
-    );
+    list("skipped (claimed by another scheduler meanwhile)", &report.skipped_raced);
     Ok(0)
 }
 
@@ -88,20 +82,12 @@ fn plans(snap: &Snapshot, pick: impl Fn(usize) -> bool) -> Vec<Plan> {
             continue;
         }
         let plan = by_pid.entry(pid).or_insert_with(|| Plan {
-            target: Target {
-                pid,
-                backend_start,
-                month,
-            },
+            target: Target { pid, backend_start, month },
             months: Vec::new(),
             application: sanitize(holder.application_name.as_deref().unwrap_or("")),
             state: sanitize(holder.state.as_deref().unwrap_or("unknown")),
             in_transaction: holder.xact_start.is_some(),
-            foreign_locks: snap
-                .locks
-                .iter()
-                .filter(|l| l.pid == Some(pid) && l.granted && l.month().is_none())
-                .count(),
+            foreign_locks: snap.locks.iter().filter(|l| l.pid == Some(pid) && l.granted && l.month().is_none()).count(),
             reasons: Vec::new(),
         });
         plan.months.push(month);
@@ -158,22 +144,14 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     }
     let mut results = Vec::new();
     for plan in &plans {
-        let reason = if plan.reasons.is_empty() {
-            "operator request".to_string()
-        } else {
-            plan.reasons.join("; ")
-        };
+        let reason = if plan.reasons.is_empty() { "operator request".to_string() } else { plan.reasons.join("; ") };
         let outcome = release::release(&session.client, &ctx.actor, &plan.target, method, &reason).await?;
         if !args.json {
             match &outcome {
                 Outcome::Done { lock_released } => println!(
                     "pid {}: {} — lock {}",
                     plan.target.pid,
-                    if method == Method::Terminate {
-                        "terminated"
-                    } else {
-                        "query cancelled"
-                    },
+                    if method == Method::Terminate { "terminated" } else { "query cancelled" },
                     if *lock_released { "released" } else { "still held" }
                 ),
                 Outcome::Refused { reason } => println!("pid {}: not signalled — {reason}", plan.target.pid),
@@ -199,11 +177,7 @@ fn describe_release(plans: &[Plan], method: Method) -> String {
         text.push_str(&format!(
             "{verb} pid {} ({}, {}) holding month lock(s) {}",
             p.target.pid,
-            if p.application.is_empty() {
-                "no application name"
-            } else {
-                &p.application
-            },
+            if p.application.is_empty() { "no application name" } else { &p.application },
             p.state,
             months.join(", ")
         ));
@@ -235,10 +209,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         if json {
             render::json(&reset::ResetReport::default())?;
         } else {
-            println!(
-                "no month has been processing for over {}",
-                duration_text::format(older_than)
-            );
+            println!("no month has been processing for over {}", duration_text::format(older_than));
         }
         return Ok(0);
     }
@@ -248,9 +219,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         duration_text::format(older_than)
     );
     for m in &stuck {
-        let since = m
-            .started_at
-            .map_or("no started_at".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+        let since = m.started_at.map_or("no started_at".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
         plan.push_str(&format!("  {}  since {since}  retries {}\n", m.month, m.retry_count));
     }
     plan.push_str("A month whose lock a live worker holds is left alone.");
@@ -259,9 +228,8 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         return Ok(1);
     }
     let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
-    let report = reset::reset_stuck(&mut session.client, &ctx.actor, older_than, Some(&months))
-        .await
-        .context("reset-stuck")?;
+    let report =
+        reset::reset_stuck(&mut session.client, &ctx.actor, older_than, Some(&months)).await.context("reset-stuck")?;
     if json {
         render::json(&report)?;
     } else {

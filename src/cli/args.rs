@@ -5,11 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "backfill-console",
-    version,
-    about = "Operations console for the backfill scheduler"
-)]
+#[command(name = "backfill-console", version, about = "Operations console for the backfill scheduler")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

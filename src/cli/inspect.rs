@@ -48,11 +48,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let counts: Vec<String> = doc.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!(
-        "months: {} ({})",
-        snap.months.len(),
-        crate::text::sanitize(&counts.join(", "))
-    );
+    println!("months: {} ({})", snap.months.len(), crate::text::sanitize(&counts.join(", ")));
     let q = &snap.queue;
     let oldest = q
         .oldest_ready_at
@@ -63,9 +59,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         q.ready, q.in_flight, q.delayed, q.dead
     );
     for m in &a.stuck_months {
-        let age = m
-            .processing_for
-            .map_or("no started_at".into(), crate::duration_text::format);
+        let age = m.processing_for.map_or("no started_at".into(), crate::duration_text::format);
         println!("stuck month: {} processing for {age}", m.month);
     }
     println!("advisory locks: {}", doc.locks.len());
@@ -104,11 +98,7 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         }))?;
     } else {
         let t = &ctx.config.thresholds;
-        let summary = if a.reasons.is_empty() {
-            "all clear".to_string()
-        } else {
-            a.reasons.join("; ")
-        };
+        let summary = if a.reasons.is_empty() { "all clear".to_string() } else { a.reasons.join("; ") };
         println!(
             "BACKFILL {} - {summary} | ready={};{};{} in_flight={} dead={} failed={};{} stuck_locks={} stuck_months={}",
             a.overall.word(),
@@ -127,9 +117,5 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
 }
 
 fn reasons_suffix(a: &Assessment) -> String {
-    if a.reasons.is_empty() {
-        String::new()
-    } else {
-        format!(" — {}", a.reasons.join("; "))
-    }
+    if a.reasons.is_empty() { String::new() } else { format!(" — {}", a.reasons.join("; ")) }
 }

@@ -28,10 +28,7 @@ impl CommandContext {
     pub async fn connect(&self) -> anyhow::Result<Session> {
         let env = |key: &str| std::env::var(key).ok();
         let settings = connect::resolve(self.global.database_url.as_deref(), &env)?;
-        let options = SessionOptions {
-            read_only: self.global.read_only,
-            ..SessionOptions::default()
-        };
+        let options = SessionOptions { read_only: self.global.read_only, ..SessionOptions::default() };
         Ok(connect::connect(&settings, &options).await?)
     }
 
@@ -54,17 +51,7 @@ impl CommandContext {
 pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
     let is_check = matches!(command, Command::Check { .. });
     let result = match crate::config::Config::load(global.config.as_deref()) {
-        Ok(config) => {
-            dispatch(
-                &CommandContext {
-                    global,
-                    actor: Actor::current(),
-                    config,
-                },
-                command,
-            )
-            .await
-        }
+        Ok(config) => dispatch(&CommandContext { global, actor: Actor::current(), config }, command).await,
         Err(e) => Err(e.into()),
     };
     match result {

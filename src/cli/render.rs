@@ -80,11 +80,7 @@ pub fn lock_table(views: &[LockView]) -> String {
             format!("{} ({basis})", dur(h.at_least))
         });
         let stuck = if v.granted {
-            v.problems
-                .iter()
-                .map(LockProblem::describe)
-                .collect::<Vec<_>>()
-                .join("; ")
+            v.problems.iter().map(LockProblem::describe).collect::<Vec<_>>().join("; ")
         } else {
             format!("waiting on {:?}", v.blocking_pids)
         };
@@ -96,8 +92,7 @@ pub fn lock_table(views: &[LockView]) -> String {
             clip(v.user.as_deref().unwrap_or("-"), 10),
             clip(v.client.as_deref().unwrap_or("-"), 21),
             clip(v.state.as_deref().unwrap_or("-"), 13),
-            v.idle_secs
-                .map_or("-".into(), |s| dur(std::time::Duration::from_secs(s))),
+            v.idle_secs.map_or("-".into(), |s| dur(std::time::Duration::from_secs(s))),
             hold.unwrap_or_else(|| "-".into()),
             v.waiters,
             stuck

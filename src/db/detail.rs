@@ -26,11 +26,7 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
                 for (key, v) in map.iter().filter(|(k, _)| k.as_str() != "error_message") {
                     lines.push(format!("{key:<16} {}", plain(v)));
                 }
-                lines.push(format!(
-                    "{:<16} {}",
-                    "error_message",
-                    map.get("error_message").map_or("-".into(), plain)
-                ));
+                lines.push(format!("{:<16} {}", "error_message", map.get("error_message").map_or("-".into(), plain)));
             }
         }
     }

@@ -17,11 +17,7 @@ pub enum DbError {
     #[error("cannot connect to {target}: {reason}")]
     Connect { target: String, reason: String },
     #[error("could not {what}: {reason}")]
-    Query {
-        what: String,
-        reason: String,
-        code: Option<String>,
-    },
+    Query { what: String, reason: String, code: Option<String> },
     #[error("the backfill schema is not installed in this database (no {missing}); run `backfill-console migrate`")]
     SchemaMissing { missing: String },
     #[error(
@@ -40,11 +36,7 @@ impl DbError {
         } else if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
             reason.push_str(" — the session is read-only");
         }
-        DbError::Query {
-            what: what.to_string(),
-            reason,
-            code: e.code().map(|c| c.code().to_string()),
-        }
+        DbError::Query { what: what.to_string(), reason, code: e.code().map(|c| c.code().to_string()) }
     }
 
     /// The SQLSTATE, when the server gave one.
@@ -66,8 +58,7 @@ impl DbError {
         match self {
             DbError::Connect { .. } => true,
             DbError::Query { code, reason, .. } => {
-                code.as_deref()
-                    .is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
+                code.as_deref().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
                     || (code.is_none() && (reason.contains("connection closed") || reason.contains("connection")))
             }
             _ => false,
@@ -120,18 +111,10 @@ pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_p
         } else {
             ""
         };
-    DbError::Connect {
-        target: target.to_string(),
-        reason: format!("{base}{advice}"),
-    }
+    DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
 }
 
 /// Multi-line server text folded onto one line, control characters removed.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect()
+    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect()
 }

@@ -73,23 +73,13 @@ pub enum ForeignWhy {
 /// Classifies one advisory `pg_locks` row.
 pub fn classify(classid: u32, objid: u32, objsubid: i16, in_this_database: bool) -> LockClass {
     if objsubid != 1 {
-        return LockClass::Foreign {
-            why: ForeignWhy::TwoIntForm,
-        };
+        return LockClass::Foreign { why: ForeignWhy::TwoIntForm };
     }
     let key = (i64::from(classid) << 32) | i64::from(objid);
     match YearMonth::from_lock_key(key) {
-        None => LockClass::Foreign {
-            why: ForeignWhy::NotAMonthKey,
-        },
-        Some(_) if !in_this_database => LockClass::Foreign {
-            why: ForeignWhy::OtherDatabase,
-        },
-        Some(ym) => LockClass::Month {
-            year: ym.year,
-            month: ym.month,
-            key,
-        },
+        None => LockClass::Foreign { why: ForeignWhy::NotAMonthKey },
+        Some(_) if !in_this_database => LockClass::Foreign { why: ForeignWhy::OtherDatabase },
+        Some(ym) => LockClass::Month { year: ym.year, month: ym.month, key },
     }
 }
 
@@ -117,47 +107,17 @@ mod tests {
 
     #[test]
     fn pg_locks_rows_are_classified() {
-        assert_eq!(
-            classify(0, 202403, 1, true),
-            LockClass::Month {
-                year: 2024,
-                month: 3,
-                key: 202403
-            }
-        );
-        assert_eq!(
-            classify(0, 202403, 2, true),
-            LockClass::Foreign {
-                why: ForeignWhy::TwoIntForm
-            }
-        );
-        assert_eq!(
-            classify(0, 42, 1, true),
-            LockClass::Foreign {
-                why: ForeignWhy::NotAMonthKey
-            }
-        );
-        assert_eq!(
-            classify(1, 202403, 1, true),
-            LockClass::Foreign {
-                why: ForeignWhy::NotAMonthKey
-            }
-        );
-        assert_eq!(
-            classify(0, 202403, 1, false),
-            LockClass::Foreign {
-                why: ForeignWhy::OtherDatabase
-            }
-        );
+        assert_eq!(classify(0, 202403, 1, true), LockClass::Month { year: 2024, month: 3, key: 202403 });
+        assert_eq!(classify(0, 202403, 2, true), LockClass::Foreign { why: ForeignWhy::TwoIntForm });
+        assert_eq!(classify(0, 42, 1, true), LockClass::Foreign { why: ForeignWhy::NotAMonthKey });
+        assert_eq!(classify(1, 202403, 1, true), LockClass::Foreign { why: ForeignWhy::NotAMonthKey });
+        assert_eq!(classify(0, 202403, 1, false), LockClass::Foreign { why: ForeignWhy::OtherDatabase });
     }
 
     #[test]
     fn parse_year_month() {
         assert_eq!(YearMonth::parse("2000-01"), YearMonth::new(2000, 1));
-        assert_eq!(
-            YearMonth::parse("2024-12").map(|m| m.to_string()).as_deref(),
-            Some("2024-12")
-        );
+        assert_eq!(YearMonth::parse("2024-12").map(|m| m.to_string()).as_deref(), Some("2024-12"));
         for bad in ["2024-13", "24-01", "2024", "2024-", "abcd-01", "2101-01", "2024-001"] {
             assert_eq!(YearMonth::parse(bad), None, "{bad}");
         }

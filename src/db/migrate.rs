@@ -22,21 +22,10 @@ pub struct Migration {
 }
 
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "backfill_log",
-        sql: include_str!("../../sql/001_backfill_log.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "queue",
-        sql: include_str!("../../sql/002_queue.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "audit",
-        sql: include_str!("../../sql/003_audit.sql"),
-    },
+    Migration { version: 1, name: "backfill_log", sql: include_str!("../../sql/001_backfill_log.sql") },
+    Migration { version: 2, name: "queue", sql: include_str!("../../sql/002_queue.sql") },
+    Migration { version: 3, name: "audit", sql: include_str!("../../sql/003_audit.sql") },
+    Migration { version: 4, name: "notify", sql: include_str!("../../sql/004_notify.sql") },
 ];
 
 pub fn latest_version() -> i32 {
@@ -58,12 +47,9 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     tx.batch_execute("SET LOCAL lock_timeout = '120s'; SET LOCAL statement_timeout = 0")
         .await
         .map_err(q("relax timeouts for the migration"))?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1, $2)",
-        &[&LOCK_NAMESPACE, &MIGRATE_LOCK],
-    )
-    .await
-    .map_err(q("take the migration lock"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_NAMESPACE, &MIGRATE_LOCK])
+        .await
+        .map_err(q("take the migration lock"))?;
     tx.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {BOOKKEEPING_TABLE} (
            version INT PRIMARY KEY,
@@ -74,10 +60,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     .await
     .map_err(q("create the migration bookkeeping table"))?;
     let done: Vec<i32> = tx
-        .query(
-            &format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"),
-            &[],
-        )
+        .query(&format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
         .await
         .map_err(q("read applied migrations"))?
         .iter()
@@ -86,10 +69,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     if let Some(&found) = done.iter().max()
         && found > latest_version()
     {
-        return Err(DbError::SchemaTooNew {
-            found,
-            known: latest_version(),
-        });
+        return Err(DbError::SchemaTooNew { found, known: latest_version() });
     }
     let existing_rows = existing_backfill_log_rows(&tx).await?;
     let mut report = MigrateReport {
@@ -102,21 +82,16 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
         if migration.version == 1 {
             report.adopted_backfill_log_rows = existing_rows;
         }
-        tx.batch_execute(migration.sql).await.map_err(|e| {
-            DbError::query(
-                &format!("apply migration {:03}_{}", migration.version, migration.name),
-                &e,
-            )
-        })?;
+        tx.batch_execute(migration.sql)
+            .await
+            .map_err(|e| DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), &e))?;
         tx.execute(
             &format!("INSERT INTO {BOOKKEEPING_TABLE} (version, name, checksum) VALUES ($1, $2, $3)"),
             &[&migration.version, &migration.name, &checksum(migration.sql)],
         )
         .await
         .map_err(q("record the migration"))?;
-        report
-            .applied
-            .push(format!("{:03}_{}", migration.version, migration.name));
+        report.applied.push(format!("{:03}_{}", migration.version, migration.name));
         report.already_current = false;
     }
     tx.commit().await.map_err(q("commit the migration"))?;
@@ -155,14 +130,10 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
         .map_err(|e| DbError::query("check the schema", &e))?;
     let (log, queue, book): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
     if !log {
-        return Err(DbError::SchemaMissing {
-            missing: "backfill_log table".into(),
-        });
+        return Err(DbError::SchemaMissing { missing: "backfill_log table".into() });
     }
     if !queue || !book {
-        return Err(DbError::SchemaMissing {
-            missing: "backfill_queue / migration bookkeeping".into(),
-        });
+        return Err(DbError::SchemaMissing { missing: "backfill_queue / migration bookkeeping".into() });
     }
     let version: Option<i32> = client
         .query_one(&format!("SELECT max(version) FROM {BOOKKEEPING_TABLE}"), &[])
@@ -171,23 +142,16 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
         .get(0);
     let version = version.unwrap_or(0);
     if version > latest_version() {
-        return Err(DbError::SchemaTooNew {
-            found: version,
-            known: latest_version(),
-        });
+        return Err(DbError::SchemaTooNew { found: version, known: latest_version() });
     }
     if version < latest_version() {
-        return Err(DbError::SchemaMissing {
-            missing: format!("migrations after version {version}"),
-        });
+        return Err(DbError::SchemaMissing { missing: format!("migrations after version {version}") });
     }
     Ok(version)
 }
 
 /// FNV-1a, enough to notice an edited migration file.
 fn checksum(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     format!("{hash:016x}")
 }

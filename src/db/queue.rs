@@ -30,15 +30,9 @@ const READ: &str = "WITH next AS (
 
 /// Takes the oldest visible message, invisible to others for `visibility`.
 pub async fn read<C: GenericClient>(client: &C, visibility: Duration) -> Result<Option<Delivery>, DbError> {
-    let row = client
-        .query_opt(READ, &[&visibility.as_secs_f64()])
-        .await
-        .map_err(|e| DbError::query("read the queue", &e))?;
-    Ok(row.map(|r| Delivery {
-        msg_id: r.get(0),
-        read_count: r.get(1),
-        message: r.get(2),
-    }))
+    let row =
+        client.query_opt(READ, &[&visibility.as_secs_f64()]).await.map_err(|e| DbError::query("read the queue", &e))?;
+    Ok(row.map(|r| Delivery { msg_id: r.get(0), read_count: r.get(1), message: r.get(2) }))
 }
 
 pub async fn delete<C: GenericClient>(client: &C, msg_id: i64) -> Result<bool, DbError> {

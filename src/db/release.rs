@@ -130,9 +130,7 @@ pub async fn release(
         }
     };
     if outcome != "done" {
-        return Ok(Outcome::Refused {
-            reason: outcome.trim_start_matches("refused: ").to_string(),
-        });
+        return Ok(Outcome::Refused { reason: outcome.trim_start_matches("refused: ").to_string() });
     }
     let lock_released = match method {
         Method::Terminate => wait_lock_gone(client, target, Duration::from_secs(5)).await?,
@@ -185,11 +183,7 @@ pub async fn unlock_own(client: &Client, actor: &Actor, month: YearMonth) -> Res
         .await
         .map_err(|e| DbError::query("unlock", &e))?
         .get(0);
-    let outcome = if released {
-        "done"
-    } else {
-        "refused: this session did not hold it"
-    };
+    let outcome = if released { "done" } else { "refused: this session did not hold it" };
     let entry = AuditEntry {
         action: "release.unlock",
         target: Some(month),

@@ -48,10 +48,8 @@ const RESET: &str = "UPDATE backfill_log
 
 /// The months a reset would consider (for the confirmation).
 pub async fn stuck_months(client: &Client, older_than: Duration) -> Result<Vec<StuckMonthRow>, DbError> {
-    let rows = client
-        .query(STUCK, &[&older_than.as_secs_f64()])
-        .await
-        .map_err(|e| DbError::query("list stuck months", &e))?;
+    let rows =
+        client.query(STUCK, &[&older_than.as_secs_f64()]).await.map_err(|e| DbError::query("list stuck months", &e))?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -120,16 +118,12 @@ async fn transact(
         }
         let started: Option<DateTime<Utc>> = row.get(3);
         let note = match started {
-            Some(at) => format!(
-                "reset by backfill-console: stuck in processing since {}",
-                at.format("%Y-%m-%d %H:%M:%SZ")
-            ),
+            Some(at) => {
+                format!("reset by backfill-console: stuck in processing since {}", at.format("%Y-%m-%d %H:%M:%SZ"))
+            }
             None => "reset by backfill-console: stuck in processing (no started_at)".to_string(),
         };
-        let updated = tx
-            .query_opt(RESET, &[&id, &secs, &note])
-            .await
-            .map_err(q("reset the month"))?;
+        let updated = tx.query_opt(RESET, &[&id, &secs, &note]).await.map_err(q("reset the month"))?;
         let Some(updated) = updated else {
             report.skipped_changed.push(month);
             continue;

@@ -10,14 +10,9 @@ use super::lock_key::YearMonth;
 /// Returns how many rows were inserted. Existing rows are never touched.
 pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearMonth) -> Result<u64, DbError> {
     if from > to {
-        return Err(DbError::Refused(format!(
-            "seed: --from {from} is after --to {to}; swap them"
-        )));
+        return Err(DbError::Refused(format!("seed: --from {from} is after --to {to}; swap them")));
     }
-    let tx = client
-        .transaction()
-        .await
-        .map_err(|e| DbError::query("begin seed", &e))?;
+    let tx = client.transaction().await.map_err(|e| DbError::query("begin seed", &e))?;
     let inserted = tx
         .execute(
             "INSERT INTO backfill_log (year, month, status)

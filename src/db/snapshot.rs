@@ -50,9 +50,7 @@ pub fn snapshot_sql() -> String {
 pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
     let messages = client.simple_query(&snapshot_sql()).await.map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-            DbError::SchemaMissing {
-                missing: super::error::describe(&e),
-            }
+            DbError::SchemaMissing { missing: super::error::describe(&e) }
         } else {
             DbError::query("read the snapshot", &e)
         }
@@ -69,3 +67,6 @@ pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
     snapshot.sort_months();
     Ok(snapshot)
 }
+
+/// The channel the triggers of `sql/004_notify.sql` notify on.
+pub const CHANGE_CHANNEL: &str = "backfill_console";

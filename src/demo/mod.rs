@@ -39,10 +39,7 @@ pub fn demo_config(base: &Config, speed: f64) -> Config {
 
 pub async fn run(opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
     let server = tokio::task::spawn_blocking(|| {
-        TempServer::start_with(&ServerOptions {
-            trust_loopback: true,
-            ..ServerOptions::default()
-        })
+        TempServer::start_with(&ServerOptions { trust_loopback: true, ..ServerOptions::default() })
     })
     .await??;
     let result = with_server(&server, opts, base).await;
@@ -71,9 +68,7 @@ async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> a
             bell: false,
         };
         match opts.duration {
-            Some(d) => tokio::time::timeout(d, crate::tui::run(console))
-                .await
-                .unwrap_or(Ok(0))?,
+            Some(d) => tokio::time::timeout(d, crate::tui::run(console)).await.unwrap_or(Ok(0))?,
             None => crate::tui::run(console).await?,
         }
     };
@@ -85,10 +80,7 @@ async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> a
 async fn headless(url: &str, duration: Option<Duration>) -> anyhow::Result<i32> {
     let mut out = std::io::stdout();
     writeln!(out, "{url}")?;
-    writeln!(
-        out,
-        "demo running; in another terminal:  backfill-console --database-url '{url}'  (or: watch)"
-    )?;
+    writeln!(out, "demo running; in another terminal:  backfill-console --database-url '{url}'  (or: watch)")?;
     writeln!(out, "stop with Ctrl-C")?;
     out.flush()?;
     let mut sigint = signal(SignalKind::interrupt())?;

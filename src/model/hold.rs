@@ -65,12 +65,7 @@ pub struct HoldTracker {
 
 impl HoldTracker {
     pub fn observe(&mut self, snapshot: &Snapshot) {
-        let held: Vec<HoldKey> = snapshot
-            .locks
-            .iter()
-            .filter(|l| l.granted)
-            .filter_map(HoldKey::of)
-            .collect();
+        let held: Vec<HoldKey> = snapshot.locks.iter().filter(|l| l.granted).filter_map(HoldKey::of).collect();
         self.first_seen.retain(|key, _| held.contains(key));
         for key in held {
             self.first_seen.entry(key).or_insert(snapshot.taken_at);
@@ -92,19 +87,13 @@ impl HoldTracker {
         }
         let observed = HoldKey::of(lock)
             .and_then(|key| self.first_seen.get(&key))
-            .map(|seen| HoldEstimate {
-                at_least: since(*seen, now),
-                basis: HoldBasis::Observed,
-            });
+            .map(|seen| HoldEstimate { at_least: since(*seen, now), basis: HoldBasis::Observed });
         let idle = lock
             .holder
             .as_ref()
             .filter(|h| h.is_idle())
             .and_then(|h| h.state_change)
-            .map(|changed| HoldEstimate {
-                at_least: since(changed, now),
-                basis: HoldBasis::IdleSince,
-            });
+            .map(|changed| HoldEstimate { at_least: since(changed, now), basis: HoldBasis::IdleSince });
         match (observed, idle) {
             (Some(o), Some(i)) => Some(if i.at_least > o.at_least { i } else { o }),
             (o, i) => o.or(i),

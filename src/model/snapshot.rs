@@ -95,9 +95,7 @@ impl SessionInfo {
     }
 
     pub fn is_idle_in_transaction(&self) -> bool {
-        self.state
-            .as_deref()
-            .is_some_and(|s| s.starts_with("idle in transaction"))
+        self.state.as_deref().is_some_and(|s| s.starts_with("idle in transaction"))
     }
 
     /// `host:port`, `local` for a Unix socket, or unknown.
@@ -129,10 +127,8 @@ pub struct QueueDepth {
 impl Snapshot {
     /// Month counts by status, every status present (unknown ones included).
     pub fn status_counts(&self) -> BTreeMap<String, i64> {
-        let mut by_status: BTreeMap<&str, i64> = ["pending", "processing", "completed", "retry", "failed"]
-            .iter()
-            .map(|s| (*s, 0))
-            .collect();
+        let mut by_status: BTreeMap<&str, i64> =
+            ["pending", "processing", "completed", "retry", "failed"].iter().map(|s| (*s, 0)).collect();
         for row in &self.months {
             *by_status.entry(row.status.as_str()).or_insert(0) += 1;
         }
@@ -141,10 +137,7 @@ impl Snapshot {
 
     /// O(log n): `months` is kept newest first (see [`Snapshot::sort_months`]).
     pub fn month(&self, ym: YearMonth) -> Option<&MonthRow> {
-        let i = self
-            .months
-            .binary_search_by(|m| (ym.year, ym.month).cmp(&(m.year, m.month)))
-            .ok()?;
+        let i = self.months.binary_search_by(|m| (ym.year, ym.month).cmp(&(m.year, m.month))).ok()?;
         self.months.get(i)
     }
 

@@ -91,9 +91,7 @@ pub enum LockProblem {
 impl LockProblem {
     pub fn describe(&self) -> String {
         match self {
-            LockProblem::Leaked {
-                month_status: Some(status),
-            } => {
+            LockProblem::Leaked { month_status: Some(status) } => {
                 format!("LEAKED: month {}", crate::text::clip(status, 12))
             }
             LockProblem::Leaked { month_status: None } => "LEAKED: no such month".into(),
@@ -150,11 +148,7 @@ pub struct Assessment {
 
 pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
     let now = snapshot.taken_at;
-    let locks: Vec<LockVerdict> = snapshot
-        .locks
-        .iter()
-        .map(|lock| judge_lock(snapshot, lock, holds, t))
-        .collect();
+    let locks: Vec<LockVerdict> = snapshot.locks.iter().map(|lock| judge_lock(snapshot, lock, holds, t)).collect();
     let stuck_months: Vec<StuckMonth> = snapshot
         .months
         .iter()
@@ -162,11 +156,7 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
         .filter_map(|m| {
             let processing_for = m.started_at.map(|s| since(s, now));
             let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
-            Some(StuckMonth {
-                month: m.year_month()?,
-                processing_for,
-            })
-            .filter(|_| stuck)
+            Some(StuckMonth { month: m.year_month()?, processing_for }).filter(|_| stuck)
         })
         .collect();
     let ready = snapshot.queue.ready;
@@ -187,36 +177,20 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     if queue != Level::Ok {
         raise(
             queue,
-            format!(
-                "queue backlog {ready} ready (warn ≥ {}, crit ≥ {})",
-                t.backlog_warning, t.backlog_critical
-            ),
+            format!("queue backlog {ready} ready (warn ≥ {}, crit ≥ {})", t.backlog_warning, t.backlog_critical),
         );
     }
     if failed_months > i64::from(t.failed_warning) {
-        raise(
-            Level::Warning,
-            format!("{failed_months} failed months (warn > {})", t.failed_warning),
-        );
+        raise(Level::Warning, format!("{failed_months} failed months (warn > {})", t.failed_warning));
     }
     let stuck_locks = locks.iter().filter(|v| v.is_stuck()).count();
     if stuck_locks > 0 {
         raise(Level::Warning, format!("{stuck_locks} stuck month lock(s)"));
     }
     if !stuck_months.is_empty() {
-        raise(
-            Level::Warning,
-            format!("{} month(s) stuck in processing", stuck_months.len()),
-        );
+        raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
     }
-    Assessment {
-        locks,
-        stuck_months,
-        queue,
-        failed_months,
-        overall,
-        reasons,
-    }
+    Assessment { locks, stuck_months, queue, failed_months, overall, reasons }
 }
 
 fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {
@@ -234,9 +208,7 @@ fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thre
         problems.push(LockProblem::Overdue);
     }
     if let Some(session) = lock.holder.as_ref().filter(|h| h.is_idle_in_transaction()) {
-        let idle = session
-            .state_change
-            .map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));
+        let idle = session.state_change.map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));
         if idle >= t.idle_in_transaction_after {
             problems.push(LockProblem::IdleInTransaction { idle });
         }

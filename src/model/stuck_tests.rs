@@ -58,15 +58,7 @@ fn lock(pid: i32, key: u32, subid: i16, holder: SessionInfo) -> LockRow {
 }
 
 fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) -> Snapshot {
-    Snapshot {
-        taken_at: t(now),
-        months,
-        locks,
-        queue: QueueDepth {
-            ready,
-            ..QueueDepth::default()
-        },
-    }
+    Snapshot { taken_at: t(now), months, locks, queue: QueueDepth { ready, ..QueueDepth::default() } }
 }
 
 #[test]
@@ -81,12 +73,7 @@ fn an_idle_holder_of_a_completed_month_is_leaked_after_thirty_seconds() {
     // Idle for 31 s: leaked.
     let s = snapshot(0, months, vec![lock(7, 202401, 1, session(7, "idle", -31))], 0);
     let a = assess(&s, &HoldTracker::default(), &th);
-    assert_eq!(
-        a.locks[0].problems,
-        [LockProblem::Leaked {
-            month_status: Some("completed".into())
-        }]
-    );
+    assert_eq!(a.locks[0].problems, [LockProblem::Leaked { month_status: Some("completed".into()) }]);
     assert_eq!(a.overall, Level::Warning);
 }
 
@@ -97,11 +84,7 @@ fn an_active_holder_is_judged_by_observed_time_across_snapshots() {
     let mut holds = HoldTracker::default();
     let first = snapshot(0, months.clone(), vec![l.clone()], 0);
     holds.observe(&first);
-    assert!(
-        assess(&first, &holds, &Thresholds::default()).locks[0]
-            .problems
-            .is_empty()
-    );
+    assert!(assess(&first, &holds, &Thresholds::default()).locks[0].problems.is_empty());
     let later = snapshot(45, months, vec![l], 0);
     holds.observe(&later);
     let a = assess(&later, &holds, &Thresholds::default());
@@ -130,18 +113,10 @@ fn a_reused_pid_restarts_the_observation() {
 fn a_consumer_working_a_processing_month_is_normal_until_overdue() {
     let months = vec![month(1, "processing", Some(-600))];
     let working = lock(7, 202401, 1, session(7, "idle", -600));
-    let a = assess(
-        &snapshot(0, months.clone(), vec![working], 0),
-        &HoldTracker::default(),
-        &Thresholds::default(),
-    );
+    let a = assess(&snapshot(0, months.clone(), vec![working], 0), &HoldTracker::default(), &Thresholds::default());
     assert!(a.locks[0].problems.is_empty(), "idle between API calls is normal");
     let overdue = lock(7, 202401, 1, session(7, "idle", -3600));
-    let a = assess(
-        &snapshot(0, months, vec![overdue], 0),
-        &HoldTracker::default(),
-        &Thresholds::default(),
-    );
+    let a = assess(&snapshot(0, months, vec![overdue], 0), &HoldTracker::default(), &Thresholds::default());
     assert_eq!(a.locks[0].problems, [LockProblem::Overdue]);
 }
 
@@ -149,15 +124,8 @@ fn a_consumer_working_a_processing_month_is_normal_until_overdue() {
 fn idle_in_transaction_for_five_minutes_is_flagged() {
     let months = vec![month(1, "processing", Some(-400))];
     let l = lock(7, 202401, 1, session(7, "idle in transaction", -301));
-    let a = assess(
-        &snapshot(0, months, vec![l], 0),
-        &HoldTracker::default(),
-        &Thresholds::default(),
-    );
-    assert!(matches!(
-        a.locks[0].problems[..],
-        [LockProblem::IdleInTransaction { .. }]
-    ));
+    let a = assess(&snapshot(0, months, vec![l], 0), &HoldTracker::default(), &Thresholds::default());
+    assert!(matches!(a.locks[0].problems[..], [LockProblem::IdleInTransaction { .. }]));
 }
 
 #[test]
@@ -179,32 +147,15 @@ fn foreign_locks_and_waiters_are_never_stuck() {
 #[test]
 fn stuck_months_queue_and_failures_set_the_level() {
     let th = Thresholds::default();
-    let months = vec![
-        month(1, "processing", Some(-3600)),
-        month(2, "processing", Some(-3599)),
-        month(3, "processing", None),
-    ];
+    let months =
+        vec![month(1, "processing", Some(-3600)), month(2, "processing", Some(-3599)), month(3, "processing", None)];
     let a = assess(&snapshot(0, months, vec![], 0), &HoldTracker::default(), &th);
     let stuck: Vec<i32> = a.stuck_months.iter().map(|m| m.month.month).collect();
     assert_eq!(stuck, [1, 3], "an hour or more, or no started_at");
-    for (ready, level) in [
-        (99, Level::Ok),
-        (100, Level::Warning),
-        (199, Level::Warning),
-        (200, Level::Critical),
-    ] {
-        assert_eq!(
-            assess(&snapshot(0, vec![], vec![], ready), &HoldTracker::default(), &th).overall,
-            level
-        );
+    for (ready, level) in [(99, Level::Ok), (100, Level::Warning), (199, Level::Warning), (200, Level::Critical)] {
+        assert_eq!(assess(&snapshot(0, vec![], vec![], ready), &HoldTracker::default(), &th).overall, level);
     }
     let failed = |n: i32| (1..=n).map(|m| month(m, "failed", None)).collect::<Vec<_>>();
-    assert_eq!(
-        assess(&snapshot(0, failed(5), vec![], 0), &HoldTracker::default(), &th).overall,
-        Level::Ok
-    );
-    assert_eq!(
-        assess(&snapshot(0, failed(6), vec![], 0), &HoldTracker::default(), &th).overall,
-        Level::Warning
-    );
+    assert_eq!(assess(&snapshot(0, failed(5), vec![], 0), &HoldTracker::default(), &th).overall, Level::Ok);
+    assert_eq!(assess(&snapshot(0, failed(6), vec![], 0), &HoldTracker::default(), &th).overall, Level::Warning);
 }

@@ -23,10 +23,7 @@ pub fn server_account() -> Result<Option<RunAs>, PgServerError> {
         if let Ok(Some(user)) = User::from_name(name)
             && !user.uid.is_root()
         {
-            return Ok(Some(RunAs {
-                uid: user.uid,
-                gid: user.gid,
-            }));
+            return Ok(Some(RunAs { uid: user.uid, gid: user.gid }));
         }
     }
     Err(PgServerError::NoUnprivilegedAccount)

@@ -10,10 +10,7 @@ use super::PgServerError;
 
 /// The folder that holds both `initdb` and `postgres`.
 pub fn find_bindir() -> Result<PathBuf, PgServerError> {
-    candidates()
-        .into_iter()
-        .find(|dir| has_server(dir))
-        .ok_or(PgServerError::NoServerBinaries)
+    candidates().into_iter().find(|dir| has_server(dir)).ok_or(PgServerError::NoServerBinaries)
 }
 
 fn has_server(dir: &Path) -> bool {
@@ -68,10 +65,8 @@ mod tests {
             std::fs::create_dir_all(root.path().join(v).join("bin")).unwrap();
         }
         let dirs = debian_versioned_dirs(root.path());
-        let names: Vec<String> = dirs
-            .iter()
-            .map(|d| d.parent().unwrap().file_name().unwrap().to_string_lossy().to_string())
-            .collect();
+        let names: Vec<String> =
+            dirs.iter().map(|d| d.parent().unwrap().file_name().unwrap().to_string_lossy().to_string()).collect();
         assert_eq!(names, ["15", "13", "9.6"]);
     }
 }

@@ -20,11 +20,7 @@ impl TempServer {
     /// Stops the postmaster, keeping the data directory (and the guardian) for [`resume`](Self::resume).
     pub fn halt(&mut self, how: Halt) {
         if let Some(mut child) = self.postmaster.take() {
-            let signal = if how == Halt::Fast {
-                Signal::SIGINT
-            } else {
-                Signal::SIGQUIT
-            };
+            let signal = if how == Halt::Fast { Signal::SIGINT } else { Signal::SIGQUIT };
             let _ = kill(Pid::from_raw(child.id() as i32), signal);
             if !wait_with_timeout(&mut child, Duration::from_secs(15)) {
                 let _ = child.kill();

@@ -45,10 +45,7 @@ pub enum PgServerError {
 
 impl PgServerError {
     fn io(what: &str, source: std::io::Error) -> Self {
-        Self::Io {
-            what: what.to_string(),
-            source,
-        }
+        Self::Io { what: what.to_string(), source }
     }
 }
 
@@ -96,11 +93,7 @@ impl TempServer {
         let mut server = TempServer {
             dir,
             port: 0,
-            password: rand::rng()
-                .sample_iter(&Alphanumeric)
-                .take(24)
-                .map(char::from)
-                .collect(),
+            password: rand::rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect(),
             trust: options.trust_loopback,
             postmaster: None,
             guardian: Some(guardian),
@@ -139,10 +132,7 @@ impl TempServer {
         if self.trust {
             return format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{dbname}", self.port);
         }
-        format!(
-            "postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}",
-            self.password, self.port
-        )
+        format!("postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}", self.password, self.port)
     }
 
     /// Stops the server (fast shutdown) and removes its directory. Idempotent.
@@ -172,11 +162,7 @@ impl TempServer {
             .arg(self.dir.join("data"))
             .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"])
             .arg("--auth-local=trust")
-            .arg(if self.trust {
-                "--auth-host=trust"
-            } else {
-                "--auth-host=scram-sha-256"
-            })
+            .arg(if self.trust { "--auth-host=trust" } else { "--auth-host=scram-sha-256" })
             .arg(format!("--pwfile={}", pwfile.display()));
         run_as_account(&mut cmd, run_as);
         let out = cmd.output().map_err(|e| PgServerError::io("run initdb", e))?;
@@ -223,9 +209,7 @@ impl TempServer {
                 .open(&log_path)
                 .map_err(|e| PgServerError::io("create the server log", e))?;
             account::give(&log_path, run_as)?;
-            let log_err = log
-                .try_clone()
-                .map_err(|e| PgServerError::io("open the server log", e))?;
+            let log_err = log.try_clone().map_err(|e| PgServerError::io("open the server log", e))?;
             let mut cmd = Command::new(bindir.join("postgres"));
             cmd.arg("-D")
                 .arg(self.dir.join("data"))
@@ -261,10 +245,7 @@ impl TempServer {
                 }
             }
         }
-        Err(PgServerError::Failed {
-            step: "starting postgres",
-            log: last_log,
-        })
+        Err(PgServerError::Failed { step: "starting postgres", log: last_log })
     }
 
     /// Waits until postmaster.pid says "ready"; on failure returns the log's tail.
@@ -360,10 +341,7 @@ rm -rf "$1"
 fn free_port() -> Result<u16, PgServerError> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| PgServerError::io("find a free loopback port", e))?;
-    listener
-        .local_addr()
-        .map(|addr| addr.port())
-        .map_err(|e| PgServerError::io("find a free loopback port", e))
+    listener.local_addr().map(|addr| addr.port()).map_err(|e| PgServerError::io("find a free loopback port", e))
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {

@@ -21,19 +21,13 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
         Err(e) => return failed(name, &e, false),
     };
     let result = match job {
-        Job::Claim(params) => claim::claim(&mut session.client, &params, Some(&actor))
-            .await
-            .map(JobResult::Claim),
+        Job::Claim(params) => claim::claim(&mut session.client, &params, Some(&actor)).await.map(JobResult::Claim),
         Job::Release { target, method } => release::release(&session.client, &actor, &target, method, "operator")
             .await
-            .map(|outcome| JobResult::Release {
-                target,
-                method,
-                outcome,
-            }),
-        Job::Reset { older_than, months } => reset::reset_stuck(&mut session.client, &actor, older_than, Some(&months))
-            .await
-            .map(JobResult::Reset),
+            .map(|outcome| JobResult::Release { target, method, outcome }),
+        Job::Reset { older_than, months } => {
+            reset::reset_stuck(&mut session.client, &actor, older_than, Some(&months)).await.map(JobResult::Reset)
+        }
     };
     match result {
         Ok(r) => {
@@ -48,9 +42,5 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
 }
 
 fn failed(name: &str, e: &DbError, outcome_unknown: bool) -> JobResult {
-    JobResult::Failed {
-        job: name.to_string(),
-        error: e.to_string(),
-        outcome_unknown,
-    }
+    JobResult::Failed { job: name.to_string(), error: e.to_string(), outcome_unknown }
 }

@@ -45,10 +45,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;
     // The reading session is read-only in watch / read-only mode: the server refuses any write.
-    let read_options = SessionOptions {
-        read_only: state.read_only,
-        ..SessionOptions::default()
-    };
+    let read_options = SessionOptions { read_only: state.read_only, ..SessionOptions::default() };
     let write_options = SessionOptions::default();
 
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
@@ -59,6 +56,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         interval: state.refresh,
         commands: cmd_rx,
         events: db_tx.clone(),
+        listen: opts.config.listen,
     };
     let worker_task = tokio::spawn(worker.run());
 
@@ -67,10 +65,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let guard = terminal::TerminalGuard::enter()?;
     // Cleared without `Terminal::clear`, which asks the terminal where its cursor is.
-    crossterm::execute!(
-        stdout(),
-        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-    )?;
+    crossterm::execute!(stdout(), crossterm::terminal::Clear(crossterm::terminal::ClearType::All))?;
     let mut term = Terminal::new(CrosstermBackend::new(stdout()))?;
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -115,12 +110,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                     let _ = cmd_tx.try_send(cmd);
                 }
                 Effect::Run(job) => {
-                    let (settings, options, actor, tx) = (
-                        opts.settings.clone(),
-                        write_options.clone(),
-                        actor.clone(),
-                        db_tx.clone(),
-                    );
+                    let (settings, options, actor, tx) =
+                        (opts.settings.clone(), write_options.clone(), actor.clone(), db_tx.clone());
                     tokio::spawn(async move {
                         let result = jobs::run(job, settings, options, actor).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;

@@ -13,6 +13,10 @@ use crate::db::{DbError, detail, snapshot};
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
+/// After a pushed change, wait this long for the rest of a burst.
+const PUSH_DEBOUNCE: Duration = Duration::from_millis(50);
+/// At most five pushed refreshes a second, however busy the fleet.
+const MIN_PUSH_GAP: Duration = Duration::from_millis(200);
 /// Longest a snapshot read may take before the link is presumed dead.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -29,6 +33,8 @@ pub struct Worker {
     pub interval: Duration,
     pub commands: mpsc::Receiver<WorkerCmd>,
     pub events: mpsc::Sender<DbEvent>,
+    /// LISTEN for pushed changes (polling stays, for locks and as a fallback).
+    pub listen: bool,
 }
 
 impl Worker {
@@ -37,35 +43,32 @@ impl Worker {
         let mut attempt: u32 = 0;
         let mut paused = false;
         let mut next = Instant::now();
+        let mut last_refresh = Instant::now();
         loop {
             if session.as_ref().is_some_and(Session::is_closed) {
                 session = None;
             }
-            let Some(s) = session.as_ref() else {
+            let Some(s) = session.as_mut() else {
                 match connect::connect(&self.settings, &self.options).await {
                     Ok(s) => {
                         attempt = 0;
+                        if self.listen {
+                            // Push: the triggers of migration 004 tell us when something changed.
+                            let sql = format!("LISTEN {}", snapshot::CHANGE_CHANNEL);
+                            if let Err(e) = s.client.batch_execute(&sql).await {
+                                tracing::warn!("LISTEN failed, polling only: {e}");
+                            }
+                        }
                         let version = s.server_version.clone();
                         session = Some(s);
-                        if self
-                            .events
-                            .send(DbEvent::Connected {
-                                server_version: version,
-                            })
-                            .await
-                            .is_err()
-                        {
+                        if self.events.send(DbEvent::Connected { server_version: version }).await.is_err() {
                             return;
                         }
                         next = Instant::now();
                     }
                     Err(e) => {
                         attempt += 1;
-                        let event = DbEvent::RefreshFailed {
-                            error: e.to_string(),
-                            link_lost: true,
-                            attempt,
-                        };
+                        let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: true, attempt };
                         if self.events.send(event).await.is_err() {
                             return;
                         }
@@ -90,8 +93,15 @@ impl Worker {
             let due = tokio::time::Instant::from_std(next);
             tokio::select! {
                 _ = tokio::time::sleep_until(due), if !paused => {
+                    last_refresh = Instant::now();
                     if !self.refresh(s, &mut attempt).await { session = None; }
                     next = Instant::now() + self.interval;
+                }
+                // A change was pushed: refresh soon, but never more than 5 times a second.
+                Some(_) = s.notifications.recv() => {
+                    let soon = Instant::now() + PUSH_DEBOUNCE;
+                    let earliest = last_refresh + MIN_PUSH_GAP;
+                    next = next.min(soon.max(earliest));
                 }
                 cmd = self.commands.recv() => match cmd {
                     None => return,
@@ -124,10 +134,7 @@ impl Worker {
         };
         match result {
             Ok(snap) => {
-                let _ = self
-                    .events
-                    .send(DbEvent::Snapshot(Box::new(snap), Instant::now()))
-                    .await;
+                let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
                 true
             }
             Err(e) => {
@@ -135,11 +142,7 @@ impl Worker {
                 if lost {
                     *attempt += 1;
                 }
-                let event = DbEvent::RefreshFailed {
-                    error: e.to_string(),
-                    link_lost: lost,
-                    attempt: *attempt,
-                };
+                let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: lost, attempt: *attempt };
                 let _ = self.events.send(event).await;
                 !lost
             }

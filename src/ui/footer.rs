@@ -38,11 +38,7 @@ fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
         let Some(keys) = state.keymap.first_key(action) else {
             continue;
         };
-        let label = if action == Action::Pause && state.paused {
-            "resume"
-        } else {
-            action.label()
-        };
+        let label = if action == Action::Pause && state.paused { "resume" } else { action.label() };
         let item_width = keys.chars().count() + label.chars().count() + 3;
         if used + item_width > width {
             break;

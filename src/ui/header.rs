@@ -22,11 +22,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ];
     if let Some(v) = &state.server_version {
         let version = v.split_whitespace().next().unwrap_or(v);
-        spans.push(Span::raw(format!(
-            "PG{}{} │ ",
-            if wide { " " } else { "" },
-            clip(version, 8)
-        )));
+        spans.push(Span::raw(format!("PG{}{} │ ", if wide { " " } else { "" }, clip(version, 8))));
     }
     let (link, link_style) = match &state.link {
         Link::Connecting => ("connecting…".to_string(), theme.level(Level::Warning)),
@@ -45,17 +41,11 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
     } else if wide {
-        spans.push(Span::styled(
-            format!(" │ every {}", crate::duration_text::format_fine(state.refresh)),
-            theme.dim(),
-        ));
+        spans.push(Span::styled(format!(" │ every {}", crate::duration_text::format_fine(state.refresh)), theme.dim()));
     }
     if state.read_only || state.watch {
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(
-            " READ-ONLY ",
-            Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED),
-        ));
+        spans.push(Span::styled(" READ-ONLY ", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -63,10 +53,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 /// The last notice (an action's result, a refusal) or else why things are not OK.
 pub fn status_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = if let Some(notice) = &state.notice {
-        Line::styled(
-            format!(" {}", clip(&notice.text, area.width as usize)),
-            theme.level(notice.level),
-        )
+        Line::styled(format!(" {}", clip(&notice.text, area.width as usize)), theme.level(notice.level))
     } else if let Link::Reconnecting { error, .. } = &state.link {
         Line::styled(
             format!(" database unreachable: {}", clip(error, area.width as usize)),

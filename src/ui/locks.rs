@@ -47,26 +47,14 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let why = if !lock.granted {
                 format!("waits on {:?}", lock.blocking_pids)
             } else {
-                verdict
-                    .problems
-                    .iter()
-                    .map(LockProblem::describe)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                verdict.problems.iter().map(LockProblem::describe).collect::<Vec<_>>().join("; ")
             };
-            let why_style = if verdict.is_stuck() {
-                theme.stuck()
-            } else {
-                Style::new()
-            };
+            let why_style = if verdict.is_stuck() { theme.stuck() } else { Style::new() };
             let text = |s: Option<&String>, n: usize| clip(s.map_or("-", |v| v.as_str()), n);
             let mut cells = vec![
                 Cell::from(month),
                 Cell::from(lock.pid.map_or("-".into(), |p| p.to_string())),
-                Cell::from(text(
-                    holder.and_then(|h| h.application_name.as_ref()),
-                    if wide { 16 } else { 12 },
-                )),
+                Cell::from(text(holder.and_then(|h| h.application_name.as_ref()), if wide { 16 } else { 12 })),
             ];
             if wide {
                 cells.push(Cell::from(text(holder.and_then(|h| h.usename.as_ref()), 12)));
@@ -79,22 +67,11 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Cell::from(snap.waiters_of(lock).to_string()),
                 Cell::from(Span::styled(why, why_style)),
             ]);
-            TableRow {
-                cells,
-                style: if lock.month().is_none() {
-                    theme.dim()
-                } else {
-                    Style::new()
-                },
-            }
+            TableRow { cells, style: if lock.month().is_none() { theme.dim() } else { Style::new() } }
         })
         .collect();
     let mut header = vec!["Month", "Pid", "Application"];
-    let mut widths = vec![
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(if wide { 16 } else { 12 }),
-    ];
+    let mut widths = vec![Constraint::Length(8), Constraint::Length(6), Constraint::Length(if wide { 16 } else { 12 })];
     if wide {
         header.extend(["User", "Client"]);
         widths.extend([Constraint::Length(12), Constraint::Length(21)]);
@@ -108,13 +85,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Constraint::Fill(1),
     ]);
     DataTable {
-        title: title(
-            "Lock holders",
-            visible.len(),
-            snap.locks.len(),
-            state,
-            state.lock_sort.label(),
-        ),
+        title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
         header,
         widths,
         rows,

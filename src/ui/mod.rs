@@ -40,13 +40,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
 }
 
 fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let [top, body, status, foot] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [top, body, status, foot] =
+        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
+            .areas(area);
     header::header(frame, top, state, theme);
     let [upper, middle, lower] =
         Layout::vertical([Constraint::Percentage(43), Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
@@ -83,10 +79,5 @@ fn too_small(frame: &mut Frame, area: Rect) {
         Line::raw(format!("terminal too small: {}×{}", area.width, area.height)),
         Line::raw(format!("needs at least {MIN_WIDTH}×{MIN_HEIGHT}")),
     ];
-    frame.render_widget(
-        Paragraph::new(text)
-            .alignment(Alignment::Center)
-            .wrap(Wrap { trim: true }),
-        area,
-    );
+    frame.render_widget(Paragraph::new(text).alignment(Alignment::Center).wrap(Wrap { trim: true }), area);
 }

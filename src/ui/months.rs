@@ -20,9 +20,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let wide = area.width >= 70;
     let visible = select::visible_months(state);
-    let selected = visible
-        .iter()
-        .position(|&i| snap.months[i].year_month() == state.selected_month);
+    let selected = visible.iter().position(|&i| snap.months[i].year_month() == state.selected_month);
     let error_width = area.width.saturating_sub(if wide { 48 } else { 36 }) as usize;
     let (first, count) = super::table::window(selected, visible.len(), area.height);
     let rows = visible[first..first + count]
@@ -33,26 +31,18 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 format!("{} {}", Theme::status_symbol(&m.status), clip(&m.status, 10)),
                 theme.status(&m.status),
             );
-            let age = m
-                .started_at
-                .filter(|_| m.status == "processing")
-                .map(|s| dur(since(s, snap.taken_at)));
+            let age = m.started_at.filter(|_| m.status == "processing").map(|s| dur(since(s, snap.taken_at)));
             let mut cells = vec![
                 Cell::from(format!("{:04}-{:02}", m.year, m.month)),
                 Cell::from(status),
                 Cell::from(m.retry_count.map_or("-".into(), |r| r.to_string())),
             ];
             if wide {
-                cells.push(Cell::from(
-                    m.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string()),
-                ));
+                cells.push(Cell::from(m.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string())));
             }
             cells.push(Cell::from(age.unwrap_or_default()));
             cells.push(Cell::from(clip(m.error.as_deref().unwrap_or(""), error_width.max(1))));
-            TableRow {
-                cells,
-                style: Style::new(),
-            }
+            TableRow { cells, style: Style::new() }
         })
         .collect();
     let mut header = vec!["Month", "Status", "R"];
@@ -64,13 +54,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     header.extend(["Age", "Error"]);
     widths.extend([Constraint::Length(6), Constraint::Fill(1)]);
     DataTable {
-        title: title(
-            "Months",
-            visible.len(),
-            snap.months.len(),
-            state,
-            state.month_sort.label(),
-        ),
+        title: title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()),
         header,
         widths,
         rows,
@@ -94,13 +78,8 @@ pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &s
 }
 
 pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
-    let block = Block::bordered()
-        .title(format!(" {name} "))
-        .border_style(theme.border(focused));
-    frame.render_widget(
-        Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block),
-        area,
-    );
+    let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
+    frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);
 }
 
 /// One row per year, twelve cells, newest year first; a legend with counts below.
@@ -109,9 +88,7 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(snap) = &state.snapshot else {
         return placeholder(frame, area, "Calendar", focused, theme);
     };
-    let block = Block::bordered()
-        .title(" Calendar ")
-        .border_style(theme.border(focused));
+    let block = Block::bordered().title(" Calendar ").border_style(theme.border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cell_width: usize = if inner.width >= 4 + 1 + 12 * 3 { 3 } else { 2 };
@@ -124,13 +101,7 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let pos = sel_year.and_then(|y| years.iter().position(|&v| v == y)).unwrap_or(0);
     let first = pos.saturating_sub(grid_rows.saturating_sub(1));
     let mut lines = vec![Line::styled(
-        format!(
-            "     {}",
-            "JFMAMJJASOND"
-                .chars()
-                .map(|c| format!("{c:<cell_width$}"))
-                .collect::<String>()
-        ),
+        format!("     {}", "JFMAMJJASOND".chars().map(|c| format!("{c:<cell_width$}")).collect::<String>()),
         theme.dim(),
     )];
     for &year in years.iter().skip(first).take(grid_rows) {
@@ -142,11 +113,7 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Some(r) => (Theme::status_symbol(&r.status), theme.status(&r.status)),
                 None => (" ", Style::new()),
             };
-            let style = if ym.is_some() && ym == state.selected_month {
-                style.patch(theme.selected())
-            } else {
-                style
-            };
+            let style = if ym.is_some() && ym == state.selected_month { style.patch(theme.selected()) } else { style };
             spans.push(Span::styled(format!("{symbol:<cell_width$}"), style));
         }
         lines.push(Line::from(spans));
@@ -179,10 +146,7 @@ fn legend<'a>(snap: &crate::model::Snapshot, theme: &Theme, rows: usize) -> Vec<
         .map(|status| {
             let n = counts[*status];
             let name = if rows == 1 { clip(status, 10) } else { short(status) };
-            Span::styled(
-                format!("{} {name} {n} ", Theme::status_symbol(status)),
-                theme.status(status),
-            )
+            Span::styled(format!("{} {name} {n} ", Theme::status_symbol(status)), theme.status(status))
         })
         .collect();
     if rows == 1 {

@@ -16,12 +16,8 @@ use crate::model::hold::since;
 use crate::text::{clip, sanitize};
 
 fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
-    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
-        .flex(Flex::Center)
-        .areas(area);
-    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))])
-        .flex(Flex::Center)
-        .areas(v);
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
+    let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
     frame.render_widget(Clear, r);
     let block = Block::bordered().title(format!(" {title} ")).border_style(style);
     let inner = block.inner(r);
@@ -41,10 +37,7 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|i| {
             let cell = |j: usize| {
                 bindings.get(j).map_or(vec![Span::raw(" ".repeat(38))], |(k, l)| {
-                    vec![
-                        Span::styled(format!("{k:>12} "), theme.accent()),
-                        Span::raw(format!("{l:<24} ")),
-                    ]
+                    vec![Span::styled(format!("{k:>12} "), theme.accent()), Span::raw(format!("{l:<24} "))]
                 })
             };
             let mut spans = cell(i);
@@ -53,19 +46,10 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "In dialogs: Enter confirm · Esc cancel · Tab/↑↓ field · ←/→/Space change",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        "Filter (/): type words; Enter keeps it, Esc clears it",
-        theme.dim(),
-    ));
+    lines.push(Line::styled("In dialogs: Enter confirm · Esc cancel · Tab/↑↓ field · ←/→/Space change", theme.dim()));
+    lines.push(Line::styled("Filter (/): type words; Enter keeps it, Esc clears it", theme.dim()));
     if state.read_only || state.watch {
-        lines.push(Line::styled(
-            "READ-ONLY: action keys are off",
-            theme.level(Level::Warning),
-        ));
+        lines.push(Line::styled("READ-ONLY: action keys are off", theme.level(Level::Warning)));
     }
     let inner = popup(frame, area, 80, lines.len() as u16 + 2, "Keys".into(), theme.accent());
     frame.render_widget(Paragraph::new(lines), inner);
@@ -83,28 +67,16 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
                     Span::raw(format!("{:>14}  ", field.label())),
                     Span::styled(
                         value,
-                        if focused {
-                            theme.selected()
-                        } else {
-                            Style::new().add_modifier(Modifier::BOLD)
-                        },
+                        if focused { theme.selected() } else { Style::new().add_modifier(Modifier::BOLD) },
                     ),
                 ]));
             }
             lines.push(Line::raw(""));
             lines.extend(form.plan().into_iter().map(Line::raw));
             lines.push(Line::raw(""));
-            lines.push(Line::styled(
-                "Enter claim · Esc cancel · ↑↓ field · ←/→ change",
-                theme.dim(),
-            ));
+            lines.push(Line::styled("Enter claim · Esc cancel · ↑↓ field · ←/→ change", theme.dim()));
         }
-        Dialog::Release {
-            target,
-            method,
-            facts,
-            in_transaction,
-        } => {
+        Dialog::Release { target, method, facts, in_transaction } => {
             style = theme.level(Level::Warning);
             lines.extend(facts.iter().map(|f| Line::raw(clip(f, 76))));
             lines.push(Line::raw(""));
@@ -141,12 +113,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             lines.push(Line::raw(
                 "(retry_count + 1; failed when 5 retries are used) — unless a live worker holds its lock:",
             ));
-            lines.extend(
-                months
-                    .iter()
-                    .take(12)
-                    .map(|(m, age)| Line::raw(format!("  {m}  {age}"))),
-            );
+            lines.extend(months.iter().take(12).map(|(m, age)| Line::raw(format!("  {m}  {age}"))));
             if months.len() > 12 {
                 lines.push(Line::raw(format!("  … and {} more", months.len() - 12)));
             }
@@ -155,16 +122,10 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             lines.push(Line::styled("Enter/y do it · Esc/n cancel", theme.dim()));
         }
         Dialog::Running { .. } => {
-            lines.push(Line::raw(
-                "working… (the result will show here; it is never retried by itself)",
-            ));
+            lines.push(Line::raw("working… (the result will show here; it is never retried by itself)"));
         }
         Dialog::Result { lines: result, ok, .. } => {
-            style = if *ok {
-                theme.accent()
-            } else {
-                theme.level(Level::Critical)
-            };
+            style = if *ok { theme.accent() } else { theme.level(Level::Critical) };
             lines.extend(result.iter().take(16).map(|l| Line::raw(clip(l, 76))));
             if result.len() > 16 {
                 lines.push(Line::raw(format!("… {} more lines in the log", result.len() - 16)));
@@ -208,34 +169,17 @@ pub fn detail(frame: &mut Frame, area: Rect, detail: &Detail, state: &State, the
         Detail::Session { pid } => (format!("Session {pid}"), session_lines(*pid, state, theme)),
     };
     let height = area.height.saturating_sub(2).min(lines.len() as u16 + 2);
-    let inner = popup(
-        frame,
-        area,
-        area.width.saturating_sub(4).min(110),
-        height,
-        title,
-        theme.accent(),
-    );
+    let inner = popup(frame, area, area.width.saturating_sub(4).min(110), height, title, theme.accent());
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn session_lines<'a>(pid: i32, state: &State, theme: &Theme) -> Vec<Line<'a>> {
     let Some(snap) = &state.snapshot else { return vec![] };
-    let Some(h) = snap
-        .locks
-        .iter()
-        .find_map(|l| l.holder.as_ref().filter(|h| h.pid == pid))
-    else {
+    let Some(h) = snap.locks.iter().find_map(|l| l.holder.as_ref().filter(|h| h.pid == pid)) else {
         return vec![Line::styled("that session is gone", theme.dim())];
     };
     let ts = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map_or("-".into(), |t| {
-            format!(
-                "{} ({} ago)",
-                t.format("%Y-%m-%d %H:%M:%S"),
-                dur(since(t, snap.taken_at))
-            )
-        })
+        t.map_or("-".into(), |t| format!("{} ({} ago)", t.format("%Y-%m-%d %H:%M:%S"), dur(since(t, snap.taken_at))))
     };
     let s = |v: &Option<String>| sanitize(v.as_deref().unwrap_or("-"));
     let mut lines = vec![
@@ -243,12 +187,7 @@ fn session_lines<'a>(pid: i32, state: &State, theme: &Theme) -> Vec<Line<'a>> {
         Line::raw(format!("user          {}", s(&h.usename))),
         Line::raw(format!("client        {}", sanitize(&h.client()))),
         Line::raw(format!("backend type  {}", s(&h.backend_type))),
-        Line::raw(format!(
-            "state         {}  (wait: {} {})",
-            s(&h.state),
-            s(&h.wait_event_type),
-            s(&h.wait_event)
-        )),
+        Line::raw(format!("state         {}  (wait: {} {})", s(&h.state), s(&h.wait_event_type), s(&h.wait_event))),
         Line::raw(format!("started       {}", ts(h.backend_start))),
         Line::raw(format!("transaction   {}", ts(h.xact_start))),
         Line::raw(format!("query since   {}", ts(h.query_start))),
@@ -258,10 +197,9 @@ fn session_lines<'a>(pid: i32, state: &State, theme: &Theme) -> Vec<Line<'a>> {
         Line::styled("holds / waits for:", Style::new().add_modifier(Modifier::BOLD)),
     ];
     for lock in snap.locks.iter().filter(|l| l.pid == Some(pid)) {
-        let what = lock.month().map_or_else(
-            || format!("foreign {}/{}/{}", lock.classid, lock.objid, lock.objsubid),
-            |m| m.to_string(),
-        );
+        let what = lock
+            .month()
+            .map_or_else(|| format!("foreign {}/{}/{}", lock.classid, lock.objid, lock.objsubid), |m| m.to_string());
         let verb = if lock.granted { "holds" } else { "waits for" };
         lines.push(Line::raw(format!("  {verb} {what} ({})", sanitize(&lock.mode))));
     }

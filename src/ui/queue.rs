@@ -19,19 +19,18 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let q = &snap.queue;
     let level = assessment.queue;
-    let block = Block::bordered()
-        .title(format!(" Queue · {} ", level.word()))
-        .border_style(if level == Level::Ok {
-            theme.border(focused)
-        } else {
-            theme.level(level)
-        });
+    let block = Block::bordered().title(format!(" Queue · {} ", level.word())).border_style(if level == Level::Ok {
+        theme.border(focused)
+    } else {
+        theme.level(level)
+    });
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let oldest = q.oldest_ready_at.map_or("-".into(), |t| dur(since(t, snap.taken_at)));
-    let rates = state.history.rates().map_or("rates after two reads".into(), |r| {
-        format!("in {:.1}/min · out {:.1}/min", r.enqueued, r.dequeued)
-    });
+    let rates = state
+        .history
+        .rates()
+        .map_or("rates after two reads".into(), |r| format!("in {:.1}/min · out {:.1}/min", r.enqueued, r.dequeued));
     let lines = vec![
         Line::from(vec![
             Span::styled(format!("ready {}", q.ready), theme.level(level)),
@@ -40,11 +39,7 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Line::from(vec![
             Span::styled(
                 format!("dead {}", q.dead),
-                if q.dead > 0 {
-                    theme.level(Level::Warning)
-                } else {
-                    theme.dim()
-                },
+                if q.dead > 0 { theme.level(Level::Warning) } else { theme.dim() },
             ),
             Span::raw(format!(" · oldest ready {oldest}")),
         ]),
@@ -54,14 +49,6 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), text);
     let data = state.history.depths(spark.width as usize);
     // Scaled to the warning threshold (or the peak, if higher): a small queue stays low.
-    let peak = data
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(u64::from(state.thresholds.backlog_warning));
-    frame.render_widget(
-        Sparkline::default().data(&data).max(peak).style(theme.level(level)),
-        spark,
-    );
+    let peak = data.iter().copied().max().unwrap_or(0).max(u64::from(state.thresholds.backlog_warning));
+    frame.render_widget(Sparkline::default().data(&data).max(peak).style(theme.level(level)), spark);
 }

@@ -27,20 +27,14 @@ pub struct DataTable<'a> {
 
 impl DataTable<'_> {
     pub fn render(self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let block = Block::bordered()
-            .title(self.title)
-            .border_style(theme.border(self.focused));
+        let block = Block::bordered().title(self.title).border_style(theme.border(self.focused));
         if self.rows.is_empty() {
             frame.render_widget(Paragraph::new(Line::styled(self.empty, theme.dim())).block(block), area);
             return;
         }
         let header = Row::new(self.header).style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
         let rows = self.rows.into_iter().map(|r| Row::new(r.cells).style(r.style));
-        let highlight = if self.focused {
-            theme.selected()
-        } else {
-            Style::new().add_modifier(Modifier::BOLD)
-        };
+        let highlight = if self.focused { theme.selected() } else { Style::new().add_modifier(Modifier::BOLD) };
         let table = Table::new(rows, self.widths)
             .header(header)
             .block(block)

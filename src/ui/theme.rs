@@ -14,10 +14,7 @@ pub struct Theme {
 
 impl Theme {
     pub fn new(colours: &Colours, no_color: bool) -> Self {
-        Self {
-            mono: no_color,
-            colours: colours.clone(),
-        }
+        Self { mono: no_color, colours: colours.clone() }
     }
 
     /// `NO_COLOR` set to anything non-empty (no-color.org).
@@ -26,11 +23,7 @@ impl Theme {
     }
 
     fn fg(&self, name: &str) -> Style {
-        if self.mono {
-            Style::new()
-        } else {
-            Style::new().fg(self.colours.get(name))
-        }
+        if self.mono { Style::new() } else { Style::new().fg(self.colours.get(name)) }
     }
 
     pub fn status_symbol(status: &str) -> &'static str {
@@ -65,11 +58,7 @@ impl Theme {
             Level::Warning => self.fg("warning").add_modifier(Modifier::BOLD),
             Level::Critical | Level::Unknown => {
                 let s = self.fg("critical").add_modifier(Modifier::BOLD);
-                if self.mono {
-                    s.add_modifier(Modifier::REVERSED)
-                } else {
-                    s
-                }
+                if self.mono { s.add_modifier(Modifier::REVERSED) } else { s }
             }
         }
     }
@@ -80,10 +69,7 @@ impl Theme {
         if self.mono {
             Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
         } else {
-            Style::new()
-                .bg(self.colours.get(colour))
-                .fg(Color::Black)
-                .add_modifier(Modifier::BOLD)
+            Style::new().bg(self.colours.get(colour)).fg(Color::Black).add_modifier(Modifier::BOLD)
         }
     }
 

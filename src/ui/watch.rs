@@ -35,29 +35,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn banner(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let stale = state.is_stale();
     let (level, text) = match (&state.assessment, stale) {
-        (_, true) => (
-            Level::Critical,
-            "DATA IS STALE — the database cannot be reached".to_string(),
-        ),
+        (_, true) => (Level::Critical, "DATA IS STALE — the database cannot be reached".to_string()),
         (Some(a), false) if a.overall != Level::Ok => {
             (a.overall, format!("{}: {}", a.overall.word(), a.reasons.join(" · ")))
         }
         (Some(_), false) => (Level::Ok, "ALL CLEAR".to_string()),
         (None, false) => (Level::Ok, "waiting for the first snapshot…".to_string()),
     };
-    let style = if level == Level::Ok {
-        theme.dim()
-    } else {
-        theme.alert(level)
-    };
-    let paragraph = Paragraph::new(vec![
-        Line::raw(""),
-        Line::raw(crate::text::sanitize(&text)),
-        Line::raw(""),
-    ])
-    .alignment(Alignment::Center)
-    .style(style)
-    .wrap(Wrap { trim: true });
+    let style = if level == Level::Ok { theme.dim() } else { theme.alert(level) };
+    let paragraph = Paragraph::new(vec![Line::raw(""), Line::raw(crate::text::sanitize(&text)), Line::raw("")])
+        .alignment(Alignment::Center)
+        .style(style)
+        .wrap(Wrap { trim: true });
     frame.render_widget(paragraph, area);
 }
 
@@ -66,13 +55,7 @@ fn big_counts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let counts = snap.status_counts();
     let mut items: Vec<(String, i64, Style)> = ["pending", "processing", "completed", "retry", "failed"]
         .iter()
-        .map(|s| {
-            (
-                format!("{} {s}", Theme::status_symbol(s)),
-                counts.get(*s).copied().unwrap_or(0),
-                theme.status(s),
-            )
-        })
+        .map(|s| (format!("{} {s}", Theme::status_symbol(s)), counts.get(*s).copied().unwrap_or(0), theme.status(s)))
         .collect();
     let queue_level = state.assessment.as_ref().map_or(Level::Ok, |a| a.queue);
     items.push(("queue ready".into(), snap.queue.ready, theme.level(queue_level)));

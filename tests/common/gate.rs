@@ -16,16 +16,7 @@ pub struct Controller {
 pub fn gate() -> (Gate, Controller) {
     let (step_tx, step_rx) = mpsc::unbounded_channel();
     let (go_tx, go_rx) = mpsc::unbounded_channel();
-    (
-        Gate {
-            steps: step_tx,
-            go: Mutex::new(go_rx),
-        },
-        Controller {
-            steps: step_rx,
-            go: go_tx,
-        },
-    )
+    (Gate { steps: step_tx, go: Mutex::new(go_rx) }, Controller { steps: step_rx, go: go_tx })
 }
 
 impl StepObserver for Gate {

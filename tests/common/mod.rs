@@ -21,9 +21,7 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn external_url() -> Option<String> {
-    std::env::var("BACKFILL_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("BACKFILL_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
 }
 
 pub fn server() -> &'static TempServer {
@@ -46,15 +44,10 @@ pub fn url_for(dbname: &str) -> String {
 }
 
 fn dsn_of(s: &ConnSettings) -> String {
-    let mut dsn = format!(
-        "host={} port={} user={} dbname={} sslmode=disable",
-        s.hosts[0], s.ports[0], s.user, s.dbname
-    );
+    let mut dsn =
+        format!("host={} port={} user={} dbname={} sslmode=disable", s.hosts[0], s.ports[0], s.user, s.dbname);
     if let Some(pw) = &s.password {
-        dsn.push_str(&format!(
-            " password='{}'",
-            pw.expose().replace('\\', "\\\\").replace('\'', "\\'")
-        ));
+        dsn.push_str(&format!(" password='{}'", pw.expose().replace('\\', "\\\\").replace('\'', "\\'")));
     }
     dsn
 }
@@ -71,9 +64,7 @@ fn admin_url() -> String {
 }
 
 pub async fn connect_url(url: &str) -> Session {
-    connect::connect(&settings_of(url), &SessionOptions::default())
-        .await
-        .expect("connect to the test database")
+    connect::connect(&settings_of(url), &SessionOptions::default()).await.expect("connect to the test database")
 }
 
 /// A database for one test.
@@ -92,9 +83,7 @@ impl TestDb {
     }
 
     pub async fn session_with(&self, options: &SessionOptions) -> Session {
-        connect::connect(&self.settings(), options)
-            .await
-            .expect("connect to the test database")
+        connect::connect(&self.settings(), options).await.expect("connect to the test database")
     }
 }
 
@@ -118,11 +107,7 @@ impl Drop for TestDb {
 }
 
 fn next_name(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    )
+    format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
 async fn create_database(name: &str, template: Option<&str>) {
@@ -138,10 +123,7 @@ async fn create_database(name: &str, template: Option<&str>) {
 pub async fn fresh_db() -> TestDb {
     let name = next_name("bfc_test");
     create_database(&name, None).await;
-    TestDb {
-        url: url_for(&name),
-        name,
-    }
+    TestDb { url: url_for(&name), name }
 }
 
 /// A database with the schema applied (copied from a migrated template on our own server).
@@ -157,25 +139,17 @@ pub async fn migrated_db() -> TestDb {
             let name = next_name("bfc_template");
             create_database(&name, None).await;
             let mut session = connect_url(&url_for(&name)).await;
-            migrate::migrate(&mut session.client)
-                .await
-                .expect("migrate the template");
+            migrate::migrate(&mut session.client).await.expect("migrate the template");
             name
         })
         .await;
     let name = next_name("bfc_test");
     create_database(&name, Some(template)).await;
-    TestDb {
-        url: url_for(&name),
-        name,
-    }
+    TestDb { url: url_for(&name), name }
 }
 
 pub fn actor() -> Actor {
-    Actor {
-        os_user: "tester".into(),
-        os_host: "test-host".into(),
-    }
+    Actor { os_user: "tester".into(), os_host: "test-host".into() }
 }
 
 /// Inserts months `from..=to` (YYYY-MM) as pending.
@@ -183,9 +157,7 @@ pub async fn seed(session: &mut Session, from: &str, to: &str) -> u64 {
     use backfill_console::db::lock_key::YearMonth;
     let from = YearMonth::parse(from).expect("from");
     let to = YearMonth::parse(to).expect("to");
-    backfill_console::db::seed::seed(&mut session.client, &actor(), from, to)
-        .await
-        .expect("seed")
+    backfill_console::db::seed::seed(&mut session.client, &actor(), from, to).await.expect("seed")
 }
 
 /// Month advisory locks (one-bigint form) held by `pid`, as keys.
@@ -218,10 +190,7 @@ pub async fn advisory_locks_in_db(client: &tokio_postgres::Client) -> i64 {
 
 pub async fn status_of(client: &tokio_postgres::Client, year: i32, month: i32) -> String {
     client
-        .query_one(
-            "SELECT status::text FROM backfill_log WHERE year = $1 AND month = $2",
-            &[&year, &month],
-        )
+        .query_one("SELECT status::text FROM backfill_log WHERE year = $1 AND month = $2", &[&year, &month])
         .await
         .expect("read status")
         .get(0)
@@ -237,10 +206,7 @@ pub fn server_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
         .expect("read the temporary directory")
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-"))
-        })
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-")))
         .collect()
 }
 
@@ -260,16 +226,11 @@ pub static ROLES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub async fn login_in_role(db: &TestDb, role: &str) -> (String, String) {
     let _guard = ROLES.lock().await;
     let s = db.session().await;
-    s.client
-        .batch_execute(include_str!("../../sql/roles.sql"))
-        .await
-        .expect("apply sql/roles.sql");
+    s.client.batch_execute(include_str!("../../sql/roles.sql")).await.expect("apply sql/roles.sql");
     let name = next_name("login");
     let password = "not-a-real-secret-42";
     s.client
-        .batch_execute(&format!(
-            "CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE {role}"
-        ))
+        .batch_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}' IN ROLE {role}"))
         .await
         .expect("create a login");
     (name, password.to_string())

@@ -25,14 +25,7 @@ impl Console {
     }
 
     pub fn start_with(url: &str, args: &[&str], vars: &[(&str, &str)], rows: u16, cols: u16) -> Self {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_backfill-console"));
         cmd.args(args);
         cmd.env("DATABASE_URL", url);
@@ -60,14 +53,7 @@ impl Console {
                 raw_sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Console {
-            child,
-            writer,
-            screen,
-            raw,
-            master: pair.master,
-            _state_dir: state_dir,
-        }
+        Console { child, writer, screen, raw, master: pair.master, _state_dir: state_dir }
     }
 
     pub fn contents(&self) -> String {
@@ -86,33 +72,19 @@ impl Console {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "`{text}` never showed within {limit:?}; the screen:\n{}",
-            self.contents()
-        );
+        panic!("`{text}` never showed within {limit:?}; the screen:\n{}", self.contents());
     }
 
     pub fn wait_gone(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.contents().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "`{text}` never went away:\n{}",
-                self.contents()
-            );
+            assert!(Instant::now() < deadline, "`{text}` never went away:\n{}", self.contents());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
+        self.master.resize(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         self.screen.lock().unwrap().screen_mut().set_size(rows, cols);
     }
 

@@ -19,10 +19,7 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
     );
     let statuses = params.claimable_statuses();
     let rows = client
-        .query(
-            &sql,
-            &[&statuses, &params.years.from, &params.years.to, &params.batch_size],
-        )
+        .query(&sql, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
         .await
         .map_err(|e| DbError::query("read candidate months", &e))?;
     let candidates = rows
@@ -39,9 +36,5 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
             }
         })
         .collect();
-    Ok(ClaimReport {
-        dry_run: true,
-        candidates,
-        ..ClaimReport::default()
-    })
+    Ok(ClaimReport { dry_run: true, candidates, ..ClaimReport::default() })
 }

@@ -93,9 +93,7 @@ async fn run(
     observer: Option<&dyn StepObserver>,
     row_count: RowCount,
 ) -> Result<ClaimReport, DbError> {
-    params
-        .validate()
-        .map_err(|e| DbError::Refused(format!("claim refused: {e}")))?;
+    params.validate().map_err(|e| DbError::Refused(format!("claim refused: {e}")))?;
     if params.dry_run {
         return dry_run::report(client, params).await;
     }
@@ -122,29 +120,20 @@ async fn transact(
     let statuses = params.claimable_statuses();
     let tx = client.transaction().await.map_err(q("begin the claim"))?;
     let rows = tx
-        .query(
-            CANDIDATES,
-            &[&statuses, &params.years.from, &params.years.to, &params.batch_size],
-        )
+        .query(CANDIDATES, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
         .await
         .map_err(q("read candidate months"))?;
     pause(observer, Step::CandidatesRead).await;
     let mut report = ClaimReport::default();
     for row in rows {
         let id: i32 = row.get("id");
-        let month = YearMonth {
-            year: row.get("year"),
-            month: row.get("month"),
-        };
+        let month = YearMonth { year: row.get("year"), month: row.get("month") };
         if !try_lock(&tx, month, params.lock_wait, params.lock_retry_interval).await? {
             report.skipped_locked.push(month);
             continue;
         }
         pause(observer, Step::Locked(month)).await;
-        let updated = tx
-            .execute(UPDATE, &[&id, &statuses])
-            .await
-            .map_err(q("mark the month processing"))?;
+        let updated = tx.execute(UPDATE, &[&id, &statuses]).await.map_err(q("mark the month processing"))?;
         pause(observer, Step::Updated(month)).await;
         if updated != 1 && row_count == RowCount::Checked {
             report.skipped_raced.push(month);
@@ -152,11 +141,7 @@ async fn transact(
         }
         let job_id = Uuid::new_v4();
         let message = report::message(job_id, month);
-        let msg_id: i64 = tx
-            .query_one(ENQUEUE, &[&message])
-            .await
-            .map_err(q("enqueue the month"))?
-            .get(0);
+        let msg_id: i64 = tx.query_one(ENQUEUE, &[&message]).await.map_err(q("enqueue the month"))?.get(0);
         report.claimed.push(Claimed {
             year: month.year,
             month: month.month,

@@ -22,22 +22,17 @@ impl YearRange {
             .split_once("..")
             .ok_or_else(|| format!("--years `{text}`: expected OLDEST..NEWEST, e.g. 2000..2024"))?;
         let year = |s: &str| {
-            s.trim()
-                .parse::<i32>()
-                .map_err(|_| format!("--years `{text}`: `{s}` is not a year"))
-                .and_then(|y| {
-                    if (MIN_YEAR..=MAX_YEAR).contains(&y) {
-                        Ok(y)
-                    } else {
-                        Err(format!("--years `{text}`: {y} is outside {MIN_YEAR}..{MAX_YEAR}"))
-                    }
-                })
+            s.trim().parse::<i32>().map_err(|_| format!("--years `{text}`: `{s}` is not a year")).and_then(|y| {
+                if (MIN_YEAR..=MAX_YEAR).contains(&y) {
+                    Ok(y)
+                } else {
+                    Err(format!("--years `{text}`: {y} is outside {MIN_YEAR}..{MAX_YEAR}"))
+                }
+            })
         };
         let (from, to) = (year(a)?, year(b)?);
         if from > to {
-            return Err(format!(
-                "--years `{text}`: the first year is after the second; write {to}..{from}"
-            ));
+            return Err(format!("--years `{text}`: the first year is after the second; write {to}..{from}"));
         }
         Ok(Self { from, to })
     }
@@ -134,10 +129,7 @@ mod tests {
     #[test]
     fn batch_bounds() {
         for (n, ok) in [(0, false), (1, true), (50, true), (51, false), (-3, false)] {
-            let p = ClaimParams {
-                batch_size: n,
-                ..ClaimParams::default()
-            };
+            let p = ClaimParams { batch_size: n, ..ClaimParams::default() };
             assert_eq!(p.validate().is_ok(), ok, "{n}");
         }
     }
@@ -145,10 +137,7 @@ mod tests {
     #[test]
     fn statuses_follow_force_retry() {
         assert_eq!(ClaimParams::default().claimable_statuses(), ["pending", "retry"]);
-        let p = ClaimParams {
-            force_retry: true,
-            ..ClaimParams::default()
-        };
+        let p = ClaimParams { force_retry: true, ..ClaimParams::default() };
         assert_eq!(p.claimable_statuses(), ["pending", "retry", "failed"]);
     }
 }

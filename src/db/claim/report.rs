@@ -63,11 +63,7 @@ impl ClaimReport {
 
 /// `contemporary-notable` for 2020 and later, else `baseline` (SPEC §2 step 5).
 pub fn prompt_variant(year: i32) -> &'static str {
-    if year >= 2020 {
-        "contemporary-notable"
-    } else {
-        "baseline"
-    }
+    if year >= 2020 { "contemporary-notable" } else { "baseline" }
 }
 
 /// The queue message, exactly as the production consumers expect it.

@@ -9,6 +9,7 @@ pub mod tls;
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config, NoTls};
@@ -43,10 +44,7 @@ impl SessionOptions {
         let mut parts: Vec<String> = user_options.map(str::to_string).into_iter().collect();
         parts.push(format!("-c statement_timeout={}", self.statement_timeout.as_millis()));
         parts.push(format!("-c lock_timeout={}", self.lock_timeout.as_millis()));
-        parts.push(format!(
-            "-c idle_in_transaction_session_timeout={}",
-            self.idle_in_transaction_timeout.as_millis()
-        ));
+        parts.push(format!("-c idle_in_transaction_session_timeout={}", self.idle_in_transaction_timeout.as_millis()));
         if self.read_only {
             parts.push("-c default_transaction_read_only=on".to_string());
         }
@@ -59,6 +57,9 @@ pub struct Session {
     pub client: Client,
     pub backend_pid: i32,
     pub server_version: String,
+    /// `NOTIFY` payloads for channels this session `LISTEN`s on (hints: a full
+    /// buffer drops them, and one pending hint is as good as many).
+    pub notifications: mpsc::Receiver<String>,
     connection: JoinHandle<()>,
 }
 
@@ -112,40 +113,44 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
     let config = pg_config(settings, session);
     let tls = tls::client_config(settings.sslmode, settings.sslrootcert.as_deref())?;
     let target = settings.target();
+    let (notify_tx, notifications) = mpsc::channel(16);
     let (client, connection) = match tls {
         None => {
-            let (client, conn) = config
-                .connect(NoTls)
-                .await
-                .map_err(|e| describe_connect_error(&target, settings, &e))?;
-            (client, tokio::spawn(drive(conn)))
+            let (client, conn) =
+                config.connect(NoTls).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
+            (client, tokio::spawn(drive(conn, notify_tx)))
         }
         Some(tls_config) => {
             let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-            let (client, conn) = config
-                .connect(connector)
-                .await
-                .map_err(|e| describe_connect_error(&target, settings, &e))?;
-            (client, tokio::spawn(drive(conn)))
+            let (client, conn) =
+                config.connect(connector).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
+            (client, tokio::spawn(drive(conn, notify_tx)))
         }
     };
     let row = client
         .query_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
         .await
         .map_err(|e| DbError::query("read the session's backend pid", &e))?;
-    Ok(Session {
-        backend_pid: row.get(0),
-        server_version: row.get(1),
-        client,
-        connection,
-    })
+    Ok(Session { backend_pid: row.get(0), server_version: row.get(1), client, notifications, connection })
 }
 
-async fn drive<F>(connection: F)
+/// Drives the socket, passing notifications on.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, notify: mpsc::Sender<String>)
 where
-    F: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    if let Err(e) = connection.await {
-        tracing::debug!("database connection ended: {e}");
+    loop {
+        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                let _ = notify.try_send(n.payload().to_string());
+            }
+            Some(Ok(_)) => {} // notices: nothing to do
+            Some(Err(e)) => {
+                tracing::debug!("database connection ended: {e}");
+                return;
+            }
+            None => return,
+        }
     }
 }

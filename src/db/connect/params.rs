@@ -38,16 +38,14 @@ pub enum ParamsError {
 /// Parses a URL (`postgres://` or `postgresql://`) or a `key=value` DSN.
 pub fn parse(input: &str) -> Result<Params, ParamsError> {
     let trimmed = input.trim();
-    let params = if let Some(rest) = trimmed
-        .strip_prefix("postgresql://")
-        .or_else(|| trimmed.strip_prefix("postgres://"))
-    {
-        parse_url(rest)?
-    } else if trimmed.contains('=') {
-        parse_dsn(trimmed)?
-    } else {
-        return Err(ParamsError::Unrecognised);
-    };
+    let params =
+        if let Some(rest) = trimmed.strip_prefix("postgresql://").or_else(|| trimmed.strip_prefix("postgres://")) {
+            parse_url(rest)?
+        } else if trimmed.contains('=') {
+            parse_dsn(trimmed)?
+        } else {
+            return Err(ParamsError::Unrecognised);
+        };
     for key in params.keys() {
         if !KNOWN_KEYS.contains(&key.as_str()) {
             return Err(ParamsError::UnknownKey(key.clone()));
@@ -204,9 +202,7 @@ fn parse_dsn(input: &str) -> Result<Params, ParamsError> {
                 }
             }
             if !closed {
-                return Err(ParamsError::Malformed(format!(
-                    "the quoted value of `{key}` is not closed"
-                )));
+                return Err(ParamsError::Malformed(format!("the quoted value of `{key}` is not closed")));
             }
         } else {
             while let Some(&c) = chars.peek() {
@@ -276,34 +272,20 @@ mod tests {
         let got = parse(r"host=localhost port = 5432 dbname='my db' password='it\'s' user=bob").unwrap();
         assert_eq!(
             got,
-            p(&[
-                ("host", "localhost"),
-                ("port", "5432"),
-                ("dbname", "my db"),
-                ("password", "it's"),
-                ("user", "bob")
-            ])
+            p(&[("host", "localhost"), ("port", "5432"), ("dbname", "my db"), ("password", "it's"), ("user", "bob")])
         );
     }
 
     #[test]
     fn errors_name_the_problem_and_never_the_password() {
         assert_eq!(parse("localhost:5432"), Err(ParamsError::Unrecognised));
-        assert_eq!(
-            parse("host=x colour=blue"),
-            Err(ParamsError::UnknownKey("colour".into()))
-        );
+        assert_eq!(parse("host=x colour=blue"), Err(ParamsError::UnknownKey("colour".into())));
         let err = parse("postgresql://u:hunter2%zz@h/db").unwrap_err().to_string();
         assert!(err.contains("password"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
         let err = parse("dbname='open").unwrap_err().to_string();
         assert!(err.contains("not closed"), "{err}");
-        assert!(
-            parse("postgresql://h:99999/db")
-                .unwrap_err()
-                .to_string()
-                .contains("99999")
-        );
+        assert!(parse("postgresql://h:99999/db").unwrap_err().to_string().contains("99999"));
         assert!(parse("host").is_err());
     }
 }

@@ -49,11 +49,7 @@ fn find(text: &str, host: &str, port: &str, dbname: &str, user: &str) -> Option<
         .filter_map(split_fields)
         .find(|fields| {
             let wanted = [host, port, dbname, user];
-            fields
-                .iter()
-                .take(4)
-                .zip(wanted)
-                .all(|(field, want)| field == "*" || field == want)
+            fields.iter().take(4).zip(wanted).all(|(field, want)| field == "*" || field == want)
         })
         .map(|mut fields| fields.swap_remove(4))
 }
@@ -85,18 +81,9 @@ mod tests {
 
     #[test]
     fn first_matching_line_wins() {
-        assert_eq!(
-            find(FILE, "db1.example", "5432", "books", "alice").as_deref(),
-            Some("first")
-        );
-        assert_eq!(
-            find(FILE, "db2.example", "5432", "books", "alice").as_deref(),
-            Some("wild")
-        );
-        assert_eq!(
-            find(FILE, "db2.example", "5433", "books", "alice").as_deref(),
-            Some("catch\\all")
-        );
+        assert_eq!(find(FILE, "db1.example", "5432", "books", "alice").as_deref(), Some("first"));
+        assert_eq!(find(FILE, "db2.example", "5432", "books", "alice").as_deref(), Some("wild"));
+        assert_eq!(find(FILE, "db2.example", "5433", "books", "alice").as_deref(), Some("catch\\all"));
     }
 
     #[test]
@@ -110,16 +97,10 @@ mod tests {
         let path = dir.path().join("pgpass");
         std::fs::write(&path, "localhost:5432:db:u:pw\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert_eq!(
-            lookup(&path, "/var/run/postgresql", "5432", "db", "u"),
-            Lookup::Found("pw".into())
-        );
+        assert_eq!(lookup(&path, "/var/run/postgresql", "5432", "db", "u"), Lookup::Found("pw".into()));
         assert_eq!(lookup(&path, "otherhost", "5432", "db", "u"), Lookup::NotFound);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(
-            lookup(&path, "localhost", "5432", "db", "u"),
-            Lookup::InsecurePermissions(0o644)
-        );
+        assert_eq!(lookup(&path, "localhost", "5432", "db", "u"), Lookup::InsecurePermissions(0o644));
         assert_eq!(lookup(&dir.path().join("none"), "h", "1", "d", "u"), Lookup::Missing);
     }
 }

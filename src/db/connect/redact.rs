@@ -59,11 +59,7 @@ fn strip_from_dsn(dsn: &str) -> String {
     while let Some(start) = find_key(rest, "password") {
         out.push_str(&rest[..start]);
         let after_key = &rest[start + "password".len()..];
-        let after_eq = after_key
-            .trim_start()
-            .strip_prefix('=')
-            .unwrap_or(after_key)
-            .trim_start();
+        let after_eq = after_key.trim_start().strip_prefix('=').unwrap_or(after_key).trim_start();
         rest = skip_value(after_eq);
     }
     out.push_str(rest);
@@ -118,10 +114,7 @@ mod tests {
     #[test]
     fn urls_and_dsns_lose_only_the_password() {
         let (s, p) = split_password("postgresql://alice:s%40cret@db:5433/books?sslmode=require").unwrap();
-        assert_eq!(
-            (s.as_str(), p.as_str()),
-            ("postgresql://alice@db:5433/books?sslmode=require", "s@cret")
-        );
+        assert_eq!((s.as_str(), p.as_str()), ("postgresql://alice@db:5433/books?sslmode=require", "s@cret"));
         let (s, p) = split_password("postgres://h/db?password=pw&application_name=x").unwrap();
         assert_eq!((s.as_str(), p.as_str()), ("postgres://h/db?application_name=x", "pw"));
         let (s, p) = split_password("host=h password='it\\'s secret' user=u").unwrap();

@@ -113,13 +113,7 @@ impl ConnSettings {
             .hosts
             .iter()
             .zip(self.ports.iter().cycle())
-            .map(|(h, p)| {
-                if h.contains(':') {
-                    format!("[{h}]:{p}")
-                } else {
-                    format!("{h}:{p}")
-                }
-            })
+            .map(|(h, p)| if h.contains(':') { format!("[{h}]:{p}") } else { format!("{h}:{p}") })
             .collect();
         format!("{}@{}/{}", self.user, hosts.join(","), self.dbname)
     }
@@ -133,11 +127,8 @@ pub fn resolve(explicit: Option<&str>, env: &dyn Fn(&str) -> Option<String>) -> 
         Some(text) if !text.trim().is_empty() => params::parse(&text)?,
         _ => Params::new(),
     };
-    let mut password_source = if given.contains_key("password") {
-        PasswordSource::ConnectionString
-    } else {
-        PasswordSource::None
-    };
+    let mut password_source =
+        if given.contains_key("password") { PasswordSource::ConnectionString } else { PasswordSource::None };
     for (var, key) in ENV_KEYS {
         if !given.contains_key(*key)
             && let Some(value) = env(var).filter(|v| !v.is_empty())
@@ -157,10 +148,7 @@ fn build(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConnSettings, SettingsError> {
     let hosts: Vec<String> = match p.remove("host").or_else(|| p.remove("hostaddr")) {
-        Some(list) => list
-            .split(',')
-            .map(|h| if h.is_empty() { default_host() } else { h.to_string() })
-            .collect(),
+        Some(list) => list.split(',').map(|h| if h.is_empty() { default_host() } else { h.to_string() }).collect(),
         None => vec![default_host()],
     };
     let ports = parse_ports(p.remove("port"), hosts.len())?;
@@ -202,9 +190,7 @@ fn build(
         dbname,
         sslmode,
         sslrootcert,
-        application_name: p
-            .remove("application_name")
-            .unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
+        application_name: p.remove("application_name").unwrap_or_else(|| DEFAULT_APPLICATION_NAME.to_string()),
         connect_timeout,
         options: p.remove("options"),
         keepalives_idle,
@@ -221,13 +207,10 @@ fn parse_ports(list: Option<String>, host_count: usize) -> Result<Vec<u16>, Sett
             if p.is_empty() {
                 Ok(5432)
             } else {
-                p.parse::<u16>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| SettingsError::Invalid {
-                        key: "port",
-                        problem: format!("`{}` is not a number from 1 to 65535", crate::text::clip(p, 20)),
-                    })
+                p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(|| SettingsError::Invalid {
+                    key: "port",
+                    problem: format!("`{}` is not a number from 1 to 65535", crate::text::clip(p, 20)),
+                })
             }
         })
         .collect::<Result<Vec<u16>, _>>()?;
@@ -247,10 +230,7 @@ fn seconds(value: Option<String>, key: &'static str) -> Result<Option<Duration>,
         Some(v) => match v.trim().parse::<u64>() {
             Ok(0) => Ok(None),
             Ok(n) => Ok(Some(Duration::from_secs(n))),
-            Err(_) => Err(SettingsError::Invalid {
-                key,
-                problem: format!("`{v}` is not a whole number of seconds"),
-            }),
+            Err(_) => Err(SettingsError::Invalid { key, problem: format!("`{v}` is not a whole number of seconds") }),
         },
     }
 }
@@ -264,10 +244,7 @@ fn default_host() -> String {
 }
 
 fn os_user() -> Option<String> {
-    nix::unistd::User::from_uid(nix::unistd::geteuid())
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+    nix::unistd::User::from_uid(nix::unistd::geteuid()).ok().flatten().map(|u| u.name)
 }
 
 #[cfg(test)]

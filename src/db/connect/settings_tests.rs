@@ -30,10 +30,7 @@ fn flag_wins_over_database_url_and_environment_fills_gaps() {
 fn database_url_then_pure_environment() {
     let env = env_of(&[("DATABASE_URL", "host=h1 dbname=d1 user=u1"), ("HOME", "/nonexistent")]);
     let s = resolve(None, &env).unwrap();
-    assert_eq!(
-        (s.hosts[0].as_str(), s.dbname.as_str(), s.user.as_str()),
-        ("h1", "d1", "u1")
-    );
+    assert_eq!((s.hosts[0].as_str(), s.dbname.as_str(), s.user.as_str()), ("h1", "d1", "u1"));
     assert_eq!(s.application_name, DEFAULT_APPLICATION_NAME);
 
     let env = env_of(&[
@@ -60,9 +57,7 @@ fn dbname_defaults_to_user_and_ports_pair_with_hosts() {
     let s = resolve(Some("host=a,b port=1,2 user=x"), &env).unwrap();
     assert_eq!(s.dbname, "x");
     assert_eq!(s.target(), "x@a:1,b:2/x");
-    let err = resolve(Some("host=a,b,c port=1,2 user=x"), &env)
-        .unwrap_err()
-        .to_string();
+    let err = resolve(Some("host=a,b,c port=1,2 user=x"), &env).unwrap_err().to_string();
     assert!(err.contains("2 ports given for 3 hosts"), "{err}");
 }
 
@@ -86,9 +81,7 @@ fn password_file_is_used_only_when_no_password_given() {
 #[test]
 fn bad_values_are_named_and_passwords_never_shown() {
     let env = env_of(&[("HOME", "/nonexistent")]);
-    let err = resolve(Some("host=h user=u sslmode=allow password=topsecret"), &env)
-        .unwrap_err()
-        .to_string();
+    let err = resolve(Some("host=h user=u sslmode=allow password=topsecret"), &env).unwrap_err().to_string();
     assert!(err.contains("sslmode") && err.contains("verify-full"), "{err}");
     assert!(!err.contains("topsecret"));
     let err = resolve(Some("host=h user=u port=http"), &env).unwrap_err().to_string();

@@ -50,15 +50,8 @@ pub fn client_config(mode: SslMode, rootcert: Option<&Path>) -> Result<Option<Cl
         (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
             let default = default_root_file();
             if !default.is_file() {
-                let name = if mode == SslMode::VerifyCa {
-                    "verify-ca"
-                } else {
-                    "verify-full"
-                };
-                return Err(TlsSetupError::NoRootCert {
-                    mode: name,
-                    default: default.display().to_string(),
-                });
+                let name = if mode == SslMode::VerifyCa { "verify-ca" } else { "verify-full" };
+                return Err(TlsSetupError::NoRootCert { mode: name, default: default.display().to_string() });
             }
             return client_config(mode, Some(&default));
         }
@@ -78,10 +71,7 @@ fn default_root_file() -> PathBuf {
 }
 
 fn webpki_verifier(path: &Path) -> Result<Arc<WebPkiServerVerifier>, TlsSetupError> {
-    let bad = |problem: String| TlsSetupError::BadRootCert {
-        path: path.display().to_string(),
-        problem,
-    };
+    let bad = |problem: String| TlsSetupError::BadRootCert { path: path.display().to_string(), problem };
     let mut roots = RootCertStore::empty();
     if path.as_os_str() == "system" {
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -97,9 +87,7 @@ fn webpki_verifier(path: &Path) -> Result<Arc<WebPkiServerVerifier>, TlsSetupErr
             roots.add(cert).map_err(|e| bad(e.to_string()))?;
         }
     }
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .map_err(|e| bad(e.to_string()))
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider()).build().map_err(|e| bad(e.to_string()))
 }
 
 /// verify-ca: the full chain check, but a name mismatch is accepted.
@@ -115,10 +103,7 @@ impl ServerCertVerifier for IgnoreHostName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),

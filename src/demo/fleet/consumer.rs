@@ -66,10 +66,7 @@ async fn work(shared: &mut Shared, s: &Session, d: Delivery, rng: &mut StdRng, n
         return Step::Continue;
     };
     let key = year * 100 + month;
-    let locked = s
-        .client
-        .query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&key])
-        .await;
+    let locked = s.client.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&key]).await;
     if !matches!(locked.map(|r| r.get::<_, bool>(0)), Ok(true)) {
         return Step::Continue; // someone holds it: the message comes back later
     }

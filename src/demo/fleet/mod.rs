@@ -71,10 +71,7 @@ impl Shared {
     pub async fn session(&self, app: &str) -> Option<Session> {
         let mut settings = self.settings.clone();
         settings.application_name = app.to_string();
-        let options = SessionOptions {
-            statement_timeout: Duration::from_secs(30),
-            ..SessionOptions::default()
-        };
+        let options = SessionOptions { statement_timeout: Duration::from_secs(30), ..SessionOptions::default() };
         connect::connect(&settings, &options).await.ok()
     }
 }

@@ -65,20 +65,13 @@ async fn leak_a_lock(shared: &Shared, name: &str, rng: &mut impl Rng) -> Option<
         .await
         .ok()??;
     let key: i32 = row.get(0);
-    let got: bool = pooled
-        .client
-        .query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&i64::from(key)])
-        .await
-        .ok()?
-        .get(0);
+    let got: bool =
+        pooled.client.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&i64::from(key)]).await.ok()?.get(0);
     if !got {
         return None;
     }
     // The defect: the release goes through the pool to a different session.
-    let _ = other
-        .client
-        .execute("SELECT pg_advisory_unlock($1::bigint)", &[&i64::from(key)])
-        .await;
+    let _ = other.client.execute("SELECT pg_advisory_unlock($1::bigint)", &[&i64::from(key)]).await;
     tracing::debug!("{name}: leaked the lock of {key} on a pooled session");
     Some(pooled)
 }

@@ -20,9 +20,7 @@ pub async fn run(mut shared: Shared) {
         let now = shared.epoch.elapsed();
         if now >= next_stall_allowed && rng.random_bool(shared.opts.chaos.clamp(0.0, 1.0) * 0.6) {
             let stall = shared.scaled(Duration::from_secs(90));
-            shared
-                .stall_until_ms
-                .store((now + stall).as_millis() as u64, Ordering::Relaxed);
+            shared.stall_until_ms.store((now + stall).as_millis() as u64, Ordering::Relaxed);
             next_stall_allowed = now + stall + shared.scaled(Duration::from_secs(120));
             tracing::debug!("demo: consumers stall for {stall:?}");
         }
