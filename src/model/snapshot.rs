@@ -144,7 +144,7 @@ impl Snapshot {
     /// Newest first, the order the read model promises (the query already sorts; a
     /// deployment's own data or a test fixture might not).
     pub fn sort_months(&mut self) {
-        self.months.sort_by(|a, b| (b.year, b.month).cmp(&(a.year, a.month)));
+        self.months.sort_by_key(|m| std::cmp::Reverse((m.year, m.month)));
     }
 
     /// Waiters on the same lock as `lock` (not granted rows with the same key).
