@@ -24,15 +24,16 @@ pub fn snapshot_sql() -> String {
         'in_this_database', l.database IS NOT DISTINCT FROM d.oid, 'mode', l.mode,
         'waitstart', to_jsonb(l)->'waitstart',
         'blocking_pids', CASE WHEN l.granted THEN '{{}}'::int[] ELSE pg_blocking_pids(l.pid) END,
-        'holder', (SELECT json_build_object(
+        'holder', CASE WHEN a.pid IS NOT NULL THEN json_build_object(
             'pid', a.pid, 'usename', a.usename, 'application_name', a.application_name,
             'client_addr', host(a.client_addr), 'client_hostname', a.client_hostname, 'client_port', a.client_port,
             'backend_start', a.backend_start, 'xact_start', a.xact_start, 'query_start', a.query_start,
             'state_change', a.state_change, 'state', a.state, 'wait_event_type', a.wait_event_type,
-            'wait_event', a.wait_event, 'query', a.query, 'backend_type', a.backend_type)
-          FROM pg_stat_activity a WHERE a.pid = l.pid))
+            'wait_event', a.wait_event, 'query', a.query, 'backend_type', a.backend_type) END)
         ORDER BY l.classid, l.objid, l.objsubid, l.granted DESC, l.pid), '[]')
       FROM pg_locks l CROSS JOIN (SELECT oid FROM pg_database WHERE datname = current_database()) d
+        -- One join, not a sub-select per lock: pg_stat_activity is a function scan.
+        LEFT JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory'),
   'queue', (SELECT json_build_object(
         'ready', count(*) FILTER (WHERE visible_at <= now()),
