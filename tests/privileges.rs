@@ -221,3 +221,26 @@ async fn a_password_on_the_command_line_never_shows_in_the_process_title() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_as_watcher_reads_and_its_refusals_name_the_privilege() {
+    let (db, _admin, _) = world().await;
+    let (user, pw) = common::login_in_role(&db, "backfill_watcher").await;
+    let url = common::url_as(&db, &user, &pw);
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start(&url, &[]);
+        c.wait_for("Months 6/6");
+        c.wait_for("2024-05"); // the lock holder is visible (pg_monitor)
+        c.send("c");
+        c.wait_for("Run the claim routine");
+        c.send("\r");
+        c.wait_for("permission denied for table backfill_log");
+        c.wait_for("roles.sql");
+        c.send("\r");
+        c.wait_gone("Enter close");
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+    })
+    .await
+    .unwrap();
+}
