@@ -88,6 +88,7 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
         dead: 100_000,
         oldest_ready_at: Some(now - chrono::Duration::seconds(3600)),
         enqueued_total: 2_000_000 + seconds,
+        estimated: true,
     };
     Snapshot { taken_at: now, months, locks, queue }
 }

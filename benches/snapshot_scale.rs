@@ -61,14 +61,27 @@ fn main() {
         let reader = session(&url).await;
         let snap = snapshot::read(&reader.client).await.unwrap();
         assert_eq!((snap.months.len(), snap.locks.len()), (2412, 1000));
-        assert_eq!((snap.queue.ready, snap.queue.in_flight, snap.queue.dead), (900_000, 100_000, 100_000));
+        assert!(snap.queue.estimated, "the figures are labelled estimates at this scale");
+        let q = &snap.queue;
+        println!(
+            "estimates: ready ≈{} (exact 900000), in flight ≈{} (exact 100000), delayed {} (exact 0), dead ≈{} (exact 100000)",
+            q.ready, q.in_flight, q.delayed, q.dead
+        );
+        if std::env::var_os("EXPLAIN").is_some() {
+            let plan = reader.client.simple_query(&format!("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) {}", snapshot::snapshot_sql())).await.unwrap();
+            for m in plan {
+                if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                    println!("{}", r.get(0).unwrap_or(""));
+                }
+            }
+        }
         let mut whole = Vec::new();
         let mut queue_only = Vec::new();
         let mut without_queue = Vec::new();
         let queue_sql = "SELECT count(*) FILTER (WHERE visible_at <= now()), count(*) FILTER (WHERE visible_at > now() AND read_count > 0),
             count(*) FILTER (WHERE visible_at > now() AND read_count = 0), min(enqueued_at) FILTER (WHERE visible_at <= now()),
             (SELECT count(*) FROM backfill_queue_dead) FROM backfill_queue";
-        let rest_sql = snapshot::snapshot_sql().replace("FROM backfill_queue)\n)", "FROM backfill_queue WHERE false)\n)");
+        let rest_sql = snapshot::snapshot_sql();
         for _ in 0..15 {
             let t = Instant::now();
             snapshot::read(&reader.client).await.unwrap();
@@ -82,8 +95,8 @@ fn main() {
         }
         println!("snapshot at scale (2,412 months, 1,000 locks / 100 sessions, 1,000,000 queued, 100,000 dead), median of 15:");
         println!("  whole snapshot (one round trip)      {:>8.2?}", median(whole));
-        println!("  the exact queue counts alone         {:>8.2?}", median(queue_only));
-        println!("  everything but the queue table scan  {:>8.2?}", median(without_queue));
+        println!("  a plain exact count of the queue (the old way) {:>8.2?}", median(queue_only));
+        println!("  the snapshot again (second sample set)         {:>8.2?}", median(without_queue));
         drop(holders);
     });
     drop(server);

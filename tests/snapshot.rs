@@ -90,3 +90,52 @@ async fn a_database_without_the_schema_says_to_run_migrate() {
     let err = snapshot::read(&s.client).await.unwrap_err();
     assert!(err.to_string().contains("backfill-console migrate"), "{err}");
 }
+
+/// The plain counts the snapshot must agree with.
+async fn plain_counts(c: &tokio_postgres::Client) -> (i64, i64, i64, i64) {
+    let r = c
+        .query_one(
+            "SELECT count(*) FILTER (WHERE visible_at <= now()),
+                    count(*) FILTER (WHERE visible_at > now() AND read_count > 0),
+                    count(*) FILTER (WHERE visible_at > now() AND read_count = 0),
+                    (SELECT count(*) FROM backfill_queue_dead) FROM backfill_queue",
+            &[],
+        )
+        .await
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2), r.get(3))
+}
+
+#[tokio::test]
+async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
+    let db = common::migrated_db().await;
+    let s = db.session().await;
+    // A mix below the cap: exact, and equal to a plain count.
+    s.client
+        .batch_execute(
+            "INSERT INTO backfill_queue (message, visible_at, read_count)
+               SELECT '{}', now() + (CASE WHEN i % 7 = 0 THEN interval '1 h' ELSE interval '-1 h' END),
+                      CASE WHEN i % 14 = 0 THEN 1 ELSE 0 END
+               FROM generate_series(1, 9000) i;
+             INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message)
+               SELECT 100000 + i, now(), now(), 3, '{}' FROM generate_series(1, 500) i;",
+        )
+        .await
+        .unwrap();
+    let q = snapshot::read(&s.client).await.unwrap().queue;
+    assert!(!q.estimated);
+    assert_eq!((q.ready, q.in_flight, q.delayed, q.dead), plain_counts(&s.client).await);
+    // Past the cap: ready becomes an estimate, never below the cap; the small parts stay exact.
+    s.client
+        .batch_execute(
+            "INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 6000); ANALYZE backfill_queue",
+        )
+        .await
+        .unwrap();
+    let q = snapshot::read(&s.client).await.unwrap().queue;
+    let (ready, in_flight, delayed, dead) = plain_counts(&s.client).await;
+    assert!(q.estimated, "labelled an estimate");
+    assert!(q.ready > snapshot::EXACT_COUNT_CAP, "never below the cap: {}", q.ready);
+    assert!((q.ready - ready).abs() * 10 < ready, "within 10 %: {} vs {ready}", q.ready);
+    assert_eq!((q.in_flight, q.delayed, q.dead), (in_flight, delayed, dead));
+}

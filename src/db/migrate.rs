@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "queue", sql: include_str!("../../sql/002_queue.sql") },
     Migration { version: 3, name: "audit", sql: include_str!("../../sql/003_audit.sql") },
     Migration { version: 4, name: "notify", sql: include_str!("../../sql/004_notify.sql") },
+    Migration { version: 5, name: "queue_depth", sql: include_str!("../../sql/005_queue_depth.sql") },
 ];
 
 pub fn latest_version() -> i32 {

@@ -10,7 +10,13 @@ use crate::model::Snapshot;
 /// Longest error text carried in a snapshot; the detail view reads the rest.
 pub const ERROR_PREVIEW_CHARS: i32 = 300;
 
+/// Queue figures are counted exactly up to this many; beyond it they are
+/// estimates (a page sample scaled to the catalogue row count, never below the cap)
+/// and say so.
+pub const EXACT_COUNT_CAP: i64 = 10_000;
+
 pub fn snapshot_sql() -> String {
+    let (cap, cap1) = (EXACT_COUNT_CAP, EXACT_COUNT_CAP + 1);
     format!(
         "SELECT json_build_object(
   'taken_at', now(),
@@ -35,14 +41,37 @@ pub fn snapshot_sql() -> String {
         -- One join, not a sub-select per lock: pg_stat_activity is a function scan.
         LEFT JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory'),
-  'queue', (SELECT json_build_object(
-        'ready', count(*) FILTER (WHERE visible_at <= now()),
-        'in_flight', count(*) FILTER (WHERE visible_at > now() AND read_count > 0),
-        'delayed', count(*) FILTER (WHERE visible_at > now() AND read_count = 0),
-        'oldest_ready_at', min(enqueued_at) FILTER (WHERE visible_at <= now()),
-        'dead', (SELECT count(*) FROM backfill_queue_dead),
+  'queue', (WITH
+      -- Each figure is counted exactly up to the cap; beyond it, it is estimated from a
+      -- 2 % page sample scaled to the catalogue's row count (and never below the cap).
+      capped AS (SELECT
+          (SELECT count(*) FROM (SELECT 1 FROM backfill_queue WHERE visible_at <= now() LIMIT {cap1}) r) AS ready,
+          invisible.in_flight, invisible.delayed, invisible.n AS invisible,
+          (SELECT count(*) FROM (SELECT 1 FROM backfill_queue_dead LIMIT {cap1}) x) AS dead
+        -- In flight and delayed from ONE capped scan of the invisible part.
+        FROM (SELECT count(*) AS n, count(*) FILTER (WHERE in_flight) AS in_flight,
+                     count(*) FILTER (WHERE NOT in_flight) AS delayed
+              FROM (SELECT read_count > 0 AS in_flight FROM backfill_queue
+                    WHERE visible_at > now() LIMIT {cap1}) i) invisible),
+      sized AS (SELECT capped.*,
+          capped.ready > {cap} OR capped.invisible > {cap} AS big,
+          (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'backfill_queue'::regclass) AS rows_est,
+          (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'backfill_queue_dead'::regclass) AS dead_est
+        FROM capped),
+      sample AS (SELECT count(*) FILTER (WHERE visible_at <= now())::float8 / greatest(count(*), 1) AS ready,
+                        count(*) FILTER (WHERE visible_at > now() AND read_count > 0)::float8 / greatest(count(*), 1) AS in_flight,
+                        count(*) FILTER (WHERE visible_at > now() AND read_count = 0)::float8 / greatest(count(*), 1) AS delayed
+                 FROM backfill_queue TABLESAMPLE SYSTEM (2) WHERE (SELECT big FROM sized))
+    SELECT json_build_object(
+        'ready', CASE WHEN s.ready <= {cap} THEN s.ready ELSE greatest((s.rows_est * sample.ready)::bigint, {cap1}) END,
+        'in_flight', CASE WHEN s.invisible <= {cap} THEN s.in_flight ELSE (s.rows_est * sample.in_flight)::bigint END,
+        'delayed', CASE WHEN s.invisible <= {cap} THEN s.delayed ELSE (s.rows_est * sample.delayed)::bigint END,
+        'dead', CASE WHEN s.dead <= {cap} THEN s.dead ELSE greatest(s.dead_est, {cap1}) END,
+        'estimated', s.big OR s.dead > {cap},
+        -- Ids grow with time: the first ready id is the oldest ready message.
+        'oldest_ready_at', (SELECT enqueued_at FROM backfill_queue WHERE visible_at <= now() ORDER BY msg_id LIMIT 1),
         'enqueued_total', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM backfill_queue_msg_id_seq))
-      FROM backfill_queue)
+    FROM sized s, sample)
 )::text"
     )
 }

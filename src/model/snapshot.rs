@@ -120,6 +120,9 @@ pub struct QueueDepth {
     pub delayed: i64,
     pub dead: i64,
     pub oldest_ready_at: Option<DateTime<Utc>>,
+    /// Some figure is beyond the exact-count cap: the figures beyond it are estimates.
+    #[serde(default)]
+    pub estimated: bool,
     /// Messages ever enqueued (the id sequence); rates come from its differences.
     pub enqueued_total: i64,
 }

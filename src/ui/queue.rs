@@ -31,14 +31,16 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .history
         .rates()
         .map_or("rates after two reads".into(), |r| format!("in {:.1}/min · out {:.1}/min", r.enqueued, r.dequeued));
+    // Beyond the exact-count cap, ready and dead are catalogue estimates: say so.
+    let approx = if q.estimated { "≈" } else { "" };
     let lines = vec![
         Line::from(vec![
-            Span::styled(format!("ready {}", q.ready), theme.level(level)),
-            Span::raw(format!(" · flight {} · delayed {}", q.in_flight, q.delayed)),
+            Span::styled(format!("ready {approx}{}", q.ready), theme.level(level)),
+            Span::raw(format!(" · flight {approx}{} · delayed {approx}{}", q.in_flight, q.delayed)),
         ]),
         Line::from(vec![
             Span::styled(
-                format!("dead {}", q.dead),
+                format!("dead {approx}{}", q.dead),
                 if q.dead > 0 { theme.level(Level::Warning) } else { theme.dim() },
             ),
             Span::raw(format!(" · oldest ready {oldest}")),

@@ -43,6 +43,8 @@ impl SessionOptions {
     fn startup_options(&self, user_options: Option<&str>) -> String {
         let mut parts: Vec<String> = user_options.map(str::to_string).into_iter().collect();
         parts.push(format!("-c statement_timeout={}", self.statement_timeout.as_millis()));
+        // A console's reads must cost production little: no parallel workers for them.
+        parts.push("-c max_parallel_workers_per_gather=0".to_string());
         parts.push(format!("-c lock_timeout={}", self.lock_timeout.as_millis()));
         parts.push(format!("-c idle_in_transaction_session_timeout={}", self.idle_in_transaction_timeout.as_millis()));
         if self.read_only {
