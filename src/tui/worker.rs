@@ -15,8 +15,8 @@ const BACKOFF_START: Duration = Duration::from_millis(250);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
 /// After a pushed change, wait this long for the rest of a burst.
 const PUSH_DEBOUNCE: Duration = Duration::from_millis(50);
-/// At most five pushed refreshes a second, however busy the fleet.
-const MIN_PUSH_GAP: Duration = Duration::from_millis(200);
+/// The console: at most five pushed refreshes a second, however busy the fleet.
+pub const CONSOLE_PUSH_GAP: Duration = Duration::from_millis(200);
 /// Longest a snapshot read may take before the link is presumed dead.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -35,6 +35,8 @@ pub struct Worker {
     pub events: mpsc::Sender<DbEvent>,
     /// LISTEN for pushed changes (polling stays, for locks and as a fallback).
     pub listen: bool,
+    /// Least time between two refreshes a push may cause.
+    pub min_push_gap: Duration,
 }
 
 impl Worker {
@@ -100,7 +102,7 @@ impl Worker {
                 // A change was pushed: refresh soon, but never more than 5 times a second.
                 Some(_) = s.notifications.recv() => {
                     let soon = Instant::now() + PUSH_DEBOUNCE;
-                    let earliest = last_refresh + MIN_PUSH_GAP;
+                    let earliest = last_refresh + self.min_push_gap;
                     next = next.min(soon.max(earliest));
                 }
                 cmd = self.commands.recv() => match cmd {
