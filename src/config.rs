@@ -24,6 +24,9 @@ pub struct Config {
     pub refresh: Duration,
     /// Redraw as soon as the database says something changed (LISTEN/NOTIFY).
     pub listen: bool,
+    /// A deployment whose queue lives elsewhere: its own depth query (one row with
+    /// `ready`, `in_flight`, `delayed`, `dead`; optional `oldest_ready_at`, `enqueued_total`).
+    pub queue_depth_query: Option<String>,
     pub thresholds: Thresholds,
     pub colours: Colours,
     /// Only the actions the operator rebinds; the rest keep the defaults.
@@ -97,6 +100,7 @@ impl Default for Config {
         Self {
             refresh: Duration::from_secs(1),
             listen: true,
+            queue_depth_query: None,
             thresholds: Thresholds::default(),
             colours: Colours::default(),
             keys: keymap::default_table(),
@@ -155,6 +159,8 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         Some(("refresh", "refresh below 100ms would load the server for nothing; use 100ms or more".into()))
     } else if let Some((name, value)) = bad_colour {
         Some((name, format!("colours.{name}: `{value}` is not a colour (use a name like light-red, or #rrggbb)")))
+    } else if config.queue_depth_query.as_deref().is_some_and(|q| q.trim().is_empty() || q.contains(';')) {
+        Some(("queue_depth_query", "queue_depth_query must be one SELECT without `;`".into()))
     } else if let Err(e) = config.keymap() {
         Some(("[keys]", format!("keys: {e}")))
     } else {

@@ -139,3 +139,47 @@ async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
     assert!((q.ready - ready).abs() * 10 < ready, "within 10 %: {} vs {ready}", q.ready);
     assert_eq!((q.in_flight, q.delayed, q.dead), (in_flight, delayed, dead));
 }
+
+#[tokio::test]
+async fn a_deployment_can_give_its_own_queue_depth_query() {
+    let db = common::migrated_db().await;
+    let s = db.session().await;
+    s.client
+        .batch_execute(
+            "CREATE TABLE elsewhere_depth (ready bigint, in_flight bigint, delayed bigint, dead bigint,
+                                           oldest_ready_at timestamptz);
+             INSERT INTO elsewhere_depth VALUES (7, 3, 2, 1, now() - interval '90 seconds');",
+        )
+        .await
+        .unwrap();
+    let query = "SELECT ready, in_flight, delayed, dead, oldest_ready_at FROM elsewhere_depth";
+    let q = snapshot::read_with(&s.client, Some(query)).await.unwrap().queue;
+    assert_eq!((q.ready, q.in_flight, q.delayed, q.dead, q.estimated), (7, 3, 2, 1, false));
+    assert!(q.oldest_ready_at.is_some());
+    // The CLI takes it from the config file; a broken one is named in the error.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, format!("queue_depth_query = \"{query}\"\n")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["--config", &config.to_string_lossy(), "snapshot", "--json"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["queue"]["ready"], 7);
+    std::fs::write(&config, "queue_depth_query = \"SELECT 1 AS nothing\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["--config", &config.to_string_lossy(), "snapshot"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("queue_depth_query"), "{err}");
+    std::fs::write(&config, "queue_depth_query = \"SELECT 1; DROP TABLE x\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["--config", &config.to_string_lossy(), "snapshot"])
+        .env("DATABASE_URL", &db.url)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: queue_depth_query must be one SELECT"));
+}

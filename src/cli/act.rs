@@ -98,7 +98,7 @@ fn plans(snap: &Snapshot, pick: impl Fn(usize) -> bool) -> Vec<Plan> {
 pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("release")?;
     let session = ctx.connect_checked().await?;
-    let snap = snapshot::read(&session.client).await?;
+    let snap = snapshot::read_with(&session.client, ctx.config.queue_depth_query.as_deref()).await?;
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let assessment = assess(&snap, &holds, &ctx.config.thresholds);

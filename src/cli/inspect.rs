@@ -14,7 +14,7 @@ use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, assess}
 /// from the holders' idle time only (a lower bound).
 async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
     let session = ctx.connect_checked().await?;
-    let snap = snapshot::read(&session.client).await?;
+    let snap = snapshot::read_with(&session.client, ctx.config.queue_depth_query.as_deref()).await?;
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let assessment = assess(&snap, &holds, &ctx.config.thresholds);

@@ -16,7 +16,26 @@ pub const ERROR_PREVIEW_CHARS: i32 = 300;
 pub const EXACT_COUNT_CAP: i64 = 10_000;
 
 pub fn snapshot_sql() -> String {
-    let (cap, cap1) = (EXACT_COUNT_CAP, EXACT_COUNT_CAP + 1);
+    snapshot_sql_with(None)
+}
+
+/// The queue part from a deployment's own depth query (config `queue_depth_query`): it must
+/// return one row with `ready`, `in_flight`, `delayed`, `dead`, and may add `oldest_ready_at`
+/// and `enqueued_total`.
+fn custom_queue_sql(query: &str) -> String {
+    format!(
+        "(SELECT json_build_object('ready', q.ready, 'in_flight', q.in_flight, 'delayed', q.delayed,
+            'dead', q.dead, 'estimated', false, 'oldest_ready_at', to_jsonb(q)->'oldest_ready_at',
+            'enqueued_total', coalesce((to_jsonb(q)->>'enqueued_total')::bigint, 0))
+          FROM ({query}) q LIMIT 1)"
+    )
+}
+
+pub fn snapshot_sql_with(queue_query: Option<&str>) -> String {
+    let queue = match queue_query {
+        Some(query) => custom_queue_sql(query),
+        None => builtin_queue_sql(),
+    };
     format!(
         "SELECT json_build_object(
   'taken_at', now(),
@@ -41,7 +60,16 @@ pub fn snapshot_sql() -> String {
         -- One join, not a sub-select per lock: pg_stat_activity is a function scan.
         LEFT JOIN pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory'),
-  'queue', (WITH
+  'queue', {queue}
+)::text"
+    )
+}
+
+/// The built-in queue part (the queue table of `sql/002_queue.sql`).
+fn builtin_queue_sql() -> String {
+    let (cap, cap1) = (EXACT_COUNT_CAP, EXACT_COUNT_CAP + 1);
+    format!(
+        "(WITH
       -- Each figure is counted exactly up to the cap; beyond it, it is estimated from a
       -- 2 % page sample scaled to the catalogue's row count (and never below the cap).
       capped AS (SELECT
@@ -72,14 +100,22 @@ pub fn snapshot_sql() -> String {
         'oldest_ready_at', (SELECT enqueued_at FROM backfill_queue WHERE visible_at <= now() ORDER BY msg_id LIMIT 1),
         'enqueued_total', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM backfill_queue_msg_id_seq))
     FROM sized s, sample)
-)::text"
+"
     )
 }
 
 /// One snapshot. A missing table is reported as a missing schema (run `migrate`).
 pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
-    let messages = client.simple_query(&snapshot_sql()).await.map_err(|e| {
-        if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+    read_with(client, None).await
+}
+
+/// One snapshot, with the deployment's own queue depth query when it has one.
+pub async fn read_with(client: &Client, queue_query: Option<&str>) -> Result<Snapshot, DbError> {
+    let messages = client.simple_query(&snapshot_sql_with(queue_query)).await.map_err(|e| {
+        if queue_query.is_some() {
+            let what = "read the snapshot (check queue_depth_query in the config: one row with ready, in_flight, delayed, dead)";
+            DbError::query(what, &e)
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
             DbError::SchemaMissing { missing: super::error::describe(&e) }
         } else {
             DbError::query("read the snapshot", &e)

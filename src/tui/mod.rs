@@ -60,6 +60,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         // A wall monitor needs no more than one refresh per interval, however busy the
         // fleet: that keeps `watch` nearly free for days; the console answers in 200 ms.
         min_push_gap: if opts.watch { state.refresh } else { worker::CONSOLE_PUSH_GAP },
+        queue_query: opts.config.queue_depth_query.clone(),
     };
     let worker_task = tokio::spawn(worker.run());
 

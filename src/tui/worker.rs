@@ -37,6 +37,8 @@ pub struct Worker {
     pub listen: bool,
     /// Least time between two refreshes a push may cause.
     pub min_push_gap: Duration,
+    /// The deployment's own queue depth query, if any.
+    pub queue_query: Option<String>,
 }
 
 impl Worker {
@@ -127,13 +129,14 @@ impl Worker {
     /// milliseconds, so seconds mean the link is gone).
     async fn refresh(&self, s: &Session, attempt: &mut u32) -> bool {
         let deadline = self.options.statement_timeout.min(READ_DEADLINE);
-        let result = match tokio::time::timeout(deadline, snapshot::read(&s.client)).await {
-            Ok(r) => r,
-            Err(_) => Err(DbError::Connect {
-                target: self.settings.target(),
-                reason: format!("no answer within {}s", deadline.as_secs()),
-            }),
-        };
+        let result =
+            match tokio::time::timeout(deadline, snapshot::read_with(&s.client, self.queue_query.as_deref())).await {
+                Ok(r) => r,
+                Err(_) => Err(DbError::Connect {
+                    target: self.settings.target(),
+                    reason: format!("no answer within {}s", deadline.as_secs()),
+                }),
+            };
         match result {
             Ok(snap) => {
                 let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
