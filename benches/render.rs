@@ -12,8 +12,9 @@ use backfill_console::config::Config;
 use backfill_console::model::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
 use backfill_console::ui::{self, Theme};
 use chrono::{TimeZone, Utc};
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 
 /// A writer that counts what it is given.
 #[derive(Clone, Default)]
@@ -105,6 +106,13 @@ fn scale_state() -> (State, Instant) {
     (state, start)
 }
 
+/// A fixed 200×60 viewport: no size query per frame (the bench's stdout is no terminal, and
+/// asking for its size would measure a fallback the real console never takes).
+fn terminal(out: Counter) -> Terminal<CrosstermBackend<Counter>> {
+    let viewport = Viewport::Fixed(Rect::new(0, 0, 200, 60));
+    Terminal::with_options(CrosstermBackend::new(out), TerminalOptions { viewport }).unwrap()
+}
+
 fn main() {
     report_bytes();
     divan::main();
@@ -114,8 +122,7 @@ fn main() {
 fn frame_200x60_full_redraw(bencher: divan::Bencher) {
     let (state, _) = scale_state();
     let theme = Theme::new(&Config::default().colours, false);
-    let mut terminal = Terminal::new(CrosstermBackend::new(Counter::default())).unwrap();
-    terminal.resize(ratatui::layout::Rect::new(0, 0, 200, 60)).unwrap();
+    let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
         // Forget what the terminal shows, so every cell is diffed and written.
         terminal.clear().ok();
@@ -127,8 +134,7 @@ fn frame_200x60_full_redraw(bencher: divan::Bencher) {
 fn frame_200x60_steady(bencher: divan::Bencher) {
     let (state, _) = scale_state();
     let theme = Theme::new(&Config::default().colours, false);
-    let mut terminal = Terminal::new(CrosstermBackend::new(Counter::default())).unwrap();
-    terminal.resize(ratatui::layout::Rect::new(0, 0, 200, 60)).unwrap();
+    let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
         terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
     });
@@ -139,8 +145,7 @@ fn report_bytes() {
     let theme = Theme::new(&Config::default().colours, false);
     let (mut state, start) = scale_state();
     let counter = Counter::default();
-    let mut terminal = Terminal::new(CrosstermBackend::new(counter.clone())).unwrap();
-    terminal.resize(ratatui::layout::Rect::new(0, 0, 200, 60)).unwrap();
+    let mut terminal = terminal(counter.clone());
     terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
     let first = *counter.0.lock().unwrap();
     terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();

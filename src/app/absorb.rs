@@ -24,6 +24,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.history.push(snapshot.taken_at, &snapshot.queue);
             let assessment = assess(&snapshot, &state.holds, &state.thresholds);
             let level = assessment.overall;
+            state.status_counts = snapshot.status_counts();
             state.snapshot = Some(*snapshot);
             state.assessment = Some(assessment);
             state.received_at = Some(at);

@@ -61,6 +61,8 @@ pub struct State {
     pub link: Link,
     pub snapshot: Option<Snapshot>,
     pub assessment: Option<Assessment>,
+    /// Months by status for the snapshot on screen (counted once per snapshot, not per frame).
+    pub status_counts: std::collections::BTreeMap<String, i64>,
     pub holds: HoldTracker,
     pub history: QueueHistory,
     pub received_at: Option<Instant>,
@@ -94,6 +96,7 @@ impl State {
             link: Link::Connecting,
             snapshot: None,
             assessment: None,
+            status_counts: std::collections::BTreeMap::new(),
             holds: HoldTracker::default(),
             history: QueueHistory::default(),
             received_at: None,

@@ -109,11 +109,12 @@ pub fn lock_rows(snapshot: &Snapshot, assessment: &Assessment, filter: &str, sor
         .collect();
     let l = &snapshot.locks;
     match sort {
-        LockSort::Stuck => rows.sort_by_key(|&i| {
+        // Cached keys: a key is computed once per row, not once per comparison.
+        LockSort::Stuck => rows.sort_by_cached_key(|&i| {
             let stuck = assessment.locks.get(i).is_some_and(|v| v.is_stuck());
             (!stuck, l[i].month().is_none(), l[i].month())
         }),
-        LockSort::Month => rows.sort_by_key(|&i| (l[i].month().is_none(), l[i].month(), l[i].pid)),
+        LockSort::Month => rows.sort_by_cached_key(|&i| (l[i].month().is_none(), l[i].month(), l[i].pid)),
         LockSort::Pid => rows.sort_by_key(|&i| l[i].pid),
     }
     rows

@@ -118,12 +118,11 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         lines.push(Line::from(spans));
     }
-    lines.extend(legend(snap, theme, legend_rows));
+    lines.extend(legend(&state.status_counts, theme, legend_rows));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn legend<'a>(snap: &crate::model::Snapshot, theme: &Theme, rows: usize) -> Vec<Line<'a>> {
-    let counts = snap.status_counts();
+fn legend<'a>(counts: &std::collections::BTreeMap<String, i64>, theme: &Theme, rows: usize) -> Vec<Line<'a>> {
     let mut order: Vec<&String> = counts.keys().collect();
     order.sort_by_key(|s| match s.as_str() {
         "pending" => 0,

@@ -9,12 +9,18 @@ use crate::model::Level;
 #[derive(Debug, Clone)]
 pub struct Theme {
     pub mono: bool,
-    colours: Colours,
+    /// Parsed once: a colour name is not parsed again for every cell.
+    colours: std::collections::HashMap<&'static str, Color>,
 }
 
 impl Theme {
     pub fn new(colours: &Colours, no_color: bool) -> Self {
-        Self { mono: no_color, colours: colours.clone() }
+        let names = ["pending", "processing", "completed", "retry", "failed", "warning", "critical", "accent"];
+        Self { mono: no_color, colours: names.iter().map(|n| (*n, colours.get(n))).collect() }
+    }
+
+    fn colour(&self, name: &str) -> Color {
+        self.colours.get(name).copied().unwrap_or(Color::Reset)
     }
 
     /// `NO_COLOR` set to anything non-empty (no-color.org).
@@ -23,7 +29,7 @@ impl Theme {
     }
 
     fn fg(&self, name: &str) -> Style {
-        if self.mono { Style::new() } else { Style::new().fg(self.colours.get(name)) }
+        if self.mono { Style::new() } else { Style::new().fg(self.colour(name)) }
     }
 
     pub fn status_symbol(status: &str) -> &'static str {
@@ -69,7 +75,7 @@ impl Theme {
         if self.mono {
             Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
         } else {
-            Style::new().bg(self.colours.get(colour)).fg(Color::Black).add_modifier(Modifier::BOLD)
+            Style::new().bg(self.colour(colour)).fg(Color::Black).add_modifier(Modifier::BOLD)
         }
     }
 

@@ -52,7 +52,7 @@ fn banner(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 fn big_counts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(snap) = &state.snapshot else { return };
-    let counts = snap.status_counts();
+    let counts = &state.status_counts;
     let mut items: Vec<(String, i64, Style)> = ["pending", "processing", "completed", "retry", "failed"]
         .iter()
         .map(|s| (format!("{} {s}", Theme::status_symbol(s)), counts.get(*s).copied().unwrap_or(0), theme.status(s)))
