@@ -10,9 +10,9 @@ use super::{CommandContext, confirm, render};
 use crate::db::claim::{self, ClaimParams, YearRange};
 use crate::db::lock_key::YearMonth;
 use crate::db::release::{self, Method, Outcome, Target};
-use crate::db::{reset, snapshot};
+use crate::db::reset;
 use crate::duration_text;
-use crate::model::{HoldTracker, LockProblem, Snapshot, assess};
+use crate::model::{LockProblem, Snapshot};
 use crate::text::sanitize;
 
 pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32> {
@@ -98,10 +98,7 @@ fn plans(snap: &Snapshot, pick: impl Fn(usize) -> bool) -> Vec<Plan> {
 pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("release")?;
     let session = ctx.connect_checked().await?;
-    let snap = snapshot::read_with(&session.client, ctx.config.queue_depth_query.as_deref()).await?;
-    let mut holds = HoldTracker::default();
-    holds.observe(&snap);
-    let assessment = assess(&snap, &holds, &ctx.config.thresholds);
+    let (snap, assessment) = super::inspect::read_on(ctx, &session).await?;
     let mut plans = match args.pid {
         Some(pid) => {
             let found = plans(&snap, |i| snap.locks[i].pid == Some(pid));

@@ -14,6 +14,14 @@ use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, assess}
 /// from the holders' idle time only (a lower bound).
 async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
     let session = ctx.connect_checked().await?;
+    read_on(ctx, &session).await
+}
+
+/// [`read`] on a session the caller goes on using (`release` acts on it afterwards).
+pub(super) async fn read_on(
+    ctx: &CommandContext,
+    session: &crate::db::connect::Session,
+) -> anyhow::Result<(Snapshot, Assessment)> {
     let snap = snapshot::read_with(&session.client, ctx.config.queue_depth_query.as_deref()).await?;
     let mut holds = HoldTracker::default();
     holds.observe(&snap);

@@ -6,8 +6,8 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use ratatui::widgets::Cell;
 
-use super::months::{placeholder, title};
 use super::table::{DataTable, TableRow};
+use super::table::{placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
 use crate::duration_text::format as dur;

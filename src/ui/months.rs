@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph};
 
-use super::table::{DataTable, TableRow};
+use super::table::{DataTable, TableRow, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
 use crate::db::lock_key::YearMonth;
@@ -67,19 +67,6 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         },
     }
     .render(frame, area, theme);
-}
-
-pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &str) -> Line<'a> {
-    let mut text = format!(" {name} {shown}/{total} · sort {sort} ");
-    if !state.filter.is_empty() {
-        text.push_str(&format!("· filter \"{}\" ", clip(&state.filter, 20)));
-    }
-    Line::from(text)
-}
-
-pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
-    let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
-    frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);
 }
 
 /// One row per year, twelve cells, newest year first; a legend with counts below.

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Sparkline};
 
-use super::months::placeholder;
+use super::table::placeholder;
 use super::theme::Theme;
 use crate::app::{Panel, State};
 use crate::duration_text::format as dur;

@@ -8,6 +8,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::theme::Theme;
+use crate::app::State;
+use crate::text::clip;
 
 /// One row as cells, and an optional style for the whole row.
 pub struct TableRow<'a> {
@@ -55,4 +57,18 @@ pub fn window(selected: Option<usize>, len: usize, area_height: u16) -> (usize, 
         _ => 0,
     };
     (first.min(len), rows.min(len.saturating_sub(first)))
+}
+
+/// A table title: name, rows shown of all, the sort, and the filter when one is set.
+pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &str) -> Line<'a> {
+    let mut text = format!(" {name} {shown}/{total} · sort {sort} ");
+    if !state.filter.is_empty() {
+        text.push_str(&format!("· filter \"{}\" ", clip(&state.filter, 20)));
+    }
+    Line::from(text)
+}
+
+pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
+    let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
+    frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);
 }
