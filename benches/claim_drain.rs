@@ -2,9 +2,10 @@
 //! server, for several lock-wait settings, each repeated; prints medians and the
 //! ratio between them, measured side by side in one run.
 //!
-//! `cargo bench --bench claim_drain` (env: CLAIMERS=16 MONTHS=2000 RUNS=3)
+//! `cargo bench --bench claim_drain` (env: CLAIMERS=8 MONTHS=2000 RUNS=3)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may panic
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use backfill_console::db::claim::{self, ClaimParams, YearRange};
@@ -28,6 +29,11 @@ const LOWER_BOUND: &str = "WITH c AS (
     SELECT jsonb_build_object('job_id', gen_random_uuid(), 'year', year, 'month', month, 'batch_size', 20,
       'prompt_variant', CASE WHEN year >= 2020 THEN 'contemporary-notable' ELSE 'baseline' END, 'dry_run', false)
     FROM u";
+
+/// Claims run, months found raced, months passed over (lock held), over one drain.
+static CLAIMS: AtomicUsize = AtomicUsize::new(0);
+static RACED: AtomicUsize = AtomicUsize::new(0);
+static PASSED_OVER: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Clone, Copy)]
 enum Mode {
@@ -72,6 +78,9 @@ async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32,
                         continue;
                     }
                     let r = claim::claim(&mut s.client, &p, None).await.unwrap();
+                    CLAIMS.fetch_add(1, Ordering::Relaxed);
+                    RACED.fetch_add(r.skipped_raced.len(), Ordering::Relaxed);
+                    PASSED_OVER.fetch_add(r.skipped_locked.len(), Ordering::Relaxed);
                     if r.claimed.is_empty() && r.skipped_locked.is_empty() && r.skipped_raced.is_empty() {
                         break;
                     }
@@ -94,7 +103,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let claimers = env_or("CLAIMERS", 16);
+    let claimers = env_or("CLAIMERS", 8);
     let months = env_or("MONTHS", 2000) as i32;
     let runs = env_or("RUNS", 3);
     let server = TempServer::start().expect("start a throwaway PostgreSQL");
@@ -109,7 +118,15 @@ fn main() {
     for run in 0..runs {
         for (i, (name, mode)) in settings.iter().enumerate() {
             let t = rt.block_on(drain_once(&server, "drain", claimers, months, *mode));
-            println!("run {}: {name}: {:.2?}", run + 1, t);
+            let counts = [&CLAIMS, &RACED, &PASSED_OVER].map(|c| c.swap(0, Ordering::Relaxed));
+            println!(
+                "run {}: {name}: {:.2?} ({} claims, {} months raced, {} passed over)",
+                run + 1,
+                t,
+                counts[0],
+                counts[1],
+                counts[2]
+            );
             results[i].push(t);
         }
     }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use backfill_console::db::claim::{self, ClaimParams, Step, YearRange};
+use backfill_console::db::claim::{self, Checks, ClaimParams, Step, YearRange};
 use backfill_console::db::lock_key::YearMonth;
 use common::gate::gate;
 use futures_util::FutureExt;
@@ -24,9 +24,82 @@ fn params(batch: i64) -> ClaimParams {
 
 const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
 
-/// Two schedulers read the same candidate; A claims and commits; then B locks
-/// it, its guarded UPDATE changes 0 rows. Returns the queue's message count.
-async fn two_claimers_same_candidate(unchecked_b: bool) -> (i64, claim::ClaimReport, claim::ClaimReport) {
+/// B has taken the month's lock; before B's UPDATE runs, a scheduler that does
+/// not take the month lock claims it: marks it processing, enqueues, commits.
+/// With the walk's second look switched off (it row-locks the month and would
+/// block that scheduler, see below), B's guarded UPDATE changes 0 rows.
+/// Returns the queue's message count.
+async fn claimed_between_lock_and_update(row_count: bool) -> (i64, claim::ClaimReport) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let checks = Checks { recheck_after_lock: false, row_count };
+    let task_b =
+        tokio::spawn(async move { claim::claim_weakened(&mut b.client, &params(10), Some(&gate_b), checks).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Locked(ym(2024, 1))).await;
+    admin.client.batch_execute(CLAIM_WITHOUT_THE_LOCK).await.unwrap();
+    ctl_b.go();
+    for step in [Step::Updated(ym(2024, 1)), Step::BeforeCommit] {
+        ctl_b.expect(step).await;
+        ctl_b.go();
+    }
+    let report_b = task_b.await.unwrap().unwrap();
+    (common::count(&admin.client, MESSAGES).await, report_b)
+}
+
+const CLAIM_WITHOUT_THE_LOCK: &str =
+    "UPDATE backfill_log SET status = 'processing', started_at = now() WHERE year = 2024 AND month = 1;
+     INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 1}');";
+
+#[tokio::test]
+async fn the_row_count_guard_alone_sends_no_second_message() {
+    let (messages, b) = claimed_between_lock_and_update(true).await;
+    assert!(b.claimed.is_empty());
+    assert_eq!(b.skipped_raced, [ym(2024, 1)]);
+    assert_eq!(messages, 1);
+}
+
+#[tokio::test]
+async fn without_either_guard_the_claim_sends_a_duplicate() {
+    // The existing scheduler's defect, which the test above guards against.
+    let (messages, b) = claimed_between_lock_and_update(false).await;
+    assert_eq!(b.claimed.len(), 1, "the defective variant enqueues a month it did not update");
+    assert_eq!(messages, 2);
+}
+
+#[tokio::test]
+async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b.client, &params(10), None, &gate_b).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Locked(ym(2024, 1))).await;
+    let err = admin
+        .client
+        .batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '300ms'; {CLAIM_WITHOUT_THE_LOCK} COMMIT;"))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("lock timeout"), "{err:?}");
+    admin.client.batch_execute("ROLLBACK").await.unwrap();
+    ctl_b.release_all();
+    let report_b = task_b.await.unwrap().unwrap();
+    assert_eq!(report_b.claimed.len(), 1);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
+/// Two claimers want the same month: A holds it (claimed, not yet committed);
+/// B finds it busy, its batch is short, so B waits; A commits; B's retry sees
+/// the month claimed and leaves it without ever taking its lock.
+#[tokio::test]
+async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-01").await;
@@ -35,50 +108,78 @@ async fn two_claimers_same_candidate(unchecked_b: bool) -> (i64, claim::ClaimRep
     let (gate_b, mut ctl_b) = gate();
     let p = params(10);
     let pb = p.clone();
-    let task_b = tokio::spawn(async move {
-        if unchecked_b {
-            claim::claim_unchecked_row_count(&mut b.client, &pb, Some(&gate_b)).await
-        } else {
-            claim::claim_observed(&mut b.client, &pb, None, &gate_b).await
-        }
-    });
-    // B has read its candidates and waits.
-    ctl_b.expect(Step::CandidatesRead).await;
-    // A runs the whole claim and commits.
     let task_a = tokio::spawn(async move { claim::claim_observed(&mut a.client, &p, None, &gate_a).await });
-    for step in [Step::CandidatesRead, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1)), Step::BeforeCommit] {
+    for step in [Step::Walked, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1))] {
         ctl_a.expect(step).await;
         ctl_a.go();
     }
+    ctl_a.expect(Step::BeforeCommit).await; // A holds 2024-01, uncommitted
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b.client, &pb, None, &gate_b).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Retry).await; // B found it busy and is about to try again
+    ctl_a.go();
     let report_a = task_a.await.unwrap().unwrap();
-    // Now B goes on with its stale candidate: the lock is free again.
     ctl_b.go();
-    ctl_b.expect(Step::Locked(ym(2024, 1))).await;
-    ctl_b.go();
-    ctl_b.expect(Step::Updated(ym(2024, 1))).await;
+    ctl_b.expect(Step::Walked).await; // the retry walk: no Locked step follows
     ctl_b.go();
     ctl_b.expect(Step::BeforeCommit).await;
     ctl_b.go();
     let report_b = task_b.await.unwrap().unwrap();
-    (common::count(&admin.client, MESSAGES).await, report_a, report_b)
+    assert_eq!(report_a.claimed.len(), 1);
+    assert!(report_b.claimed.is_empty() && report_b.skipped_locked.is_empty());
+    assert_eq!(report_b.skipped_raced, [ym(2024, 1)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
 }
 
 #[tokio::test]
-async fn two_claimers_same_candidate_send_exactly_one_message() {
-    let (messages, a, b) = two_claimers_same_candidate(false).await;
-    assert_eq!(a.claimed.len(), 1);
-    assert!(b.claimed.is_empty());
-    assert_eq!(b.skipped_raced, [ym(2024, 1)]);
-    assert_eq!(messages, 1);
+async fn a_walk_never_locks_a_month_past_the_last_one_it_needs() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-06").await;
+    let fleet = db.session().await;
+    fleet.client.execute("SELECT pg_advisory_lock(202405::bigint)", &[]).await.unwrap();
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let (g, mut ctl) = gate();
+    let task = tokio::spawn(async move { claim::claim_observed(&mut claimer.client, &params(2), None, &g).await });
+    ctl.expect(Step::Walked).await;
+    // 06 taken, 05 busy (the fleet), 04 taken: the walk stopped there.
+    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202404, 202406]);
+    ctl.release_all();
+    let report = task.await.unwrap().unwrap();
+    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [6, 4]);
+    assert_eq!(report.skipped_locked, [ym(2024, 5)]);
 }
 
 #[tokio::test]
-async fn the_unchecked_row_count_variant_sends_a_duplicate() {
-    // The defect the test above guards against: it would see two messages.
-    let (messages, a, b) = two_claimers_same_candidate(true).await;
-    assert_eq!(a.claimed.len(), 1);
-    assert_eq!(b.claimed.len(), 1, "the defective variant enqueues a month it did not update");
-    assert_eq!(messages, 2);
+async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-04").await;
+    let (mut a, mut b) = (db.session().await, db.session().await);
+    let (gate_a, mut ctl_a) = gate();
+    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a.client, &params(2), None, &gate_a).await });
+    ctl_a.expect(Step::Walked).await;
+    ctl_a.go();
+    for step in [Step::Locked(ym(2024, 4)), Step::Locked(ym(2024, 3)), Step::Updated(ym(2024, 4))] {
+        ctl_a.expect(step).await;
+        ctl_a.go();
+    }
+    ctl_a.expect(Step::Updated(ym(2024, 3))).await; // A holds 04 and 03, uncommitted
+    // B wants 2 as well, with the full 10 s lock wait: it takes 02 and 01 at once.
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(2) };
+    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b.client, &p, None))
+        .await
+        .expect("B waited on A's months although free ones were left")
+        .unwrap();
+    let claimed: Vec<i32> = report_b.claimed.iter().map(|c| c.month).collect();
+    assert_eq!(claimed, [2, 1]);
+    assert_eq!(report_b.skipped_locked, [ym(2024, 4), ym(2024, 3)]);
+    ctl_a.release_all();
+    let report_a = task_a.await.unwrap().unwrap();
+    assert_eq!(report_a.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [4, 3]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 4);
 }
 
 #[tokio::test]
@@ -102,10 +203,11 @@ async fn an_error_after_the_lock_rolls_back_and_releases_it() {
         let result = claim::claim_observed(&mut claimer.client, &params(10), Some(&common::actor()), &g).await;
         (result, claimer)
     });
-    ctl.expect(Step::CandidatesRead).await;
+    ctl.expect(Step::Walked).await;
     ctl.go();
+    // One lock pass takes both months' locks; the steps then come month by month.
     ctl.expect(Step::Locked(ym(2024, 2))).await;
-    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202402], "the lock is really taken");
+    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202401, 202402], "the locks are really taken");
     ctl.release_all();
     let (result, claimer) = task.await.unwrap();
     let err = result.unwrap_err().to_string();
@@ -304,7 +406,7 @@ async fn force_retry_takes_failed_months_below_five_retries() {
 }
 
 #[tokio::test]
-async fn a_dry_run_reports_candidates_and_locks_and_changes_nothing() {
+async fn a_dry_run_reports_what_a_claim_would_take_and_pass_over_and_changes_nothing() {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-03").await;
@@ -319,7 +421,8 @@ async fn a_dry_run_reports_candidates_and_locks_and_changes_nothing() {
     assert!(report.dry_run && report.claimed.is_empty());
     let seen: Vec<(i32, bool, Option<i32>)> =
         report.candidates.iter().map(|c| (c.month, c.lock_free, c.holder_pid)).collect();
-    assert_eq!(seen, [(3, true, None), (2, false, Some(fleet.backend_pid))]);
+    // A claim of 2 would take 2024-03 and 2024-01, passing over the fleet's 2024-02.
+    assert_eq!(seen, [(3, true, None), (2, false, Some(fleet.backend_pid)), (1, true, None)]);
     for month in 1..=3 {
         assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
     }

@@ -155,10 +155,13 @@ async fn the_server_dying_mid_claim_leaves_no_half_state() {
     let task = tokio::spawn(async move {
         claim::claim_observed(&mut claimer.client, &params, Some(&common::actor()), &gate).await
     });
-    ctl.expect(Step::CandidatesRead).await;
+    ctl.expect(Step::Walked).await;
     ctl.go();
-    ctl.expect(Step::Locked(YearMonth::new(2024, 6).unwrap())).await;
-    ctl.go();
+    // One lock pass takes all six months; the steps then come month by month.
+    for month in (1..=6).rev() {
+        ctl.expect(Step::Locked(YearMonth::new(2024, month).unwrap())).await;
+        ctl.go();
+    }
     ctl.expect(Step::Updated(YearMonth::new(2024, 6).unwrap())).await;
     // The month is updated in the open transaction: now the server dies.
     server = blocking(move || {

@@ -79,16 +79,17 @@ impl ClaimForm {
         let statuses = if p.force_retry { "pending, retry and failed (retries < 5)" } else { "pending and retry" };
         if p.dry_run {
             return vec![
-                format!("DRY RUN: list up to {} {statuses} months of {from}..{to}, newest first,", p.batch_size),
-                "and whether each month's lock is free. Nothing is changed or locked.".into(),
+                format!("DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,", p.batch_size),
+                "newest first, and the locked ones it would pass over. Nothing is changed or locked.".into(),
             ];
         }
         vec![
             format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size),
             format!(
-                "Each month: its advisory lock (waiting up to {}), then status -> processing",
+                "A month whose lock is held is passed over (waited for up to {} only if",
                 duration_text::format(p.lock_wait)
             ),
+            "the batch would stay short). Each month taken: status -> processing".into(),
             "and one queue message, all in ONE transaction; audited.".into(),
         ]
     }

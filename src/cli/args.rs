@@ -97,10 +97,10 @@ pub struct ClaimArgs {
     /// Also take failed months with retry_count < 5
     #[arg(long)]
     pub force_retry: bool,
-    /// Report the candidates and whether each lock is free; change nothing
+    /// Report the months a claim would take and the locked ones it would pass over; change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to keep trying a month's lock (0 = one try)
+    /// How long to keep trying a held month's lock when the batch would stay short (0 = one try)
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub lock_timeout: String,
     #[arg(long)]

@@ -1,40 +1,83 @@
-//! A dry run: the candidates the claim would take and whether each month lock is
-//! free, read from `pg_locks` without taking any lock. It changes nothing (and
-//! so works on a read-only session).
+//! A dry run: the months the claim would take now and the ones it would pass
+//! over because somebody holds their lock — read from `pg_locks` without taking
+//! any lock. It changes nothing (and so works on a read-only session).
 
 use tokio_postgres::Client;
 
-use super::{CANDIDATES, ClaimParams, ClaimReport, report::Candidate};
+use super::{ClaimParams, ClaimReport, report::Candidate};
 use crate::db::DbError;
 
+/// Candidates newest first with the pid holding each month lock. A claim takes
+/// the first `batch_size` free ones, so no more rows than that plus the number
+/// of held month locks can matter.
+const CANDIDATES_WITH_HOLDERS: &str = "WITH held AS MATERIALIZED (
+        SELECT DISTINCT ON (l.objid) l.objid::bigint AS key, l.pid FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objsubid = 1
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+    SELECT c.year, c.month, c.status::text, c.retry_count, h.pid AS holder
+    FROM backfill_log c LEFT JOIN held h ON h.key = c.year * 100 + c.month
+    WHERE c.status = ANY($1) AND (c.status <> 'failed' OR c.retry_count < 5) AND c.year BETWEEN $2 AND $3
+    ORDER BY c.year DESC, c.month DESC
+    LIMIT $4 + (SELECT count(*) FROM held)";
+
 pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport, DbError> {
-    let sql = format!(
-        "SELECT c.year, c.month, c.status::text, c.retry_count,
-           (SELECT l.pid FROM pg_locks l
-             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objsubid = 1
-               AND l.objid = (c.year * 100 + c.month)::oid
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             LIMIT 1) AS holder
-         FROM ({CANDIDATES}) c ORDER BY c.year DESC, c.month DESC"
-    );
     let statuses = params.claimable_statuses();
     let rows = client
-        .query(&sql, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
+        .query(CANDIDATES_WITH_HOLDERS, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
         .await
         .map_err(|e| DbError::query("read candidate months", &e))?;
-    let candidates = rows
-        .iter()
-        .map(|row| {
-            let holder: Option<i32> = row.get("holder");
-            Candidate {
-                year: row.get("year"),
-                month: row.get("month"),
-                status: row.get("status"),
-                retry_count: row.get("retry_count"),
-                lock_free: holder.is_none(),
-                holder_pid: holder,
-            }
-        })
-        .collect();
+    let all = rows.iter().map(|row| {
+        let holder: Option<i32> = row.get("holder");
+        Candidate {
+            year: row.get("year"),
+            month: row.get("month"),
+            status: row.get("status"),
+            retry_count: row.get("retry_count"),
+            lock_free: holder.is_none(),
+            holder_pid: holder,
+        }
+    });
+    let candidates = until_free(all, usize::try_from(params.batch_size).unwrap_or(0));
     Ok(ClaimReport { dry_run: true, candidates, ..ClaimReport::default() })
+}
+
+/// The candidates up to and including the `wanted`-th one with a free lock:
+/// what a claim run now would take, and what it would pass over on the way.
+fn until_free(all: impl Iterator<Item = Candidate>, wanted: usize) -> Vec<Candidate> {
+    let mut free = 0;
+    all.take_while(|c| {
+        let more = free < wanted;
+        free += usize::from(c.lock_free);
+        more
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(month: i32, lock_free: bool) -> Candidate {
+        Candidate {
+            year: 2024,
+            month,
+            status: "pending".into(),
+            retry_count: Some(0),
+            lock_free,
+            holder_pid: (!lock_free).then_some(7),
+        }
+    }
+
+    #[test]
+    fn stops_at_the_last_free_month_wanted() {
+        let all = vec![c(6, false), c(5, true), c(4, false), c(3, true), c(2, true)];
+        let got: Vec<i32> = until_free(all.into_iter(), 2).iter().map(|c| c.month).collect();
+        assert_eq!(got, [6, 5, 4, 3]);
+    }
+
+    #[test]
+    fn keeps_every_busy_month_when_too_few_are_free() {
+        let all = vec![c(2, false), c(1, false)];
+        assert_eq!(until_free(all.into_iter(), 10).len(), 2);
+    }
 }

@@ -2,9 +2,10 @@
 //! command and the demo fleet.
 //!
 //! Everything happens in ONE transaction on ONE session: read candidates, take
-//! each month's advisory lock (retrying), flip the row with a guarded UPDATE,
-//! and — only when exactly one row was updated — enqueue the message into the
-//! queue table in the same transaction, audit, commit.
+//! their advisory locks, flip the rows with a guarded UPDATE, and — only for the
+//! rows it really updated — enqueue the messages into the queue table in the same
+//! transaction, audit, commit. How the candidates are walked so that concurrent
+//! claimers do not wait on each other is in [`passes`].
 //!
 //! The month locks are taken with `pg_try_advisory_xact_lock(key::bigint)`: the
 //! same lock space and key as the fleet's session-level
@@ -18,12 +19,18 @@
 
 mod dry_run;
 pub mod params;
+mod passes;
 pub mod report;
 pub mod steps;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio_postgres::{Client, Transaction};
+
+use super::lock_key::YearMonth;
+
+pub use passes::Checks;
+use passes::Month;
 use uuid::Uuid;
 
 pub use params::{ClaimParams, YearRange};
@@ -32,36 +39,12 @@ pub use steps::{Step, StepObserver};
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
-use super::lock_key::YearMonth;
-
-/// The candidate query; `$1` statuses, `$2..$3` years, `$4` batch size.
-pub(crate) const CANDIDATES: &str = "SELECT id, year, month, status, retry_count FROM backfill_log
-    WHERE status = ANY($1) AND (status <> 'failed' OR retry_count < 5) AND year BETWEEN $2 AND $3
-    ORDER BY year DESC, month DESC LIMIT $4";
-
-const TRY_LOCK: &str = "SELECT pg_try_advisory_xact_lock($1::bigint)";
-
-/// SPEC §2 step 4, guarded so a month claimed meanwhile updates 0 rows.
-const UPDATE: &str = "UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
-    error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-    WHERE id = $1 AND status = ANY($2) AND (status <> 'failed' OR retry_count < 5)";
-
-const ENQUEUE: &str = "INSERT INTO backfill_queue (message) VALUES ($1) RETURNING msg_id";
-
-/// Whether the UPDATE's row count is honoured. Only the tests ever use the
-/// defective variant, to prove the checks catch the duplicate it causes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RowCount {
-    Checked,
-    #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-    Unchecked,
-}
 
 /// Runs the claim routine once. `actor` = `Some` writes the audit row in the
 /// claim's own transaction (the demo fleet, standing in for the production
 /// schedulers, passes `None`).
 pub async fn claim(client: &mut Client, params: &ClaimParams, actor: Option<&Actor>) -> Result<ClaimReport, DbError> {
-    run(client, params, actor, None, RowCount::Checked).await
+    run(client, params, actor, None, Checks::ALL).await
 }
 
 /// [`claim`], pausing at every [`Step`] for the observer (deterministic interleaving tests).
@@ -72,18 +55,19 @@ pub async fn claim_observed(
     actor: Option<&Actor>,
     observer: &dyn StepObserver,
 ) -> Result<ClaimReport, DbError> {
-    run(client, params, actor, Some(observer), RowCount::Checked).await
+    run(client, params, actor, Some(observer), Checks::ALL).await
 }
 
-/// The existing scheduler's defect, kept for the tests only: it enqueues even
-/// when the UPDATE changed no row.
+/// [`claim`] with some of its [`Checks`] switched off — the tests' proof that
+/// each one matters. With none, it is the existing scheduler's behaviour.
 #[cfg(feature = "test-support")]
-pub async fn claim_unchecked_row_count(
+pub async fn claim_weakened(
     client: &mut Client,
     params: &ClaimParams,
     observer: Option<&dyn StepObserver>,
+    checks: Checks,
 ) -> Result<ClaimReport, DbError> {
-    run(client, params, None, observer, RowCount::Unchecked).await
+    run(client, params, None, observer, checks).await
 }
 
 async fn run(
@@ -91,13 +75,13 @@ async fn run(
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: Option<&dyn StepObserver>,
-    row_count: RowCount,
+    checks: Checks,
 ) -> Result<ClaimReport, DbError> {
     params.validate().map_err(|e| DbError::Refused(format!("claim refused: {e}")))?;
     if params.dry_run {
         return dry_run::report(client, params).await;
     }
-    let result = transact(client, params, actor, observer, row_count).await;
+    let result = transact(client, params, actor, observer, checks).await;
     if let (Err(e), Some(actor)) = (&result, actor) {
         // The transaction is gone (rolled back); record the failure on its own.
         if !e.is_connection_loss() {
@@ -114,42 +98,71 @@ async fn transact(
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: Option<&dyn StepObserver>,
-    row_count: RowCount,
+    checks: Checks,
 ) -> Result<ClaimReport, DbError> {
-    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
     let statuses = params.claimable_statuses();
-    let tx = client.transaction().await.map_err(q("begin the claim"))?;
-    let rows = tx
-        .query(CANDIDATES, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
-        .await
-        .map_err(q("read candidate months"))?;
-    pause(observer, Step::CandidatesRead).await;
-    let mut report = ClaimReport::default();
-    for row in rows {
-        let id: i32 = row.get("id");
-        let month = YearMonth { year: row.get("year"), month: row.get("month") };
-        if !try_lock(&tx, month, params.lock_wait, params.lock_retry_interval).await? {
-            report.skipped_locked.push(month);
-            continue;
-        }
-        pause(observer, Step::Locked(month)).await;
-        let updated = tx.execute(UPDATE, &[&id, &statuses]).await.map_err(q("mark the month processing"))?;
-        pause(observer, Step::Updated(month)).await;
-        if updated != 1 && row_count == RowCount::Checked {
-            report.skipped_raced.push(month);
-            continue;
-        }
-        let job_id = Uuid::new_v4();
-        let message = report::message(job_id, month);
-        let msg_id: i64 = tx.query_one(ENQUEUE, &[&message]).await.map_err(q("enqueue the month"))?.get(0);
-        report.claimed.push(Claimed {
-            year: month.year,
-            month: month.month,
-            job_id,
-            prompt_variant: report::prompt_variant(month.year).to_string(),
-            msg_id,
-        });
+    let batch = usize::try_from(params.batch_size).unwrap_or(0);
+    let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", &e))?;
+    let mut claim =
+        Batch { tx: &tx, statuses: &statuses, observer, checks, report: ClaimReport::default(), oldest_locked: None };
+    // Walk the candidates newest first, page by page, passing over months whose
+    // lock somebody holds, until the batch is full or none are left.
+    let mut busy: Vec<Month> = Vec::new();
+    let mut untried: Vec<Month> = Vec::new();
+    let mut cursor = passes::before_first(params.years.to);
+    let mut more_pages = true;
+    while claim.wanted(batch) > 0 {
+        let pass = if !untried.is_empty() {
+            // A month taken turned out raced: the rest of the page is still to walk.
+            passes::walk_again(&tx, &untried, &statuses, claim.wanted(batch), checks).await?
+        } else if more_pages {
+            let size = i64::try_from(claim.wanted(batch)).unwrap_or(1) * passes::PAGE_FACTOR;
+            let years = (params.years.from, params.years.to);
+            let pass = passes::walk_page(&tx, &statuses, years, cursor, size, claim.wanted(batch), checks).await?;
+            more_pages = i64::try_from(pass.read).unwrap_or(i64::MAX) >= size;
+            match pass.last {
+                Some(last) => cursor = last,
+                None => break,
+            }
+            pass
+        } else {
+            break;
+        };
+        pause(observer, Step::Walked).await;
+        busy.extend(&pass.busy);
+        untried = pass.untried;
+        claim.take(&pass.taken, &pass.gone).await?;
     }
+    // Still short and some months were busy: retry their locks, pausing 5 ms
+    // doubling up to the retry interval, for up to the lock wait (SPEC §2 step 3)
+    // — but only months older than every month this claim has locked. Waiting on
+    // a month passed over while holding a later one could wait on a claimer that
+    // waits on us (a cycle PostgreSQL cannot see, as both only poll); with this
+    // rule every waiter waits "down" the walk order — as the existing fleet does,
+    // locking newest first — so no cycle can form.
+    let mut passed_over: Vec<Month> = Vec::new();
+    let started = Instant::now();
+    let mut retries = 0;
+    loop {
+        let (waitable, not): (Vec<Month>, Vec<Month>) = busy.into_iter().partition(|m| claim.may_wait_for(m));
+        passed_over.extend(not);
+        busy = waitable;
+        let waited = started.elapsed();
+        if claim.wanted(batch) == 0 || busy.is_empty() || waited >= params.lock_wait {
+            break;
+        }
+        tokio::time::sleep(params.retry_pause(retries).min(params.lock_wait - waited)).await;
+        retries += 1;
+        pause(observer, Step::Retry).await;
+        let pass = passes::walk_again(&tx, &busy, &statuses, claim.wanted(batch), checks).await?;
+        pause(observer, Step::Walked).await;
+        busy = pass.busy.into_iter().chain(pass.untried).collect();
+        claim.take(&pass.taken, &pass.gone).await?;
+    }
+    let mut report = claim.report;
+    passed_over.extend(busy);
+    passed_over.sort_by_key(|m| std::cmp::Reverse(m.month));
+    report.skipped_locked = passed_over.iter().map(|m| m.month).collect();
     pause(observer, Step::BeforeCommit).await;
     if let Some(actor) = actor {
         let summary = report.summary();
@@ -158,24 +171,77 @@ async fn transact(
         report.audit_id = Some(audit::record(&tx, actor, &entry).await?);
     }
     // COMMIT releases every month lock taken above, on this same session.
-    tx.commit().await.map_err(q("commit the claim"))?;
+    tx.commit().await.map_err(|e| DbError::query("commit the claim", &e))?;
     Ok(report)
 }
 
-/// Tries the month's lock every `interval` for up to `wait` (0 = one try).
-async fn try_lock(tx: &Transaction<'_>, month: YearMonth, wait: Duration, interval: Duration) -> Result<bool, DbError> {
-    let started = Instant::now();
-    loop {
-        let got: bool = tx
-            .query_one(TRY_LOCK, &[&month.lock_key()])
-            .await
-            .map_err(|e| DbError::query("try the month's advisory lock", &e))?
-            .get(0);
-        let waited = started.elapsed();
-        if got || waited >= wait {
-            return Ok(got);
+/// The claim in progress: what it has done so far, and how it takes locked months.
+struct Batch<'a> {
+    tx: &'a Transaction<'a>,
+    statuses: &'a [&'a str],
+    observer: Option<&'a dyn StepObserver>,
+    checks: Checks,
+    report: ClaimReport,
+    /// The oldest month whose lock this claim holds (taken, raced or gone).
+    oldest_locked: Option<YearMonth>,
+}
+
+impl Batch<'_> {
+    /// How many more months the batch wants. A month found raced leaves room
+    /// for another.
+    fn wanted(&self, batch: usize) -> usize {
+        batch.saturating_sub(self.report.claimed.len())
+    }
+
+    fn hold(&mut self, month: YearMonth) {
+        self.oldest_locked = Some(self.oldest_locked.map_or(month, |o| o.min(month)));
+    }
+
+    /// Whether waiting for this month's lock keeps the wait order (see above).
+    fn may_wait_for(&self, m: &Month) -> bool {
+        self.oldest_locked.is_none_or(|oldest| m.month < oldest)
+    }
+
+    /// Marks the months just locked `processing` and enqueues a message for
+    /// each one the guarded UPDATE really changed — never for one it did not.
+    /// (`gone` months were claimed by somebody else since they were read.)
+    async fn take(&mut self, locked: &[Month], gone: &[Month]) -> Result<(), DbError> {
+        for m in gone {
+            // Its lock is ours until the commit, like a taken month's.
+            self.hold(m.month);
+            self.report.skipped_raced.push(m.month);
         }
-        tokio::time::sleep(interval.min(wait - waited)).await;
+        if locked.is_empty() {
+            return Ok(());
+        }
+        for m in locked {
+            self.hold(m.month);
+            pause(self.observer, Step::Locked(m.month)).await;
+        }
+        let jobs: Vec<Uuid> = locked.iter().map(|_| Uuid::new_v4()).collect();
+        let messages: Vec<serde_json::Value> =
+            locked.iter().zip(&jobs).map(|(m, job)| report::message(*job, m.month)).collect();
+        let sent = passes::update_and_enqueue(self.tx, locked, self.statuses, &messages, self.checks).await?;
+        for m in locked {
+            pause(self.observer, Step::Updated(m.month)).await;
+        }
+        for (m, job_id) in locked.iter().zip(jobs) {
+            let job = job_id.to_string();
+            let Some(&(msg_id, _)) = sent.iter().find(|(_, j)| *j == job) else {
+                // The guarded UPDATE changed no row: claimed by somebody else meanwhile.
+                self.report.skipped_raced.push(m.month);
+                continue;
+            };
+            let month = m.month;
+            self.report.claimed.push(Claimed {
+                year: month.year,
+                month: month.month,
+                job_id,
+                prompt_variant: report::prompt_variant(month.year).to_string(),
+                msg_id,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -62,8 +62,21 @@ pub struct ClaimParams {
     /// How long to keep trying one month's lock (0 = one try).
     #[serde(with = "millis")]
     pub lock_wait: Duration,
+    /// The longest pause between two tries. The first retry comes after
+    /// [`FIRST_RETRY`] and each pause doubles up to this: a lock held by another
+    /// claimer's transaction is usually free again within milliseconds.
     #[serde(with = "millis")]
     pub lock_retry_interval: Duration,
+}
+
+/// The first pause before a busy month's lock is tried again.
+pub const FIRST_RETRY: Duration = Duration::from_millis(5);
+
+impl ClaimParams {
+    /// The pause before retry number `n` (0-based): 5 ms doubling up to the interval.
+    pub fn retry_pause(&self, n: u32) -> Duration {
+        FIRST_RETRY.saturating_mul(1u32 << n.min(16)).min(self.lock_retry_interval)
+    }
 }
 
 impl Default for ClaimParams {
@@ -139,5 +152,13 @@ mod tests {
         assert_eq!(ClaimParams::default().claimable_statuses(), ["pending", "retry"]);
         let p = ClaimParams { force_retry: true, ..ClaimParams::default() };
         assert_eq!(p.claimable_statuses(), ["pending", "retry", "failed"]);
+    }
+
+    #[test]
+    fn retry_pauses_start_short_and_double_up_to_the_interval() {
+        let p = ClaimParams::default();
+        let ms: Vec<u128> = (0..8).map(|n| p.retry_pause(n).as_millis()).collect();
+        assert_eq!(ms, [5, 10, 20, 40, 80, 100, 100, 100]);
+        assert_eq!(p.retry_pause(u32::MAX), Duration::from_millis(100));
     }
 }

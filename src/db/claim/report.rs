@@ -29,9 +29,11 @@ pub struct Candidate {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClaimReport {
     pub claimed: Vec<Claimed>,
-    /// Months whose advisory lock stayed held for the whole wait.
+    /// Months passed over because somebody held their advisory lock (waited
+    /// for first, up to the lock wait, when the batch would otherwise stay short).
     pub skipped_locked: Vec<YearMonth>,
-    /// Months another scheduler claimed between our read and our update (0 rows updated).
+    /// Months another scheduler claimed after we read them (found again in the
+    /// walk, or 0 rows updated).
     pub skipped_raced: Vec<YearMonth>,
     pub dry_run: bool,
     /// Only for a dry run: the candidates and whether each lock is free.

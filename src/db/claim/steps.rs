@@ -8,12 +8,18 @@ use crate::db::lock_key::YearMonth;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// The candidate months were read.
-    CandidatesRead,
-    /// The month's advisory lock was taken.
+    /// A walk ran: a page of candidate months was read (or months were read
+    /// again) and their locks tried in order, up to the number still wanted.
+    Walked,
+    /// The month's advisory lock was taken (a lock pass takes several at once;
+    /// this step comes for each, before their UPDATE).
     Locked(YearMonth),
-    /// The guarded UPDATE ran (whatever its row count) and before the enqueue.
+    /// The guarded UPDATE and the enqueue of the rows it changed ran (one
+    /// statement for the pass); comes for each month locked, before the commit.
     Updated(YearMonth),
+    /// The batch is short: after one retry interval, the months found busy are
+    /// about to be tried again.
+    Retry,
     /// Everything is done but the commit.
     BeforeCommit,
 }

@@ -1,0 +1,257 @@
+//! The statements of the claim routine. Each is sent with its parameter types
+//! (`query_typed`): one round trip, no separate prepare.
+//!
+//! Under contention every claimer reads the same newest months. The routine
+//! therefore reads a page of candidates and tries their locks in one statement,
+//! in order, stopping as soon as it has as many as it still needs: a month whose
+//! lock another claimer holds is passed over at once for the next one instead of
+//! being waited on (issue 5). Only when the batch cannot be filled otherwise does
+//! the routine come back to the months passed over and retry their locks for up
+//! to the lock wait (SPEC §2 step 3) — see `waitable` for which ones.
+
+use tokio_postgres::Transaction;
+use tokio_postgres::types::Type;
+
+use crate::db::DbError;
+use crate::db::lock_key::YearMonth;
+
+/// How many candidates one page reads, per month still wanted: enough that a
+/// claimer finds free months past several others' in-flight batches.
+pub const PAGE_FACTOR: i64 = 10;
+
+/// A walk over the candidates `cand(i, id, year, month)` (1-based `i` in walk
+/// order), one month at a time — a recursive CTE, so each step runs only after
+/// the one before and the walk stops right after the `$2`-th month taken: no
+/// month past it is ever locked. `$decide` says what became of one month.
+macro_rules! walk {
+    ($candidates:expr, $decide:expr) => {
+        concat!(
+            "WITH RECURSIVE cand AS MATERIALIZED (",
+            $candidates,
+            "), arr AS MATERIALIZED (
+                SELECT array_agg(id ORDER BY i) AS ids, array_agg(year ORDER BY i) AS years,
+                       array_agg(month ORDER BY i) AS months, count(*)::int AS n FROM cand),
+            walk (i, taken, outcome) AS (
+                SELECT 0, 0, NULL::text
+              UNION ALL
+                SELECT w.i + 1, w.taken + (o.outcome = 'taken')::int, o.outcome
+                FROM walk w CROSS JOIN arr a
+                CROSS JOIN LATERAL (SELECT a.ids[w.i + 1] AS id, a.years[w.i + 1] AS year,
+                                           a.months[w.i + 1] AS month) c
+                CROSS JOIN LATERAL (SELECT ",
+            $decide,
+            " AS outcome) o
+                WHERE w.i < a.n AND w.taken < $2)
+            SELECT c.id, c.year, c.month, w.outcome FROM cand c LEFT JOIN walk w USING (i) ORDER BY c.i"
+        )
+    };
+}
+
+/// One month of a walk: its advisory lock first; then, holding it, the row is
+/// read again FOR NO KEY UPDATE — which in READ COMMITTED sees the latest
+/// committed version, not this statement's snapshot — so a month another
+/// scheduler claimed and committed while the walk ran is `gone` instead of
+/// taken (it would only come back raced from the UPDATE and cost the batch a
+/// month). SKIP LOCKED: a row somebody is changing right now is `gone` too, and
+/// the walk never blocks. The row lock is the one our UPDATE takes anyway.
+macro_rules! lock_then_recheck {
+    () => {
+        "CASE WHEN NOT pg_try_advisory_xact_lock((c.year * 100 + c.month)::bigint) THEN 'busy'
+              WHEN EXISTS (SELECT 1 FROM backfill_log b WHERE b.id = c.id AND b.status = ANY($1)
+                             AND (b.status <> 'failed' OR b.retry_count < 5) FOR NO KEY UPDATE OF b SKIP LOCKED)
+                   THEN 'taken'
+              ELSE 'gone' END"
+    };
+}
+
+/// The weakened step, for the tests only: the lock alone, no second look.
+macro_rules! lock_only {
+    () => {
+        "CASE WHEN pg_try_advisory_xact_lock((c.year * 100 + c.month)::bigint) THEN 'taken' ELSE 'busy' END"
+    };
+}
+
+/// The candidate query (SPEC §2 step 2) for one page after a cursor: `$1`
+/// statuses, `$3..$4` years, `$5..$6` the cursor (exclusive), `$7` page size.
+macro_rules! page {
+    () => {
+        "SELECT (row_number() OVER (ORDER BY year DESC, month DESC))::int AS i, id, year, month FROM backfill_log
+         WHERE status = ANY($1) AND (status <> 'failed' OR retry_count < 5) AND year BETWEEN $3 AND $4
+           AND (year, month) < ($5, $6)
+         ORDER BY year DESC, month DESC LIMIT $7"
+    };
+}
+
+/// The months found busy before (`$3` ids), newest first.
+macro_rules! again {
+    () => {
+        "SELECT (row_number() OVER (ORDER BY year DESC, month DESC))::int AS i, id, year, month FROM backfill_log
+         WHERE id = ANY($3)"
+    };
+}
+
+const WALK_PAGE: &str = walk!(page!(), lock_then_recheck!());
+const WALK_AGAIN: &str = walk!(again!(), lock_then_recheck!());
+const WALK_PAGE_LOCK_ONLY: &str = walk!(page!(), lock_only!());
+const WALK_AGAIN_LOCK_ONLY: &str = walk!(again!(), lock_only!());
+
+/// The claim's two guards against enqueueing a month somebody else claimed.
+/// Both are always on; the tests switch them off one at a time, to prove each
+/// one on its own prevents the duplicate the existing scheduler sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checks {
+    /// The walk reads a month again after taking its lock (latest committed version).
+    pub recheck_after_lock: bool,
+    /// A message only for a row the guarded UPDATE really changed.
+    pub row_count: bool,
+}
+
+impl Checks {
+    pub const ALL: Checks = Checks { recheck_after_lock: true, row_count: true };
+}
+
+/// SPEC §2 steps 4 and 5 for the months locked in a pass, in one statement:
+/// the guarded UPDATE (`$1` ids, `$2` statuses), then one message (`$3` ids,
+/// `$4` messages) for each row it really changed — a month claimed meanwhile
+/// gets none. Returns each message's id with its job id.
+const UPDATE_AND_ENQUEUE: &str = "WITH updated AS (
+        UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
+          error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
+        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < 5) RETURNING id)
+    INSERT INTO backfill_queue (message)
+    SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i)
+    WHERE m.id IN (SELECT id FROM updated) ORDER BY m.i
+    RETURNING msg_id, message->>'job_id'";
+
+/// The same without the row-count guard: every locked month is enqueued,
+/// whatever the UPDATE changed (the existing scheduler's defect; tests only).
+const UPDATE_AND_ENQUEUE_UNCHECKED: &str = "WITH updated AS (
+        UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
+          error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
+        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < 5) RETURNING id)
+    INSERT INTO backfill_queue (message)
+    SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i) ORDER BY m.i
+    RETURNING msg_id, message->>'job_id'";
+
+/// One candidate month as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Month {
+    pub id: i32,
+    pub month: YearMonth,
+}
+
+fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> DbError {
+    move |e| DbError::query(what, &e)
+}
+
+/// The cursor before the first page: just past the newest month of the range.
+pub fn before_first(to_year: i32) -> YearMonth {
+    YearMonth { year: to_year + 1, month: 1 }
+}
+
+/// What one walk did with its candidates, each list in walk order.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// Locked by this walk.
+    pub taken: Vec<Month>,
+    /// Still claimable, but somebody else holds the lock.
+    pub busy: Vec<Month>,
+    /// Claimed by somebody else since it was read (found in this statement's snapshot).
+    pub gone: Vec<Month>,
+    /// Not tried: the walk had taken enough before reaching them.
+    pub untried: Vec<Month>,
+    /// The last candidate of the page (the next page starts after it).
+    pub last: Option<YearMonth>,
+    /// How many candidates the page held.
+    pub read: usize,
+}
+
+/// Reads the next page of candidates after `after` and walks it, taking up to `wanted` locks.
+pub async fn walk_page(
+    tx: &Transaction<'_>,
+    statuses: &[&str],
+    years: (i32, i32),
+    after: YearMonth,
+    size: i64,
+    wanted: usize,
+    checks: Checks,
+) -> Result<Pass, DbError> {
+    let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
+    let sql = if checks.recheck_after_lock { WALK_PAGE } else { WALK_PAGE_LOCK_ONLY };
+    let rows = tx
+        .query_typed(
+            sql,
+            &[
+                (&statuses, Type::TEXT_ARRAY),
+                (&wanted, Type::INT8),
+                (&years.0, Type::INT4),
+                (&years.1, Type::INT4),
+                (&after.year, Type::INT4),
+                (&after.month, Type::INT4),
+                (&size, Type::INT8),
+            ],
+        )
+        .await
+        .map_err(q("lock candidate months"))?;
+    Ok(sort(&rows))
+}
+
+/// Walks the given months again (newest first), taking up to `wanted` locks.
+pub async fn walk_again(
+    tx: &Transaction<'_>,
+    months: &[Month],
+    statuses: &[&str],
+    wanted: usize,
+    checks: Checks,
+) -> Result<Pass, DbError> {
+    let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
+    let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
+    let sql = if checks.recheck_after_lock { WALK_AGAIN } else { WALK_AGAIN_LOCK_ONLY };
+    let rows = tx
+        .query_typed(sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
+        .await
+        .map_err(q("lock the busy months again"))?;
+    Ok(sort(&rows))
+}
+
+fn sort(rows: &[tokio_postgres::Row]) -> Pass {
+    let mut pass = Pass { read: rows.len(), ..Pass::default() };
+    for row in rows {
+        let m = Month { id: row.get(0), month: YearMonth { year: row.get(1), month: row.get(2) } };
+        pass.last = Some(m.month);
+        let outcome: Option<&str> = row.get(3);
+        match outcome {
+            Some("taken") => pass.taken.push(m),
+            Some("busy") => pass.busy.push(m),
+            Some(_) => pass.gone.push(m),
+            None => pass.untried.push(m),
+        }
+    }
+    pass
+}
+
+/// Updates the months and enqueues `messages` (one per month, same order) for
+/// the rows really changed; returns `(msg_id, job_id)` of each message sent.
+pub async fn update_and_enqueue(
+    tx: &Transaction<'_>,
+    months: &[Month],
+    statuses: &[&str],
+    messages: &[serde_json::Value],
+    checks: Checks,
+) -> Result<Vec<(i64, String)>, DbError> {
+    let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
+    let sql = if checks.row_count { UPDATE_AND_ENQUEUE } else { UPDATE_AND_ENQUEUE_UNCHECKED };
+    let rows = tx
+        .query_typed(
+            sql,
+            &[
+                (&ids, Type::INT4_ARRAY),
+                (&statuses, Type::TEXT_ARRAY),
+                (&ids, Type::INT4_ARRAY),
+                (&messages, Type::JSONB_ARRAY),
+            ],
+        )
+        .await
+        .map_err(q("mark the months processing and enqueue them"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
