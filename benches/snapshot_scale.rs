@@ -21,6 +21,24 @@ async fn session(url: &str) -> Session {
     connect::connect(&settings, &SessionOptions::default()).await.unwrap()
 }
 
+async fn explain(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let plan = client.simple_query(&format!("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) {sql}")).await.unwrap();
+    plan.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The server's own execution time for a statement (EXPLAIN ANALYZE, timing per node off).
+async fn execution_time(client: &tokio_postgres::Client, sql: &str) -> Duration {
+    let lines = explain(client, sql).await;
+    let line = lines.iter().find(|l| l.starts_with("Execution Time:")).unwrap();
+    let ms: f64 = line.trim_start_matches("Execution Time:").trim().trim_end_matches(" ms").parse().unwrap();
+    Duration::from_secs_f64(ms / 1000.0)
+}
+
 fn main() {
     let server = TempServer::start().unwrap();
     let url = format!("{}?sslmode=disable", server.url("postgres"));
@@ -67,36 +85,48 @@ fn main() {
             "estimates: ready ≈{} (exact 900000), in flight ≈{} (exact 100000), delayed {} (exact 0), dead ≈{} (exact 100000)",
             q.ready, q.in_flight, q.delayed, q.dead
         );
+        let (_, cache) = snapshot::read_incremental(&reader.client, None, None).await.unwrap();
+        let full_sql = snapshot::snapshot_sql(None, snapshot::Known::default());
+        let (_, steady_cache) = snapshot::read_incremental(&reader.client, None, Some(&cache)).await.unwrap();
+        assert_eq!(steady_cache.reused(), (true, true), "nothing changed: both parts reused");
+        let steady_sql = snapshot::snapshot_sql(None, steady_cache.known_fingerprints());
         if std::env::var_os("EXPLAIN").is_some() {
-            let plan = reader.client.simple_query(&format!("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) {}", snapshot::snapshot_sql())).await.unwrap();
-            for m in plan {
-                if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                    println!("{}", r.get(0).unwrap_or(""));
-                }
+            for line in explain(&reader.client, &steady_sql).await {
+                println!("{line}");
             }
         }
-        let mut whole = Vec::new();
-        let mut queue_only = Vec::new();
-        let mut without_queue = Vec::new();
         let queue_sql = "SELECT count(*) FILTER (WHERE visible_at <= now()), count(*) FILTER (WHERE visible_at > now() AND read_count > 0),
             count(*) FILTER (WHERE visible_at > now() AND read_count = 0), min(enqueued_at) FILTER (WHERE visible_at <= now()),
             (SELECT count(*) FROM backfill_queue_dead) FROM backfill_queue";
-        let rest_sql = snapshot::snapshot_sql();
+        let (mut full, mut steady, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut full_server, mut steady_server) = (Vec::new(), Vec::new());
+        // Interleaved, so drift on a shared machine hits every variant alike.
         for _ in 0..15 {
             let t = Instant::now();
-            snapshot::read(&reader.client).await.unwrap();
-            whole.push(t.elapsed());
+            snapshot::read_incremental(&reader.client, None, None).await.unwrap();
+            full.push(t.elapsed());
+            let t = Instant::now();
+            let (snap, _) = snapshot::read_incremental(&reader.client, None, Some(&steady_cache)).await.unwrap();
+            steady.push(t.elapsed());
+            assert_eq!(snap.months.len(), 2412);
             let t = Instant::now();
             reader.client.simple_query(queue_sql).await.unwrap();
-            queue_only.push(t.elapsed());
-            let t = Instant::now();
-            reader.client.simple_query(&rest_sql).await.unwrap();
-            without_queue.push(t.elapsed());
+            plain.push(t.elapsed());
+            full_server.push(execution_time(&reader.client, &full_sql).await);
+            steady_server.push(execution_time(&reader.client, &steady_sql).await);
         }
         println!("snapshot at scale (2,412 months, 1,000 locks / 100 sessions, 1,000,000 queued, 100,000 dead), median of 15:");
-        println!("  whole snapshot (one round trip)      {:>8.2?}", median(whole));
-        println!("  a plain exact count of the queue (the old way) {:>8.2?}", median(queue_only));
-        println!("  the snapshot again (second sample set)         {:>8.2?}", median(without_queue));
+        println!("  whole snapshot, months sent (first read)   {:>8.2?} round trip, {:>8.2?} server", median(full), median(full_server));
+        println!("  whole snapshot, months unchanged (steady)  {:>8.2?} round trip, {:>8.2?} server", median(steady), median(steady_server));
+        println!("  a plain exact count of the queue (old way) {:>8.2?} round trip", median(plain));
+        println!("  server time per part (steady state), median of 15:");
+        for (name, sql) in snapshot::snapshot_parts_sql(steady_cache.known_fingerprints()) {
+            let mut times = Vec::new();
+            for _ in 0..15 {
+                times.push(execution_time(&reader.client, &sql).await);
+            }
+            println!("    {name:<18} {:>8.2?}", median(times));
+        }
         drop(holders);
     });
     drop(server);

@@ -116,7 +116,7 @@ async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
             "INSERT INTO backfill_queue (message, visible_at, read_count)
                SELECT '{}', now() + (CASE WHEN i % 7 = 0 THEN interval '1 h' ELSE interval '-1 h' END),
                       CASE WHEN i % 14 = 0 THEN 1 ELSE 0 END
-               FROM generate_series(1, 9000) i;
+               FROM generate_series(1, 1800) i;
              INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message)
                SELECT 100000 + i, now(), now(), 3, '{}' FROM generate_series(1, 500) i;",
         )
@@ -128,7 +128,7 @@ async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
     // Past the cap: ready becomes an estimate, never below the cap; the small parts stay exact.
     s.client
         .batch_execute(
-            "INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 6000); ANALYZE backfill_queue",
+            "INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 1200); ANALYZE backfill_queue",
         )
         .await
         .unwrap();
@@ -182,4 +182,67 @@ async fn a_deployment_can_give_its_own_queue_depth_query() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: queue_depth_query must be one SELECT"));
+}
+
+#[tokio::test]
+async fn months_are_sent_again_exactly_when_the_table_changed() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-03").await;
+    let (first, cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
+    assert_eq!(cache.reused(), (false, false));
+    // Nothing changed: the server sends the fingerprints alone, the months are the same.
+    let (same, mut cache) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
+    assert_eq!(cache.reused(), (true, true), "unchanged parts were sent again");
+    assert_eq!(same.months, first.months);
+    // Each kind of change is seen at once, and the result equals a fresh full read.
+    for change in [
+        "UPDATE backfill_log SET status = 'processing', started_at = now() WHERE month = 2",
+        "UPDATE backfill_log SET error_message = 'x' WHERE month = 2",
+        "DELETE FROM backfill_log WHERE month = 3",
+        "INSERT INTO backfill_log (year, month, status) VALUES (2024, 3, 'pending')",
+        "BEGIN; DELETE FROM backfill_log WHERE month = 1;
+           INSERT INTO backfill_log (year, month, status) VALUES (2024, 1, 'failed'); COMMIT",
+    ] {
+        s.client.batch_execute(change).await.unwrap();
+        let (incremental, next) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
+        assert!(!next.reused().0, "a change was missed: {change}");
+        assert_eq!(incremental.months, snapshot::read(&s.client).await.unwrap().months, "{change}");
+        let (_, again) = snapshot::read_incremental(&s.client, None, Some(&next)).await.unwrap();
+        assert!(again.reused().0);
+        cache = again;
+    }
+    // A row lock alone (no write) is no change.
+    s.client.batch_execute("BEGIN; SELECT * FROM backfill_log FOR UPDATE; COMMIT").await.unwrap();
+    let (_, after_lock) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
+    assert!(after_lock.reused().0);
+}
+
+#[tokio::test]
+async fn lock_rows_are_sent_again_exactly_when_a_lock_changed() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-01").await;
+    let (a, b) = (db.session().await, db.session().await);
+    a.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
+    let (_, mut cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
+    let steps: [(&backfill_console::db::connect::Session, &str); 5] = [
+        (&b, "SELECT pg_try_advisory_lock(202402)"),    // another lock appears
+        (&b, "SELECT pg_advisory_unlock(202402)"),      // and goes
+        (&b, "SELECT pg_advisory_lock_shared(202403)"), // a shared one
+        (&b, "SELECT pg_advisory_unlock_shared(202403); SELECT pg_advisory_lock(202403)"), // same key, now exclusive
+        (&a, "SELECT pg_advisory_unlock(202401)"),
+    ];
+    for (session, sql) in steps {
+        session.client.batch_execute(sql).await.unwrap();
+        let (incremental, next) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
+        assert!(!next.reused().1, "a lock change was missed: {sql}");
+        let fresh = snapshot::read(&s.client).await.unwrap();
+        assert_eq!(incremental.locks, fresh.locks, "{sql}");
+        let (unchanged, again) = snapshot::read_incremental(&s.client, None, Some(&next)).await.unwrap();
+        assert!(again.reused().1, "{sql}");
+        // Reused rows still carry their sessions, read fresh.
+        assert!(unchanged.locks.iter().all(|l| l.holder.is_some()), "{sql}");
+        cache = again;
+    }
 }

@@ -48,6 +48,8 @@ impl Worker {
         let mut paused = false;
         let mut next = Instant::now();
         let mut last_refresh = Instant::now();
+        // The months and locks of the last snapshot: the server sends them again only when changed.
+        let mut known: Option<snapshot::ReadCache> = None;
         loop {
             if session.as_ref().is_some_and(Session::is_closed) {
                 session = None;
@@ -98,7 +100,7 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep_until(due), if !paused => {
                     last_refresh = Instant::now();
-                    if !self.refresh(s, &mut attempt).await { session = None; }
+                    if !self.refresh(s, &mut attempt, &mut known).await { session = None; }
                     next = Instant::now() + self.interval;
                 }
                 // A change was pushed: refresh soon, but never more than 5 times a second.
@@ -127,16 +129,20 @@ impl Worker {
     /// One snapshot; `false` when the session is lost. A silent network sends
     /// no error at all: a client-side deadline cuts it off (a snapshot takes
     /// milliseconds, so seconds mean the link is gone).
-    async fn refresh(&self, s: &Session, attempt: &mut u32) -> bool {
+    async fn refresh(&self, s: &Session, attempt: &mut u32, known: &mut Option<snapshot::ReadCache>) -> bool {
         let deadline = self.options.statement_timeout.min(READ_DEADLINE);
-        let result =
-            match tokio::time::timeout(deadline, snapshot::read_with(&s.client, self.queue_query.as_deref())).await {
-                Ok(r) => r,
-                Err(_) => Err(DbError::Connect {
-                    target: self.settings.target(),
-                    reason: format!("no answer within {}s", deadline.as_secs()),
-                }),
-            };
+        let read = snapshot::read_incremental(&s.client, self.queue_query.as_deref(), known.as_ref());
+        let result = match tokio::time::timeout(deadline, read).await {
+            Ok(Ok((snap, cache))) => {
+                *known = Some(cache);
+                Ok(snap)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(DbError::Connect {
+                target: self.settings.target(),
+                reason: format!("no answer within {}s", deadline.as_secs()),
+            }),
+        };
         match result {
             Ok(snap) => {
                 let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
