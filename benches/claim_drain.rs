@@ -77,7 +77,7 @@ async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32,
                         }
                         continue;
                     }
-                    let r = claim::claim(&mut s.client, &p, None).await.unwrap();
+                    let r = claim::claim(&mut s, &p, None).await.unwrap();
                     CLAIMS.fetch_add(1, Ordering::Relaxed);
                     RACED.fetch_add(r.skipped_raced.len(), Ordering::Relaxed);
                     PASSED_OVER.fetch_add(r.skipped_locked.len(), Ordering::Relaxed);

@@ -36,8 +36,7 @@ async fn claimed_between_lock_and_update(row_count: bool) -> (i64, claim::ClaimR
     let mut b = db.session().await;
     let (gate_b, mut ctl_b) = gate();
     let checks = Checks { recheck_after_lock: false, row_count };
-    let task_b =
-        tokio::spawn(async move { claim::claim_weakened(&mut b.client, &params(10), Some(&gate_b), checks).await });
+    let task_b = tokio::spawn(async move { claim::claim_weakened(&mut b, &params(10), Some(&gate_b), checks).await });
     ctl_b.expect(Step::Walked).await;
     ctl_b.go();
     ctl_b.expect(Step::Locked(ym(2024, 1))).await;
@@ -78,7 +77,7 @@ async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
     common::seed(&mut admin, "2024-01", "2024-01").await;
     let mut b = db.session().await;
     let (gate_b, mut ctl_b) = gate();
-    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b.client, &params(10), None, &gate_b).await });
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
     ctl_b.expect(Step::Walked).await;
     ctl_b.go();
     ctl_b.expect(Step::Locked(ym(2024, 1))).await;
@@ -95,40 +94,60 @@ async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
     assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
 }
 
-/// Two claimers want the same month: A holds it (claimed, not yet committed);
-/// B finds it busy, its batch is short, so B waits; A commits; B's retry sees
-/// the month claimed and leaves it without ever taking its lock.
+/// The existing fleet's scheduler holds the month's (session) lock and has not
+/// touched the row yet; our claim's batch is short, so it waits; the scheduler
+/// then claims the month, commits and unlocks; our retry sees the month claimed
+/// and leaves it without ever taking its lock.
 #[tokio::test]
 async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-01").await;
-    let (mut a, mut b) = (db.session().await, db.session().await);
-    let (gate_a, mut ctl_a) = gate();
+    let fleet = db.session().await;
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
+    let mut b = db.session().await;
     let (gate_b, mut ctl_b) = gate();
-    let p = params(10);
-    let pb = p.clone();
-    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a.client, &p, None, &gate_a).await });
-    for step in [Step::Walked, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1))] {
-        ctl_a.expect(step).await;
-        ctl_a.go();
-    }
-    ctl_a.expect(Step::BeforeCommit).await; // A holds 2024-01, uncommitted
-    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b.client, &pb, None, &gate_b).await });
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
     ctl_b.expect(Step::Walked).await;
     ctl_b.go();
     ctl_b.expect(Step::Retry).await; // B found it busy and is about to try again
-    ctl_a.go();
-    let report_a = task_a.await.unwrap().unwrap();
+    fleet.client.batch_execute(&format!("{CLAIM_WITHOUT_THE_LOCK} SELECT pg_advisory_unlock(202401);")).await.unwrap();
     ctl_b.go();
     ctl_b.expect(Step::Walked).await; // the retry walk: no Locked step follows
     ctl_b.go();
     ctl_b.expect(Step::BeforeCommit).await;
     ctl_b.go();
     let report_b = task_b.await.unwrap().unwrap();
-    assert_eq!(report_a.claimed.len(), 1);
     assert!(report_b.claimed.is_empty() && report_b.skipped_locked.is_empty());
     assert_eq!(report_b.skipped_raced, [ym(2024, 1)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
+/// Another claimer is in the middle of claiming the month (its transaction has
+/// changed the row): waiting for its lock is pointless, so a short batch does
+/// not wait for it.
+#[tokio::test]
+async fn a_month_another_transaction_is_claiming_is_not_waited_for() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let (mut a, mut b) = (db.session().await, db.session().await);
+    let (gate_a, mut ctl_a) = gate();
+    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(10), None, &gate_a).await });
+    for step in [Step::Walked, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1))] {
+        ctl_a.expect(step).await;
+        ctl_a.go();
+    }
+    ctl_a.expect(Step::BeforeCommit).await; // A has updated 2024-01, uncommitted
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
+    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
+        .await
+        .expect("B waited for a month A is claiming")
+        .unwrap();
+    assert!(report_b.claimed.is_empty());
+    assert_eq!(report_b.skipped_locked, [ym(2024, 1)]);
+    ctl_a.release_all();
+    assert_eq!(task_a.await.unwrap().unwrap().claimed.len(), 1);
     assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
 }
 
@@ -142,7 +161,7 @@ async fn a_walk_never_locks_a_month_past_the_last_one_it_needs() {
     let mut claimer = db.session().await;
     let pid = claimer.backend_pid;
     let (g, mut ctl) = gate();
-    let task = tokio::spawn(async move { claim::claim_observed(&mut claimer.client, &params(2), None, &g).await });
+    let task = tokio::spawn(async move { claim::claim_observed(&mut claimer, &params(2), None, &g).await });
     ctl.expect(Step::Walked).await;
     // 06 taken, 05 busy (the fleet), 04 taken: the walk stopped there.
     assert_eq!(common::month_locks_of(&admin.client, pid).await, [202404, 202406]);
@@ -159,7 +178,7 @@ async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting()
     common::seed(&mut admin, "2024-01", "2024-04").await;
     let (mut a, mut b) = (db.session().await, db.session().await);
     let (gate_a, mut ctl_a) = gate();
-    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a.client, &params(2), None, &gate_a).await });
+    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(2), None, &gate_a).await });
     ctl_a.expect(Step::Walked).await;
     ctl_a.go();
     for step in [Step::Locked(ym(2024, 4)), Step::Locked(ym(2024, 3)), Step::Updated(ym(2024, 4))] {
@@ -169,7 +188,7 @@ async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting()
     ctl_a.expect(Step::Updated(ym(2024, 3))).await; // A holds 04 and 03, uncommitted
     // B wants 2 as well, with the full 10 s lock wait: it takes 02 and 01 at once.
     let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(2) };
-    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b.client, &p, None))
+    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
         .await
         .expect("B waited on A's months although free ones were left")
         .unwrap();
@@ -200,7 +219,7 @@ async fn an_error_after_the_lock_rolls_back_and_releases_it() {
     let pid = claimer.backend_pid;
     let (g, mut ctl) = gate();
     let task = tokio::spawn(async move {
-        let result = claim::claim_observed(&mut claimer.client, &params(10), Some(&common::actor()), &g).await;
+        let result = claim::claim_observed(&mut claimer, &params(10), Some(&common::actor()), &g).await;
         (result, claimer)
     });
     ctl.expect(Step::Walked).await;
@@ -236,7 +255,7 @@ async fn a_claim_dropped_half_way_leaves_no_lock_and_no_half_state() {
     let pid = claimer.backend_pid;
     let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
     // 2024-02 is claimed and enqueued, then the claim waits for 2024-01's lock...
-    let outcome = tokio::time::timeout(Duration::from_millis(800), claim::claim(&mut claimer.client, &p, None)).await;
+    let outcome = tokio::time::timeout(Duration::from_millis(800), claim::claim(&mut claimer, &p, None)).await;
     assert!(outcome.is_err(), "the claim was still waiting, and is dropped here");
     // ...and is dropped. The same session goes on without the lock or the writes.
     claimer.client.simple_query("SELECT 1").await.unwrap();
@@ -268,9 +287,8 @@ async fn a_panic_inside_the_claim_rolls_back_on_the_same_session() {
     let mut claimer = db.session().await;
     let pid = claimer.backend_pid;
     let p = params(10);
-    let result = std::panic::AssertUnwindSafe(claim::claim_observed(&mut claimer.client, &p, None, &PanicAt))
-        .catch_unwind()
-        .await;
+    let result =
+        std::panic::AssertUnwindSafe(claim::claim_observed(&mut claimer, &p, None, &PanicAt)).catch_unwind().await;
     assert!(result.is_err(), "the panic propagated");
     claimer.client.simple_query("SELECT 1").await.unwrap();
     assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
@@ -295,7 +313,7 @@ async fn a_failed_commit_rolls_back_status_and_message_together() {
         .await
         .unwrap();
     let mut claimer = db.session().await;
-    let err = claim::claim(&mut claimer.client, &params(10), Some(&common::actor())).await.unwrap_err();
+    let err = claim::claim(&mut claimer, &params(10), Some(&common::actor())).await.unwrap_err();
     assert!(err.to_string().contains("commit refused"), "{err}");
     for month in 1..=3 {
         assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
@@ -312,7 +330,7 @@ async fn a_month_locked_by_the_existing_fleet_is_skipped() {
     let fleet = db.session().await;
     fleet.client.execute("SELECT pg_try_advisory_lock(202403::bigint)", &[]).await.unwrap();
     let mut claimer = db.session().await;
-    let report = claim::claim(&mut claimer.client, &params(10), Some(&common::actor())).await.unwrap();
+    let report = claim::claim(&mut claimer, &params(10), Some(&common::actor())).await.unwrap();
     assert_eq!(report.skipped_locked, [ym(2024, 3)]);
     let claimed: Vec<(i32, i32)> = report.claimed.iter().map(|c| (c.year, c.month)).collect();
     assert_eq!(claimed, [(2024, 2), (2024, 1)], "newest first");
@@ -337,7 +355,7 @@ async fn the_claim_sets_the_row_and_message_exactly() {
         .await
         .unwrap();
     let mut claimer = db.session().await;
-    let report = claim::claim(&mut claimer.client, &params(10), None).await.unwrap();
+    let report = claim::claim(&mut claimer, &params(10), None).await.unwrap();
     assert_eq!(report.claimed.len(), 2);
     let row = admin
         .client
@@ -397,10 +415,10 @@ async fn force_retry_takes_failed_months_below_five_retries() {
         .await
         .unwrap();
     let mut claimer = db.session().await;
-    let plain = claim::claim(&mut claimer.client, &params(10), None).await.unwrap();
+    let plain = claim::claim(&mut claimer, &params(10), None).await.unwrap();
     assert!(plain.claimed.is_empty(), "failed months need force_retry");
     let forced = ClaimParams { force_retry: true, ..params(10) };
-    let report = claim::claim(&mut claimer.client, &forced, None).await.unwrap();
+    let report = claim::claim(&mut claimer, &forced, None).await.unwrap();
     let claimed: Vec<i32> = report.claimed.iter().map(|c| c.month).collect();
     assert_eq!(claimed, [1], "retry_count 5 is exhausted; completed is never claimed");
 }
@@ -417,7 +435,7 @@ async fn a_dry_run_reports_what_a_claim_would_take_and_pass_over_and_changes_not
     let options = backfill_console::db::connect::SessionOptions { read_only: true, ..Default::default() };
     let mut claimer = db.session_with(&options).await;
     let p = ClaimParams { dry_run: true, ..params(2) };
-    let report = claim::claim(&mut claimer.client, &p, Some(&common::actor())).await.unwrap();
+    let report = claim::claim(&mut claimer, &p, Some(&common::actor())).await.unwrap();
     assert!(report.dry_run && report.claimed.is_empty());
     let seen: Vec<(i32, bool, Option<i32>)> =
         report.candidates.iter().map(|c| (c.month, c.lock_free, c.holder_pid)).collect();
@@ -436,7 +454,7 @@ async fn invalid_parameters_are_refused_with_a_clear_message() {
     let db = common::migrated_db().await;
     let mut claimer = db.session().await;
     for (batch, want) in [(0, "batch size 0 is outside 1..50"), (51, "batch size 51 is outside 1..50")] {
-        let err = claim::claim(&mut claimer.client, &params(batch), None).await.unwrap_err().to_string();
+        let err = claim::claim(&mut claimer, &params(batch), None).await.unwrap_err().to_string();
         assert!(err.contains(want), "{err}");
     }
 }

@@ -33,7 +33,7 @@ async fn claimer(settings: connect::ConnSettings, params: ClaimParams, errors: A
                 }
             },
         };
-        match claim::claim(&mut s.client, &params, None).await {
+        match claim::claim(s, &params, None).await {
             Ok(r) if r.claimed.is_empty() && r.skipped_locked.is_empty() && r.skipped_raced.is_empty() => return,
             Ok(_) => {}
             Err(_) => {

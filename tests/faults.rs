@@ -152,9 +152,8 @@ async fn the_server_dying_mid_claim_leaves_no_half_state() {
     let mut claimer = connect_to(&url).await;
     let (gate, mut ctl) = common::gate::gate();
     let params = ClaimParams { years: YearRange { from: 2024, to: 2024 }, ..ClaimParams::default() };
-    let task = tokio::spawn(async move {
-        claim::claim_observed(&mut claimer.client, &params, Some(&common::actor()), &gate).await
-    });
+    let task =
+        tokio::spawn(async move { claim::claim_observed(&mut claimer, &params, Some(&common::actor()), &gate).await });
     ctl.expect(Step::Walked).await;
     ctl.go();
     // One lock pass takes all six months; the steps then come month by month.

@@ -29,7 +29,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
         ctx.refuse_if_read_only("claim (use --dry-run to look without changing anything)")?;
     }
     let mut session = ctx.connect_checked().await?;
-    let report = claim::claim(&mut session.client, &params, Some(&ctx.actor)).await?;
+    let report = claim::claim(&mut session, &params, Some(&ctx.actor)).await?;
     if args.json {
         render::json(&report)?;
         return Ok(0);

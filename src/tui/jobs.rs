@@ -21,7 +21,7 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
         Err(e) => return failed(name, &e, false),
     };
     let result = match job {
-        Job::Claim(params) => claim::claim(&mut session.client, &params, Some(&actor)).await.map(JobResult::Claim),
+        Job::Claim(params) => claim::claim(&mut session, &params, Some(&actor)).await.map(JobResult::Claim),
         Job::Release { target, method } => release::release(&session.client, &actor, &target, method, "operator")
             .await
             .map(|outcome| JobResult::Release { target, method, outcome }),

@@ -30,7 +30,7 @@ use tokio_postgres::{Client, Transaction};
 use super::lock_key::YearMonth;
 
 pub use passes::Checks;
-use passes::Month;
+use passes::{Month, Prepared};
 use uuid::Uuid;
 
 pub use params::{ClaimParams, YearRange};
@@ -39,39 +39,40 @@ pub use steps::{Step, StepObserver};
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
+use super::connect::Session;
 
 /// Runs the claim routine once. `actor` = `Some` writes the audit row in the
 /// claim's own transaction (the demo fleet, standing in for the production
 /// schedulers, passes `None`).
-pub async fn claim(client: &mut Client, params: &ClaimParams, actor: Option<&Actor>) -> Result<ClaimReport, DbError> {
-    run(client, params, actor, None, Checks::ALL).await
+pub async fn claim(session: &mut Session, params: &ClaimParams, actor: Option<&Actor>) -> Result<ClaimReport, DbError> {
+    run(session, params, actor, None, Checks::ALL).await
 }
 
 /// [`claim`], pausing at every [`Step`] for the observer (deterministic interleaving tests).
 #[cfg(feature = "test-support")]
 pub async fn claim_observed(
-    client: &mut Client,
+    session: &mut Session,
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: &dyn StepObserver,
 ) -> Result<ClaimReport, DbError> {
-    run(client, params, actor, Some(observer), Checks::ALL).await
+    run(session, params, actor, Some(observer), Checks::ALL).await
 }
 
 /// [`claim`] with some of its [`Checks`] switched off — the tests' proof that
 /// each one matters. With none, it is the existing scheduler's behaviour.
 #[cfg(feature = "test-support")]
 pub async fn claim_weakened(
-    client: &mut Client,
+    session: &mut Session,
     params: &ClaimParams,
     observer: Option<&dyn StepObserver>,
     checks: Checks,
 ) -> Result<ClaimReport, DbError> {
-    run(client, params, None, observer, checks).await
+    run(session, params, None, observer, checks).await
 }
 
 async fn run(
-    client: &mut Client,
+    session: &mut Session,
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: Option<&dyn StepObserver>,
@@ -79,15 +80,15 @@ async fn run(
 ) -> Result<ClaimReport, DbError> {
     params.validate().map_err(|e| DbError::Refused(format!("claim refused: {e}")))?;
     if params.dry_run {
-        return dry_run::report(client, params).await;
+        return dry_run::report(&session.client, params).await;
     }
-    let result = transact(client, params, actor, observer, checks).await;
+    let result = transact(&mut session.client, &mut session.prepared, params, actor, observer, checks).await;
     if let (Err(e), Some(actor)) = (&result, actor) {
         // The transaction is gone (rolled back); record the failure on its own.
         if !e.is_connection_loss() {
             let outcome = format!("failed: {e}");
             let entry = claim_audit_entry(params, &outcome, None);
-            audit::record_best_effort(client, actor, &entry).await;
+            audit::record_best_effort(&session.client, actor, &entry).await;
         }
     }
     result
@@ -95,6 +96,7 @@ async fn run(
 
 async fn transact(
     client: &mut Client,
+    prepared: &mut Prepared,
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: Option<&dyn StepObserver>,
@@ -103,8 +105,15 @@ async fn transact(
     let statuses = params.claimable_statuses();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
     let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", &e))?;
-    let mut claim =
-        Batch { tx: &tx, statuses: &statuses, observer, checks, report: ClaimReport::default(), oldest_locked: None };
+    let mut claim = Batch {
+        tx: &tx,
+        prepared,
+        statuses: &statuses,
+        observer,
+        checks,
+        report: ClaimReport::default(),
+        oldest_locked: None,
+    };
     // Walk the candidates newest first, page by page, passing over months whose
     // lock somebody holds, until the batch is full or none are left.
     let mut busy: Vec<Month> = Vec::new();
@@ -114,11 +123,12 @@ async fn transact(
     while claim.wanted(batch) > 0 {
         let pass = if !untried.is_empty() {
             // A month taken turned out raced: the rest of the page is still to walk.
-            passes::walk_again(&tx, &untried, &statuses, claim.wanted(batch), checks).await?
+            passes::walk_again(&tx, claim.prepared, &untried, &statuses, claim.wanted(batch), checks).await?
         } else if more_pages {
             let size = i64::try_from(claim.wanted(batch)).unwrap_or(1) * passes::PAGE_FACTOR;
             let years = (params.years.from, params.years.to);
-            let pass = passes::walk_page(&tx, &statuses, years, cursor, size, claim.wanted(batch), checks).await?;
+            let page = passes::Page { years, after: cursor, size };
+            let pass = passes::walk_page(&tx, claim.prepared, &statuses, page, claim.wanted(batch), checks).await?;
             more_pages = i64::try_from(pass.read).unwrap_or(i64::MAX) >= size;
             match pass.last {
                 Some(last) => cursor = last,
@@ -139,7 +149,8 @@ async fn transact(
     // a month passed over while holding a later one could wait on a claimer that
     // waits on us (a cycle PostgreSQL cannot see, as both only poll); with this
     // rule every waiter waits "down" the walk order — as the existing fleet does,
-    // locking newest first — so no cycle can form.
+    // locking newest first — so no cycle can form. Nor is a month waited for
+    // whose row another transaction is changing right now: it is being claimed.
     let mut passed_over: Vec<Month> = Vec::new();
     let started = Instant::now();
     let mut retries = 0;
@@ -147,14 +158,20 @@ async fn transact(
         let (waitable, not): (Vec<Month>, Vec<Month>) = busy.into_iter().partition(|m| claim.may_wait_for(m));
         passed_over.extend(not);
         busy = waitable;
+        if claim.wanted(batch) == 0 || busy.is_empty() || started.elapsed() >= params.lock_wait {
+            break;
+        }
+        let (waitable, being_claimed) = passes::worth_waiting_for(&tx, claim.prepared, busy).await?;
+        passed_over.extend(being_claimed);
+        busy = waitable;
         let waited = started.elapsed();
-        if claim.wanted(batch) == 0 || busy.is_empty() || waited >= params.lock_wait {
+        if busy.is_empty() || waited >= params.lock_wait {
             break;
         }
         tokio::time::sleep(params.retry_pause(retries).min(params.lock_wait - waited)).await;
         retries += 1;
         pause(observer, Step::Retry).await;
-        let pass = passes::walk_again(&tx, &busy, &statuses, claim.wanted(batch), checks).await?;
+        let pass = passes::walk_again(&tx, claim.prepared, &busy, &statuses, claim.wanted(batch), checks).await?;
         pause(observer, Step::Walked).await;
         busy = pass.busy.into_iter().chain(pass.untried).collect();
         claim.take(&pass.taken, &pass.gone).await?;
@@ -178,6 +195,7 @@ async fn transact(
 /// The claim in progress: what it has done so far, and how it takes locked months.
 struct Batch<'a> {
     tx: &'a Transaction<'a>,
+    prepared: &'a mut Prepared,
     statuses: &'a [&'a str],
     observer: Option<&'a dyn StepObserver>,
     checks: Checks,
@@ -221,7 +239,8 @@ impl Batch<'_> {
         let jobs: Vec<Uuid> = locked.iter().map(|_| Uuid::new_v4()).collect();
         let messages: Vec<serde_json::Value> =
             locked.iter().zip(&jobs).map(|(m, job)| report::message(*job, m.month)).collect();
-        let sent = passes::update_and_enqueue(self.tx, locked, self.statuses, &messages, self.checks).await?;
+        let sent =
+            passes::update_and_enqueue(self.tx, self.prepared, locked, self.statuses, &messages, self.checks).await?;
         for m in locked {
             pause(self.observer, Step::Updated(m.month)).await;
         }

@@ -1,5 +1,6 @@
-//! The statements of the claim routine. Each is sent with its parameter types
-//! (`query_typed`): one round trip, no separate prepare.
+//! The statements of the claim routine. Each is prepared once per session (its
+//! parameter types given) and kept in the session: later claims on the same
+//! session neither parse nor, once PostgreSQL settles on a generic plan, plan it.
 //!
 //! Under contention every claimer reads the same newest months. The routine
 //! therefore reads a page of candidates and tries their locks in one statement,
@@ -9,8 +10,10 @@
 //! the routine come back to the months passed over and retry their locks for up
 //! to the lock wait (SPEC §2 step 3) — see `waitable` for which ones.
 
-use tokio_postgres::Transaction;
-use tokio_postgres::types::Type;
+use std::collections::HashMap;
+
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Row, Statement, Transaction};
 
 use crate::db::DbError;
 use crate::db::lock_key::YearMonth;
@@ -144,6 +147,29 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> DbError {
     move |e| DbError::query(what, &e)
 }
 
+/// The session's prepared claim statements, by their SQL.
+pub type Prepared = HashMap<&'static str, Statement>;
+
+/// Runs `sql`, preparing it on this session the first time.
+async fn query(
+    tx: &Transaction<'_>,
+    prepared: &mut Prepared,
+    sql: &'static str,
+    params: &[(&(dyn ToSql + Sync), Type)],
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    let statement = match prepared.get(sql) {
+        Some(statement) => statement.clone(),
+        None => {
+            let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
+            let statement = tx.prepare_typed(sql, &types).await?;
+            prepared.insert(sql, statement.clone());
+            statement
+        }
+    };
+    let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+    tx.query(&statement, &values).await
+}
+
 /// The cursor before the first page: just past the newest month of the range.
 pub fn before_first(to_year: i32) -> YearMonth {
     YearMonth { year: to_year + 1, month: 1 }
@@ -166,39 +192,75 @@ pub struct Pass {
     pub read: usize,
 }
 
-/// Reads the next page of candidates after `after` and walks it, taking up to `wanted` locks.
+/// Which page of candidates to read: the claim's years, after which month
+/// (exclusive), and how many.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub years: (i32, i32),
+    pub after: YearMonth,
+    pub size: i64,
+}
+
+/// Reads the next page of candidates and walks it, taking up to `wanted` locks.
 pub async fn walk_page(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     statuses: &[&str],
-    years: (i32, i32),
-    after: YearMonth,
-    size: i64,
+    page: Page,
     wanted: usize,
     checks: Checks,
 ) -> Result<Pass, DbError> {
+    let Page { years, after, size } = page;
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
     let sql = if checks.recheck_after_lock { WALK_PAGE } else { WALK_PAGE_LOCK_ONLY };
-    let rows = tx
-        .query_typed(
-            sql,
-            &[
-                (&statuses, Type::TEXT_ARRAY),
-                (&wanted, Type::INT8),
-                (&years.0, Type::INT4),
-                (&years.1, Type::INT4),
-                (&after.year, Type::INT4),
-                (&after.month, Type::INT4),
-                (&size, Type::INT8),
-            ],
-        )
-        .await
-        .map_err(q("lock candidate months"))?;
+    let rows = query(
+        tx,
+        prepared,
+        sql,
+        &[
+            (&statuses, Type::TEXT_ARRAY),
+            (&wanted, Type::INT8),
+            (&years.0, Type::INT4),
+            (&years.1, Type::INT4),
+            (&after.year, Type::INT4),
+            (&after.month, Type::INT4),
+            (&size, Type::INT8),
+        ],
+    )
+    .await
+    .map_err(q("lock candidate months"))?;
     Ok(sort(&rows))
+}
+
+/// Of the busy months (`$1` ids), those whose row another transaction is
+/// changing right now: its xmax is a transaction still running (it holds the
+/// lock on its own transaction id). That is another claimer in the middle of
+/// claiming the month — when it commits, the month is taken, so waiting for its
+/// lock is pointless. Reads the rows without locking them.
+const BEING_CLAIMED: &str = "SELECT b.id FROM backfill_log b
+    WHERE b.id = ANY($1) AND b.xmax <> '0'::xid
+      AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.granted
+                    AND l.transactionid = b.xmax)";
+
+/// The busy months worth waiting for: all but those another transaction is
+/// claiming right now (returned second).
+pub async fn worth_waiting_for(
+    tx: &Transaction<'_>,
+    prepared: &mut Prepared,
+    busy: Vec<Month>,
+) -> Result<(Vec<Month>, Vec<Month>), DbError> {
+    let ids: Vec<i32> = busy.iter().map(|m| m.id).collect();
+    let rows = query(tx, prepared, BEING_CLAIMED, &[(&ids, Type::INT4_ARRAY)])
+        .await
+        .map_err(q("check which busy months are being claimed"))?;
+    let claimed_now: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    Ok(busy.into_iter().partition(|m| !claimed_now.contains(&m.id)))
 }
 
 /// Walks the given months again (newest first), taking up to `wanted` locks.
 pub async fn walk_again(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     months: &[Month],
     statuses: &[&str],
     wanted: usize,
@@ -207,10 +269,10 @@ pub async fn walk_again(
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
     let sql = if checks.recheck_after_lock { WALK_AGAIN } else { WALK_AGAIN_LOCK_ONLY };
-    let rows = tx
-        .query_typed(sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
-        .await
-        .map_err(q("lock the busy months again"))?;
+    let rows =
+        query(tx, prepared, sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
+            .await
+            .map_err(q("lock the busy months again"))?;
     Ok(sort(&rows))
 }
 
@@ -234,6 +296,7 @@ fn sort(rows: &[tokio_postgres::Row]) -> Pass {
 /// the rows really changed; returns `(msg_id, job_id)` of each message sent.
 pub async fn update_and_enqueue(
     tx: &Transaction<'_>,
+    prepared: &mut Prepared,
     months: &[Month],
     statuses: &[&str],
     messages: &[serde_json::Value],
@@ -241,17 +304,18 @@ pub async fn update_and_enqueue(
 ) -> Result<Vec<(i64, String)>, DbError> {
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
     let sql = if checks.row_count { UPDATE_AND_ENQUEUE } else { UPDATE_AND_ENQUEUE_UNCHECKED };
-    let rows = tx
-        .query_typed(
-            sql,
-            &[
-                (&ids, Type::INT4_ARRAY),
-                (&statuses, Type::TEXT_ARRAY),
-                (&ids, Type::INT4_ARRAY),
-                (&messages, Type::JSONB_ARRAY),
-            ],
-        )
-        .await
-        .map_err(q("mark the months processing and enqueue them"))?;
+    let rows = query(
+        tx,
+        prepared,
+        sql,
+        &[
+            (&ids, Type::INT4_ARRAY),
+            (&statuses, Type::TEXT_ARRAY),
+            (&ids, Type::INT4_ARRAY),
+            (&messages, Type::JSONB_ARRAY),
+        ],
+    )
+    .await
+    .map_err(q("mark the months processing and enqueue them"))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

@@ -62,6 +62,9 @@ pub struct Session {
     /// `NOTIFY` payloads for channels this session `LISTEN`s on (hints: a full
     /// buffer drops them, and one pending hint is as good as many).
     pub notifications: mpsc::Receiver<String>,
+    /// Statements prepared on this session, by their SQL (the claim routine's:
+    /// a claimer that runs many claims plans each statement once).
+    pub(crate) prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
     connection: JoinHandle<()>,
 }
 
@@ -133,7 +136,14 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         .query_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
         .await
         .map_err(|e| DbError::query("read the session's backend pid", &e))?;
-    Ok(Session { backend_pid: row.get(0), server_version: row.get(1), client, notifications, connection })
+    Ok(Session {
+        backend_pid: row.get(0),
+        server_version: row.get(1),
+        client,
+        notifications,
+        prepared: std::collections::HashMap::new(),
+        connection,
+    })
 }
 
 /// Drives the socket, passing notifications on.

@@ -33,7 +33,7 @@ pub async fn run(mut shared: Shared, index: usize) {
             lock_retry_interval: Duration::from_millis(100),
             ..ClaimParams::default()
         };
-        if let Err(e) = claim::claim(&mut s.client, &params, None).await {
+        if let Err(e) = claim::claim(s, &params, None).await {
             tracing::debug!("{name}: claim failed: {e}");
             session = None;
         }
