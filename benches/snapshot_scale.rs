@@ -21,8 +21,9 @@ async fn session(url: &str) -> Session {
     connect::connect(&settings, &SessionOptions::default()).await.unwrap()
 }
 
-async fn explain(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
-    let plan = client.simple_query(&format!("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) {sql}")).await.unwrap();
+async fn explain(client: &tokio_postgres::Client, sql: &str, timing: bool) -> Vec<String> {
+    let timing = if timing { "ON" } else { "OFF" };
+    let plan = client.simple_query(&format!("EXPLAIN (ANALYZE, TIMING {timing}, SUMMARY ON) {sql}")).await.unwrap();
     plan.iter()
         .filter_map(|m| match m {
             tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
@@ -33,7 +34,7 @@ async fn explain(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
 
 /// The server's own execution time for a statement (EXPLAIN ANALYZE, timing per node off).
 async fn execution_time(client: &tokio_postgres::Client, sql: &str) -> Duration {
-    let lines = explain(client, sql).await;
+    let lines = explain(client, sql, false).await;
     let line = lines.iter().find(|l| l.starts_with("Execution Time:")).unwrap();
     let ms: f64 = line.trim_start_matches("Execution Time:").trim().trim_end_matches(" ms").parse().unwrap();
     Duration::from_secs_f64(ms / 1000.0)
@@ -91,7 +92,7 @@ fn main() {
         assert_eq!(steady_cache.reused(), (true, true), "nothing changed: both parts reused");
         let steady_sql = snapshot::snapshot_sql(None, steady_cache.known_fingerprints());
         if std::env::var_os("EXPLAIN").is_some() {
-            for line in explain(&reader.client, &steady_sql).await {
+            for line in explain(&reader.client, &steady_sql, true).await {
                 println!("{line}");
             }
         }
@@ -100,6 +101,12 @@ fn main() {
             (SELECT count(*) FROM backfill_queue_dead) FROM backfill_queue";
         let (mut full, mut steady, mut plain) = (Vec::new(), Vec::new(), Vec::new());
         let (mut full_server, mut steady_server) = (Vec::new(), Vec::new());
+        let (mut changed, mut changed_server, mut changed_sent) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut lock_changed, mut lock_changed_server) = (Vec::new(), Vec::new());
+        let mut rolling = steady_cache.clone();
+        // A writer beside the reader: one month changes between two reads (the delta path).
+        let writer = session(&url).await;
+        let change_one = "UPDATE backfill_log SET retry_count = (retry_count + 1) % 5 WHERE year = 2000 AND month = 1";
         // Interleaved, so drift on a shared machine hits every variant alike.
         for _ in 0..15 {
             let t = Instant::now();
@@ -114,10 +121,41 @@ fn main() {
             plain.push(t.elapsed());
             full_server.push(execution_time(&reader.client, &full_sql).await);
             steady_server.push(execution_time(&reader.client, &steady_sql).await);
+            writer.client.batch_execute(change_one).await.unwrap();
+            let mut known = rolling.known_fingerprints();
+            known.months = Some("changed"); // a stale fingerprint: what the reader holds now
+            changed_server.push(execution_time(&reader.client, &snapshot::snapshot_sql(None, known)).await);
+            let t = Instant::now();
+            let (_, next) = snapshot::read_incremental(&reader.client, None, Some(&rolling)).await.unwrap();
+            changed.push(t.elapsed());
+            changed_sent.push(next.months_sent());
+            rolling = next;
+            // One lock taken or released between two reads: the lock rows are sent again.
+            let flip = if lock_changed.len() % 2 == 0 { "pg_advisory_lock" } else { "pg_advisory_unlock" };
+            writer.client.batch_execute(&format!("SELECT {flip}(999999)")).await.unwrap();
+            let mut known = rolling.known_fingerprints();
+            known.locks = Some("changed");
+            lock_changed_server.push(execution_time(&reader.client, &snapshot::snapshot_sql(None, known)).await);
+            let t = Instant::now();
+            let (_, next) = snapshot::read_incremental(&reader.client, None, Some(&rolling)).await.unwrap();
+            lock_changed.push(t.elapsed());
+            rolling = next;
         }
         println!("snapshot at scale (2,412 months, 1,000 locks / 100 sessions, 1,000,000 queued, 100,000 dead), median of 15:");
         println!("  whole snapshot, months sent (first read)   {:>8.2?} round trip, {:>8.2?} server", median(full), median(full_server));
         println!("  whole snapshot, months unchanged (steady)  {:>8.2?} round trip, {:>8.2?} server", median(steady), median(steady_server));
+        changed_sent.sort_unstable();
+        println!(
+            "  whole snapshot, one month changed (delta)  {:>8.2?} round trip, {:>8.2?} server ({} month row(s) sent, median)",
+            median(changed),
+            median(changed_server),
+            changed_sent[changed_sent.len() / 2]
+        );
+        println!(
+            "  whole snapshot, one lock changed           {:>8.2?} round trip, {:>8.2?} server (1,000 lock rows sent)",
+            median(lock_changed),
+            median(lock_changed_server)
+        );
         println!("  a plain exact count of the queue (old way) {:>8.2?} round trip", median(plain));
         println!("  server time per part (steady state), median of 15:");
         for (name, sql) in snapshot::snapshot_parts_sql(steady_cache.known_fingerprints()) {

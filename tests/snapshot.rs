@@ -116,7 +116,7 @@ async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
             "INSERT INTO backfill_queue (message, visible_at, read_count)
                SELECT '{}', now() + (CASE WHEN i % 7 = 0 THEN interval '1 h' ELSE interval '-1 h' END),
                       CASE WHEN i % 14 = 0 THEN 1 ELSE 0 END
-               FROM generate_series(1, 1800) i;
+               FROM generate_series(1, 900) i;
              INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message)
                SELECT 100000 + i, now(), now(), 3, '{}' FROM generate_series(1, 500) i;",
         )
@@ -128,7 +128,7 @@ async fn queue_depth_is_exact_up_to_the_cap_and_labelled_an_estimate_beyond() {
     // Past the cap: ready becomes an estimate, never below the cap; the small parts stay exact.
     s.client
         .batch_execute(
-            "INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 1200); ANALYZE backfill_queue",
+            "INSERT INTO backfill_queue (message) SELECT '{}' FROM generate_series(1, 600); ANALYZE backfill_queue",
         )
         .await
         .unwrap();
@@ -188,7 +188,7 @@ async fn a_deployment_can_give_its_own_queue_depth_query() {
 async fn months_are_sent_again_exactly_when_the_table_changed() {
     let db = common::migrated_db().await;
     let mut s = db.session().await;
-    common::seed(&mut s, "2024-01", "2024-03").await;
+    common::seed(&mut s, "2024-01", "2024-12").await;
     let (first, cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
     assert_eq!(cache.reused(), (false, false));
     // Nothing changed: the server sends the fingerprints alone, the months are the same.
@@ -207,6 +207,7 @@ async fn months_are_sent_again_exactly_when_the_table_changed() {
         s.client.batch_execute(change).await.unwrap();
         let (incremental, next) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
         assert!(!next.reused().0, "a change was missed: {change}");
+
         assert_eq!(incremental.months, snapshot::read(&s.client).await.unwrap().months, "{change}");
         let (_, again) = snapshot::read_incremental(&s.client, None, Some(&next)).await.unwrap();
         assert!(again.reused().0);
@@ -237,12 +238,46 @@ async fn lock_rows_are_sent_again_exactly_when_a_lock_changed() {
         session.client.batch_execute(sql).await.unwrap();
         let (incremental, next) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
         assert!(!next.reused().1, "a lock change was missed: {sql}");
+        // The lock rows (their sessions' state moves between two reads, so not those).
         let fresh = snapshot::read(&s.client).await.unwrap();
-        assert_eq!(incremental.locks, fresh.locks, "{sql}");
+        let rows = |locks: &[backfill_console::model::LockRow]| {
+            locks.iter().map(|l| (l.pid, l.granted, l.classid, l.objid, l.objsubid, l.mode.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(rows(&incremental.locks), rows(&fresh.locks), "{sql}");
         let (unchanged, again) = snapshot::read_incremental(&s.client, None, Some(&next)).await.unwrap();
         assert!(again.reused().1, "{sql}");
         // Reused rows still carry their sessions, read fresh.
         assert!(unchanged.locks.iter().all(|l| l.holder.is_some()), "{sql}");
         cache = again;
     }
+}
+
+/// On a server of its own (no other test's transaction holds the horizon back):
+/// a change is sent as a delta of the rows written, a delete as a full read.
+#[tokio::test]
+async fn a_change_is_sent_as_a_delta_of_the_rows_written() {
+    use backfill_console::db::connect::{self, SessionOptions};
+    use backfill_console::pgserver::TempServer;
+    let server = tokio::task::spawn_blocking(TempServer::start).await.unwrap().unwrap();
+    let url = format!("{}?sslmode=disable", server.url("postgres"));
+    let settings = connect::resolve(Some(&url), &|_| None).unwrap();
+    let mut s = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
+    backfill_console::db::migrate::migrate(&mut s.client).await.unwrap();
+    common::seed(&mut s, "2024-01", "2024-12").await;
+    let (_, mut cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
+    assert_eq!(cache.months_sent(), 12);
+    for (change, sent) in [
+        ("UPDATE backfill_log SET status = 'processing', started_at = now() WHERE month = 2", 1),
+        ("UPDATE backfill_log SET retry_count = 1 WHERE month IN (5, 6)", 2),
+        ("INSERT INTO backfill_log (year, month, status) VALUES (2025, 1, 'pending')", 1),
+        ("DELETE FROM backfill_log WHERE year = 2025", 12),
+    ] {
+        s.client.batch_execute(change).await.unwrap();
+        let (incremental, next) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
+        assert_eq!(next.months_sent(), sent, "{change}");
+        assert_eq!(incremental.months, snapshot::read(&s.client).await.unwrap().months, "{change}");
+        cache = next;
+    }
+    drop(s);
+    tokio::task::spawn_blocking(move || drop(server)).await.unwrap();
 }

@@ -21,9 +21,9 @@ pub const ERROR_PREVIEW_CHARS: i32 = 300;
 
 /// Queue figures are counted exactly up to this many; beyond it they are
 /// estimates (a page sample scaled to the catalogue row count, never below the cap)
-/// and say so. Ten times the critical backlog alert (200): alerts always see
+/// and say so. Five times the critical backlog alert (200): alerts always see
 /// exact figures.
-pub const EXACT_COUNT_CAP: i64 = 2_000;
+pub const EXACT_COUNT_CAP: i64 = 1_000;
 
 /// The months and lock rows of the last snapshot with their fingerprints, so
 /// the next read can skip sending a part that has not changed.
@@ -32,11 +32,14 @@ pub struct ReadCache {
     months: Option<Part<MonthRow>>,
     locks: Option<Part<RawLock>>,
     reused: (bool, bool),
+    months_sent: usize,
 }
 
 #[derive(Debug, Clone)]
 struct Part<T> {
     fingerprint: String,
+    /// The snapshot xmin of the read (months only): the next delta starts there.
+    horizon: Option<u32>,
     /// Shared: a part reused from one read to the next is not copied.
     rows: Arc<Vec<T>>,
 }
@@ -48,10 +51,16 @@ impl ReadCache {
         self.reused
     }
 
+    /// How many month rows the server sent in that read (all, a delta, or none).
+    pub fn months_sent(&self) -> usize {
+        self.months_sent
+    }
+
     /// The fingerprints this cache sends with the next read.
     pub fn known_fingerprints(&self) -> sql::Known<'_> {
         sql::Known {
             months: self.months.as_ref().map(|p| p.fingerprint.as_str()),
+            months_horizon: self.months.as_ref().and_then(|p| p.horizon),
             locks: self.locks.as_ref().map(|p| p.fingerprint.as_str()),
         }
     }
@@ -61,8 +70,8 @@ impl ReadCache {
 #[derive(Deserialize)]
 struct Raw {
     taken_at: DateTime<Utc>,
-    months: RawPart<MonthRow>,
-    locks: RawPart<RawLock>,
+    months: RawPart<Vec<MonthRow>>,
+    locks: RawPart<RawLocks>,
     sessions: Vec<SessionInfo>,
     queue: QueueDepth,
 }
@@ -72,22 +81,79 @@ struct Raw {
 type RawLock = (Option<i32>, bool, u32, u32, i16, bool, String, Option<DateTime<Utc>>, Vec<i32>);
 
 #[derive(Deserialize)]
-struct RawPart<T> {
+struct RawPart<R> {
+    /// `count:checksum`.
     fingerprint: String,
     /// Absent when the fingerprint equals the one the reader sent.
-    rows: Option<Vec<T>>,
+    rows: Option<R>,
+    /// The rows are only those changed since the reader's horizon.
+    #[serde(default)]
+    delta: bool,
+    #[serde(default)]
+    horizon: Option<i64>,
 }
 
-impl<T> RawPart<T> {
-    /// The rows sent, or the known ones when the server said they are unchanged.
-    fn resolve(self, known: Option<&Part<T>>, what: &str) -> Result<(Part<T>, bool), DbError> {
+/// The lock rows as sent: the common shape (a granted exclusive month-key lock
+/// in this database) as two columns, pids and keys — a fraction of the cost
+/// of a JSON array per lock — and every other lock in full.
+#[derive(Deserialize)]
+struct RawLocks {
+    common: (Vec<i32>, Vec<u32>),
+    other: Vec<RawLock>,
+}
+
+impl RawLocks {
+    fn into_rows(self) -> Vec<RawLock> {
+        let (pids, keys) = self.common;
+        let common = pids
+            .into_iter()
+            .zip(keys)
+            .map(|(pid, objid)| (Some(pid), true, 0, objid, 1, true, "ExclusiveLock".to_string(), None, Vec::new()));
+        let mut rows: Vec<RawLock> = common.chain(self.other).collect();
+        // The order the console lists them in: by key, the holder before its waiters.
+        rows.sort_by_key(|r| (r.2, r.3, r.4, !r.1, r.0));
+        rows
+    }
+}
+
+impl RawPart<RawLocks> {
+    fn into_rows(self) -> RawPart<Vec<RawLock>> {
+        RawPart {
+            fingerprint: self.fingerprint,
+            rows: self.rows.map(RawLocks::into_rows),
+            delta: self.delta,
+            horizon: self.horizon,
+        }
+    }
+}
+
+impl<T: Clone> RawPart<Vec<T>> {
+    /// The rows sent, the known ones when the server said they are unchanged,
+    /// or the known ones updated with a delta (`key` identifies a row). `None`:
+    /// a delta that does not add up to the row count (rows were deleted) —
+    /// read everything again.
+    fn resolve(self, known: Option<&Part<T>>, key: impl Fn(&T) -> i64) -> Option<(Part<T>, bool)> {
+        let horizon = self.horizon.and_then(|h| u32::try_from(h).ok());
         let reused = self.rows.is_none();
+        let count: Option<usize> = self.fingerprint.split(':').next().and_then(|c| c.parse().ok());
         let rows = match (self.rows, known) {
+            (Some(changed), Some(k)) if self.delta => {
+                let mut rows = k.rows.as_ref().clone();
+                let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
+                for row in changed {
+                    match index.get(&key(&row)) {
+                        Some(&i) => rows[i] = row,
+                        None => rows.push(row),
+                    }
+                }
+                (Some(rows.len()) == count).then(|| Arc::new(rows))?
+            }
+            (Some(_), None) if self.delta => return None,
             (Some(rows), _) => Arc::new(rows),
             (None, Some(k)) if k.fingerprint == self.fingerprint => Arc::clone(&k.rows),
-            (None, _) => return Err(DbError::Refused(format!("the snapshot came without its {what}; read it again"))),
+            (None, _) => return None,
         };
-        Ok((Part { fingerprint: self.fingerprint, rows }, reused))
+        Some((Part { fingerprint: self.fingerprint, horizon, rows }, reused))
     }
 }
 
@@ -109,30 +175,24 @@ pub async fn read_incremental(
     known: Option<&ReadCache>,
 ) -> Result<(Snapshot, ReadCache), DbError> {
     let empty = ReadCache::default();
-    let known = known.unwrap_or(&empty);
-    let sql = snapshot_sql(queue_query, known.known_fingerprints());
-    let messages = client.simple_query(&sql).await.map_err(|e| {
-        if queue_query.is_some() {
-            let what = "read the snapshot (check queue_depth_query in the config: one row with ready, in_flight, delayed, dead)";
-            DbError::query(what, &e)
-        } else if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-            DbError::SchemaMissing { missing: super::error::describe(&e) }
-        } else {
-            DbError::query("read the snapshot", &e)
+    let mut known = known.unwrap_or(&empty);
+    // At most twice: a delta that does not add up is followed by a full read.
+    let (raw, months, months_reused, locks, locks_reused) = loop {
+        let Raw { taken_at, months, locks, sessions, queue } =
+            read_raw(client, queue_query, known.known_fingerprints()).await?;
+        let sent = months.rows.as_ref().map_or(0, Vec::len);
+        let months = months.resolve(known.months.as_ref(), |m| i64::from(m.id));
+        let locks = locks.into_rows().resolve(known.locks.as_ref(), |_| 0);
+        match (months, locks) {
+            (Some((months, mr)), Some((locks, lr))) => {
+                break ((taken_at, sessions, queue, sent), months, mr, locks, lr);
+            }
+            _ if known.months.is_some() || known.locks.is_some() => known = &empty,
+            _ => return Err(DbError::Refused("the snapshot came without its months or locks; read it again".into())),
         }
-    })?;
-    let text = messages
-        .iter()
-        .find_map(|m| match m {
-            SimpleQueryMessage::Row(row) => row.get(0),
-            _ => None,
-        })
-        .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
-    let raw: Raw =
-        serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))?;
-    let (months, months_reused) = raw.months.resolve(known.months.as_ref(), "months")?;
-    let (locks, locks_reused) = raw.locks.resolve(known.locks.as_ref(), "locks")?;
-    let sessions: HashMap<i32, SessionInfo> = raw.sessions.into_iter().map(|s| (s.pid, s)).collect();
+    };
+    let (taken_at, sessions, queue, months_sent) = raw;
+    let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
     let lock_rows = locks
         .rows
         .iter()
@@ -150,11 +210,34 @@ pub async fn read_incremental(
             holder: pid.and_then(|pid| sessions.get(&pid).cloned()),
         })
         .collect();
-    let mut snapshot =
-        Snapshot { taken_at: raw.taken_at, months: months.rows.as_ref().clone(), locks: lock_rows, queue: raw.queue };
+    let mut snapshot = Snapshot { taken_at, months: months.rows.as_ref().clone(), locks: lock_rows, queue };
     snapshot.sort_months();
-    let cache = ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused) };
+    let cache =
+        ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused), months_sent };
     Ok((snapshot, cache))
+}
+
+/// Runs the statement and decodes its document.
+async fn read_raw(client: &Client, queue_query: Option<&str>, known: sql::Known<'_>) -> Result<Raw, DbError> {
+    let sql = snapshot_sql(queue_query, known);
+    let messages = client.simple_query(&sql).await.map_err(|e| {
+        if queue_query.is_some() {
+            let what = "read the snapshot (check queue_depth_query in the config: one row with ready, in_flight, delayed, dead)";
+            DbError::query(what, &e)
+        } else if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+            DbError::SchemaMissing { missing: super::error::describe(&e) }
+        } else {
+            DbError::query("read the snapshot", &e)
+        }
+    })?;
+    let text = messages
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0),
+            _ => None,
+        })
+        .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
+    serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))
 }
 
 /// The channel the triggers of `sql/004_notify.sql` notify on.

@@ -13,6 +13,9 @@ const SAMPLE_PAGES: u32 = 50;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Known<'a> {
     pub months: Option<&'a str>,
+    /// The snapshot xmin (32 bits) of the read that gave those months: when
+    /// they changed, only rows written since are sent.
+    pub months_horizon: Option<u32>,
     pub locks: Option<&'a str>,
 }
 
@@ -22,7 +25,7 @@ pub fn snapshot_sql(queue_query: Option<&str>, known: Known<'_>) -> String {
         Some(query) => custom_queue_sql(query),
         None => builtin_queue_sql(),
     };
-    let months = months_sql(known.months);
+    let months = months_sql(known.months, known.months_horizon);
     let locks = locks_sql(known.locks);
     format!(
         "WITH l AS MATERIALIZED ({LOCKS}) SELECT json_build_object(
@@ -41,7 +44,7 @@ pub fn parts(known: Known<'_>) -> Vec<(&'static str, String)> {
     let locks = locks_sql(known.locks);
     let locks_and_sessions = format!("WITH l AS MATERIALIZED ({LOCKS}) SELECT {locks}::text, {SESSIONS}::text");
     vec![
-        ("months", format!("SELECT {}::text", months_sql(known.months))),
+        ("months", format!("SELECT {}::text", months_sql(known.months, known.months_horizon))),
         ("locks + sessions", locks_and_sessions),
         ("queue", format!("SELECT {}::text", builtin_queue_sql())),
     ]
@@ -56,12 +59,19 @@ const LOCKS: &str = "SELECT l.pid, l.granted, l.classid::bigint AS classid, l.ob
         l.mode, CASE WHEN l.granted THEN NULL ELSE to_jsonb(l)->'waitstart' END AS waitstart
       FROM pg_locks l WHERE l.locktype = 'advisory'";
 
-/// One JSON array per lock, fields by position (`super::RawLock`): building an
-/// object per row costs twice as much at 1,000 locks.
-const LOCK_ROWS: &str = "(SELECT coalesce(json_agg(json_build_array(
-        l.pid, l.granted, l.classid, l.objid, l.objsubid, l.in_this_database, l.mode, l.waitstart,
-        CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END)
-        ORDER BY l.classid, l.objid, l.objsubid, l.granted DESC, l.pid), '[]') FROM l)";
+/// The lock rows (`super::RawLocks`): the common shape — a granted exclusive
+/// month-key lock in this database — as two columns (pids, keys); every other
+/// lock as one JSON array, fields by position (`super::RawLock`). At 1,000
+/// locks an object per row cost 1.2 ms of JSON, an array per row 0.5 ms more
+/// than the columns.
+const LOCK_ROWS: &str = "(SELECT json_build_object(
+        'common', json_build_array(coalesce(array_agg(l.pid) FILTER (WHERE l.common), '{}'),
+                                   coalesce(array_agg(l.objid) FILTER (WHERE l.common), '{}')),
+        'other', coalesce(json_agg(json_build_array(
+            l.pid, l.granted, l.classid, l.objid, l.objsubid, l.in_this_database, l.mode, l.waitstart,
+            CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END)) FILTER (WHERE NOT l.common), '[]'))
+      FROM (SELECT l.*, (l.granted AND l.in_this_database AND l.classid = 0 AND l.objsubid = 1
+                         AND l.mode = 'ExclusiveLock' AND l.pid IS NOT NULL) AS common FROM l) l)";
 
 /// The sessions behind those locks, once per session rather than once per
 /// lock (1,000 locks are typically held by a few dozen sessions).
@@ -95,15 +105,27 @@ fn fingerprint_literal(known: Option<&str>) -> &str {
 /// fingerprint is the row count and the sum of the rows' `xmin`: every INSERT,
 /// UPDATE or DELETE that commits changes it (a new row version carries the
 /// writer's transaction id), at the cost of a scan with no JSON built.
-fn months_sql(known: Option<&str>) -> String {
+///
+/// When they did change and the reader gives the `horizon` of its last read
+/// (that snapshot's xmin), only rows whose `xmin` is not older are sent: a
+/// transaction that committed after that read was either still running then
+/// (its id is at least the horizon) or started later. Deleted rows are not in
+/// a delta; the reader sees it by the count and reads everything again.
+fn months_sql(known: Option<&str>, horizon: Option<u32>) -> String {
     let known = fingerprint_literal(known);
+    let (delta, filter) = match horizon {
+        Some(h) => ("true", format!("age(xmin) <= age('{h}'::xid)")),
+        None => ("false", "true".to_string()),
+    };
     format!(
-        "(SELECT json_build_object('fingerprint', f.fp, 'rows', CASE WHEN f.fp = '{known}' THEN NULL ELSE
+        "(SELECT json_build_object('fingerprint', f.fp, 'delta', {delta},
+            'horizon', txid_snapshot_xmin(txid_current_snapshot()) % 4294967296,
+            'rows', CASE WHEN f.fp = '{known}' THEN NULL ELSE
           (SELECT coalesce(json_agg(json_build_object(
               'id', id, 'year', year, 'month', month, 'status', status, 'retry_count', retry_count,
               'started_at', started_at, 'completed_at', completed_at, 'last_retry_at', last_retry_at,
               'error', left(error_message, {ERROR_PREVIEW_CHARS})) ORDER BY year DESC, month DESC), '[]')
-           FROM backfill_log) END)
+           FROM backfill_log WHERE {filter}) END)
         FROM (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) AS fp FROM backfill_log) f)"
     )
 }
