@@ -182,7 +182,7 @@ pub struct Pass {
     pub taken: Vec<Month>,
     /// Still claimable, but somebody else holds the lock.
     pub busy: Vec<Month>,
-    /// Claimed by somebody else since it was read (found in this statement's snapshot).
+    /// Claimed by somebody else since it was read (seen in its latest committed version).
     pub gone: Vec<Month>,
     /// Not tried: the walk had taken enough before reaching them.
     pub untried: Vec<Month>,
