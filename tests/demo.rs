@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use backfill_console::db::connect::{self, SessionOptions};
 
 mod common;
-use common::server_dirs;
+use common::{private_tmpdir, server_dirs_in};
 
 fn postmasters_in(dirs: &BTreeSet<PathBuf>) -> usize {
     let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
@@ -29,9 +29,10 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_headless_moves_every_panel_and_cleans_up() {
-    let before = server_dirs();
+    let tmp = private_tmpdir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
         .args(["demo", "--no-tui", "--duration", "20s", "--speed", "10", "--seed", "7"])
+        .env("TMPDIR", tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -39,10 +40,24 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next().unwrap().unwrap();
     assert!(url.starts_with("postgresql://postgres@127.0.0.1:"), "no password in the printed URL: {url}");
-    let new_dirs: BTreeSet<PathBuf> = server_dirs().difference(&before).cloned().collect();
+    let pgpass_line = lines.next().unwrap().unwrap();
+    let pgpass = PathBuf::from(pgpass_line.rsplit(": ").next().unwrap());
+    let new_dirs: BTreeSet<PathBuf> = server_dirs_in(tmp.path());
     assert_eq!(new_dirs.len(), 1, "one throwaway server directory");
-
-    let settings = connect::resolve(Some(&url), &|_| None).unwrap();
+    assert_eq!(
+        pgpass.parent(),
+        new_dirs.first().map(PathBuf::as_path),
+        "the password file is in the server's directory"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&pgpass).unwrap().permissions().mode() & 0o777, 0o600, "{pgpass_line}");
+    assert_eq!(std::fs::metadata(new_dirs.first().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    // Without the password file the printed URL is refused; with it, it connects.
+    let refused = connect::connect(&connect::resolve(Some(&url), &|_| None).unwrap(), &SessionOptions::default()).await;
+    assert!(refused.is_err(), "the demo server let a password-less login in");
+    let pgpass_text = pgpass.to_string_lossy().to_string();
+    let env = move |key: &str| (key == "PGPASSFILE").then(|| pgpass_text.clone());
+    let settings = connect::resolve(Some(&url), &env).unwrap();
     let db = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
     let mut last: BTreeMap<(i32, i32), String> = BTreeMap::new();
     let mut seen = Seen::default();

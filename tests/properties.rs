@@ -102,7 +102,19 @@ proptest! {
                 prop_assert!(sub == 1 && here && classid == 0);
                 prop_assert_eq!(key, i64::from(objid));
             }
-            lock_key::LockClass::Foreign { .. } => {}
+            lock_key::LockClass::Foreign { why } => {
+                // Foreign exactly when it is not our key in our database, and the reason says which.
+                let month = YearMonth::from_lock_key((i64::from(classid) << 32) | i64::from(objid));
+                let expected = if sub != 1 {
+                    lock_key::ForeignWhy::TwoIntForm
+                } else if month.is_none() {
+                    lock_key::ForeignWhy::NotAMonthKey
+                } else {
+                    lock_key::ForeignWhy::OtherDatabase
+                };
+                prop_assert_eq!(why, expected);
+                prop_assert!(sub != 1 || month.is_none() || !here);
+            }
         }
     }
 

@@ -105,14 +105,14 @@ async fn sigterm_restores_the_terminal_and_ends_the_server_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog() {
-    // The harness's own server (shared with the other tests here) is not the demo's.
-    let harness = common::server().dir().to_path_buf();
-    let mut before = common::server_dirs();
-    before.insert(harness);
+    // The demo's TMPDIR is the test's own: its server directory is the only one there.
+    let tmp = common::private_tmpdir();
+    let tmp_path = tmp.path().to_string_lossy().to_string();
     let (code, mine) = tokio::task::spawn_blocking(move || {
-        let mut c = Console::start("", &["demo", "--speed", "5", "--chaos", "1", "--seed", "3"]);
+        let args = ["demo", "--speed", "5", "--chaos", "1", "--seed", "3"];
+        let mut c = Console::start_with("", &args, &[("TMPDIR", &tmp_path)], 30, 100);
         c.wait_for("Lock holders");
-        let mine: Vec<_> = common::server_dirs().into_iter().filter(|d| !before.contains(d)).collect();
+        let mine: Vec<_> = common::server_dirs_in(std::path::Path::new(&tmp_path)).into_iter().collect();
         c.wait_for("LEAKED: month");
         c.send("3"); // the lock panel; stuck locks sort first
         c.send("r");

@@ -22,7 +22,48 @@ fn render(state: &State, width: u16, height: u16, mono: bool) -> String {
         }
         out.push('\n');
     }
+    out.push_str("--- styles (row: columns fg/bg modifiers; unstyled cells left out)\n");
+    out.push_str(&styles(&buffer));
     out
+}
+
+/// The buffer's styles as runs per row: a colour or emphasis regression changes the snapshot.
+fn styles(buffer: &ratatui::buffer::Buffer) -> String {
+    use ratatui::style::{Color, Modifier};
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut runs: Vec<(u16, u16, (Color, Color, Modifier))> = Vec::new();
+        for x in 0..area.width {
+            let cell = &buffer[(x, y)];
+            let style = (cell.fg, cell.bg, cell.modifier);
+            match runs.last_mut() {
+                Some((_, end, last)) if *last == style && *end + 1 == x => *end = x,
+                _ => runs.push((x, x, style)),
+            }
+        }
+        let shown: Vec<String> = runs
+            .iter()
+            .filter(|(_, _, s)| *s != (Color::Reset, Color::Reset, Modifier::empty()))
+            .map(|(a, b, (fg, bg, m))| {
+                let mods = if m.is_empty() { String::new() } else { format!(" {m:?}") };
+                format!("{a}-{b} {fg:?}/{bg:?}{mods}")
+            })
+            .collect();
+        if !shown.is_empty() {
+            out.push_str(&format!("{y}: {}\n", shown.join(", ")));
+        }
+    }
+    out
+}
+
+/// Every cell's colours, foreground, background and underline.
+fn colours(state: &State, width: u16, height: u16, mono: bool) -> Vec<ratatui::style::Color> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let theme = Theme::new(&Config::default().colours, mono);
+    terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    buffer.content.iter().flat_map(|c| [c.fg, c.bg, c.underline_color]).collect()
 }
 
 fn act(state: &mut State, action: Action) {
@@ -123,8 +164,18 @@ fn watch_layout() {
 
 #[test]
 fn no_color_main_screen() {
-    let (state, _) = fixture::state(150);
+    let (mut state, _) = fixture::state(150);
     insta::assert_snapshot!(render(&state, 80, 24, true));
+    // Not one colour anywhere, on any screen (emphasis such as bold or reverse stays).
+    let no_colour = |state: &State| colours(state, 120, 36, true).iter().all(|c| *c == ratatui::style::Color::Reset);
+    assert!(no_colour(&state), "main screen");
+    act(&mut state, Action::Help);
+    assert!(no_colour(&state), "help overlay");
+    key(&mut state, crossterm::event::KeyCode::Esc);
+    act(&mut state, Action::Claim);
+    assert!(no_colour(&state), "claim dialog");
+    // And the same screen in colour does use colour (the check can fail).
+    assert!(!colours(&state, 120, 36, false).iter().all(|c| *c == ratatui::style::Color::Reset));
 }
 
 #[test]

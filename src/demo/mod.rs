@@ -6,6 +6,8 @@ pub mod data;
 pub mod fleet;
 
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -37,20 +39,47 @@ pub fn demo_config(base: &Config, speed: f64) -> Config {
     config
 }
 
+/// Where a second terminal connects: a URL without the password, and the 0600
+/// password file that carries it.
+struct Access {
+    url: String,
+    public_url: String,
+    pgpass: PathBuf,
+}
+
 pub async fn run(opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
-    let server = tokio::task::spawn_blocking(|| {
-        TempServer::start_with(&ServerOptions { trust_loopback: true, ..ServerOptions::default() })
-    })
-    .await??;
-    let result = with_server(&server, opts, base).await;
+    let server = tokio::task::spawn_blocking(|| TempServer::start_with(&ServerOptions::default())).await??;
+    let access = Access {
+        url: format!("{}?sslmode=disable", server.url("postgres")),
+        public_url: format!("{}?sslmode=disable", server.url_without_password("postgres")),
+        pgpass: server.write_pgpass()?,
+    };
+    let server = Arc::new(Mutex::new(server));
+    let result = tokio::select! {
+        result = with_server(&access, opts, base) => result,
+        why = postmaster_exit(server.clone()) => Err(anyhow::anyhow!("{why}; the demo stops")),
+    };
     // Stop the server off the async threads (it waits for the postmaster).
     let _ = tokio::task::spawn_blocking(move || drop(server)).await;
     result
 }
 
-async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
-    let url = format!("{}?sslmode=disable", server.url("postgres"));
-    let settings = connect::resolve(Some(&url), &|_| None)?;
+/// Resolves when the demo's postmaster exits under us (killed, crashed).
+async fn postmaster_exit(server: Arc<Mutex<TempServer>>) -> String {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let exited = match server.lock() {
+            Ok(mut server) => server.exited(),
+            Err(_) => Some("the demo's server handle was poisoned".to_string()),
+        };
+        if let Some(why) = exited {
+            return crate::db::error::one_line(&why);
+        }
+    }
+}
+
+async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
+    let settings = connect::resolve(Some(&access.url), &|_| None)?;
     let mut setup = connect::connect(&settings, &SessionOptions::default()).await?;
     migrate::migrate(&mut setup.client).await?;
     data::load(&mut setup.client, opts.fleet.seed).await?;
@@ -58,7 +87,7 @@ async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> a
     let speed = opts.fleet.speed;
     let fleet = Fleet::start(settings.clone(), opts.fleet);
     let code = if opts.no_tui {
-        headless(&url, opts.duration).await?
+        headless(access, opts.duration).await?
     } else {
         let console = crate::tui::ConsoleOptions {
             settings,
@@ -77,10 +106,15 @@ async fn with_server(server: &TempServer, opts: DemoOptions, base: &Config) -> a
 }
 
 /// Prints where to connect, then runs until the duration ends or a signal.
-async fn headless(url: &str, duration: Option<Duration>) -> anyhow::Result<i32> {
+async fn headless(access: &Access, duration: Option<Duration>) -> anyhow::Result<i32> {
     let mut out = std::io::stdout();
+    let (url, pgpass) = (&access.public_url, access.pgpass.display());
     writeln!(out, "{url}")?;
-    writeln!(out, "demo running; in another terminal:  backfill-console --database-url '{url}'  (or: watch)")?;
+    writeln!(out, "password file (0600, removed with the demo): {pgpass}")?;
+    writeln!(
+        out,
+        "demo running; in another terminal:  PGPASSFILE='{pgpass}' backfill-console --database-url '{url}'  (or: watch)"
+    )?;
     writeln!(out, "stop with Ctrl-C")?;
     out.flush()?;
     let mut sigint = signal(SignalKind::interrupt())?;

@@ -54,8 +54,6 @@ impl PgServerError {
 pub struct ServerOptions {
     /// PEM certificate chain and private key: the server then offers TLS.
     pub tls: Option<(String, String)>,
-    /// Loopback connections need no password (the demo: nothing secret to print).
-    pub trust_loopback: bool,
     /// Extra `name=value` server settings (e.g. `log_statement=all`).
     pub settings: Vec<String>,
 }
@@ -65,7 +63,6 @@ pub struct TempServer {
     dir: PathBuf,
     port: u16,
     password: String,
-    trust: bool,
     postmaster: Option<Child>,
     guardian: Option<Child>,
     bindir: PathBuf,
@@ -85,6 +82,8 @@ impl TempServer {
         let run_as = account::server_account()?;
         let dir = tempfile::Builder::new()
             .prefix("backfill-pg-")
+            // Only the server's account may enter: the socket lives here.
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
             .map_err(|e| PgServerError::io("create a temporary directory", e))?
             .keep();
@@ -94,7 +93,6 @@ impl TempServer {
             dir,
             port: 0,
             password: rand::rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect(),
-            trust: options.trust_loopback,
             postmaster: None,
             guardian: Some(guardian),
             bindir,
@@ -126,13 +124,47 @@ impl TempServer {
         &self.password
     }
 
-    /// A URL for `dbname` over TCP on loopback, as the superuser.
-    /// No password in it when loopback is trusted (the demo prints it).
+    /// A URL for `dbname` over TCP on loopback, as the superuser, password included
+    /// (for our own connections; never print it).
     pub fn url(&self, dbname: &str) -> String {
-        if self.trust {
-            return format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{dbname}", self.port);
-        }
         format!("postgresql://{SUPERUSER}:{}@127.0.0.1:{}/{dbname}", self.password, self.port)
+    }
+
+    /// The same URL without the password: pair it with [`write_pgpass`](Self::write_pgpass).
+    pub fn url_without_password(&self, dbname: &str) -> String {
+        format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{dbname}", self.port)
+    }
+
+    /// Writes a password file (mode 0600, ours, inside the server's 0700 directory,
+    /// removed with it) that gives the password to `PGPASSFILE=<it>` clients.
+    pub fn write_pgpass(&self) -> Result<PathBuf, PgServerError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dir.join("pgpass");
+        let mut file = std::fs::File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| PgServerError::io("write the demo's password file", e))?;
+        writeln!(file, "127.0.0.1:{}:*:{SUPERUSER}:{}", self.port, self.password)
+            .map_err(|e| PgServerError::io("write the demo's password file", e))?;
+        Ok(path)
+    }
+
+    /// The postmaster's pid while it runs.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        self.postmaster.as_ref().map(Child::id)
+    }
+
+    /// `Some(why)` once the postmaster has exited without being asked to (killed, crashed).
+    pub fn exited(&mut self) -> Option<String> {
+        let child = self.postmaster.as_mut()?;
+        match child.try_wait() {
+            Ok(Some(status)) => Some(format!("the demo's PostgreSQL server exited ({status}): {}", self.log_tail())),
+            _ => None,
+        }
     }
 
     /// Stops the server (fast shutdown) and removes its directory. Idempotent.
@@ -161,8 +193,8 @@ impl TempServer {
         cmd.arg("-D")
             .arg(self.dir.join("data"))
             .args(["-U", SUPERUSER, "-E", "UTF8", "--locale=C", "--no-sync"])
-            .arg("--auth-local=trust")
-            .arg(if self.trust { "--auth-host=trust" } else { "--auth-host=scram-sha-256" })
+            // Every connection, socket or TCP, needs the password only we hold.
+            .args(["--auth-local=scram-sha-256", "--auth-host=scram-sha-256"])
             .arg(format!("--pwfile={}", pwfile.display()));
         run_as_account(&mut cmd, run_as);
         let out = cmd.output().map_err(|e| PgServerError::io("run initdb", e))?;
@@ -301,11 +333,13 @@ fn server_settings() -> Vec<String> {
     .collect()
 }
 
+/// Runs `cmd` as the server's account (when we are root) with a cleared environment:
+/// the operator's shell may hold `PGPASSWORD` and other secrets, and a superuser
+/// session can read the server's environment.
 fn run_as_account(cmd: &mut Command, run_as: Option<RunAs>) {
+    cmd.env_clear().env("PATH", "/usr/bin:/bin").env("LC_ALL", "C").env("HOME", "/");
     if let Some(account) = run_as {
         cmd.uid(account.uid.as_raw()).gid(account.gid.as_raw());
-        // $HOME of root would be unreadable for the server account.
-        cmd.env("HOME", "/");
     }
 }
 

@@ -200,10 +200,20 @@ pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
-/// The throwaway servers' directories now in the temporary directory.
-pub fn server_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
-    std::fs::read_dir(std::env::temp_dir())
-        .expect("read the temporary directory")
+/// A private temporary directory for a child that starts its own server (`TMPDIR`
+/// pointed here): that server's directory is then the only one inside, whatever
+/// else runs on the machine. Traversable by the server account when we are root.
+pub fn private_tmpdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("create a private TMPDIR");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).expect("open it to the server");
+    dir
+}
+
+/// The throwaway servers' directories in `tmpdir`.
+pub fn server_dirs_in(tmpdir: &std::path::Path) -> std::collections::BTreeSet<std::path::PathBuf> {
+    std::fs::read_dir(tmpdir)
+        .expect("read the private temporary directory")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("backfill-pg-")))
