@@ -2,6 +2,28 @@
 
 use std::time::Duration;
 
+/// The longest duration anything accepts: ten years (a typo such as `999999999h` is refused
+/// here, not by the server or by an overflow).
+pub const MAX: Duration = Duration::from_secs(3650 * 86_400);
+
+/// [`parse`] for a command-line flag, within `min..=max`; `why` says what the upper
+/// bound protects. Errors name the flag.
+pub fn parse_flag(flag: &str, text: &str, min: Duration, max: Duration, why: &str) -> Result<Duration, String> {
+    let longer = || format!("{flag} {text} is longer than {}: {why}", format(max));
+    let d = match parse(text) {
+        Ok(d) => d,
+        Err(e) if e.contains("too long") => return Err(longer()),
+        Err(e) => return Err(format!("{flag} {e}")),
+    };
+    if d < min {
+        return Err(format!("{flag} {text} is shorter than {}; give at least {}", format(min), format(min)));
+    }
+    if d > max {
+        return Err(longer());
+    }
+    Ok(d)
+}
+
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t == "0" {
@@ -20,16 +42,19 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         let n: u64 = rest[..digits].parse().map_err(|_| format!("`{text}`: number too large"))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" | "min" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86_400),
+        let (scale, millis) = match &rest[..unit_len] {
+            "ms" => (1, true),
+            "s" => (1, false),
+            "m" | "min" => (60, false),
+            "h" => (3600, false),
+            "d" => (86_400, false),
             "" => return Err(format!("`{text}`: a unit is missing (ms, s, m, h or d)")),
             other => return Err(format!("`{text}`: unknown unit `{other}` (use ms, s, m, h or d)")),
         };
-        total += unit;
+        let too_long = || format!("`{text}` is too long (at most {}d)", MAX.as_secs() / 86_400);
+        let amount = n.checked_mul(scale).ok_or_else(too_long)?;
+        let unit = if millis { Duration::from_millis(amount) } else { Duration::from_secs(amount) };
+        total = total.checked_add(unit).filter(|t| *t <= MAX).ok_or_else(too_long)?;
         rest = &rest[unit_len..];
     }
     Ok(total)
@@ -75,6 +100,18 @@ mod tests {
         for bad in ["", "s", "10", "10x", "-5s", "1.5h"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_not_overflowed() {
+        for absurd in ["999999999999h", "18446744073709551615d", "3651d", "99999999999999999999s"] {
+            let e = parse(absurd).unwrap_err();
+            assert!(e.contains("too long") || e.contains("too large"), "{absurd}: {e}");
+        }
+        assert_eq!(parse("3650d"), Ok(MAX));
+        let e = parse_flag("--lock-timeout", "99999h", Duration::ZERO, Duration::from_secs(600), "why").unwrap_err();
+        assert_eq!(e, "--lock-timeout 99999h is longer than 10m00s: why");
+        assert!(parse_flag("--timeout", "0", Duration::from_secs(1), MAX, "").unwrap_err().contains("at least 1s"));
     }
 
     #[test]

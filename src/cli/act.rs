@@ -15,13 +15,23 @@ use crate::duration_text;
 use crate::model::{LockProblem, Snapshot};
 use crate::text::sanitize;
 
+/// The longest `--lock-timeout` a claim may wait for held months.
+pub const MAX_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32> {
     let params = ClaimParams {
         batch_size: args.batch,
         years: YearRange::parse(&args.years).map_err(anyhow::Error::msg)?,
         force_retry: args.force_retry,
         dry_run: args.dry_run,
-        lock_wait: duration_text::parse(&args.lock_timeout).map_err(|e| anyhow::anyhow!("--lock-timeout {e}"))?,
+        lock_wait: duration_text::parse_flag(
+            "--lock-timeout",
+            &args.lock_timeout,
+            std::time::Duration::ZERO,
+            MAX_LOCK_WAIT,
+            "a claim keeps its transaction, and the months it already locked, open while it waits (holding back vacuum); use 10m or less",
+        )
+        .map_err(anyhow::Error::msg)?,
         ..ClaimParams::default()
     };
     params.validate().map_err(|e| anyhow::anyhow!("--batch: {e}"))?;
@@ -199,7 +209,14 @@ fn describe_release(plans: &[Plan], method: Method) -> String {
 
 pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json: bool) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("reset-stuck")?;
-    let older_than = duration_text::parse(older_than).map_err(|e| anyhow::anyhow!("--older-than {e}"))?;
+    let older_than = duration_text::parse_flag(
+        "--older-than",
+        older_than,
+        std::time::Duration::from_secs(1),
+        duration_text::MAX,
+        "no month has been processing that long",
+    )
+    .map_err(anyhow::Error::msg)?;
     let mut session = ctx.connect_checked().await?;
     let stuck = reset::stuck_months(&session.client, older_than).await?;
     if stuck.is_empty() {

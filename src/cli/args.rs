@@ -79,6 +79,9 @@ pub enum Command {
     },
     /// Health check: exit 0 ok, 1 warning, 2 critical, 3 unknown
     Check {
+        /// Answer UNKNOWN (exit 3) when the check has not finished within this long (1s-10m)
+        #[arg(long, default_value = "10s", value_name = "DURATION")]
+        timeout: String,
         #[arg(long)]
         json: bool,
     },
@@ -100,7 +103,7 @@ pub struct ClaimArgs {
     /// Report the months a claim would take and the locked ones it would pass over; change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to keep trying a held month's lock when the batch would stay short (0 = one try)
+    /// How long to keep trying a held month's lock when the batch would stay short (0 = one try; at most 10m)
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub lock_timeout: String,
     #[arg(long)]

@@ -26,9 +26,12 @@ pub struct CommandContext {
 
 impl CommandContext {
     pub async fn connect(&self) -> anyhow::Result<Session> {
+        self.connect_with(SessionOptions { read_only: self.global.read_only, ..SessionOptions::default() }).await
+    }
+
+    async fn connect_with(&self, options: SessionOptions) -> anyhow::Result<Session> {
         let env = |key: &str| std::env::var(key).ok();
         let settings = connect::resolve(self.global.database_url.as_deref(), &env)?;
-        let options = SessionOptions { read_only: self.global.read_only, ..SessionOptions::default() };
         Ok(connect::connect(&settings, &options).await?)
     }
 
@@ -123,7 +126,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
     match command {
         Command::Migrate { json } => {
             ctx.refuse_if_read_only("migrate")?;
-            let mut s = ctx.connect().await?;
+            let mut s = ctx.connect_with(SessionOptions { long_statements: true, ..SessionOptions::default() }).await?;
             let report = migrate::migrate(&mut s.client).await?;
             if json {
                 render::json(&report)?;
@@ -156,7 +159,22 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         }
         Command::Snapshot { json } => inspect::snapshot(ctx, json).await,
         Command::Locks { json } => inspect::locks(ctx, json).await,
-        Command::Check { json } => inspect::check(ctx, json).await,
+        Command::Check { timeout, json } => {
+            let limit = crate::duration_text::parse_flag(
+                "--timeout",
+                &timeout,
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(600),
+                "a monitoring check should answer within minutes",
+            )
+            .map_err(anyhow::Error::msg)?;
+            match tokio::time::timeout(limit, inspect::check(ctx, json)).await {
+                Ok(result) => result,
+                Err(_) => anyhow::bail!(
+                    "no answer within --timeout {timeout} (the database or the link to it is too slow or down)"
+                ),
+            }
+        }
         Command::Claim(args) => act::claim(ctx, args).await,
         Command::Release(args) => act::release(ctx, args).await,
         Command::ResetStuck { older_than, yes, json } => act::reset_stuck(ctx, &older_than, yes, json).await,

@@ -77,6 +77,9 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
         }
         return one_line(&text);
     }
+    if e.is_closed() {
+        return "the connection to the server was lost (the server ended it, or the network link went silent past its deadline)".into();
+    }
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -88,6 +91,22 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
         source = cause.source();
     }
     one_line(&text)
+}
+
+/// A failure to open the socket itself (before PostgreSQL said anything).
+pub fn describe_connect_io(target: &str, e: &std::io::Error) -> DbError {
+    let base = e.to_string();
+    let advice = match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => " — is the server running and listening there?",
+        std::io::ErrorKind::NotFound => " — no server socket there; check the host (socket directory) and port",
+        std::io::ErrorKind::PermissionDenied => " — this OS user may not open that socket",
+        std::io::ErrorKind::TimedOut => " — no answer in time; check the host, port and firewall",
+        _ if base.contains("failed to lookup address") || base.contains("Name or service not known") => {
+            " — the host name does not resolve; check host / PGHOST"
+        }
+        _ => "",
+    };
+    DbError::Connect { target: target.to_string(), reason: one_line(&format!("{base}{advice}")) }
 }
 
 pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_postgres::Error) -> DbError {

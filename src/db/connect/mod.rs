@@ -6,17 +6,19 @@ pub mod pgpass;
 pub mod redact;
 pub mod settings;
 pub mod tls;
+mod transport;
+mod watchdog;
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::{Client, Config};
 
 pub use settings::{ConnSettings, PasswordSource, Secret, SslMode, resolve};
 
-use crate::db::error::{DbError, describe_connect_error};
+use crate::db::error::DbError;
 
 /// Per-session guard rails; every session the console opens carries them.
 #[derive(Debug, Clone)]
@@ -26,6 +28,10 @@ pub struct SessionOptions {
     pub idle_in_transaction_timeout: Duration,
     /// `default_transaction_read_only = on`: the server refuses every write.
     pub read_only: bool,
+    /// Statements may legitimately run for minutes (`migrate` builds indexes with no
+    /// statement timeout): no client-side round-trip deadline; TCP keepalives and
+    /// `TCP_USER_TIMEOUT` still end a dead link.
+    pub long_statements: bool,
 }
 
 impl Default for SessionOptions {
@@ -35,6 +41,7 @@ impl Default for SessionOptions {
             lock_timeout: Duration::from_secs(3),
             idle_in_transaction_timeout: Duration::from_secs(60),
             read_only: false,
+            long_statements: false,
         }
     }
 }
@@ -52,7 +59,18 @@ impl SessionOptions {
         }
         parts.join(" ")
     }
+
+    /// How long the client waits for the server's first byte after a request before
+    /// it calls the link dead: the statement timeout plus a grace for the network.
+    /// `None` when statements may run without limit (statement timeout 0).
+    pub fn round_trip_limit(&self) -> Option<Duration> {
+        (!self.statement_timeout.is_zero() && !self.long_statements)
+            .then(|| self.statement_timeout.max(self.lock_timeout) + ROUND_TRIP_GRACE)
+    }
 }
+
+/// What a round trip may take beyond the statement timeout before the link counts as dead.
+pub const ROUND_TRIP_GRACE: Duration = Duration::from_secs(5);
 
 /// An open session: the client, its backend pid and the task driving the socket.
 pub struct Session {
@@ -109,60 +127,22 @@ pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
     if let Some(password) = &settings.password {
         config.password(password.expose());
     }
-    config.connect_timeout(settings.connect_timeout.unwrap_or(Duration::from_secs(10)));
+    config.connect_timeout(settings.connect_timeout.unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT));
     config
 }
 
-/// Connects and reads the backend pid and server version.
+/// Connects and reads the backend pid and server version, all within the connect
+/// timeout; every later round trip has the session's [`SessionOptions::round_trip_limit`].
 pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Result<Session, DbError> {
     let config = pg_config(settings, session);
     let tls = tls::client_config(settings.sslmode, settings.sslrootcert.as_deref())?;
-    let target = settings.target();
-    let (notify_tx, notifications) = mpsc::channel(16);
-    let (client, connection) = match tls {
-        None => {
-            let (client, conn) =
-                config.connect(NoTls).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
-            (client, tokio::spawn(drive(conn, notify_tx)))
-        }
-        Some(tls_config) => {
-            let connector = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
-            let (client, conn) =
-                config.connect(connector).await.map_err(|e| describe_connect_error(&target, settings, &e))?;
-            (client, tokio::spawn(drive(conn, notify_tx)))
-        }
-    };
-    let row = client
-        .query_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
-        .await
-        .map_err(|e| DbError::query("read the session's backend pid", &e))?;
+    let opened = transport::open(settings, &config, tls, session.round_trip_limit()).await?;
     Ok(Session {
-        backend_pid: row.get(0),
-        server_version: row.get(1),
-        client,
-        notifications,
+        backend_pid: opened.backend_pid,
+        server_version: opened.server_version,
+        client: opened.client,
+        notifications: opened.notifications,
         prepared: std::collections::HashMap::new(),
-        connection,
+        connection: opened.connection,
     })
-}
-
-/// Drives the socket, passing notifications on.
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, notify: mpsc::Sender<String>)
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    loop {
-        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                let _ = notify.try_send(n.payload().to_string());
-            }
-            Some(Ok(_)) => {} // notices: nothing to do
-            Some(Err(e)) => {
-                tracing::debug!("database connection ended: {e}");
-                return;
-            }
-            None => return,
-        }
-    }
 }
