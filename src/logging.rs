@@ -12,9 +12,16 @@ fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("BACKFILL_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
+/// Colour on stderr only when it is a terminal, and never under `NO_COLOR`.
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 pub fn init_stderr() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter("warn"))
+        .with_ansi(stderr_colour())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

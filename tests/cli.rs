@@ -166,7 +166,12 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     assert_eq!(stuck.len(), 1, "{locks}");
     let r = run(&db.url, &["--config", &cfg, "release", "--stuck", "--yes", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(json(&r)[0]["outcome"]["outcome"], "done");
+    let report = json(&r);
+    assert_eq!(report["released"][0]["outcome"]["outcome"], "done", "{report}");
+    assert_eq!(report["refused"], serde_json::json!([]), "{report}");
+    // Nothing stuck any more: the same shape, both lists empty.
+    let r = run(&db.url, &["--config", &cfg, "release", "--stuck", "--yes", "--json"]);
+    assert_eq!(json(&r), serde_json::json!({ "released": [], "refused": [] }));
     assert!(holder.client.simple_query("SELECT 1").await.is_err(), "the leaked holder was terminated");
     foreign.client.simple_query("SELECT 1").await.expect("foreign holder survives");
     let sql = format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}", foreign.backend_pid);

@@ -30,6 +30,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.received_at = Some(at);
             state.now = state.now.max(at);
             state.link = Link::Connected;
+            state.refresh_error = None;
             select::clamp(state);
             let mut effects = Vec::new();
             if level == Level::Critical && state.last_level != Level::Critical && state.bell_on_critical {
@@ -40,6 +41,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
         }
         DbEvent::RefreshFailed { error, link_lost, attempt } => {
             let text = crate::text::sanitize(&error);
+            state.refresh_error = Some(text.clone());
             if link_lost {
                 state.link = Link::Reconnecting { attempt, error: text.clone() };
             }

@@ -77,6 +77,9 @@ pub struct State {
     pub filter: String,
     pub overlay: Overlay,
     pub notice: Option<Notice>,
+    /// Why the last refresh failed, until one succeeds (shown when there is no
+    /// snapshot yet, or the one on screen is stale).
+    pub refresh_error: Option<String>,
     /// An action is running (one at a time).
     pub job_running: bool,
     pub last_level: Level,
@@ -94,6 +97,7 @@ impl State {
             target,
             server_version: None,
             link: Link::Connecting,
+            refresh_error: None,
             snapshot: None,
             assessment: None,
             status_counts: std::collections::BTreeMap::new(),

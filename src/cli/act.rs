@@ -1,5 +1,6 @@
 //! The acting commands: `claim`, `release`, `reset-stuck`.
 
+use super::output::outln;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -44,16 +45,16 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
         render::json(&report)?;
         return Ok(0);
     }
-    println!("{}", report.summary());
+    outln!("{}", report.summary());
     for c in &report.claimed {
-        println!("  claimed {}-{:02}  job {}  ({})", c.year, c.month, c.job_id, c.prompt_variant);
+        outln!("  claimed {}-{:02}  job {}  ({})", c.year, c.month, c.job_id, c.prompt_variant);
     }
     for c in &report.candidates {
         let lock = match c.holder_pid {
             None => "lock free".to_string(),
             Some(pid) => format!("locked by pid {pid}"),
         };
-        println!("  candidate {}-{:02}  {}  {lock}", c.year, c.month, sanitize(&c.status));
+        outln!("  candidate {}-{:02}  {}  {lock}", c.year, c.month, sanitize(&c.status));
     }
     list("skipped (lock held)", &report.skipped_locked);
     list("skipped (claimed by another scheduler meanwhile)", &report.skipped_raced);
@@ -63,7 +64,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
 fn list(label: &str, months: &[YearMonth]) {
     if !months.is_empty() {
         let names: Vec<String> = months.iter().map(ToString::to_string).collect();
-        println!("  {label}: {}", names.join(", "));
+        outln!("  {label}: {}", names.join(", "));
     }
 }
 
@@ -140,37 +141,41 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
         if args.json {
             render::json(&serde_json::json!({ "released": [], "refused": [] }))?;
         } else {
-            println!("no stuck month lock to release");
+            outln!("no stuck month lock to release");
         }
         return Ok(0);
     }
     let method = if args.cancel { Method::Cancel } else { Method::Terminate };
     if !confirm::ask(&describe_release(&plans, method), args.yes)? {
-        println!("nothing done");
+        outln!("nothing done");
         return Ok(1);
     }
-    let mut results = Vec::new();
+    // One JSON shape whatever happened: {"released": [...], "refused": [...]}.
+    let (mut released, mut refused) = (Vec::new(), Vec::new());
     for plan in &plans {
         let reason = if plan.reasons.is_empty() { "operator request".to_string() } else { plan.reasons.join("; ") };
         let outcome = release::release(&session.client, &ctx.actor, &plan.target, method, &reason).await?;
         if !args.json {
             match &outcome {
-                Outcome::Done { lock_released } => println!(
+                Outcome::Done { lock_released } => outln!(
                     "pid {}: {} — lock {}",
                     plan.target.pid,
                     if method == Method::Terminate { "terminated" } else { "query cancelled" },
                     if *lock_released { "released" } else { "still held" }
                 ),
-                Outcome::Refused { reason } => println!("pid {}: not signalled — {reason}", plan.target.pid),
+                Outcome::Refused { reason } => outln!("pid {}: not signalled — {reason}", plan.target.pid),
             }
         }
-        results.push(serde_json::json!({ "pid": plan.target.pid, "months": plan.months, "outcome": outcome }));
+        let entry = serde_json::json!({ "pid": plan.target.pid, "months": plan.months, "outcome": outcome });
+        match outcome {
+            Outcome::Done { .. } => released.push(entry),
+            Outcome::Refused { .. } => refused.push(entry),
+        }
     }
     if args.json {
-        render::json(&results)?;
+        render::json(&serde_json::json!({ "released": released, "refused": refused }))?;
     }
-    let refused = results.iter().any(|r| r["outcome"]["outcome"] == "refused");
-    Ok(i32::from(refused))
+    Ok(i32::from(!refused.is_empty()))
 }
 
 fn describe_release(plans: &[Plan], method: Method) -> String {
@@ -223,7 +228,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         if json {
             render::json(&reset::ResetReport::default())?;
         } else {
-            println!("no month has been processing for over {}", duration_text::format(older_than));
+            outln!("no month has been processing for over {}", duration_text::format(older_than));
         }
         return Ok(0);
     }
@@ -238,7 +243,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
     }
     plan.push_str("A month whose lock a live worker holds is left alone.");
     if !confirm::ask(&plan, yes)? {
-        println!("nothing done");
+        outln!("nothing done");
         return Ok(1);
     }
     let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
@@ -248,7 +253,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         render::json(&report)?;
     } else {
         for (month, status) in &report.reset {
-            println!("reset {month} -> {status}");
+            outln!("reset {month} -> {status}");
         }
         list("left alone (a live worker holds the lock)", &report.skipped_locked);
         list("left alone (changed meanwhile)", &report.skipped_changed);

@@ -92,7 +92,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ClaimArgs {
     /// Months to claim at most (1-50)
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", allow_negative_numbers = true)]
     pub batch: i64,
     /// Year range OLDEST..NEWEST
     #[arg(long, default_value = "2000..2024", value_name = "FROM..TO")]

@@ -1,5 +1,6 @@
 //! The read-only commands: `snapshot`, `locks`, `check`.
 
+use super::output::{out, outln};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -56,25 +57,28 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let counts: Vec<String> = doc.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("months: {} ({})", snap.months.len(), crate::text::sanitize(&counts.join(", ")));
+    outln!("months: {} ({})", snap.months.len(), crate::text::sanitize(&counts.join(", ")));
     let q = &snap.queue;
     let oldest = q
         .oldest_ready_at
         .map(|t| crate::duration_text::format(crate::model::hold::since(t, snap.taken_at)))
         .unwrap_or_else(|| "-".into());
-    println!(
+    outln!(
         "queue: ready {}, in flight {}, delayed {}, dead {}, oldest ready {oldest}",
-        q.ready, q.in_flight, q.delayed, q.dead
+        q.ready,
+        q.in_flight,
+        q.delayed,
+        q.dead
     );
     for m in &a.stuck_months {
         let age = m.processing_for.map_or("no started_at".into(), crate::duration_text::format);
-        println!("stuck month: {} processing for {age}", m.month);
+        outln!("stuck month: {} processing for {age}", m.month);
     }
-    println!("advisory locks: {}", doc.locks.len());
+    outln!("advisory locks: {}", doc.locks.len());
     if !doc.locks.is_empty() {
-        print!("{}", render::lock_table(&doc.locks));
+        out!("{}", render::lock_table(&doc.locks));
     }
-    println!("status: {:?}{}", a.overall, reasons_suffix(&a));
+    outln!("status: {:?}{}", a.overall, reasons_suffix(&a));
     Ok(0)
 }
 
@@ -84,9 +88,9 @@ pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     if json {
         render::json(&views)?;
     } else if views.is_empty() {
-        println!("no advisory locks are held or awaited");
+        outln!("no advisory locks are held or awaited");
     } else {
-        print!("{}", render::lock_table(&views));
+        out!("{}", render::lock_table(&views));
     }
     Ok(0)
 }
@@ -107,7 +111,7 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     } else {
         let t = &ctx.config.thresholds;
         let summary = if a.reasons.is_empty() { "all clear".to_string() } else { a.reasons.join("; ") };
-        println!(
+        outln!(
             "BACKFILL {} - {summary} | ready={};{};{} in_flight={} dead={} failed={};{} stuck_locks={} stuck_months={}",
             a.overall.word(),
             snap.queue.ready,

@@ -4,7 +4,10 @@ mod act;
 pub mod args;
 mod confirm;
 mod inspect;
+pub mod output;
 mod render;
+
+use output::outln;
 
 use std::io::Write;
 
@@ -57,19 +60,47 @@ pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
         Ok(config) => dispatch(&CommandContext { global, actor: Actor::current(), config }, command).await,
         Err(e) => Err(e.into()),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
-            let line = crate::text::sanitize(&format!("{e:#}"));
+            let line = crate::text::sanitize(&error_line(&e));
             if is_check {
-                println!("BACKFILL UNKNOWN - {line}");
+                outln!("BACKFILL UNKNOWN - {line}");
                 crate::model::Level::Unknown.exit_code()
             } else {
                 let _ = writeln!(std::io::stderr(), "error: {line}");
                 1
             }
         }
+    };
+    match output::lost() {
+        None => code,
+        Some(why) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: the output could not be written ({}); the command ran to its end — what it changed is in the audit table (exit status {})",
+                crate::db::error::one_line(&why),
+                if is_check { 3 } else { output::OUTPUT_LOST }
+            );
+            if is_check { crate::model::Level::Unknown.exit_code() } else { output::OUTPUT_LOST }
+        }
     }
+}
+
+/// An error and its causes on one line, each cause once (a cause whose text the
+/// message already carries is not repeated).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Result<i32> {
@@ -131,12 +162,12 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
             if json {
                 render::json(&report)?;
             } else if report.already_current {
-                println!("schema is current (version {})", report.version);
+                outln!("schema is current (version {})", report.version);
             } else {
                 if let Some(rows) = report.adopted_backfill_log_rows {
-                    println!("adopted the existing backfill_log ({rows} rows) unchanged");
+                    outln!("adopted the existing backfill_log ({rows} rows) unchanged");
                 }
-                println!("applied {} (now version {})", report.applied.join(", "), report.version);
+                outln!("applied {} (now version {})", report.applied.join(", "), report.version);
             }
             Ok(0)
         }
@@ -153,7 +184,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
             if json {
                 render::json(&serde_json::json!({ "inserted": inserted, "from": from, "to": to }))?;
             } else {
-                println!("inserted {inserted} missing month(s) from {from} to {to} as pending");
+                outln!("inserted {inserted} missing month(s) from {from} to {to} as pending");
             }
             Ok(0)
         }

@@ -1,6 +1,7 @@
 //! Output for the headless commands: one JSON document, or aligned text with
 //! every database string sanitised.
 
+use super::output::outln;
 use serde::Serialize;
 
 use crate::db::lock_key::{LockClass, YearMonth};
@@ -10,7 +11,7 @@ use crate::model::{Assessment, HoldEstimate, LockProblem, Snapshot};
 use crate::text::clip;
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -26,6 +26,10 @@ pub enum DbError {
     SchemaTooNew { found: i32, known: i32 },
     #[error("{0}")]
     Refused(String),
+    /// The session did something it must not keep (a deployment's query left a lock
+    /// held): the caller drops the connection.
+    #[error("{0}")]
+    Tainted(String),
 }
 
 impl DbError {
@@ -56,7 +60,7 @@ impl DbError {
     /// write in flight is then unknown.
     pub fn is_connection_loss(&self) -> bool {
         match self {
-            DbError::Connect { .. } => true,
+            DbError::Connect { .. } | DbError::Tainted(_) => true,
             DbError::Query { code, reason, .. } => {
                 code.as_deref().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
                     || (code.is_none() && (reason.contains("connection closed") || reason.contains("connection")))
@@ -111,29 +115,72 @@ pub fn describe_connect_io(target: &str, e: &std::io::Error) -> DbError {
 
 pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_postgres::Error) -> DbError {
     let base = describe(e);
-    let code = e.code();
-    let advice =
-        if code == Some(&SqlState::INVALID_PASSWORD) || code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
-            match settings.password_source {
-                PasswordSource::None => " — no password was given; set PGPASSWORD, ~/.pgpass, or put it in the URL",
-                PasswordSource::PasswordFile => " — the password came from the password file; check its line",
-                _ => " — check the user name and password",
-            }
-        } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
-            " — check the database name (dbname / PGDATABASE)"
-        } else if base.contains("Connection refused") {
-            " — is the server running and listening there?"
-        } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
-            " — the host name does not resolve; check host / PGHOST"
-        } else if base.contains("timed out") {
-            " — no answer in time; check the host, port and firewall"
+    let advice = connect_advice(e.code(), &base, settings.password_source);
+    DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
+}
+
+/// What to do about a failed connection, from the SQLSTATE and the message.
+fn connect_advice(code: Option<&SqlState>, base: &str, password: PasswordSource) -> &'static str {
+    if code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
+        // 28000: the role does not exist, peer/ident authentication failed, or pg_hba.conf has no entry.
+        if base.contains("does not exist") {
+            " — check the user name (user / PGUSER; without one it is the OS user's name)"
+        } else if base.contains("Peer authentication") || base.contains("Ident authentication") {
+            " — the server checks the OS user name; connect as that user, or over TCP with a password"
+        } else if base.contains("pg_hba.conf") {
+            " — the server's pg_hba.conf admits no such connection; ask its administrator"
         } else {
             ""
-        };
-    DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
+        }
+    } else if code == Some(&SqlState::INVALID_PASSWORD) || base.contains("password missing") {
+        match password {
+            PasswordSource::None => " — no password was given; set PGPASSWORD, ~/.pgpass, or put it in the URL",
+            PasswordSource::PasswordFile => " — the password came from the password file; check its line",
+            _ => " — check the user name and password",
+        }
+    } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
+        " — check the database name (dbname / PGDATABASE)"
+    } else if base.contains("Connection refused") {
+        " — is the server running and listening there?"
+    } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
+        " — the host name does not resolve; check host / PGHOST"
+    } else if base.contains("timed out") {
+        " — no answer in time; check the host, port and firewall"
+    } else {
+        ""
+    }
 }
 
 /// Multi-line server text folded onto one line, control characters removed.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_role_is_not_blamed_on_a_missing_password() {
+        let missing_role = connect_advice(
+            Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION),
+            "role \"root\" does not exist",
+            PasswordSource::None,
+        );
+        assert!(missing_role.contains("check the user name") && !missing_role.contains("password"), "{missing_role}");
+        let peer = connect_advice(
+            Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION),
+            "Peer authentication failed for user \"x\"",
+            PasswordSource::None,
+        );
+        assert!(peer.contains("OS user"), "{peer}");
+        let no_password = connect_advice(None, "invalid configuration: password missing", PasswordSource::None);
+        assert!(no_password.contains("no password was given"), "{no_password}");
+        let wrong = connect_advice(
+            Some(&SqlState::INVALID_PASSWORD),
+            "password authentication failed",
+            PasswordSource::Environment,
+        );
+        assert!(wrong.contains("check the user name and password"), "{wrong}");
+    }
 }

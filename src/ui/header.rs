@@ -66,6 +66,9 @@ pub fn status_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) 
             let text = format!(" {}: {}", a.overall.word(), a.reasons.join("; "));
             Line::styled(clip(&text, area.width as usize), theme.level(a.overall))
         }
+    } else if let Some(error) = &state.refresh_error {
+        let text = format!(" no snapshot yet: {error}");
+        Line::styled(clip(&text, area.width as usize), theme.level(Level::Critical))
     } else {
         Line::styled(" waiting for the first snapshot…", theme.dim())
     };

@@ -35,12 +35,18 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn banner(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let stale = state.is_stale();
     let (level, text) = match (&state.assessment, stale) {
-        (_, true) => (Level::Critical, "DATA IS STALE — the database cannot be reached".to_string()),
+        (_, true) => match &state.refresh_error {
+            Some(error) => (Level::Critical, format!("DATA IS STALE — {error}")),
+            None => (Level::Critical, "DATA IS STALE — the database cannot be reached".to_string()),
+        },
         (Some(a), false) if a.overall != Level::Ok => {
             (a.overall, format!("{}: {}", a.overall.word(), a.reasons.join(" · ")))
         }
         (Some(_), false) => (Level::Ok, "ALL CLEAR".to_string()),
-        (None, false) => (Level::Ok, "waiting for the first snapshot…".to_string()),
+        (None, false) => match &state.refresh_error {
+            Some(error) => (Level::Critical, format!("NO DATA — {error}")),
+            None => (Level::Ok, "waiting for the first snapshot…".to_string()),
+        },
     };
     let style = if level == Level::Ok { theme.dim() } else { theme.alert(level) };
     let paragraph = Paragraph::new(vec![Line::raw(""), Line::raw(crate::text::sanitize(&text)), Line::raw("")])

@@ -2,6 +2,7 @@
 //! prepare), no transaction left open; the server builds the whole snapshot as
 //! one JSON document, so months, locks and queue are from one instant.
 
+mod guard;
 mod sql;
 
 use std::collections::HashMap;
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
 pub use sql::{Known, parts as snapshot_parts_sql, snapshot_sql};
 
@@ -217,27 +218,25 @@ pub async fn read_incremental(
     Ok((snapshot, cache))
 }
 
-/// Runs the statement and decodes its document.
+/// Runs the statement and decodes its document. With a deployment's own queue
+/// depth query the statement runs guarded (see [`guard`]).
 async fn read_raw(client: &Client, queue_query: Option<&str>, known: sql::Known<'_>) -> Result<Raw, DbError> {
     let sql = snapshot_sql(queue_query, known);
-    let messages = client.simple_query(&sql).await.map_err(|e| {
-        if queue_query.is_some() {
-            let what = "read the snapshot (check queue_depth_query in the config: one row with ready, in_flight, delayed, dead)";
-            DbError::query(what, &e)
-        } else if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-            DbError::SchemaMissing { missing: super::error::describe(&e) }
-        } else {
-            DbError::query("read the snapshot", &e)
-        }
-    })?;
-    let text = messages
-        .iter()
-        .find_map(|m| match m {
-            SimpleQueryMessage::Row(row) => row.get(0),
-            _ => None,
-        })
-        .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
-    serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))
+    let Some(_) = queue_query else {
+        let messages = client.simple_query(&sql).await.map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+                DbError::SchemaMissing { missing: super::error::describe(&e) }
+            } else {
+                DbError::query("read the snapshot", &e)
+            }
+        })?;
+        let text = guard::first_value(&messages)
+            .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
+        return serde_json::from_str(text)
+            .map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")));
+    };
+    let text = guard::read_guarded(client, &sql).await?;
+    serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e))
 }
 
 /// The channel the triggers of `sql/004_notify.sql` notify on.
