@@ -122,4 +122,52 @@ proptest! {
     fn sanitized_text_has_no_control_characters(text in any::<String>()) {
         prop_assert!(!sanitize(&text).chars().any(char::is_control));
     }
+
+    /// What ratatui lays out (grapheme by grapheme) takes exactly the columns a
+    /// terminal emulator (vt100, character by character) draws: nothing shifts a border.
+    #[test]
+    fn sanitized_text_draws_at_the_width_ratatui_gives_it(text in any::<String>()) {
+        prop_assert_eq!(drawn_width(&sanitize(&text)), ratatui_width(&sanitize(&text)), "{:?}", text);
+    }
+
+    #[test]
+    fn sanitized_emoji_and_scripts_draw_at_the_width_ratatui_gives_it(
+        text in "[\\u{1F1E6}-\\u{1F1FF}\\u{1F300}-\\u{1F64F}\\u{200B}-\\u{200F}\\u{2028}\\u{2029}\\u{FE0F}\\u{1F3FB}\\u{FEFF}\\u{0600}-\\u{06FF}\\u{1100}-\\u{11FF}\\u{0300}-\\u{036F}a-z 日本]{0,24}"
+    ) {
+        prop_assert_eq!(drawn_width(&sanitize(&text)), ratatui_width(&sanitize(&text)), "{:?}", text);
+    }
+}
+
+/// Columns ratatui gives `text`: the sum of its graphemes' widths (`Buffer::set_stringn`).
+fn ratatui_width(text: &str) -> usize {
+    use unicode_segmentation::UnicodeSegmentation;
+    use unicode_width::UnicodeWidthStr;
+    text.graphemes(true).map(UnicodeWidthStr::width).sum()
+}
+
+/// Columns a terminal emulator moves the cursor by when `text` is written.
+fn drawn_width(text: &str) -> usize {
+    let mut parser = vt100::Parser::new(1, 2000, 0);
+    parser.process(text.as_bytes());
+    usize::from(parser.screen().cursor_position().1)
+}
+
+/// Every code point, alone and after a letter (a combining mark joins it), draws
+/// after sanitising at the width ratatui gives it.
+#[test]
+fn every_character_draws_at_the_width_ratatui_gives_it() {
+    let mut parser = vt100::Parser::new(1, 200, 0);
+    let mut wrong = Vec::new();
+    for c in (0..=0x10_FFFF_u32).filter_map(char::from_u32) {
+        for text in [c.to_string(), format!("a{c}")] {
+            let clean = sanitize(&text);
+            parser.process(b"\x1b[H\x1b[2K");
+            parser.process(clean.as_bytes());
+            let drawn = usize::from(parser.screen().cursor_position().1);
+            if drawn != ratatui_width(&clean) {
+                wrong.push(format!("U+{:04X} in {text:?}", u32::from(c)));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} mismatches, e.g. {:?}", wrong.len(), &wrong[..wrong.len().min(10)]);
 }
