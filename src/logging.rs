@@ -41,13 +41,19 @@ pub fn init_tui() -> Option<PathBuf> {
     Some(path)
 }
 
-/// `$XDG_STATE_HOME/backfill-console/console.log`, else `~/.local/state/...`.
+/// `$XDG_STATE_HOME/backfill-console/console.log`, else `~/.local/state/...`: the
+/// file 0600 in a 0700 folder (it names hosts, users and what was done).
 fn log_file() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     let base = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
     let dir = base.join("backfill-console");
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir.join("console.log"))
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).ok()?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+    let path = dir.join("console.log");
+    std::fs::File::options().create(true).append(true).mode(0o600).open(&path).ok()?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).ok()?;
+    Some(path)
 }

@@ -152,3 +152,55 @@ fn demo_refuses_bad_options_in_one_line() {
         assert!(stderr.contains(want) && stderr.trim().lines().count() == 1, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bad_backfill_pg_bindir_is_an_error_naming_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["demo", "--no-tui", "--duration", "5s"])
+        .env("BACKFILL_PG_BINDIR", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(&format!("error: BACKFILL_PG_BINDIR={} holds no PostgreSQL server", empty.path().display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_stops_with_a_clear_message_when_its_server_is_killed() {
+    let tmp = private_tmpdir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["demo", "--no-tui", "--duration", "120s", "--speed", "10"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _url = lines.next().unwrap().unwrap();
+    let dir = server_dirs_in(tmp.path()).into_iter().next().expect("the demo's server directory");
+    let pidfile = std::fs::read_to_string(dir.join("data").join("postmaster.pid")).unwrap();
+    let pid: i32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let mut stderr = String::new();
+    let (status, stderr) = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        (child.wait().unwrap(), stderr)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: the demo's PostgreSQL server exited (signal: 9"), "{stderr}");
+    assert!(last.ends_with("the demo stops"), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dir.exists() {
+        assert!(Instant::now() < deadline, "the demo left {} behind", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -137,3 +137,24 @@ async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_log_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = common::migrated_db().await;
+    let state = tempfile::tempdir().unwrap();
+    let state_path = state.path().to_string_lossy().to_string();
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &["watch"], &[("XDG_STATE_HOME", &state_path)], 30, 100);
+        c.wait_for("● connected");
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+    })
+    .await
+    .unwrap();
+    let dir = state.path().join("backfill-console");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the log folder");
+    assert_eq!(mode(&dir.join("console.log")), 0o600, "the log file");
+}

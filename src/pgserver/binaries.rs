@@ -1,6 +1,6 @@
 //! Finding the machine's own PostgreSQL server binaries (`initdb`, `postgres`).
 //!
-//! Order: `$BACKFILL_PG_BINDIR`, `pg_config --bindir`, `PATH`, then the highest
+//! `$BACKFILL_PG_BINDIR` alone when set; else `pg_config --bindir`, `PATH`, then the highest
 //! `/usr/lib/postgresql/<version>/bin` (Debian keeps the server off `PATH`).
 
 use std::path::{Path, PathBuf};
@@ -8,8 +8,14 @@ use std::process::Command;
 
 use super::PgServerError;
 
-/// The folder that holds both `initdb` and `postgres`.
+/// The folder that holds both `initdb` and `postgres`. `BACKFILL_PG_BINDIR`, when
+/// set, is the only place looked at: a wrong one is an error, never a silent
+/// fall-back to another server version.
 pub fn find_bindir() -> Result<PathBuf, PgServerError> {
+    if let Some(dir) = std::env::var_os("BACKFILL_PG_BINDIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if has_server(&dir) { Ok(dir) } else { Err(PgServerError::BadBindir(dir.display().to_string())) };
+    }
     candidates().into_iter().find(|dir| has_server(dir)).ok_or(PgServerError::NoServerBinaries)
 }
 
@@ -19,9 +25,6 @@ fn has_server(dir: &Path) -> bool {
 
 fn candidates() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(dir) = std::env::var_os("BACKFILL_PG_BINDIR") {
-        dirs.push(PathBuf::from(dir));
-    }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
         && out.status.success()
     {

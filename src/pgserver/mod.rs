@@ -35,6 +35,10 @@ pub enum PgServerError {
         "no PostgreSQL server binaries found (looked at pg_config --bindir, PATH and /usr/lib/postgresql/*/bin); install the server package, e.g. `apt-get install postgresql`"
     )]
     NoServerBinaries,
+    #[error(
+        "BACKFILL_PG_BINDIR={0} holds no PostgreSQL server (initdb and postgres); point it at a server's bin folder, or unset it"
+    )]
+    BadBindir(String),
     #[error("running as root, but no unprivileged account (postgres or nobody) exists to run the server")]
     NoUnprivilegedAccount,
     #[error("could not {what}: {source}")]

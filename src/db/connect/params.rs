@@ -137,7 +137,7 @@ fn split_hosts(list: &str) -> Result<(Vec<String>, Vec<String>), ParamsError> {
     Ok((hosts, ports))
 }
 
-fn decode(text: &str, what: &str) -> Result<String, ParamsError> {
+pub(super) fn decode(text: &str, what: &str) -> Result<String, ParamsError> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

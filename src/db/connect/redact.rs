@@ -43,7 +43,12 @@ fn strip_from_url(url: &str) -> Option<String> {
         out.push_str(p);
     }
     if let Some(q) = query {
-        let kept: Vec<&str> = q.split('&').filter(|kv| !kv.starts_with("password=")).collect();
+        // Keys are percent-decoded before deciding (`pass%77ord=` is `password=` too).
+        let is_password = |kv: &str| {
+            let key = kv.split_once('=').map_or(kv, |(k, _)| k);
+            super::params::decode(key, "query key").is_ok_and(|k| k == "password")
+        };
+        let kept: Vec<&str> = q.split('&').filter(|kv| !is_password(kv)).collect();
         if !kept.is_empty() {
             out.push('?');
             out.push_str(&kept.join("&"));
@@ -123,5 +128,8 @@ mod tests {
         assert_eq!(s, "host=h");
         assert!(split_password("host=h user=u").is_none());
         assert!(split_password("postgresql://u@h/db").is_none());
+        // A percent-encoded key is still the password.
+        let (s, p) = split_password("postgresql://u@h/db?pass%77ord=hunter2&sslmode=disable").unwrap();
+        assert_eq!((s.as_str(), p.as_str()), ("postgresql://u@h/db?sslmode=disable", "hunter2"));
     }
 }
