@@ -98,7 +98,10 @@ fn scale_state() -> (State, Instant) {
     let config = Config::default();
     let start = Instant::now();
     let mut state = State::new(&config, config.keymap().unwrap(), "backfill@db:5432/books".into(), start);
-    app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: "15.18".into() }));
+    app::update(
+        &mut state,
+        Msg::Db(DbEvent::Connected { server_version: "15.18".into(), route: app::Route::direct() }),
+    );
     for i in 0..60 {
         let snap = scale_snapshot(i);
         app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), start)));

@@ -27,6 +27,9 @@ pub struct Config {
     /// A deployment whose queue lives elsewhere: its own depth query (one row with
     /// `ready`, `in_flight`, `delayed`, `dead`; optional `oldest_ready_at`, `enqueued_total`).
     pub queue_depth_query: Option<String>,
+    /// A connection pooler between the console and PostgreSQL: detected (`auto`), or
+    /// `none`, `session`, `transaction` to override the detection.
+    pub pooler: crate::db::connect::PoolerSetting,
     pub thresholds: Thresholds,
     pub colours: Colours,
     /// Only the actions the operator rebinds; the rest keep the defaults.
@@ -101,6 +104,7 @@ impl Default for Config {
             refresh: Duration::from_secs(1),
             listen: true,
             queue_depth_query: None,
+            pooler: crate::db::connect::PoolerSetting::Auto,
             thresholds: Thresholds::default(),
             colours: Colours::default(),
             keys: keymap::default_table(),

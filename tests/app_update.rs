@@ -267,7 +267,7 @@ fn the_link_drops_goes_stale_and_recovers_and_an_action_in_flight_is_unknown() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::Run(_))), "never repeated by itself");
     let Overlay::Dialog(Dialog::Result { lines, ok: false, .. }) = &s.overlay else { panic!() };
     assert!(lines[0].contains("outcome unknown — see the audit table"));
-    app::update(&mut s, Msg::Db(DbEvent::Connected { server_version: "15".into() }));
+    app::update(&mut s, Msg::Db(DbEvent::Connected { server_version: "15".into(), route: app::Route::direct() }));
     let snap = fixture::snapshot(60, 20);
     app::update(&mut s, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + Duration::from_secs(60))));
     assert_eq!(s.link, Link::Connected);

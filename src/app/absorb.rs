@@ -9,14 +9,21 @@ use crate::model::{Level, assess};
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
     match event {
-        DbEvent::Connected { server_version } => {
+        DbEvent::Connected { server_version, route } => {
             let was_down = matches!(state.link, Link::Reconnecting { .. });
             state.server_version = Some(server_version);
             state.link = Link::Connected;
-            if was_down {
-                return vec![Effect::Log { error: false, text: "reconnected to the database".into() }];
+            let mut effects = Vec::new();
+            if state.route.as_ref() != Some(&route) {
+                let via = route.pooler_addr.as_deref().map(|a| format!(" at {a}")).unwrap_or_default();
+                let text = format!("connected ({}{via}); {}", route.pooling, route.safety);
+                effects.push(Effect::Log { error: !route.safety_ok, text });
             }
-            Vec::new()
+            state.route = Some(route);
+            if was_down {
+                effects.push(Effect::Log { error: false, text: "reconnected to the database".into() });
+            }
+            effects
         }
         DbEvent::Snapshot(mut snapshot, at) => {
             snapshot.sort_months();

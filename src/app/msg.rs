@@ -18,10 +18,38 @@ pub enum Msg {
     Db(DbEvent),
 }
 
+/// How the console's session reaches PostgreSQL, as the header shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Route {
+    /// `direct`, `session pooler` or `transaction pooler`.
+    pub pooling: String,
+    /// The pooler's address as the server sees it.
+    pub pooler_addr: Option<String>,
+    /// Which safety settings are in force (or which are not).
+    pub safety: String,
+    pub safety_ok: bool,
+    /// Changes are pushed (LISTEN); off through a transaction pooler.
+    pub push: bool,
+}
+
+impl Route {
+    /// A direct connection with every safety setting in force and push on.
+    pub fn direct() -> Self {
+        Self {
+            pooling: "direct".into(),
+            pooler_addr: None,
+            safety: "safety settings in force".into(),
+            safety_ok: true,
+            push: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum DbEvent {
     Connected {
         server_version: String,
+        route: Route,
     },
     Snapshot(Box<Snapshot>, Instant),
     /// A refresh failed; `link_lost` when the session is gone and a reconnect starts.

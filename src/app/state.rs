@@ -80,6 +80,8 @@ pub struct State {
     /// Why the last refresh failed, until one succeeds (shown when there is no
     /// snapshot yet, or the one on screen is stale).
     pub refresh_error: Option<String>,
+    /// How the refresh session reaches the server (pooler, safety settings, push).
+    pub route: Option<super::msg::Route>,
     /// An action is running (one at a time).
     pub job_running: bool,
     pub last_level: Level,
@@ -98,6 +100,7 @@ impl State {
             server_version: None,
             link: Link::Connecting,
             refresh_error: None,
+            route: None,
             snapshot: None,
             assessment: None,
             status_counts: std::collections::BTreeMap::new(),

@@ -247,8 +247,15 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         return Ok(1);
     }
     let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
-    let report =
-        reset::reset_stuck(&mut session.client, &ctx.actor, older_than, Some(&months)).await.context("reset-stuck")?;
+    let report = reset::reset_stuck_with(
+        &mut session.client,
+        session.per_transaction.clone().as_deref(),
+        &ctx.actor,
+        older_than,
+        Some(&months),
+    )
+    .await
+    .context("reset-stuck")?;
     if json {
         render::json(&report)?;
     } else {

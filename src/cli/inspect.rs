@@ -23,7 +23,13 @@ pub(super) async fn read_on(
     ctx: &CommandContext,
     session: &crate::db::connect::Session,
 ) -> anyhow::Result<(Snapshot, Assessment)> {
-    let snap = snapshot::read_with(&session.client, ctx.config.queue_depth_query.as_deref()).await?;
+    let (snap, _) = snapshot::read_incremental_with(
+        &session.client,
+        session.per_transaction.as_deref(),
+        ctx.config.queue_depth_query.as_deref(),
+        None,
+    )
+    .await?;
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let assessment = assess(&snap, &holds, &ctx.config.thresholds);
@@ -39,11 +45,28 @@ struct SnapshotDoc<'a> {
     queue: &'a QueueDepth,
     level: Level,
     reasons: &'a [String],
+    connection: ConnectionDoc<'a>,
+}
+
+/// How the session reached the server, and which safety settings were in force.
+#[derive(Serialize)]
+struct ConnectionDoc<'a> {
+    pooling: crate::db::connect::Pooling,
+    pooler_addr: Option<&'a str>,
+    safety: &'a crate::db::connect::Guards,
+    safety_summary: String,
 }
 
 pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
-    let (snap, a) = read(ctx).await?;
+    let session = ctx.connect_checked().await?;
+    let (snap, a) = read_on(ctx, &session).await?;
     let doc = SnapshotDoc {
+        connection: ConnectionDoc {
+            pooling: session.pooling,
+            pooler_addr: session.pooler_addr.as_deref(),
+            safety: &session.guards,
+            safety_summary: session.guards.summary(),
+        },
         taken_at: snap.taken_at,
         counts: snap.status_counts(),
         stuck_months: &a.stuck_months,

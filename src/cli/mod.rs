@@ -29,7 +29,9 @@ pub struct CommandContext {
 
 impl CommandContext {
     pub async fn connect(&self) -> anyhow::Result<Session> {
-        self.connect_with(SessionOptions { read_only: self.global.read_only, ..SessionOptions::default() }).await
+        let pooler = self.config.pooler;
+        self.connect_with(SessionOptions { read_only: self.global.read_only, pooler, ..SessionOptions::default() })
+            .await
     }
 
     async fn connect_with(&self, options: SessionOptions) -> anyhow::Result<Session> {
@@ -157,7 +159,9 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
     match command {
         Command::Migrate { json } => {
             ctx.refuse_if_read_only("migrate")?;
-            let mut s = ctx.connect_with(SessionOptions { long_statements: true, ..SessionOptions::default() }).await?;
+            let options =
+                SessionOptions { long_statements: true, pooler: ctx.config.pooler, ..SessionOptions::default() };
+            let mut s = ctx.connect_with(options).await?;
             let report = migrate::migrate(&mut s.client).await?;
             if json {
                 render::json(&report)?;

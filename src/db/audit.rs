@@ -1,5 +1,6 @@
 //! The audit table: who did what, to which month or pid, with which outcome.
 
+use crate::db::param::p;
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
@@ -47,18 +48,18 @@ pub const INSERT: &str = "INSERT INTO backfill_console_audit
 /// Writes one row (inside whatever transaction `client` is in) and returns its id.
 pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEntry<'_>) -> Result<i64, DbError> {
     let row = client
-        .query_one(
+        .query_typed_one(
             INSERT,
             &[
-                &actor.os_user,
-                &actor.os_host,
-                &entry.action,
-                &entry.target.map(|m| m.year),
-                &entry.target.map(|m| m.month),
-                &entry.target_pid,
-                &entry.parameters,
-                &entry.outcome,
-                &entry.detail,
+                p(&actor.os_user),
+                p(&actor.os_host),
+                p(&entry.action),
+                p(&entry.target.map(|m| m.year)),
+                p(&entry.target.map(|m| m.month)),
+                p(&entry.target_pid),
+                p(&entry.parameters),
+                p(&entry.outcome),
+                p(&entry.detail),
             ],
         )
         .await

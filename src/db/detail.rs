@@ -1,5 +1,6 @@
 //! The detail view of one month: every column, the full error, its queue messages.
 
+use crate::db::param::p;
 use tokio_postgres::Client;
 
 use super::DbError;
@@ -10,9 +11,9 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
     let mut lines = Vec::new();
     let row = client
-        .query_opt(
+        .query_typed_opt(
             "SELECT to_jsonb(b)::text FROM backfill_log b WHERE year = $1 AND month = $2",
-            &[&month.year, &month.month],
+            &[p(&month.year), p(&month.month)],
         )
         .await
         .map_err(q("read the month"))?;
@@ -31,7 +32,7 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
         }
     }
     let messages = client
-        .query(
+        .query_typed(
             "SELECT 'queue', msg_id, read_count, visible_at > now(), message::text FROM backfill_queue
                WHERE message->>'year' = $1::int::text AND message->>'month' = $2::int::text
              UNION ALL
@@ -39,7 +40,7 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
                FROM backfill_queue_dead
                WHERE message->>'year' = $1::int::text AND message->>'month' = $2::int::text
              ORDER BY 2 LIMIT 20",
-            &[&month.year, &month.month],
+            &[p(&month.year), p(&month.month)],
         )
         .await
         .map_err(q("read the month's queue messages"))?;

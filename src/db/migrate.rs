@@ -3,6 +3,7 @@
 //! the two-int4 form (never a month key), and everything happens in one
 //! transaction: a failed run leaves nothing half-applied.
 
+use crate::db::param::p;
 use serde::Serialize;
 use tokio_postgres::Client;
 
@@ -48,7 +49,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     tx.batch_execute("SET LOCAL lock_timeout = '120s'; SET LOCAL statement_timeout = 0")
         .await
         .map_err(q("relax timeouts for the migration"))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_NAMESPACE, &MIGRATE_LOCK])
+    tx.execute_typed("SELECT pg_advisory_xact_lock($1, $2)", &[p(&LOCK_NAMESPACE), p(&MIGRATE_LOCK)])
         .await
         .map_err(q("take the migration lock"))?;
     tx.batch_execute(&format!(
@@ -61,7 +62,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     .await
     .map_err(q("create the migration bookkeeping table"))?;
     let done: Vec<i32> = tx
-        .query(&format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
+        .query_typed(&format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
         .await
         .map_err(q("read applied migrations"))?
         .iter()
@@ -86,9 +87,9 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
         tx.batch_execute(migration.sql)
             .await
             .map_err(|e| DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), &e))?;
-        tx.execute(
+        tx.execute_typed(
             &format!("INSERT INTO {BOOKKEEPING_TABLE} (version, name, checksum) VALUES ($1, $2, $3)"),
-            &[&migration.version, &migration.name, &checksum(migration.sql)],
+            &[p(&migration.version), p(&migration.name), p(&checksum(migration.sql))],
         )
         .await
         .map_err(q("record the migration"))?;
@@ -101,7 +102,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
 
 async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Result<Option<i64>, DbError> {
     let exists: bool = tx
-        .query_one("SELECT to_regclass('backfill_log') IS NOT NULL", &[])
+        .query_typed_one("SELECT to_regclass('backfill_log') IS NOT NULL", &[])
         .await
         .map_err(|e| DbError::query("look for backfill_log", &e))?
         .get(0);
@@ -109,7 +110,7 @@ async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Res
         return Ok(None);
     }
     let rows: i64 = tx
-        .query_one("SELECT count(*) FROM backfill_log", &[])
+        .query_typed_one("SELECT count(*) FROM backfill_log", &[])
         .await
         .map_err(|e| DbError::query("count backfill_log", &e))?
         .get(0);
@@ -119,7 +120,7 @@ async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Res
 /// Verifies the schema is installed and not newer than this binary.
 pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
     let row = client
-        .query_one(
+        .query_typed_one(
             &format!(
                 "SELECT to_regclass('backfill_log') IS NOT NULL,
                         to_regclass('backfill_queue') IS NOT NULL,
@@ -137,7 +138,7 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
         return Err(DbError::SchemaMissing { missing: "backfill_queue / migration bookkeeping".into() });
     }
     let version: Option<i32> = client
-        .query_one(&format!("SELECT max(version) FROM {BOOKKEEPING_TABLE}"), &[])
+        .query_typed_one(&format!("SELECT max(version) FROM {BOOKKEEPING_TABLE}"), &[])
         .await
         .map_err(|e| DbError::query("read the schema version", &e))?
         .get(0);

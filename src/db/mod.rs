@@ -7,6 +7,7 @@ pub mod detail;
 pub mod error;
 pub mod lock_key;
 pub mod migrate;
+pub mod param;
 pub mod queue;
 pub mod release;
 pub mod reset;

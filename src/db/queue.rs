@@ -2,6 +2,7 @@
 //! (`FOR UPDATE SKIP LOCKED`), delete on success, dead-letter after the third
 //! failed delivery. Used by the demo fleet, as production consumers do it.
 
+use crate::db::param::p;
 use std::time::Duration;
 
 use tokio_postgres::GenericClient;
@@ -30,14 +31,16 @@ const READ: &str = "WITH next AS (
 
 /// Takes the oldest visible message, invisible to others for `visibility`.
 pub async fn read<C: GenericClient>(client: &C, visibility: Duration) -> Result<Option<Delivery>, DbError> {
-    let row =
-        client.query_opt(READ, &[&visibility.as_secs_f64()]).await.map_err(|e| DbError::query("read the queue", &e))?;
+    let row = client
+        .query_typed_opt(READ, &[p(&visibility.as_secs_f64())])
+        .await
+        .map_err(|e| DbError::query("read the queue", &e))?;
     Ok(row.map(|r| Delivery { msg_id: r.get(0), read_count: r.get(1), message: r.get(2) }))
 }
 
 pub async fn delete<C: GenericClient>(client: &C, msg_id: i64) -> Result<bool, DbError> {
     let n = client
-        .execute("DELETE FROM backfill_queue WHERE msg_id = $1", &[&msg_id])
+        .execute_typed("DELETE FROM backfill_queue WHERE msg_id = $1", &[p(&msg_id)])
         .await
         .map_err(|e| DbError::query("delete the message", &e))?;
     Ok(n == 1)
@@ -46,11 +49,11 @@ pub async fn delete<C: GenericClient>(client: &C, msg_id: i64) -> Result<bool, D
 /// Moves a message to `backfill_queue_dead` (one statement: it is never in both or neither).
 pub async fn dead_letter<C: GenericClient>(client: &C, msg_id: i64, reason: &str) -> Result<bool, DbError> {
     let n = client
-        .execute(
+        .execute_typed(
             "WITH m AS (DELETE FROM backfill_queue WHERE msg_id = $1 RETURNING *)
              INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
              SELECT msg_id, enqueued_at, visible_at, read_count, message, $2 FROM m",
-            &[&msg_id, &reason],
+            &[p(&msg_id), p(&reason)],
         )
         .await
         .map_err(|e| DbError::query("dead-letter the message", &e))?;

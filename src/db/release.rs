@@ -5,6 +5,7 @@
 //! audit row are ONE statement: nothing can change between them, and a role
 //! that may not write the audit cannot act either.
 
+use crate::db::param::p;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -94,19 +95,19 @@ pub async fn release(
         "reason": reason,
     });
     let result = client
-        .query_one(
+        .query_typed_one(
             &statement(method),
             &[
-                &target.pid,
-                &target.backend_start,
-                &target.month.lock_key(),
-                &actor.os_user,
-                &actor.os_host,
-                &method.action(),
-                &target.month.year,
-                &target.month.month,
-                &params,
-                &REFUSED,
+                p(&target.pid),
+                p(&target.backend_start),
+                p(&target.month.lock_key()),
+                p(&actor.os_user),
+                p(&actor.os_host),
+                p(&method.action()),
+                p(&target.month.year),
+                p(&target.month.month),
+                p(&params),
+                p(&REFUSED),
             ],
         )
         .await;
@@ -152,11 +153,11 @@ fn refine(err: DbError) -> DbError {
 
 async fn holds(client: &Client, target: &Target) -> Result<bool, DbError> {
     let row = client
-        .query_one(
+        .query_typed_one(
             "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                WHERE l.pid = $1 AND a.backend_start = $2 AND l.locktype = 'advisory' AND l.granted
                  AND l.classid = 0 AND l.objsubid = 1 AND l.objid = $3::bigint::oid)",
-            &[&target.pid, &target.backend_start, &target.month.lock_key()],
+            &[p(&target.pid), p(&target.backend_start), p(&target.month.lock_key())],
         )
         .await
         .map_err(|e| DbError::query("check the lock", &e))?;
@@ -179,7 +180,7 @@ async fn wait_lock_gone(client: &Client, target: &Target, timeout: Duration) -> 
 /// Releases a month lock held by THIS session (the console's own), audited.
 pub async fn unlock_own(client: &Client, actor: &Actor, month: YearMonth) -> Result<bool, DbError> {
     let released: bool = client
-        .query_one("SELECT pg_advisory_unlock($1::bigint)", &[&month.lock_key()])
+        .query_typed_one("SELECT pg_advisory_unlock($1::bigint)", &[p(&month.lock_key())])
         .await
         .map_err(|e| DbError::query("unlock", &e))?
         .get(0);

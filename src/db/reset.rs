@@ -7,6 +7,7 @@
 //! live session holds is left alone. The UPDATE re-checks status and age, and
 //! each reset month is audited in the same transaction.
 
+use crate::db::param::p;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -48,8 +49,10 @@ const RESET: &str = "UPDATE backfill_log
 
 /// The months a reset would consider (for the confirmation).
 pub async fn stuck_months(client: &Client, older_than: Duration) -> Result<Vec<StuckMonthRow>, DbError> {
-    let rows =
-        client.query(STUCK, &[&older_than.as_secs_f64()]).await.map_err(|e| DbError::query("list stuck months", &e))?;
+    let rows = client
+        .query_typed(STUCK, &[p(&older_than.as_secs_f64())])
+        .await
+        .map_err(|e| DbError::query("list stuck months", &e))?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -70,7 +73,19 @@ pub async fn reset_stuck(
     older_than: Duration,
     only: Option<&[YearMonth]>,
 ) -> Result<ResetReport, DbError> {
-    let result = transact(client, actor, older_than, only).await;
+    reset_stuck_with(client, None, actor, older_than, only).await
+}
+
+/// [`reset_stuck`], running `local_settings` (`SET LOCAL …`) first in its transaction
+/// (a session through a transaction pooler: [`Session::per_transaction`](crate::db::connect::Session)).
+pub async fn reset_stuck_with(
+    client: &mut Client,
+    local_settings: Option<&str>,
+    actor: &Actor,
+    older_than: Duration,
+    only: Option<&[YearMonth]>,
+) -> Result<ResetReport, DbError> {
+    let result = transact(client, local_settings, actor, older_than, only).await;
     if let Err(e) = &result
         && !e.is_connection_loss()
     {
@@ -90,6 +105,7 @@ pub async fn reset_stuck(
 
 async fn transact(
     client: &mut Client,
+    local_settings: Option<&str>,
     actor: &Actor,
     older_than: Duration,
     only: Option<&[YearMonth]>,
@@ -97,7 +113,10 @@ async fn transact(
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
     let secs = older_than.as_secs_f64();
     let tx = client.transaction().await.map_err(q("begin the reset"))?;
-    let rows = tx.query(STUCK, &[&secs]).await.map_err(q("list stuck months"))?;
+    if let Some(sql) = local_settings {
+        tx.batch_execute(sql).await.map_err(q("apply the safety settings"))?;
+    }
+    let rows = tx.query_typed(STUCK, &[p(&secs)]).await.map_err(q("list stuck months"))?;
     let mut report = ResetReport::default();
     for row in rows {
         let id: i32 = row.get(0);
@@ -108,7 +127,7 @@ async fn transact(
             continue;
         }
         let free: bool = tx
-            .query_one("SELECT pg_try_advisory_xact_lock($1::bigint)", &[&month.lock_key()])
+            .query_typed_one("SELECT pg_try_advisory_xact_lock($1::bigint)", &[p(&month.lock_key())])
             .await
             .map_err(q("try the month's lock"))?
             .get(0);
@@ -123,7 +142,7 @@ async fn transact(
             }
             None => "reset by backfill-console: stuck in processing (no started_at)".to_string(),
         };
-        let updated = tx.query_opt(RESET, &[&id, &secs, &note]).await.map_err(q("reset the month"))?;
+        let updated = tx.query_typed_opt(RESET, &[p(&id), p(&secs), p(&note)]).await.map_err(q("reset the month"))?;
         let Some(updated) = updated else {
             report.skipped_changed.push(month);
             continue;

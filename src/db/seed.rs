@@ -1,5 +1,6 @@
 //! `seed`: inserts the missing months of a range as `pending`.
 
+use crate::db::param::p;
 use tokio_postgres::Client;
 
 use super::DbError;
@@ -14,11 +15,11 @@ pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearM
     }
     let tx = client.transaction().await.map_err(|e| DbError::query("begin seed", &e))?;
     let inserted = tx
-        .execute(
+        .execute_typed(
             "INSERT INTO backfill_log (year, month, status)
              SELECT i / 12, i % 12 + 1, 'pending' FROM generate_series($1::int, $2::int) AS i
              ON CONFLICT (year, month) DO NOTHING",
-            &[&from.index(), &to.index()],
+            &[p(&from.index()), p(&to.index())],
         )
         .await
         .map_err(|e| DbError::query("insert months", &e))?;

@@ -8,6 +8,7 @@
 
 mod account;
 mod binaries;
+pub mod bouncer;
 mod control;
 
 use std::io::Read;
@@ -24,6 +25,7 @@ use rand::distr::Alphanumeric;
 
 use account::RunAs;
 pub use binaries::find_bindir;
+pub use bouncer::{PoolMode, TempBouncer};
 pub use control::Halt;
 
 const SUPERUSER: &str = "postgres";
@@ -39,6 +41,8 @@ pub enum PgServerError {
         "BACKFILL_PG_BINDIR={0} holds no PostgreSQL server (initdb and postgres); point it at a server's bin folder, or unset it"
     )]
     BadBindir(String),
+    #[error("no pgbouncer binary found (PATH, /usr/sbin); install it, e.g. `apt-get install pgbouncer`")]
+    NoPgBouncer,
     #[error("running as root, but no unprivileged account (postgres or nobody) exists to run the server")]
     NoUnprivilegedAccount,
     #[error("could not {what}: {source}")]
@@ -92,7 +96,7 @@ impl TempServer {
             .map_err(|e| PgServerError::io("create a temporary directory", e))?
             .keep();
         // From here on the guardian owns the directory's removal.
-        let guardian = spawn_guardian(&dir)?;
+        let guardian = spawn_guardian(&dir, "data/postmaster.pid")?;
         let mut server = TempServer {
             dir,
             port: 0,
@@ -340,19 +344,19 @@ fn server_settings() -> Vec<String> {
 /// Runs `cmd` as the server's account (when we are root) with a cleared environment:
 /// the operator's shell may hold `PGPASSWORD` and other secrets, and a superuser
 /// session can read the server's environment.
-fn run_as_account(cmd: &mut Command, run_as: Option<RunAs>) {
+pub(crate) fn run_as_account(cmd: &mut Command, run_as: Option<RunAs>) {
     cmd.env_clear().env("PATH", "/usr/bin:/bin").env("LC_ALL", "C").env("HOME", "/");
     if let Some(account) = run_as {
         cmd.uid(account.uid.as_raw()).gid(account.gid.as_raw());
     }
 }
 
-/// The guardian: ignores terminal signals, waits for EOF on stdin, then stops a
-/// postmaster still running in the directory and removes the directory.
-fn spawn_guardian(dir: &Path) -> Result<Child, PgServerError> {
+/// The guardian: ignores terminal signals, waits for EOF on stdin, then stops the
+/// process whose pid file (`pidfile`, relative to `dir`) is still there and removes the directory.
+pub(crate) fn spawn_guardian(dir: &Path, pidfile: &str) -> Result<Child, PgServerError> {
     const SCRIPT: &str = r#"trap '' INT TERM HUP
 cat >/dev/null
-pidfile="$1/data/postmaster.pid"
+pidfile="$1/$2"
 if [ -f "$pidfile" ]; then
   pid=$(head -n 1 "$pidfile")
   if [ -n "$pid" ] && kill -INT "$pid" 2>/dev/null; then
@@ -368,6 +372,7 @@ rm -rf "$1"
         .arg(SCRIPT)
         .arg("backfill-pg-guardian")
         .arg(dir)
+        .arg(pidfile)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -376,7 +381,7 @@ rm -rf "$1"
         .map_err(|e| PgServerError::io("start the clean-up guardian (sh)", e))
 }
 
-fn free_port() -> Result<u16, PgServerError> {
+pub(crate) fn free_port() -> Result<u16, PgServerError> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| PgServerError::io("find a free loopback port", e))?;
     listener.local_addr().map(|addr| addr.port()).map_err(|e| PgServerError::io("find a free loopback port", e))

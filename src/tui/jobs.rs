@@ -26,7 +26,10 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
             .await
             .map(|outcome| JobResult::Release { target, method, outcome }),
         Job::Reset { older_than, months } => {
-            reset::reset_stuck(&mut session.client, &actor, older_than, Some(&months)).await.map(JobResult::Reset)
+            let local = session.per_transaction.clone();
+            reset::reset_stuck_with(&mut session.client, local.as_deref(), &actor, older_than, Some(&months))
+                .await
+                .map(JobResult::Reset)
         }
     };
     match result {

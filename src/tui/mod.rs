@@ -45,8 +45,9 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;
     // The reading session is read-only in watch / read-only mode: the server refuses any write.
-    let read_options = SessionOptions { read_only: state.read_only, ..SessionOptions::default() };
-    let write_options = SessionOptions::default();
+    let pooler = opts.config.pooler;
+    let read_options = SessionOptions { read_only: state.read_only, pooler, ..SessionOptions::default() };
+    let write_options = SessionOptions { pooler, ..SessionOptions::default() };
 
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (db_tx, mut db_rx) = mpsc::channel(64);

@@ -58,7 +58,8 @@ impl Worker {
                 match connect::connect(&self.settings, &self.options).await {
                     Ok(s) => {
                         attempt = 0;
-                        if self.listen {
+                        let push = self.listen && s.pooling != connect::Pooling::Transaction;
+                        if push {
                             // Push: the triggers of migration 004 tell us when something changed.
                             let sql = format!("LISTEN {}", snapshot::CHANGE_CHANNEL);
                             if let Err(e) = s.client.batch_execute(&sql).await {
@@ -66,8 +67,16 @@ impl Worker {
                             }
                         }
                         let version = s.server_version.clone();
+                        let route = crate::app::Route {
+                            pooling: s.pooling.describe().to_string(),
+                            pooler_addr: s.pooler_addr.clone(),
+                            safety: s.guards.summary(),
+                            safety_ok: s.guards.applied == connect::Applied::PerTransaction
+                                || s.guards.missing().is_empty(),
+                            push,
+                        };
                         session = Some(s);
-                        if self.events.send(DbEvent::Connected { server_version: version }).await.is_err() {
+                        if self.events.send(DbEvent::Connected { server_version: version, route }).await.is_err() {
                             return;
                         }
                         next = Instant::now();
@@ -131,7 +140,12 @@ impl Worker {
     /// milliseconds, so seconds mean the link is gone).
     async fn refresh(&self, s: &Session, attempt: &mut u32, known: &mut Option<snapshot::ReadCache>) -> bool {
         let deadline = self.options.statement_timeout.min(READ_DEADLINE);
-        let read = snapshot::read_incremental(&s.client, self.queue_query.as_deref(), known.as_ref());
+        let read = snapshot::read_incremental_with(
+            &s.client,
+            s.per_transaction.as_deref(),
+            self.queue_query.as_deref(),
+            known.as_ref(),
+        );
         let result = match tokio::time::timeout(deadline, read).await {
             Ok(Ok((snap, cache))) => {
                 *known = Some(cache);

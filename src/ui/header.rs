@@ -30,6 +30,14 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Link::Reconnecting { attempt, .. } => (format!("⟳ reconnect #{attempt}"), theme.level(Level::Critical)),
     };
     spans.push(Span::styled(link, link_style));
+    if let Some(route) = state.route.as_ref().filter(|r| r.pooling != "direct") {
+        let at = route.pooler_addr.as_deref().map(|a| format!(" {a}")).unwrap_or_default();
+        spans.push(Span::raw(format!(" │ via {}{at}", route.pooling)));
+    }
+    if state.route.as_ref().is_some_and(|r| !r.safety_ok) {
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(" SAFETY SETTINGS NOT IN FORCE ", theme.alert(Level::Warning)));
+    }
     if state.is_stale() {
         let age = state.data_age().map_or("?".into(), dur);
         spans.push(Span::raw(" "));
@@ -40,6 +48,9 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.paused {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
+    } else if state.route.as_ref().is_some_and(|r| r.pooling == "transaction pooler") {
+        let every = crate::duration_text::format_fine(state.refresh);
+        spans.push(Span::styled(format!(" │ push off (transaction pooler): polling every {every}"), theme.dim()));
     } else if wide {
         spans.push(Span::styled(format!(" │ every {}", crate::duration_text::format_fine(state.refresh)), theme.dim()));
     }

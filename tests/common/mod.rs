@@ -110,8 +110,24 @@ fn next_name(prefix: &str) -> String {
     format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
 }
 
+/// With `BACKFILL_EXPECT_PG_MAJOR` set (the CI version matrix), every test binary
+/// checks that the server it got is that major version — a matrix run on the wrong
+/// server would prove nothing.
+static VERSION_CHECKED: OnceCell<()> = OnceCell::const_new();
+
+async fn check_server_version(admin: &Session) {
+    let Some(expected) = std::env::var("BACKFILL_EXPECT_PG_MAJOR").ok().filter(|v| !v.is_empty()) else {
+        return;
+    };
+    let row = admin.client.query_one("SELECT current_setting('server_version_num')::int / 10000", &[]).await;
+    let major: i32 = row.expect("read server_version_num").get(0);
+    assert_eq!(major.to_string(), expected, "BACKFILL_EXPECT_PG_MAJOR={expected}, but the test server is {major}");
+    eprintln!("test server: PostgreSQL {}", admin.server_version);
+}
+
 async fn create_database(name: &str, template: Option<&str>) {
     let admin = connect_url(&admin_url()).await;
+    VERSION_CHECKED.get_or_init(|| check_server_version(&admin)).await;
     let sql = match template {
         Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t}"),
         None => format!("CREATE DATABASE {name}"),

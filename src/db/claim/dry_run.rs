@@ -2,6 +2,7 @@
 //! over because somebody holds their lock — read from `pg_locks` without taking
 //! any lock. It changes nothing (and so works on a read-only session).
 
+use crate::db::param::p;
 use tokio_postgres::Client;
 
 use super::{ClaimParams, ClaimReport, report::Candidate};
@@ -23,7 +24,10 @@ const CANDIDATES_WITH_HOLDERS: &str = "WITH held AS MATERIALIZED (
 pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport, DbError> {
     let statuses = params.claimable_statuses();
     let rows = client
-        .query(CANDIDATES_WITH_HOLDERS, &[&statuses, &params.years.from, &params.years.to, &params.batch_size])
+        .query_typed(
+            CANDIDATES_WITH_HOLDERS,
+            &[p(&statuses), p(&params.years.from), p(&params.years.to), p(&params.batch_size)],
+        )
         .await
         .map_err(|e| DbError::query("read candidate months", &e))?;
     let all = rows.iter().map(|row| {

@@ -30,7 +30,8 @@ use tokio_postgres::{Client, Transaction};
 use super::lock_key::YearMonth;
 
 pub use passes::Checks;
-use passes::{Month, Prepared};
+use passes::Month;
+pub use passes::Prepared;
 use uuid::Uuid;
 
 pub use params::{ClaimParams, YearRange};
@@ -82,7 +83,9 @@ async fn run(
     if params.dry_run {
         return dry_run::report(&session.client, params).await;
     }
-    let result = transact(&mut session.client, &mut session.prepared, params, actor, observer, checks).await;
+    let local = session.per_transaction.clone();
+    let result =
+        transact(&mut session.client, &mut session.prepared, local.as_deref(), params, actor, observer, checks).await;
     if let (Err(e), Some(actor)) = (&result, actor) {
         // The transaction is gone (rolled back); record the failure on its own.
         if !e.is_connection_loss() {
@@ -97,6 +100,7 @@ async fn run(
 async fn transact(
     client: &mut Client,
     prepared: &mut Prepared,
+    local_settings: Option<&str>,
     params: &ClaimParams,
     actor: Option<&Actor>,
     observer: Option<&dyn StepObserver>,
@@ -105,6 +109,10 @@ async fn transact(
     let statuses = params.claimable_statuses();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
     let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", &e))?;
+    if let Some(sql) = local_settings {
+        // Through a transaction pooler: the safety settings for this transaction only.
+        tx.batch_execute(sql).await.map_err(|e| DbError::query("apply the safety settings", &e))?;
+    }
     let mut claim = Batch {
         tx: &tx,
         prepared,

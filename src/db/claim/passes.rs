@@ -147,8 +147,20 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> DbError {
     move |e| DbError::query(what, &e)
 }
 
-/// The session's prepared claim statements, by their SQL.
-pub type Prepared = HashMap<&'static str, Statement>;
+/// The session's prepared claim statements, by their SQL — or, through a
+/// transaction pooler (`unnamed`), none: each statement is sent unnamed.
+#[derive(Default)]
+pub struct Prepared {
+    statements: HashMap<&'static str, Statement>,
+    unnamed: bool,
+}
+
+impl Prepared {
+    /// No statements kept on the server (through a transaction pooler).
+    pub fn unnamed(unnamed: bool) -> Self {
+        Self { statements: HashMap::new(), unnamed }
+    }
+}
 
 /// Runs `sql`, preparing it on this session the first time.
 async fn query(
@@ -157,12 +169,15 @@ async fn query(
     sql: &'static str,
     params: &[(&(dyn ToSql + Sync), Type)],
 ) -> Result<Vec<Row>, tokio_postgres::Error> {
-    let statement = match prepared.get(sql) {
+    if prepared.unnamed {
+        return tx.query_typed(sql, params).await;
+    }
+    let statement = match prepared.statements.get(sql) {
         Some(statement) => statement.clone(),
         None => {
             let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
             let statement = tx.prepare_typed(sql, &types).await?;
-            prepared.insert(sql, statement.clone());
+            prepared.statements.insert(sql, statement.clone());
             statement
         }
     };

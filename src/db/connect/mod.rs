@@ -1,8 +1,10 @@
 //! Opening a session: resolved settings + TLS + the console's session settings
 //! (`application_name`, statement/lock/idle-in-transaction timeouts, read-only).
 
+pub mod guards;
 pub mod params;
 pub mod pgpass;
+pub mod pooling;
 pub mod redact;
 pub mod settings;
 pub mod tls;
@@ -16,6 +18,8 @@ use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config};
 
+pub use guards::{Applied, Guards};
+pub use pooling::{PoolerSetting, Pooling};
 pub use settings::{ConnSettings, PasswordSource, Secret, SslMode, resolve};
 
 use crate::db::error::DbError;
@@ -32,6 +36,8 @@ pub struct SessionOptions {
     /// statement timeout): no client-side round-trip deadline; TCP keepalives and
     /// `TCP_USER_TIMEOUT` still end a dead link.
     pub long_statements: bool,
+    /// Which pooler is in between: detected (`Auto`) or the config's word.
+    pub pooler: pooling::PoolerSetting,
 }
 
 impl Default for SessionOptions {
@@ -42,6 +48,7 @@ impl Default for SessionOptions {
             idle_in_transaction_timeout: Duration::from_secs(60),
             read_only: false,
             long_statements: false,
+            pooler: pooling::PoolerSetting::Auto,
         }
     }
 }
@@ -81,8 +88,18 @@ pub struct Session {
     /// buffer drops them, and one pending hint is as good as many).
     pub notifications: mpsc::Receiver<String>,
     /// Statements prepared on this session, by their SQL (the claim routine's:
-    /// a claimer that runs many claims plans each statement once).
-    pub(crate) prepared: std::collections::HashMap<&'static str, tokio_postgres::Statement>,
+    /// a claimer that runs many claims plans each statement once). Never used
+    /// through a transaction pooler (a named statement lives on one backend only).
+    pub(crate) prepared: crate::db::claim::Prepared,
+    /// Through a transaction pooler: the `SET LOCAL` statements that every
+    /// transaction the console opens runs first.
+    pub per_transaction: Option<String>,
+    /// The safety settings as read back after connecting.
+    pub guards: Guards,
+    /// Direct, or through which kind of pooler.
+    pub pooling: Pooling,
+    /// Through a pooler: its address as the server sees it (our backend's client address).
+    pub pooler_addr: Option<String>,
     connection: JoinHandle<()>,
 }
 
@@ -100,7 +117,13 @@ impl Drop for Session {
     }
 }
 
+/// The driver's configuration; `with_options = false` leaves out the `options`
+/// start-up parameter (for a pooler that refuses it).
 pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
+    pg_config_with(settings, session, true)
+}
+
+fn pg_config_with(settings: &ConnSettings, session: &SessionOptions, with_options: bool) -> Config {
     let mut config = Config::new();
     for host in &settings.hosts {
         if host.starts_with('/') {
@@ -116,7 +139,6 @@ pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
         .user(&settings.user)
         .dbname(&settings.dbname)
         .application_name(&settings.application_name)
-        .options(session.startup_options(settings.options.as_deref()))
         .keepalives(true)
         .keepalives_idle(settings.keepalives_idle.unwrap_or(Duration::from_secs(5)))
         .ssl_mode(match settings.sslmode {
@@ -124,6 +146,9 @@ pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
             SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
         });
+    if with_options {
+        config.options(session.startup_options(settings.options.as_deref()));
+    }
     if let Some(password) = &settings.password {
         config.password(password.expose());
     }
@@ -133,16 +158,66 @@ pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
 
 /// Connects and reads the backend pid and server version, all within the connect
 /// timeout; every later round trip has the session's [`SessionOptions::round_trip_limit`].
+/// Through a pooler that refuses the `options` start-up parameter it connects
+/// without it; the safety settings are then applied with `SET` — except through a
+/// transaction pooler, where a session `SET` would leak into other clients' server
+/// backends: there they are applied per transaction (`SET LOCAL`) by the code that
+/// opens transactions. What is in force is read back and kept in [`Session::guards`].
 pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Result<Session, DbError> {
-    let config = pg_config(settings, session);
     let tls = tls::client_config(settings.sslmode, settings.sslrootcert.as_deref())?;
-    let opened = transport::open(settings, &config, tls, session.round_trip_limit()).await?;
+    let limit = session.round_trip_limit();
+    let (opened, applied) = match transport::open(settings, &pg_config(settings, session), tls.clone(), limit).await {
+        Ok(opened) => (opened, Applied::StartupOptions),
+        Err(e) if e.to_string().contains("unsupported startup parameter") => {
+            tracing::info!(
+                "the server (a pooler) refused the options start-up parameter; applying the settings with SET"
+            );
+            let bare = pg_config_with(settings, session, false);
+            (transport::open(settings, &bare, tls.clone(), limit).await?, Applied::Set)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut guards = guards::read_back(&opened.client, session, applied).await?;
+    let suspected = applied == Applied::Set || !guards.missing().is_empty();
+    let pooling = match session.pooler.fixed() {
+        Some(fixed) => fixed,
+        None if suspected => {
+            let bare = pg_config_with(settings, session, false);
+            let second = transport::open(settings, &bare, tls, limit).await?;
+            pooling::probe(&opened.client, opened.backend_pid, &second.client).await?
+        }
+        None => Pooling::None,
+    };
+    if pooling != Pooling::Transaction && !guards.missing().is_empty() {
+        opened
+            .client
+            .batch_execute(&guards::set_sql(session, false))
+            .await
+            .map_err(|e| DbError::query("apply the session's safety settings", &e))?;
+        guards = guards::read_back(&opened.client, session, Applied::Set).await?;
+    }
+    let pooler_addr = if pooling == Pooling::None { None } else { client_addr(&opened.client).await };
+    if pooling == Pooling::Transaction {
+        guards.applied = Applied::PerTransaction;
+    } else if !guards.missing().is_empty() {
+        tracing::warn!("{}", guards.summary());
+    }
     Ok(Session {
         backend_pid: opened.backend_pid,
         server_version: opened.server_version,
         client: opened.client,
         notifications: opened.notifications,
-        prepared: std::collections::HashMap::new(),
+        prepared: crate::db::claim::Prepared::unnamed(pooling == Pooling::Transaction),
+        per_transaction: (pooling == Pooling::Transaction).then(|| guards::set_sql(session, true)),
+        guards,
+        pooling,
+        pooler_addr,
         connection: opened.connection,
     })
+}
+
+/// Our backend's client address: through a pooler, the pooler's.
+async fn client_addr(client: &Client) -> Option<String> {
+    let row = client.query_typed_one("SELECT host(inet_client_addr())", &[]).await.ok()?;
+    row.get::<_, Option<String>>(0)
 }

@@ -46,7 +46,7 @@ pub async fn open(
             let mut opened = one_host(settings, config, tls.clone(), round_trip, host, *port, &target).await?;
             let row = opened
                 .client
-                .query_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
+                .query_typed_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
                 .await
                 .map_err(|e| DbError::query("read the session's backend pid", &e))?;
             (opened.backend_pid, opened.server_version) = (row.get(0), row.get(1));

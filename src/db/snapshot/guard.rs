@@ -21,39 +21,67 @@ pub fn first_value(messages: &[SimpleQueryMessage]) -> Option<&str> {
     })
 }
 
-/// Runs the snapshot statement read-only and checks that it left no lock behind.
-pub async fn read_guarded(client: &Client, snapshot_sql: &str) -> Result<String, DbError> {
-    let wrapped = format!("BEGIN TRANSACTION READ ONLY; {snapshot_sql}; COMMIT");
-    let result = client.simple_query(&wrapped).await;
-    if result.is_err() {
-        // The transaction is left aborted: end it (a failed ROLLBACK means the link is gone).
-        client.batch_execute("ROLLBACK").await.map_err(|e| DbError::query(WHAT, &e))?;
+/// This session's advisory locks (held or awaited) as one row of text, `''` when none.
+const HELD_LOCKS: &str = "SELECT coalesce(string_agg(CASE WHEN objsubid = 1
+        THEN ((classid::bigint << 32) | objid::bigint)::text ELSE classid::text || '/' || objid::text END, ', '), '')
+   FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()";
+
+/// Runs the snapshot statement in a `READ ONLY` transaction (after `local_settings`,
+/// through a transaction pooler); with `check_locks` (a deployment's query ran in
+/// it) also checks, in the same transaction on the same backend, that the session
+/// holds no advisory lock.
+pub async fn read_guarded(
+    client: &Client,
+    local_settings: Option<&str>,
+    snapshot_sql: &str,
+    check_locks: bool,
+) -> Result<String, DbError> {
+    let local = local_settings.map(|s| format!("{s}; ")).unwrap_or_default();
+    let check = if check_locks { format!("; {HELD_LOCKS}") } else { String::new() };
+    let wrapped = format!("BEGIN TRANSACTION READ ONLY; {local}{snapshot_sql}{check}; COMMIT");
+    let what = if check_locks { WHAT } else { "read the snapshot" };
+    let messages = match client.simple_query(&wrapped).await {
+        Ok(messages) => messages,
+        Err(e) => {
+            // The transaction is left aborted: end it (a failed ROLLBACK means the link is gone).
+            client.batch_execute("ROLLBACK").await.map_err(|e| DbError::query(what, &e))?;
+            if check_locks {
+                refuse_if_held(&held_advisory_locks(client).await?)?;
+            }
+            return Err(if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+                DbError::SchemaMissing { missing: crate::db::error::describe(&e) }
+            } else {
+                DbError::query(what, &e)
+            });
+        }
+    };
+    let mut rows = messages.iter().filter_map(|m| match m {
+        SimpleQueryMessage::Row(row) => row.get(0),
+        _ => None,
+    });
+    let text = rows.next().ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
+    if check_locks {
+        refuse_if_held(rows.next().unwrap_or_default())?;
     }
-    let held = held_advisory_locks(client).await?;
-    if !held.is_empty() {
-        return Err(DbError::Tainted(format!(
-            "queue_depth_query refused: it left advisory lock(s) {} held on the console's session; the connection was dropped to release them — make the query a plain read",
-            held.join(", ")
-        )));
-    }
-    let messages = result.map_err(|e| DbError::query(WHAT, &e))?;
-    let text = first_value(&messages)
-        .ok_or_else(|| DbError::Refused("the snapshot query with queue_depth_query returned no row".into()))?;
     Ok(text.to_string())
 }
 
-/// Advisory locks this session holds (or waits for), as `key` or `class/obj` text.
-async fn held_advisory_locks(client: &Client) -> Result<Vec<String>, DbError> {
-    let rows = client
-        .query(
-            "SELECT CASE WHEN objsubid = 1 THEN ((classid::bigint << 32) | objid::bigint)::text
-                         ELSE classid::text || '/' || objid::text END
-               FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
-            &[],
-        )
+fn refuse_if_held(held: &str) -> Result<(), DbError> {
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(DbError::Tainted(format!(
+        "queue_depth_query refused: it left advisory lock(s) {held} held on the console's session; the connection was dropped to release them — make the query a plain read"
+    )))
+}
+
+/// [`HELD_LOCKS`] on its own.
+async fn held_advisory_locks(client: &Client) -> Result<String, DbError> {
+    let row = client
+        .query_typed_one(HELD_LOCKS, &[])
         .await
         .map_err(|e| DbError::query("check the session for advisory locks after queue_depth_query", &e))?;
-    Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+    Ok(row.get(0))
 }
 
 /// A snapshot that does not decode, explained in terms of `queue_depth_query` when

@@ -175,12 +175,23 @@ pub async fn read_incremental(
     queue_query: Option<&str>,
     known: Option<&ReadCache>,
 ) -> Result<(Snapshot, ReadCache), DbError> {
+    read_incremental_with(client, None, queue_query, known).await
+}
+
+/// [`read_incremental`] inside a transaction that runs `local_settings` (`SET LOCAL …`)
+/// first — a session through a transaction pooler ([`Session::per_transaction`](crate::db::connect::Session)).
+pub async fn read_incremental_with(
+    client: &Client,
+    local_settings: Option<&str>,
+    queue_query: Option<&str>,
+    known: Option<&ReadCache>,
+) -> Result<(Snapshot, ReadCache), DbError> {
     let empty = ReadCache::default();
     let mut known = known.unwrap_or(&empty);
     // At most twice: a delta that does not add up is followed by a full read.
     let (raw, months, months_reused, locks, locks_reused) = loop {
         let Raw { taken_at, months, locks, sessions, queue } =
-            read_raw(client, queue_query, known.known_fingerprints()).await?;
+            read_raw(client, local_settings, queue_query, known.known_fingerprints()).await?;
         let sent = months.rows.as_ref().map_or(0, Vec::len);
         let months = months.resolve(known.months.as_ref(), |m| i64::from(m.id));
         let locks = locks.into_rows().resolve(known.locks.as_ref(), |_| 0);
@@ -220,23 +231,27 @@ pub async fn read_incremental(
 
 /// Runs the statement and decodes its document. With a deployment's own queue
 /// depth query the statement runs guarded (see [`guard`]).
-async fn read_raw(client: &Client, queue_query: Option<&str>, known: sql::Known<'_>) -> Result<Raw, DbError> {
+async fn read_raw(
+    client: &Client,
+    local_settings: Option<&str>,
+    queue_query: Option<&str>,
+    known: sql::Known<'_>,
+) -> Result<Raw, DbError> {
     let sql = snapshot_sql(queue_query, known);
-    let Some(_) = queue_query else {
-        let messages = client.simple_query(&sql).await.map_err(|e| {
-            if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
-                DbError::SchemaMissing { missing: super::error::describe(&e) }
-            } else {
-                DbError::query("read the snapshot", &e)
-            }
-        })?;
-        let text = guard::first_value(&messages)
-            .ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
-        return serde_json::from_str(text)
-            .map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")));
-    };
-    let text = guard::read_guarded(client, &sql).await?;
-    serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e))
+    if queue_query.is_some() || local_settings.is_some() {
+        let text = guard::read_guarded(client, local_settings, &sql, queue_query.is_some()).await?;
+        return serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e));
+    }
+    let messages = client.simple_query(&sql).await.map_err(|e| {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
+            DbError::SchemaMissing { missing: super::error::describe(&e) }
+        } else {
+            DbError::query("read the snapshot", &e)
+        }
+    })?;
+    let text =
+        guard::first_value(&messages).ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
+    serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))
 }
 
 /// The channel the triggers of `sql/004_notify.sql` notify on.

@@ -1,0 +1,167 @@
+//! Through a real PgBouncer (Debian's 1.18, default settings) in session and in
+//! transaction mode: the pooler is detected, the safety settings are applied and
+//! read back, no named prepared statement poisons the pool, push is off through a
+//! transaction pooler, and every command, the console and `watch` work.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use backfill_console::db::connect::{self, Applied, Pooling, SessionOptions};
+use backfill_console::pgserver::{PoolMode, TempBouncer};
+use common::pty::Console;
+
+const BIN: &str = env!("CARGO_BIN_EXE_backfill-console");
+
+fn bouncer(mode: PoolMode) -> TempBouncer {
+    TempBouncer::start(common::server(), mode).expect("start a throwaway PgBouncer")
+}
+
+fn run(url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("PGPASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok_json(url: &str, args: &[&str]) -> serde_json::Value {
+    let out = run(url, args);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{args:?}: {stderr}{stdout}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pooler_and_its_mode_are_detected_and_the_settings_read_back() {
+    for (mode, expected) in [(PoolMode::Session, Pooling::Session), (PoolMode::Transaction, Pooling::Transaction)] {
+        let pool = bouncer(mode);
+        let db = common::migrated_db().await;
+        let settings = common::settings_of(&pool.url(&db.name));
+        let s = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
+        assert_eq!(s.pooling, expected, "{mode:?}");
+        assert_eq!(s.pooler_addr.as_deref(), Some("127.0.0.1"));
+        match expected {
+            Pooling::Session => {
+                assert_eq!(s.guards.applied, Applied::Set, "options refused: SET instead");
+                assert!(s.guards.missing().is_empty(), "{:?}", s.guards);
+                assert!(s.per_transaction.is_none());
+            }
+            _ => {
+                assert_eq!(s.guards.applied, Applied::PerTransaction);
+                assert!(s.per_transaction.as_deref().unwrap().contains("SET LOCAL lock_timeout = '3000'"));
+            }
+        }
+        // A direct connection is not mistaken for a pooled one.
+        let direct = connect::connect(&db.settings(), &SessionOptions::default()).await.unwrap();
+        assert_eq!((direct.pooling, direct.guards.applied), (Pooling::None, Applied::StartupOptions));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_works_through_pgbouncer_in_both_modes() {
+    for (mode, word) in [(PoolMode::Session, "session"), (PoolMode::Transaction, "transaction")] {
+        let pool = bouncer(mode);
+        let db = common::fresh_db().await;
+        let url = pool.url(&db.name);
+        assert!(run(&url, &["migrate"]).status.success(), "{mode:?} migrate");
+        assert_eq!(ok_json(&url, &["seed", "--from", "2024-01", "--to", "2024-12", "--json"])["inserted"], 12);
+        let snap = ok_json(&url, &["snapshot", "--json"]);
+        assert_eq!(snap["connection"]["pooling"], word, "{snap}");
+        assert_eq!(snap["counts"]["pending"], 12);
+        // A burst of concurrent claims: named prepared statements would poison the pool here.
+        let claims: Vec<_> = (0..6)
+            .map(|_| {
+                Command::new(BIN)
+                    .args(["claim", "--batch", "2", "--years", "2024..2024", "--json"])
+                    .env("DATABASE_URL", &url)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut claimed = 0;
+        for child in claims {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "{mode:?} claim: {}", String::from_utf8_lossy(&out.stderr));
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            claimed += report["claimed"].as_array().unwrap().len();
+        }
+        assert_eq!(claimed, 12, "{mode:?}: every month claimed once");
+        let locks = ok_json(&url, &["locks", "--json"]);
+        assert!(locks.as_array().is_some(), "{locks}");
+        let check = run(&url, &["check"]);
+        assert!(String::from_utf8_lossy(&check.stdout).starts_with("BACKFILL "), "{check:?}");
+        let s = db.session().await;
+        s.client
+            .batch_execute("UPDATE backfill_log SET started_at = now() - interval '2 hours' WHERE month <= 3")
+            .await
+            .unwrap();
+        let reset = ok_json(&url, &["reset-stuck", "--yes", "--json"]);
+        assert_eq!(reset["reset"].as_array().unwrap().len(), 3, "{mode:?}: {reset}");
+        let release = ok_json(&url, &["release", "--stuck", "--yes", "--json"]);
+        assert_eq!(release, serde_json::json!({ "released": [], "refused": [] }));
+        // After all of that, the pool is healthy: migrate still works.
+        let again = run(&url, &["migrate"]);
+        assert!(String::from_utf8_lossy(&again.stdout).contains("schema is current"), "{again:?}");
+        assert!(!pool.log().contains("prepared statement"), "{}", pool.log());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_through_a_transaction_pooler_keeps_its_lock_timeout() {
+    let pool = bouncer(PoolMode::Transaction);
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    admin
+        .client
+        .batch_execute("UPDATE backfill_log SET status = 'processing', started_at = now() - interval '2 hours'")
+        .await
+        .unwrap();
+    // Somebody holds the row: a reset must give up after the 3 s lock timeout, not hang.
+    let holder = db.session().await;
+    holder.client.batch_execute("BEGIN; SELECT * FROM backfill_log FOR UPDATE").await.unwrap();
+    let url = pool.url(&db.name);
+    let out = tokio::task::spawn_blocking(move || run(&url, &["reset-stuck", "--yes"])).await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("lock timeout"), "{err}");
+    holder.client.batch_execute("ROLLBACK").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_and_watch_through_both_modes() {
+    for (mode, via, push_off) in
+        [(PoolMode::Session, "via session pooler", false), (PoolMode::Transaction, "via transaction pooler", true)]
+    {
+        let pool = bouncer(mode);
+        let db = common::migrated_db().await;
+        let mut admin = db.session().await;
+        common::seed(&mut admin, "2024-01", "2024-03").await;
+        let url = pool.url(&db.name);
+        for args in [&[][..], &["watch"][..]] {
+            let (url, args) = (url.clone(), args.to_vec());
+            tokio::task::spawn_blocking(move || {
+                let mut c = Console::start_with(&url, &args, &[], 30, 200);
+                c.wait_for("● connected");
+                c.wait_for(via);
+                if push_off {
+                    c.wait_for("push off (transaction pooler): polling every");
+                }
+                c.wait_for("3"); // data arrived
+                assert!(!c.contents().contains("NOT IN FORCE"), "{}", c.contents());
+                c.send("q");
+                assert_eq!(c.wait_exit(), 0);
+            })
+            .await
+            .unwrap();
+        }
+        drop(pool);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
