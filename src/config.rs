@@ -30,6 +30,9 @@ pub struct Config {
     /// A connection pooler between the console and PostgreSQL: detected (`auto`), or
     /// `none`, `session`, `transaction` to override the detection.
     pub pooler: crate::db::connect::PoolerSetting,
+    /// Addresses of connection poolers in front of the database (for a console that
+    /// connects directly): locks held by their server backends can be stranded.
+    pub poolers: Vec<String>,
     pub thresholds: Thresholds,
     pub colours: Colours,
     /// Only the actions the operator rebinds; the rest keep the defaults.
@@ -105,6 +108,7 @@ impl Default for Config {
             listen: true,
             queue_depth_query: None,
             pooler: crate::db::connect::PoolerSetting::Auto,
+            poolers: Vec::new(),
             thresholds: Thresholds::default(),
             colours: Colours::default(),
             keys: keymap::default_table(),
@@ -147,11 +151,12 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Parses an operator's file; whatever it leaves out keeps its default.
 pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-    let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+    let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
         path: path.to_string(),
         line: e.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1),
         message: e.message().trim().to_string(),
     })?;
+    config.thresholds.poolers = config.poolers.clone();
     let t = &config.thresholds;
     let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
     let problem: Option<(&str, String)> = if t.backlog_warning > t.backlog_critical {

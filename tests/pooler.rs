@@ -165,3 +165,60 @@ async fn console_and_watch_through_both_modes() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_stranded_on_a_pooled_backend_is_flagged_within_leaked_after_and_released() {
+    use backfill_console::db::audit::Actor;
+    use backfill_console::db::lock_key::YearMonth;
+    use backfill_console::db::release::{self, Method, Outcome, Target};
+    use backfill_console::db::snapshot;
+    use backfill_console::model::{HoldTracker, LockProblem, Thresholds, assess};
+
+    let pool = bouncer(PoolMode::Transaction);
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-03", "2024-03").await;
+    // A consumer is working on 2024-03: processing, so only the stranding can flag its lock early.
+    admin.client.batch_execute("UPDATE backfill_log SET status = 'processing', started_at = now()").await.unwrap();
+    let pooled = common::settings_of(&pool.url(&db.name));
+    // A scheduler takes the session lock through the transaction pooler and goes away:
+    // the lock stays on the pooled server backend.
+    let fleet = connect::connect(&pooled, &SessionOptions::default()).await.unwrap();
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202403::bigint)").await.unwrap();
+    drop(fleet);
+    // The console, through the same pooler: its reads land on pooled backends, that one included.
+    let console = connect::connect(&pooled, &SessionOptions::default()).await.unwrap();
+    let th = Thresholds {
+        leaked_after: Duration::from_secs(1),
+        poolers: console.pooler_addr.clone().into_iter().collect(),
+        ..Thresholds::default()
+    };
+    let mut holds = HoldTracker::default();
+    let read = || snapshot::read_incremental_with(&console.client, console.per_transaction.as_deref(), None, None);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let stranded = loop {
+        let (snap, _) = read().await.unwrap();
+        holds.observe(&snap);
+        let a = assess(&snap, &holds, &th);
+        let found = snap.locks.iter().zip(&a.locks).find(|(l, v)| {
+            l.month() == YearMonth::new(2024, 3) && v.problems.iter().any(|p| matches!(p, LockProblem::Stranded { .. }))
+        });
+        if let Some((lock, _)) = found {
+            break lock.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "never flagged stranded: {:?}", a.locks);
+        // Other clients' transactions run on the pooled backends meanwhile.
+        console.client.batch_execute("SELECT 1").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // Released from a direct session, race-free as ever.
+    let target = Target {
+        pid: stranded.pid.unwrap(),
+        backend_start: stranded.holder.as_ref().unwrap().backend_start.unwrap(),
+        month: YearMonth::new(2024, 3).unwrap(),
+    };
+    let actor = Actor { os_user: "tester".into(), os_host: "test-host".into() };
+    let outcome = release::release(&admin.client, &actor, &target, Method::Terminate, "stranded").await.unwrap();
+    assert_eq!(outcome, Outcome::Done { lock_released: true });
+    assert_eq!(common::advisory_locks_in_db(&admin.client).await, 0);
+}

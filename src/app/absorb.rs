@@ -19,6 +19,9 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
                 let text = format!("connected ({}{via}); {}", route.pooling, route.safety);
                 effects.push(Effect::Log { error: !route.safety_ok, text });
             }
+            if let Some(addr) = route.pooler_addr.clone().filter(|a| !state.thresholds.poolers.contains(a)) {
+                state.thresholds.poolers.push(addr);
+            }
             state.route = Some(route);
             if was_down {
                 effects.push(Effect::Log { error: false, text: "reconnected to the database".into() });

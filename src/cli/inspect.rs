@@ -32,7 +32,9 @@ pub(super) async fn read_on(
     .await?;
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
-    let assessment = assess(&snap, &holds, &ctx.config.thresholds);
+    let mut thresholds = ctx.config.thresholds.clone();
+    thresholds.poolers.extend(session.pooler_addr.clone());
+    let assessment = assess(&snap, &holds, &thresholds);
     Ok((snap, assessment))
 }
 

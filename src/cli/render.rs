@@ -47,7 +47,7 @@ pub fn lock_views(snapshot: &Snapshot, assessment: &Assessment) -> Vec<LockView>
                 granted: lock.granted,
                 application: holder.and_then(|h| h.application_name.clone()),
                 user: holder.and_then(|h| h.usename.clone()),
-                client: holder.map(|h| h.client()),
+                client: holder.map(|h| h.client_via(&assessment.poolers)),
                 state: holder.and_then(|h| h.state.clone()),
                 idle_secs: holder
                     .filter(|h| h.is_idle())

@@ -6,7 +6,7 @@
 //!
 //! Both are lower bounds and are labelled as such on screen.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -57,20 +57,49 @@ impl HoldKey {
     }
 }
 
+/// When a held lock was first seen, and what its holder was doing then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seen {
+    at: DateTime<Utc>,
+    query_start: Option<DateTime<Utc>>,
+    xact_start: Option<DateTime<Utc>>,
+}
+
 /// First-seen times of held locks; bounded by the locks held now (vanished ones are forgotten).
 #[derive(Debug, Clone, Default)]
 pub struct HoldTracker {
-    first_seen: HashMap<HoldKey, DateTime<Utc>>,
+    first_seen: HashMap<HoldKey, Seen>,
 }
 
 impl HoldTracker {
     pub fn observe(&mut self, snapshot: &Snapshot) {
         // A set: a thousand locks must not cost a million comparisons a second.
-        let held: HashSet<HoldKey> = snapshot.locks.iter().filter(|l| l.granted).filter_map(HoldKey::of).collect();
-        self.first_seen.retain(|key, _| held.contains(key));
-        for key in held {
-            self.first_seen.entry(key).or_insert(snapshot.taken_at);
+        let held: HashMap<HoldKey, &LockRow> =
+            snapshot.locks.iter().filter(|l| l.granted).filter_map(|l| Some((HoldKey::of(l)?, l))).collect();
+        self.first_seen.retain(|key, _| held.contains_key(key));
+        for (key, lock) in held {
+            let holder = lock.holder.as_ref();
+            self.first_seen.entry(key).or_insert(Seen {
+                at: snapshot.taken_at,
+                query_start: holder.and_then(|h| h.query_start),
+                xact_start: holder.and_then(|h| h.xact_start),
+            });
         }
+    }
+
+    /// The holder ran another statement or transaction since this lock was first seen
+    /// held: through a transaction pooler, another client's work on the backend that
+    /// keeps our lock — the lock outlived the transaction that took it.
+    pub fn holder_moved_on(&self, lock: &LockRow) -> bool {
+        let (Some(seen), Some(holder)) = (HoldKey::of(lock).and_then(|k| self.first_seen.get(&k)), &lock.holder) else {
+            return false;
+        };
+        let later = |now: Option<DateTime<Utc>>, then: Option<DateTime<Utc>>| match (now, then) {
+            (Some(now), Some(then)) => now > then,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        later(holder.query_start, seen.query_start) || later(holder.xact_start, seen.xact_start)
     }
 
     pub fn len(&self) -> usize {
@@ -88,7 +117,7 @@ impl HoldTracker {
         }
         let observed = HoldKey::of(lock)
             .and_then(|key| self.first_seen.get(&key))
-            .map(|seen| HoldEstimate { at_least: since(*seen, now), basis: HoldBasis::Observed });
+            .map(|seen| HoldEstimate { at_least: since(seen.at, now), basis: HoldBasis::Observed });
         let idle = lock
             .holder
             .as_ref()

@@ -99,6 +99,14 @@ impl SessionInfo {
     }
 
     /// `host:port`, `local` for a Unix socket, or unknown.
+    /// [`client`](Self::client), or `via pooler ADDR` when the address is a known pooler's.
+    pub fn client_via(&self, poolers: &[String]) -> String {
+        match &self.client_addr {
+            Some(addr) if poolers.contains(addr) => format!("via pooler {addr}"),
+            _ => self.client(),
+        }
+    }
+
     pub fn client(&self) -> String {
         match (&self.client_hostname, &self.client_addr, self.client_port) {
             (Some(host), _, Some(port)) if port >= 0 => format!("{host}:{port}"),

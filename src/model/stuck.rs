@@ -28,6 +28,11 @@ pub struct Thresholds {
     pub backlog_critical: u32,
     /// More failed months than this → warning.
     pub failed_warning: u32,
+    /// Addresses of connection poolers (the config's `poolers`, and the one the
+    /// console itself connects through): a month lock held by a backend whose client
+    /// is one of them can be stranded.
+    #[serde(skip)]
+    pub poolers: Vec<String>,
 }
 
 impl Default for Thresholds {
@@ -40,6 +45,7 @@ impl Default for Thresholds {
             backlog_warning: 100,
             backlog_critical: 200,
             failed_warning: 5,
+            poolers: Vec::new(),
         }
     }
 }
@@ -81,6 +87,9 @@ pub enum LockProblem {
     Leaked { month_status: Option<String> },
     /// Held at least `overdue_after`.
     Overdue,
+    /// Held by a pooled server backend that has run other transactions since: the
+    /// lock outlived the transaction that took it, and only that backend can unlock it.
+    Stranded { pooler: String },
     /// The holder sits idle in a transaction.
     IdleInTransaction {
         #[serde(serialize_with = "secs")]
@@ -96,6 +105,9 @@ impl LockProblem {
             }
             LockProblem::Leaked { month_status: None } => "LEAKED: no such month".into(),
             LockProblem::Overdue => "OVERDUE".into(),
+            LockProblem::Stranded { pooler } => {
+                format!("STRANDED on a pooled connection (via pooler {})", crate::text::clip(pooler, 40))
+            }
             LockProblem::IdleInTransaction { idle } => {
                 format!("IDLE IN TX {}", crate::duration_text::format(*idle))
             }
@@ -144,6 +156,9 @@ pub struct Assessment {
     pub overall: Level,
     /// One line per reason the overall level is not OK.
     pub reasons: Vec<String>,
+    /// The pooler addresses judged by (to show a holder as `via pooler …`).
+    #[serde(skip)]
+    pub poolers: Vec<String>,
 }
 
 pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
@@ -190,7 +205,7 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     if !stuck_months.is_empty() {
         raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
     }
-    Assessment { locks, stuck_months, queue, failed_months, overall, reasons }
+    Assessment { locks, stuck_months, queue, failed_months, overall, reasons, poolers: t.poolers.clone() }
 }
 
 fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {
@@ -206,6 +221,12 @@ fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thre
     }
     if held >= t.overdue_after {
         problems.push(LockProblem::Overdue);
+    }
+    if let Some(pooler) = lock.holder.as_ref().and_then(|h| h.client_addr.as_ref()).filter(|a| t.poolers.contains(a))
+        && held > t.leaked_after
+        && holds.holder_moved_on(lock)
+    {
+        problems.push(LockProblem::Stranded { pooler: pooler.clone() });
     }
     if let Some(session) = lock.holder.as_ref().filter(|h| h.is_idle_in_transaction()) {
         let idle = session.state_change.map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));

@@ -159,3 +159,31 @@ fn stuck_months_queue_and_failures_set_the_level() {
     assert_eq!(assess(&snapshot(0, failed(5), vec![], 0), &HoldTracker::default(), &th).overall, Level::Ok);
     assert_eq!(assess(&snapshot(0, failed(6), vec![], 0), &HoldTracker::default(), &th).overall, Level::Warning);
 }
+
+#[test]
+fn a_pooled_backend_that_moved_on_strands_a_processing_months_lock_after_leaked_after() {
+    let months = vec![month(3, "processing", Some(-100))];
+    let th = Thresholds { poolers: vec!["10.0.0.5".into()], ..Thresholds::default() };
+    let mut holds = HoldTracker::default();
+    // First seen at t=0, the holder's last query at -5.
+    let first = snapshot(0, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", -5))], 0);
+    holds.observe(&first);
+    // 40 s later: the same backend ran another client's query at +35 — the lock stayed: stranded.
+    let moved = snapshot(40, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", 35))], 0);
+    holds.observe(&moved);
+    let a = assess(&moved, &holds, &th);
+    assert_eq!(a.locks[0].problems, [LockProblem::Stranded { pooler: "10.0.0.5".into() }]);
+    assert_eq!(a.locks[0].problems[0].describe(), "STRANDED on a pooled connection (via pooler 10.0.0.5)");
+    // Not moved on (a consumer idle while it calls an API): not stranded.
+    let still = snapshot(40, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", -5))], 0);
+    assert!(assess(&still, &holds, &th).locks[0].problems.is_empty());
+    // Not through a known pooler: not stranded.
+    let direct = Thresholds::default();
+    assert!(assess(&moved, &holds, &direct).locks[0].problems.is_empty());
+    // Moved on, but not yet held past leaked_after: not yet.
+    let mut fresh = HoldTracker::default();
+    fresh.observe(&snapshot(30, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", 29))], 0));
+    let early = snapshot(40, months, vec![lock(7, 202403, 1, session(7, "idle", 35))], 0);
+    fresh.observe(&early);
+    assert!(assess(&early, &fresh, &th).locks[0].problems.is_empty());
+}

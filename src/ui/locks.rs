@@ -58,7 +58,8 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             ];
             if wide {
                 cells.push(Cell::from(text(holder.and_then(|h| h.usename.as_ref()), 12)));
-                cells.push(Cell::from(clip(&holder.map_or("-".into(), |h| h.client()), 21)));
+                let client = holder.map_or("-".into(), |h| h.client_via(&state.thresholds.poolers));
+                cells.push(Cell::from(clip(&client, 24)));
             }
             cells.extend([
                 Cell::from(text(holder.and_then(|h| h.state.as_ref()), 13)),
