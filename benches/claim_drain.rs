@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use backfill_console::db::claim::{self, ClaimParams, YearRange};
 use backfill_console::db::connect::{self, SessionOptions};
 use backfill_console::db::{migrate, seed};
-use backfill_console::pgserver::TempServer;
+use backfill_console::pgserver::{PoolMode, TempBouncer, TempServer};
 
 fn env_or(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -38,10 +38,19 @@ static PASSED_OVER: AtomicUsize = AtomicUsize::new(0);
 #[derive(Clone, Copy)]
 enum Mode {
     Routine(Duration),
+    /// The routine, the claimers connected through PgBouncer in transaction mode.
+    Pooled(Duration),
     LowerBound,
 }
 
-async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32, mode: Mode) -> Duration {
+async fn drain_once(
+    server: &TempServer,
+    bouncer: &TempBouncer,
+    db: &str,
+    claimers: usize,
+    months: i32,
+    mode: Mode,
+) -> Duration {
     let admin_settings =
         connect::resolve(Some(&format!("{}?sslmode=disable", server.url("postgres"))), &|_| None).unwrap();
     let admin = connect::connect(&admin_settings, &SessionOptions::default()).await.unwrap();
@@ -56,13 +65,17 @@ async fn drain_once(server: &TempServer, db: &str, claimers: usize, months: i32,
     let last = backfill_console::db::lock_key::YearMonth::new(last_index / 12, last_index % 12 + 1).unwrap();
     seed::seed(&mut setup.client, &actor, first, last).await.unwrap();
     let lock_wait = match mode {
-        Mode::Routine(wait) => wait,
+        Mode::Routine(wait) | Mode::Pooled(wait) => wait,
         Mode::LowerBound => Duration::ZERO,
     };
     let params = ClaimParams { years: YearRange { from: 1900, to: 2100 }, lock_wait, ..ClaimParams::default() };
+    let claimer_settings = match mode {
+        Mode::Pooled(_) => connect::resolve(Some(&bouncer.url(db)), &|_| None).unwrap(),
+        _ => settings.clone(),
+    };
     let mut sessions = Vec::new();
     for _ in 0..claimers {
-        sessions.push(connect::connect(&settings, &SessionOptions::default()).await.unwrap());
+        sessions.push(connect::connect(&claimer_settings, &SessionOptions::default()).await.unwrap());
     }
     let started = Instant::now();
     let tasks: Vec<_> = sessions
@@ -107,17 +120,19 @@ fn main() {
     let months = env_or("MONTHS", 2000) as i32;
     let runs = env_or("RUNS", 3);
     let server = TempServer::start().expect("start a throwaway PostgreSQL");
+    let bouncer = TempBouncer::start(&server, PoolMode::Transaction).expect("start a throwaway PgBouncer");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let settings = [
         ("default lock wait (10s)", Mode::Routine(Duration::from_secs(10))),
         ("--lock-timeout 0", Mode::Routine(Duration::ZERO)),
         ("lower bound (1 statement)", Mode::LowerBound),
+        ("pooled (PgBouncer, transaction mode)", Mode::Pooled(Duration::from_secs(10))),
     ];
     let mut results: Vec<Vec<Duration>> = vec![Vec::new(); settings.len()];
     // Interleave the settings run by run, so drift on a shared machine hits both alike.
     for run in 0..runs {
         for (i, (name, mode)) in settings.iter().enumerate() {
-            let t = rt.block_on(drain_once(&server, "drain", claimers, months, *mode));
+            let t = rt.block_on(drain_once(&server, &bouncer, "drain", claimers, months, *mode));
             let counts = [&CLAIMS, &RACED, &PASSED_OVER].map(|c| c.swap(0, Ordering::Relaxed));
             println!(
                 "run {}: {name}: {:.2?} ({} claims, {} months raced, {} passed over)",
@@ -133,8 +148,9 @@ fn main() {
     let medians: Vec<Duration> = results.into_iter().map(median).collect();
     println!("{claimers} claimers, {months} months, median of {runs}:");
     for ((name, _), m) in settings.iter().zip(&medians) {
-        println!("  {name:<24} {:>8.2?}", m);
+        println!("  {name:<38} {:>8.2?}", m);
     }
     println!("  ratio default / lock-timeout 0: {:.2}", medians[0].as_secs_f64() / medians[1].as_secs_f64());
     println!("  ratio default / lower bound:    {:.2}", medians[0].as_secs_f64() / medians[2].as_secs_f64());
+    println!("  ratio pooled / default (direct): {:.2}", medians[3].as_secs_f64() / medians[0].as_secs_f64());
 }

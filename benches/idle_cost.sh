@@ -37,9 +37,11 @@ for _ in $(seq 1 100); do
 done
 [ -n "$url" ] || { echo "the demo printed no URL:"; cat "$work/demo.out"; exit 1; }
 port=$(printf '%s' "$url" | sed -n 's|.*:\([0-9][0-9]*\)/.*|\1|p')
+# The demo's password comes in a 0600 password file it names on its second line.
+pgpass=$(sed -n 2p "$work/demo.out" | sed 's|.*: ||')
 
-tmux new-session -d -s "$session" -x 200 -y 60 "exec $bin --database-url '$url' watch"
-tmux new-window -t "$session" "PGSSLMODE=disable exec $work/venv/bin/pg_activity -h 127.0.0.1 -p $port -U postgres -d postgres --refresh 1"
+tmux new-session -d -s "$session" -x 200 -y 60 "PGPASSFILE='$pgpass' exec $bin --database-url '$url' watch"
+tmux new-window -t "$session" "PGPASSFILE='$pgpass' PGSSLMODE=disable exec $work/venv/bin/pg_activity -h 127.0.0.1 -p $port -U postgres -d postgres --refresh 1"
 sleep 5
 # Each pane runs its program itself (exec): the pane's pid is the program's.
 watch_pid=$(tmux list-panes -t "$session:0" -F '#{pane_pid}')
