@@ -136,9 +136,10 @@ async fn reset_through_a_transaction_pooler_keeps_its_lock_timeout() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn console_and_watch_through_both_modes() {
-    for (mode, via, push_off) in
-        [(PoolMode::Session, "via session pooler", false), (PoolMode::Transaction, "via transaction pooler", true)]
-    {
+    for (mode, via, push_off) in [
+        (PoolMode::Session, "via session pooler", false),
+        (PoolMode::Transaction, "push off (transaction pooler)", true),
+    ] {
         let pool = bouncer(mode);
         let db = common::migrated_db().await;
         let mut admin = db.session().await;
@@ -154,7 +155,7 @@ async fn console_and_watch_through_both_modes() {
                     c.wait_for("push off (transaction pooler): polling every");
                 }
                 c.wait_for("3"); // data arrived
-                assert!(!c.contents().contains("NOT IN FORCE"), "{}", c.contents());
+                assert!(!c.contents().contains("SAFETY OFF"), "{}", c.contents());
                 c.send("q");
                 assert_eq!(c.wait_exit(), 0);
             })

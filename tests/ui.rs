@@ -187,3 +187,25 @@ fn too_small() {
         let _ = render(&state, w, h, false);
     }
 }
+
+#[test]
+fn header_through_a_transaction_pooler_with_a_setting_missing() {
+    let (mut state, _) = fixture::state(20);
+    let route = app::Route {
+        pooling: "transaction pooler".into(),
+        pooler_addr: Some("10.0.0.5".into()),
+        safety: "NOT in force: statement_timeout is 0 (wanted 10000)".into(),
+        safety_ok: false,
+        push: false,
+    };
+    app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: "15.18".into(), route }));
+    state.read_only = true;
+    let wide = render(&state, 160, 24, false);
+    let narrow = render(&state, 80, 24, false);
+    let first = |screen: &str| screen.lines().next().unwrap_or_default().to_string();
+    // The badges stay whole at any width; the left part is what gets cut.
+    assert!(first(&narrow).ends_with(" SAFETY OFF  READ-ONLY "), "{}", first(&narrow));
+    assert!(first(&wide).contains("push off (transaction pooler): polling every 1s"), "{}", first(&wide));
+    assert!(first(&wide).ends_with(" SAFETY OFF  READ-ONLY "), "{}", first(&wide));
+    insta::assert_snapshot!(wide);
+}

@@ -12,6 +12,9 @@ use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::text::clip;
 
+/// The header: where and how we are connected on the left; the badges an operator
+/// must never miss (SAFETY, STALE, PAUSED, READ-ONLY) right-aligned, always whole —
+/// the left part is what gets cut on a narrow terminal.
 pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let wide = area.width >= 110;
     let mut spans = vec![
@@ -30,35 +33,53 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Link::Reconnecting { attempt, .. } => (format!("⟳ reconnect #{attempt}"), theme.level(Level::Critical)),
     };
     spans.push(Span::styled(link, link_style));
-    if let Some(route) = state.route.as_ref().filter(|r| r.pooling != "direct") {
-        let at = route.pooler_addr.as_deref().map(|a| format!(" {a}")).unwrap_or_default();
+    let transaction_pooler = state.route.as_ref().is_some_and(|r| r.pooling == "transaction pooler");
+    // Through a transaction pooler the push-off note below names it; the address is in the log.
+    if let Some(route) = state.route.as_ref().filter(|r| r.pooling != "direct" && !transaction_pooler) {
+        let at = route.pooler_addr.as_deref().filter(|_| wide).map(|a| format!(" {a}")).unwrap_or_default();
         spans.push(Span::raw(format!(" │ via {}{at}", route.pooling)));
     }
+    if !state.is_stale()
+        && let Some(age) = state.data_age()
+    {
+        spans.push(Span::raw(format!(" │ {} ago", dur(age))));
+    }
+    let every = crate::duration_text::format_fine(state.refresh);
+    if !state.paused && transaction_pooler {
+        let text = if wide {
+            format!(" │ push off (transaction pooler): polling every {every}")
+        } else {
+            format!(" │ push off: poll {every}")
+        };
+        spans.push(Span::styled(text, theme.dim()));
+    } else if !state.paused && wide {
+        spans.push(Span::styled(format!(" │ every {every}"), theme.dim()));
+    }
+    let mut badges: Vec<Span> = Vec::new();
     if state.route.as_ref().is_some_and(|r| !r.safety_ok) {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" SAFETY SETTINGS NOT IN FORCE ", theme.alert(Level::Warning)));
+        // Which settings: the log says (and `snapshot --json`).
+        badges.push(Span::styled(" SAFETY OFF ", theme.alert(Level::Warning)));
     }
     if state.is_stale() {
         let age = state.data_age().map_or("?".into(), dur);
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(format!(" STALE {age} "), theme.alert(Level::Critical)));
-    } else if let Some(age) = state.data_age() {
-        spans.push(Span::raw(format!(" │ {} ago", dur(age))));
+        badges.push(Span::styled(format!(" STALE {age} "), theme.alert(Level::Critical)));
     }
     if state.paused {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
-    } else if state.route.as_ref().is_some_and(|r| r.pooling == "transaction pooler") {
-        let every = crate::duration_text::format_fine(state.refresh);
-        spans.push(Span::styled(format!(" │ push off (transaction pooler): polling every {every}"), theme.dim()));
-    } else if wide {
-        spans.push(Span::styled(format!(" │ every {}", crate::duration_text::format_fine(state.refresh)), theme.dim()));
+        badges.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
     }
     if state.read_only || state.watch {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(" READ-ONLY ", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)));
+        badges.push(Span::styled(" READ-ONLY ", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    // Each badge carries its own padding: side by side they read apart.
+    let badges = Line::from(badges);
+    let badge_width = u16::try_from(badges.width()).unwrap_or(u16::MAX).min(area.width);
+    let [left, right] = ratatui::layout::Layout::horizontal([
+        ratatui::layout::Constraint::Min(0),
+        ratatui::layout::Constraint::Length(badge_width),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    frame.render_widget(Paragraph::new(badges), right);
 }
 
 /// The last notice (an action's result, a refusal) or else why things are not OK.
