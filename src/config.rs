@@ -33,6 +33,8 @@ pub struct Config {
     /// Addresses of connection poolers in front of the database (for a console that
     /// connects directly): locks held by their server backends can be stranded.
     pub poolers: Vec<String>,
+    /// A direct (not pooled) URL to the same database, used for releases only.
+    pub direct_url: Option<String>,
     pub thresholds: Thresholds,
     pub colours: Colours,
     /// Only the actions the operator rebinds; the rest keep the defaults.
@@ -109,6 +111,7 @@ impl Default for Config {
             queue_depth_query: None,
             pooler: crate::db::connect::PoolerSetting::Auto,
             poolers: Vec::new(),
+            direct_url: None,
             thresholds: Thresholds::default(),
             colours: Colours::default(),
             keys: keymap::default_table(),

@@ -46,33 +46,40 @@ fn hide_password_from_process_title() {
         return;
     }
     let mut args: Vec<OsString> = std::env::args_os().collect();
-    let mut password = None;
-    for i in 1..args.len() {
-        let Some(arg) = args[i].to_str().map(str::to_string) else {
-            continue;
-        };
-        let (slot, value, prefix) = if arg == "--database-url" && i + 1 < args.len() {
-            match args[i + 1].to_str() {
-                Some(v) => (i + 1, v.to_string(), ""),
-                None => continue,
+    // (flag, where its password goes): the direct URL's is its own.
+    let mut moved: Vec<(&str, String)> = Vec::new();
+    for (flag, var) in [("--database-url", "PGPASSWORD"), ("--direct-url", "BACKFILL_DIRECT_PASSWORD")] {
+        let with_eq = format!("{flag}=");
+        for i in 1..args.len() {
+            let Some(arg) = args[i].to_str().map(str::to_string) else {
+                continue;
+            };
+            let (slot, value, prefix) = if arg == flag && i + 1 < args.len() {
+                match args[i + 1].to_str() {
+                    Some(v) => (i + 1, v.to_string(), String::new()),
+                    None => continue,
+                }
+            } else if let Some(v) = arg.strip_prefix(&with_eq) {
+                (i, v.to_string(), with_eq.clone())
+            } else {
+                continue;
+            };
+            if let Some((stripped, pw)) = split_password(&value) {
+                args[slot] = OsString::from(format!("{prefix}{stripped}"));
+                moved.push((var, pw));
             }
-        } else if let Some(v) = arg.strip_prefix("--database-url=") {
-            (i, v.to_string(), "--database-url=")
-        } else {
-            continue;
-        };
-        if let Some((stripped, pw)) = split_password(&value) {
-            args[slot] = OsString::from(format!("{prefix}{stripped}"));
-            password = Some(pw);
         }
     }
-    let (Some(password), Ok(exe)) = (password, std::env::current_exe()) else {
+    let Ok(exe) = std::env::current_exe() else {
         return;
     };
+    if moved.is_empty() {
+        return;
+    }
     let err = std::process::Command::new(exe)
         .arg0(&args[0])
         .args(&args[1..])
-        .env("PGPASSWORD", password)
+        .envs(moved.iter().map(|(var, pw)| (*var, pw.as_str())))
         .env(MARK, "1")
         .exec();
     // Only reached when exec failed: carry on as we are.

@@ -223,3 +223,47 @@ async fn a_lock_stranded_on_a_pooled_backend_is_flagged_within_leaked_after_and_
     assert_eq!(outcome, Outcome::Done { lock_released: true });
     assert_eq!(common::advisory_locks_in_db(&admin.client).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn release_through_the_pooler_never_claims_a_success_it_did_not_have() {
+    let pool = bouncer(PoolMode::Transaction);
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-05", "2024-05").await;
+    let pooled_url = pool.url(&db.name);
+    let fleet = connect::connect(&common::settings_of(&pooled_url), &SessionOptions::default()).await.unwrap();
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202405::bigint)").await.unwrap();
+    drop(fleet);
+    let holder: i32 = admin
+        .client
+        .query_one("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let pid = holder.to_string();
+    async fn held(c: &tokio_postgres::Client) -> i64 {
+        let sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted";
+        c.query_one(sql, &[]).await.unwrap().get(0)
+    }
+    // Through the pooler alone: the release statement may land on the holder itself (the
+    // pooler hands out its most recently freed backend). Then it says so and exits 1.
+    let (url, p) = (pooled_url.clone(), pid.clone());
+    let out = tokio::task::spawn_blocking(move || run(&url, &["release", "--pid", &p, "--yes"])).await.unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let still = held(&admin.client).await;
+    eprintln!("through the pooler alone: {}", if still > 0 { "refused (own backend)" } else { "released" });
+    assert_eq!(out.status.success(), still == 0, "exit status and the lock disagree: {text}");
+    if still > 0 {
+        assert!(text.contains("the holder is the server backend this statement ran on"), "{text}");
+        assert!(text.contains("--direct-url"), "{text}");
+        // With a direct URL the release runs there, and the lock goes.
+        let direct = db.url.clone();
+        let (url, p) = (pooled_url.clone(), pid.clone());
+        let out =
+            tokio::task::spawn_blocking(move || run(&url, &["--direct-url", &direct, "release", "--pid", &p, "--yes"]))
+                .await
+                .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(held(&admin.client).await, 0);
+    }
+}

@@ -150,11 +150,17 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
         outln!("nothing done");
         return Ok(1);
     }
+    // Through a pooler the holder may be the very backend our statement lands on:
+    // with a direct URL, the releases run there.
+    let direct = ctx.connect_direct().await?;
+    let acting = direct.as_ref().unwrap_or(&session);
     // One JSON shape whatever happened: {"released": [...], "refused": [...]}.
     let (mut released, mut refused) = (Vec::new(), Vec::new());
+    let mut still_held = 0;
     for plan in &plans {
         let reason = if plan.reasons.is_empty() { "operator request".to_string() } else { plan.reasons.join("; ") };
-        let outcome = release::release(&session.client, &ctx.actor, &plan.target, method, &reason).await?;
+        let outcome = release::release(&acting.client, &ctx.actor, &plan.target, method, &reason).await?;
+        still_held += usize::from(outcome == Outcome::Done { lock_released: false });
         if !args.json {
             match &outcome {
                 Outcome::Done { lock_released } => outln!(
@@ -175,7 +181,8 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     if args.json {
         render::json(&serde_json::json!({ "released": released, "refused": refused }))?;
     }
-    Ok(i32::from(!refused.is_empty()))
+    // Non-zero whenever a lock we meant to release may still be held.
+    Ok(i32::from(!refused.is_empty() || still_held > 0))
 }
 
 fn describe_release(plans: &[Plan], method: Method) -> String {
@@ -265,5 +272,6 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         list("left alone (a live worker holds the lock)", &report.skipped_locked);
         list("left alone (changed meanwhile)", &report.skipped_changed);
     }
-    Ok(0)
+    // Non-zero when a stuck month was not acted on (its lock held, or it changed meanwhile).
+    Ok(i32::from(!report.skipped_locked.is_empty() || !report.skipped_changed.is_empty()))
 }

@@ -18,6 +18,11 @@ pub struct GlobalArgs {
     /// PostgreSQL URL or key=value DSN [default: $DATABASE_URL, then the PG* environment and ~/.pgpass]
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// A direct (not pooled) URL to the same database, used for `release` only: a lock
+    /// stranded on a pooled server backend may be held by the very backend a pooled
+    /// release would run on [default: direct_url in the config]
+    #[arg(long, global = true, value_name = "URL")]
+    pub direct_url: Option<String>,
     /// Read-only: no action is allowed, and the session itself is read-only in PostgreSQL
     #[arg(long, global = true)]
     pub read_only: bool,

@@ -40,6 +40,31 @@ impl CommandContext {
         Ok(connect::connect(&settings, &options).await?)
     }
 
+    /// A session over the direct (not pooled) URL, when one is given (`--direct-url`,
+    /// else `direct_url` in the config): releases run there. Its password, when the URL
+    /// had one, was moved by `main` to `BACKFILL_DIRECT_PASSWORD` (out of `ps`).
+    pub async fn connect_direct(&self) -> anyhow::Result<Option<Session>> {
+        let Some(settings) = self.direct_settings()? else {
+            return Ok(None);
+        };
+        let options = SessionOptions { pooler: connect::PoolerSetting::None, ..SessionOptions::default() };
+        Ok(Some(connect::connect(&settings, &options).await.context("the direct connection (--direct-url)")?))
+    }
+
+    /// The direct URL's settings, when one is given.
+    pub fn direct_settings(&self) -> anyhow::Result<Option<connect::ConnSettings>> {
+        let Some(url) = self.global.direct_url.as_deref().or(self.config.direct_url.as_deref()) else {
+            return Ok(None);
+        };
+        let direct_password = std::env::var("BACKFILL_DIRECT_PASSWORD").ok();
+        let env = |key: &str| match key {
+            "DATABASE_URL" => None,
+            "PGPASSWORD" => direct_password.clone().or_else(|| std::env::var(key).ok()),
+            _ => std::env::var(key).ok(),
+        };
+        Ok(Some(connect::resolve(Some(url), &env).context("--direct-url")?))
+    }
+
     /// Connects and checks the schema is there and not newer than this binary.
     pub async fn connect_checked(&self) -> anyhow::Result<Session> {
         let session = self.connect().await?;
@@ -114,6 +139,7 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Resul
     let settings = connect::resolve(ctx.global.database_url.as_deref(), &env)?;
     let options = crate::tui::ConsoleOptions {
         settings,
+        direct: ctx.direct_settings()?,
         config: ctx.config.clone(),
         read_only: ctx.global.read_only,
         watch,

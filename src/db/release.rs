@@ -60,6 +60,10 @@ pub enum Outcome {
 
 const REFUSED: &str = "refused: that session no longer holds the lock (it ended, its pid was reused, or it released)";
 
+/// Through a pooler, the holder can be the very server backend the release statement runs
+/// on: a backend cannot end itself mid-statement and report it.
+pub const OWN_BACKEND: &str = "refused: the holder is the server backend this statement ran on (reached through a pooler); release it over a direct connection: --direct-url URL or direct_url in the config";
+
 fn statement(method: Method) -> String {
     format!(
         "WITH target AS (
@@ -74,9 +78,11 @@ fn statement(method: Method) -> String {
            (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome)
          SELECT $4, $5, $6, $7, $8, $1, $9,
            coalesce((SELECT CASE WHEN ok THEN 'done' ELSE 'failed: the server did not signal the backend' END
-                     FROM acted), $10)
+                     FROM acted),
+                    CASE WHEN $1 = pg_backend_pid() THEN '{OWN_BACKEND}' ELSE $10 END)
          RETURNING outcome",
-        function = method.function()
+        function = method.function(),
+        OWN_BACKEND = OWN_BACKEND,
     )
 }
 

@@ -91,6 +91,7 @@ async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyho
     } else {
         let console = crate::tui::ConsoleOptions {
             settings,
+            direct: None,
             config: demo_config(base, speed),
             read_only: opts.read_only,
             watch: false,

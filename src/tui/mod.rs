@@ -26,6 +26,8 @@ use crate::ui::{self, Theme};
 
 pub struct ConsoleOptions {
     pub settings: ConnSettings,
+    /// A direct (not pooled) connection for releases only (`--direct-url` / `direct_url`).
+    pub direct: Option<ConnSettings>,
     pub config: Config,
     pub read_only: bool,
     pub watch: bool,
@@ -115,8 +117,12 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                     let _ = cmd_tx.try_send(cmd);
                 }
                 Effect::Run(job) => {
-                    let (settings, options, actor, tx) =
-                        (opts.settings.clone(), write_options.clone(), actor.clone(), db_tx.clone());
+                    // A release runs over the direct connection when there is one.
+                    let settings = match (&job, &opts.direct) {
+                        (app::Job::Release { .. }, Some(direct)) => direct.clone(),
+                        _ => opts.settings.clone(),
+                    };
+                    let (options, actor, tx) = (write_options.clone(), actor.clone(), db_tx.clone());
                     tokio::spawn(async move {
                         let result = jobs::run(job, settings, options, actor).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;
