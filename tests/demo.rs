@@ -18,6 +18,20 @@ fn postmasters_in(dirs: &BTreeSet<PathBuf>) -> usize {
     text.lines().filter(|l| dirs.iter().any(|d| l.contains(&*d.to_string_lossy()))).count()
 }
 
+/// `demo --no-tui ARGS` with its own TMPDIR (its server directory is the only one there).
+fn headless_demo(args: &[&str]) -> (tempfile::TempDir, std::process::Child) {
+    let tmp = private_tmpdir();
+    let child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
+        .args(["demo", "--no-tui"])
+        .args(args)
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (tmp, child)
+}
+
 #[derive(Default, Debug)]
 struct Seen {
     entered: BTreeSet<String>,
@@ -29,14 +43,7 @@ struct Seen {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_headless_moves_every_panel_and_cleans_up() {
-    let tmp = private_tmpdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
-        .args(["demo", "--no-tui", "--duration", "20s", "--speed", "10", "--seed", "7"])
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (tmp, mut child) = headless_demo(&["--duration", "20s", "--speed", "10", "--seed", "7"]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next().unwrap().unwrap();
     assert!(url.starts_with("postgresql://postgres@127.0.0.1:"), "no password in the printed URL: {url}");
@@ -172,14 +179,7 @@ fn a_bad_backfill_pg_bindir_is_an_error_naming_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_stops_with_a_clear_message_when_its_server_is_killed() {
-    let tmp = private_tmpdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backfill-console"))
-        .args(["demo", "--no-tui", "--duration", "120s", "--speed", "10"])
-        .env("TMPDIR", tmp.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (tmp, mut child) = headless_demo(&["--duration", "120s", "--speed", "10"]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let _url = lines.next().unwrap().unwrap();
     let dir = server_dirs_in(tmp.path()).into_iter().next().expect("the demo's server directory");

@@ -119,3 +119,17 @@ async fn wait_until_no_lock(client: &tokio_postgres::Client, key: i64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_slow_query_is_cut_off_by_the_statement_timeout() {
+    use backfill_console::db::connect::SessionOptions;
+    let db = common::migrated_db().await;
+    let options = SessionOptions { statement_timeout: Duration::from_secs(1), ..SessionOptions::default() };
+    let s = db.session_with(&options).await;
+    let query = format!("SELECT 0::bigint AS ready, {REST} FROM pg_sleep(30)");
+    let started = Instant::now();
+    let err = snapshot::read_with(&s.client, Some(&query)).await.unwrap_err().to_string();
+    assert!(err.contains("queue_depth_query") && err.contains("statement timeout"), "{err}");
+    // Well before the 30 s the query asked for (a generous bound: it ends, it does not finish).
+    assert!(started.elapsed() < Duration::from_secs(25), "took {:?}", started.elapsed());
+}
