@@ -267,3 +267,21 @@ async fn release_through_the_pooler_never_claims_a_success_it_did_not_have() {
         assert_eq!(held(&admin.client).await, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_month_lock_on_the_reading_backend_itself_is_stranded_at_once() {
+    use backfill_console::db::snapshot;
+    use backfill_console::model::{HoldTracker, LockProblem, Thresholds, assess};
+    // What a transaction pooler does (hands the console a backend with a lock left on it),
+    // made deterministic: the reading session itself holds the month's session lock.
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-06", "2024-06").await;
+    s.client.batch_execute("UPDATE backfill_log SET status = 'processing', started_at = now()").await.unwrap();
+    s.client.batch_execute("SELECT pg_advisory_lock(202406::bigint)").await.unwrap();
+    let snap = snapshot::read(&s.client).await.unwrap();
+    assert_eq!(snap.reader_pid, Some(s.backend_pid));
+    let a = assess(&snap, &HoldTracker::default(), &Thresholds::default());
+    let i = snap.locks.iter().position(|l| l.pid == Some(s.backend_pid) && l.objid == 202406).unwrap();
+    assert!(matches!(a.locks[i].problems[..], [LockProblem::Stranded { .. }]), "{:?}", a.locks[i]);
+}

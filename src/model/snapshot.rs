@@ -12,6 +12,10 @@ use crate::db::lock_key::{self, LockClass, YearMonth};
 pub struct Snapshot {
     /// The server's clock when the snapshot was read; ages are measured from it.
     pub taken_at: DateTime<Utc>,
+    /// The server backend that read this snapshot. Through a pooler it can be the very
+    /// backend that holds a stranded lock (the console itself never holds a month lock).
+    #[serde(default)]
+    pub reader_pid: Option<i32>,
     pub months: Vec<MonthRow>,
     pub locks: Vec<LockRow>,
     pub queue: QueueDepth,

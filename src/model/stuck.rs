@@ -222,11 +222,16 @@ fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thre
     if held >= t.overdue_after {
         problems.push(LockProblem::Overdue);
     }
-    if let Some(pooler) = lock.holder.as_ref().and_then(|h| h.client_addr.as_ref()).filter(|a| t.poolers.contains(a))
+    let pooler = lock.holder.as_ref().and_then(|h| h.client_addr.clone());
+    if lock.pid.is_some() && lock.pid == snapshot.reader_pid {
+        // The backend that read this snapshot holds it: the console never holds a month
+        // lock, so this backend was handed to us by a pooler with a lock left on it.
+        problems.push(LockProblem::Stranded { pooler: pooler.unwrap_or_else(|| "?".into()) });
+    } else if let Some(pooler) = pooler.filter(|a| t.poolers.contains(a))
         && held > t.leaked_after
         && holds.holder_moved_on(lock)
     {
-        problems.push(LockProblem::Stranded { pooler: pooler.clone() });
+        problems.push(LockProblem::Stranded { pooler });
     }
     if let Some(session) = lock.holder.as_ref().filter(|h| h.is_idle_in_transaction()) {
         let idle = session.state_change.map_or(Duration::ZERO, |c| since(c, snapshot.taken_at));

@@ -58,7 +58,7 @@ fn lock(pid: i32, key: u32, subid: i16, holder: SessionInfo) -> LockRow {
 }
 
 fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) -> Snapshot {
-    Snapshot { taken_at: t(now), months, locks, queue: QueueDepth { ready, ..QueueDepth::default() } }
+    Snapshot { taken_at: t(now), reader_pid: None, months, locks, queue: QueueDepth { ready, ..QueueDepth::default() } }
 }
 
 #[test]
@@ -186,4 +186,17 @@ fn a_pooled_backend_that_moved_on_strands_a_processing_months_lock_after_leaked_
     let early = snapshot(40, months, vec![lock(7, 202403, 1, session(7, "idle", 35))], 0);
     fresh.observe(&early);
     assert!(assess(&early, &fresh, &th).locks[0].problems.is_empty());
+}
+
+#[test]
+fn a_month_lock_held_by_the_reading_backend_itself_is_stranded_at_once() {
+    let months = vec![month(4, "processing", Some(-100))];
+    // Our snapshot ran on backend 9, which holds 2024-04: a pooler handed us a backend with a lock on it.
+    let mut s = snapshot(0, months, vec![lock(9, 202404, 1, session(9, "active", 0))], 0);
+    s.reader_pid = Some(9);
+    let a = assess(&s, &HoldTracker::default(), &Thresholds::default());
+    assert_eq!(a.locks[0].problems, [LockProblem::Stranded { pooler: "10.0.0.5".into() }]);
+    // Read by another backend: a consumer working on its month, nothing wrong.
+    s.reader_pid = Some(8);
+    assert!(assess(&s, &HoldTracker::default(), &Thresholds::default()).locks[0].problems.is_empty());
 }

@@ -71,6 +71,8 @@ impl ReadCache {
 #[derive(Deserialize)]
 struct Raw {
     taken_at: DateTime<Utc>,
+    #[serde(default)]
+    reader_pid: Option<i32>,
     months: RawPart<Vec<MonthRow>>,
     locks: RawPart<RawLocks>,
     sessions: Vec<SessionInfo>,
@@ -190,20 +192,20 @@ pub async fn read_incremental_with(
     let mut known = known.unwrap_or(&empty);
     // At most twice: a delta that does not add up is followed by a full read.
     let (raw, months, months_reused, locks, locks_reused) = loop {
-        let Raw { taken_at, months, locks, sessions, queue } =
+        let Raw { taken_at, reader_pid, months, locks, sessions, queue } =
             read_raw(client, local_settings, queue_query, known.known_fingerprints()).await?;
         let sent = months.rows.as_ref().map_or(0, Vec::len);
         let months = months.resolve(known.months.as_ref(), |m| i64::from(m.id));
         let locks = locks.into_rows().resolve(known.locks.as_ref(), |_| 0);
         match (months, locks) {
             (Some((months, mr)), Some((locks, lr))) => {
-                break ((taken_at, sessions, queue, sent), months, mr, locks, lr);
+                break ((taken_at, reader_pid, sessions, queue, sent), months, mr, locks, lr);
             }
             _ if known.months.is_some() || known.locks.is_some() => known = &empty,
             _ => return Err(DbError::Refused("the snapshot came without its months or locks; read it again".into())),
         }
     };
-    let (taken_at, sessions, queue, months_sent) = raw;
+    let (taken_at, reader_pid, sessions, queue, months_sent) = raw;
     let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
     let lock_rows = locks
         .rows
@@ -222,7 +224,7 @@ pub async fn read_incremental_with(
             holder: pid.and_then(|pid| sessions.get(&pid).cloned()),
         })
         .collect();
-    let mut snapshot = Snapshot { taken_at, months: months.rows.as_ref().clone(), locks: lock_rows, queue };
+    let mut snapshot = Snapshot { taken_at, reader_pid, months: months.rows.as_ref().clone(), locks: lock_rows, queue };
     snapshot.sort_months();
     let cache =
         ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused), months_sent };

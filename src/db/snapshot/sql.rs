@@ -30,6 +30,7 @@ pub fn snapshot_sql(queue_query: Option<&str>, known: Known<'_>) -> String {
     format!(
         "WITH l AS MATERIALIZED ({LOCKS}) SELECT json_build_object(
   'taken_at', now(),
+  'reader_pid', pg_backend_pid(),
   'months', {months},
   'locks', {locks},
   'sessions', {SESSIONS},
