@@ -194,3 +194,20 @@ async fn migrate_leaves_no_lock_behind() {
         .get(0);
     assert_eq!(held, 0);
 }
+
+#[tokio::test]
+async fn an_applied_migration_that_changed_is_an_error_naming_its_file() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    // As if sql/003_audit.sql had been edited after this database applied it.
+    s.client
+        .batch_execute("UPDATE backfill_console_migrations SET checksum = '0000000000000000' WHERE version = 3")
+        .await
+        .unwrap();
+    let err = backfill_console::db::migrate::migrate(&mut s.client).await.unwrap_err().to_string();
+    assert!(err.starts_with("migration sql/003_audit.sql was changed after it was applied"), "{err}");
+    // Untouched, it is current.
+    let sum = backfill_console::db::migrate::checksum(backfill_console::db::migrate::MIGRATIONS[2].sql);
+    s.client.execute("UPDATE backfill_console_migrations SET checksum = $1 WHERE version = 3", &[&sum]).await.unwrap();
+    assert!(backfill_console::db::migrate::migrate(&mut s.client).await.unwrap().already_current);
+}

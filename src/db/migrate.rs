@@ -61,13 +61,28 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     ))
     .await
     .map_err(q("create the migration bookkeeping table"))?;
-    let done: Vec<i32> = tx
-        .query_typed(&format!("SELECT version FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
+    let applied: Vec<(i32, String)> = tx
+        .query_typed(&format!("SELECT version, checksum FROM {BOOKKEEPING_TABLE} ORDER BY version"), &[])
         .await
         .map_err(q("read applied migrations"))?
         .iter()
-        .map(|row| row.get(0))
+        .map(|row| (row.get(0), row.get(1)))
         .collect();
+    let done: Vec<i32> = applied.iter().map(|(v, _)| *v).collect();
+    // An applied migration whose file changed since: the database is not what this binary assumes.
+    for (version, recorded) in &applied {
+        if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version)
+            && checksum(m.sql) != *recorded
+        {
+            return Err(DbError::Refused(format!(
+                "migration sql/{:03}_{}.sql was changed after it was applied to this database (checksum {} here, {} in this binary); restore the file and put the change in a new migration",
+                m.version,
+                m.name,
+                recorded,
+                checksum(m.sql)
+            )));
+        }
+    }
     if let Some(&found) = done.iter().max()
         && found > latest_version()
     {
@@ -153,7 +168,28 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
 }
 
 /// FNV-1a, enough to notice an edited migration file.
-fn checksum(text: &str) -> String {
+pub fn checksum(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     format!("{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_numbered_sql_file_is_a_migration_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/sql");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.len() > 4 && name[..3].bytes().all(|b| b.is_ascii_digit()) && name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS.iter().map(|m| format!("{:03}_{}.sql", m.version, m.name)).collect();
+        assert_eq!(files, listed);
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i32 + 1, "versions run 1, 2, 3 … without gaps");
+        }
+    }
 }

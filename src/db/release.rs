@@ -182,23 +182,3 @@ async fn wait_lock_gone(client: &Client, target: &Target, timeout: Duration) -> 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
-
-/// Releases a month lock held by THIS session (the console's own), audited.
-pub async fn unlock_own(client: &Client, actor: &Actor, month: YearMonth) -> Result<bool, DbError> {
-    let released: bool = client
-        .query_typed_one("SELECT pg_advisory_unlock($1::bigint)", &[p(&month.lock_key())])
-        .await
-        .map_err(|e| DbError::query("unlock", &e))?
-        .get(0);
-    let outcome = if released { "done" } else { "refused: this session did not hold it" };
-    let entry = AuditEntry {
-        action: "release.unlock",
-        target: Some(month),
-        target_pid: None,
-        parameters: serde_json::json!({ "key": month.lock_key() }),
-        outcome,
-        detail: None,
-    };
-    audit::record(client, actor, &entry).await?;
-    Ok(released)
-}

@@ -8,7 +8,7 @@
 //! lock another claimer holds is passed over at once for the next one instead of
 //! being waited on (issue 5). Only when the batch cannot be filled otherwise does
 //! the routine come back to the months passed over and retry their locks for up
-//! to the lock wait (SPEC §2 step 3) — see `waitable` for which ones.
+//! to the lock wait (SPEC §2 step 3) — see `worth_waiting_for` for which ones.
 
 use std::collections::HashMap;
 
@@ -128,6 +128,7 @@ const UPDATE_AND_ENQUEUE: &str = "WITH updated AS (
 
 /// The same without the row-count guard: every locked month is enqueued,
 /// whatever the UPDATE changed (the existing scheduler's defect; tests only).
+#[cfg(feature = "test-support")]
 const UPDATE_AND_ENQUEUE_UNCHECKED: &str = "WITH updated AS (
         UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
           error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
@@ -244,7 +245,7 @@ pub async fn walk_page(
     )
     .await
     .map_err(q("lock candidate months"))?;
-    Ok(sort(&rows))
+    Ok(tally(&rows))
 }
 
 /// Of the busy months (`$1` ids), those whose row another transaction is
@@ -288,10 +289,11 @@ pub async fn walk_again(
         query(tx, prepared, sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
             .await
             .map_err(q("lock the busy months again"))?;
-    Ok(sort(&rows))
+    Ok(tally(&rows))
 }
 
-fn sort(rows: &[tokio_postgres::Row]) -> Pass {
+/// What a walk did, month by month, in the order it walked them.
+fn tally(rows: &[tokio_postgres::Row]) -> Pass {
     let mut pass = Pass { read: rows.len(), ..Pass::default() };
     for row in rows {
         let m = Month { id: row.get(0), month: YearMonth { year: row.get(1), month: row.get(2) } };
@@ -318,7 +320,11 @@ pub async fn update_and_enqueue(
     checks: Checks,
 ) -> Result<Vec<(i64, String)>, DbError> {
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
+    // The defective variant exists only for the tests that prove the check matters.
+    #[cfg(feature = "test-support")]
     let sql = if checks.row_count { UPDATE_AND_ENQUEUE } else { UPDATE_AND_ENQUEUE_UNCHECKED };
+    #[cfg(not(feature = "test-support"))]
+    let (sql, _) = (UPDATE_AND_ENQUEUE, checks);
     let rows = query(
         tx,
         prepared,
