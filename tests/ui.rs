@@ -192,11 +192,10 @@ fn too_small() {
 fn header_through_a_transaction_pooler_with_a_setting_missing() {
     let (mut state, _) = fixture::state(20);
     let route = app::Route {
-        pooling: "transaction pooler".into(),
+        via: app::Via::TransactionPooler,
         pooler_addr: Some("10.0.0.5".into()),
         safety: "NOT in force: statement_timeout is 0 (wanted 10000)".into(),
         safety_ok: false,
-        push: false,
     };
     app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: "15.18".into(), route }));
     state.read_only = true;

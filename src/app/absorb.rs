@@ -16,7 +16,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             let mut effects = Vec::new();
             if state.route.as_ref() != Some(&route) {
                 let via = route.pooler_addr.as_deref().map(|a| format!(" at {a}")).unwrap_or_default();
-                let text = format!("connected ({}{via}); {}", route.pooling, route.safety);
+                let text = format!("connected ({}{via}); {}", route.via.describe(), route.safety);
                 effects.push(Effect::Log { error: !route.safety_ok, text });
             }
             if let Some(addr) = route.pooler_addr.clone().filter(|a| !state.thresholds.poolers.contains(a)) {

@@ -11,6 +11,6 @@ pub mod update;
 pub mod view;
 
 pub use action::{Action, Panel};
-pub use msg::{DbEvent, Effect, Job, JobResult, Msg, Route, WorkerCmd};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, Route, Via, WorkerCmd};
 pub use state::{Detail, Link, Overlay, State};
 pub use update::update;

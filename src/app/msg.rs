@@ -18,30 +18,41 @@ pub enum Msg {
     Db(DbEvent),
 }
 
+/// What sits between the console's session and PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Via {
+    #[default]
+    Direct,
+    SessionPooler,
+    /// No session state carries over: push (LISTEN) is off, the console polls.
+    TransactionPooler,
+}
+
+impl Via {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Via::Direct => "direct",
+            Via::SessionPooler => "session pooler",
+            Via::TransactionPooler => "transaction pooler",
+        }
+    }
+}
+
 /// How the console's session reaches PostgreSQL, as the header shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
-    /// `direct`, `session pooler` or `transaction pooler`.
-    pub pooling: String,
+    pub via: Via,
     /// The pooler's address as the server sees it.
     pub pooler_addr: Option<String>,
     /// Which safety settings are in force (or which are not).
     pub safety: String,
     pub safety_ok: bool,
-    /// Changes are pushed (LISTEN); off through a transaction pooler.
-    pub push: bool,
 }
 
 impl Route {
-    /// A direct connection with every safety setting in force and push on.
+    /// A direct connection with every safety setting in force.
     pub fn direct() -> Self {
-        Self {
-            pooling: "direct".into(),
-            pooler_addr: None,
-            safety: "safety settings in force".into(),
-            safety_ok: true,
-            push: true,
-        }
+        Self { via: Via::Direct, pooler_addr: None, safety: "safety settings in force".into(), safety_ok: true }
     }
 }
 

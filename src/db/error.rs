@@ -101,14 +101,10 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
 pub fn describe_connect_io(target: &str, e: &std::io::Error) -> DbError {
     let base = e.to_string();
     let advice = match e.kind() {
-        std::io::ErrorKind::ConnectionRefused => " — is the server running and listening there?",
         std::io::ErrorKind::NotFound => " — no server socket there; check the host (socket directory) and port",
         std::io::ErrorKind::PermissionDenied => " — this OS user may not open that socket",
-        std::io::ErrorKind::TimedOut => " — no answer in time; check the host, port and firewall",
-        _ if base.contains("failed to lookup address") || base.contains("Name or service not known") => {
-            " — the host name does not resolve; check host / PGHOST"
-        }
-        _ => "",
+        // Refused, unresolvable, timed out: the same advice as the driver's errors get.
+        _ => connect_advice(None, &base, PasswordSource::None),
     };
     DbError::Connect { target: target.to_string(), reason: one_line(&format!("{base}{advice}")) }
 }

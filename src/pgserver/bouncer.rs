@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::account::{self, RunAs};
-use super::{PgServerError, TempServer, free_port, run_as_account, spawn_guardian};
+use super::{PgServerError, TempServer, free_port, private_dir, run_as_account, spawn_guardian};
 
 /// PgBouncer's `pool_mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,15 +51,9 @@ fn find_binary() -> Result<PathBuf, PgServerError> {
 impl TempBouncer {
     /// Starts PgBouncer in `mode` in front of `server` (all its databases, as its superuser).
     pub fn start(server: &TempServer, mode: PoolMode) -> Result<Self, PgServerError> {
-        use std::os::unix::fs::PermissionsExt;
         let binary = find_binary()?;
         let run_as = account::server_account()?;
-        let dir = tempfile::Builder::new()
-            .prefix("backfill-bouncer-")
-            .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir()
-            .map_err(|e| PgServerError::io("create a temporary directory", e))?
-            .keep();
+        let dir = private_dir("backfill-bouncer-")?;
         let guardian = spawn_guardian(&dir, "pgbouncer.pid")?;
         let mut bouncer = TempBouncer {
             dir,

@@ -88,13 +88,8 @@ impl TempServer {
     pub fn start_with(options: &ServerOptions) -> Result<Self, PgServerError> {
         let bindir = find_bindir()?;
         let run_as = account::server_account()?;
-        let dir = tempfile::Builder::new()
-            .prefix("backfill-pg-")
-            // Only the server's account may enter: the socket lives here.
-            .permissions(std::fs::Permissions::from_mode(0o700))
-            .tempdir()
-            .map_err(|e| PgServerError::io("create a temporary directory", e))?
-            .keep();
+        // Only the server's account may enter: the socket lives here.
+        let dir = private_dir("backfill-pg-")?;
         // From here on the guardian owns the directory's removal.
         let guardian = spawn_guardian(&dir, "data/postmaster.pid")?;
         let mut server = TempServer {
@@ -379,6 +374,16 @@ rm -rf "$1"
         .process_group(0)
         .spawn()
         .map_err(|e| PgServerError::io("start the clean-up guardian (sh)", e))
+}
+
+/// A fresh temporary directory, mode 0700, kept (its guardian removes it).
+pub(crate) fn private_dir(prefix: &str) -> Result<PathBuf, PgServerError> {
+    Ok(tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| PgServerError::io("create a temporary directory", e))?
+        .keep())
 }
 
 pub(crate) fn free_port() -> Result<u16, PgServerError> {

@@ -58,8 +58,8 @@ impl Worker {
                 match connect::connect(&self.settings, &self.options).await {
                     Ok(s) => {
                         attempt = 0;
-                        let push = self.listen && s.pooling != connect::Pooling::Transaction;
-                        if push {
+                        // LISTEN belongs to one server backend: off through a transaction pooler.
+                        if self.listen && s.pooling != connect::Pooling::Transaction {
                             // Push: the triggers of migration 004 tell us when something changed.
                             let sql = format!("LISTEN {}", snapshot::CHANGE_CHANNEL);
                             if let Err(e) = s.client.batch_execute(&sql).await {
@@ -68,12 +68,14 @@ impl Worker {
                         }
                         let version = s.server_version.clone();
                         let route = crate::app::Route {
-                            pooling: s.pooling.describe().to_string(),
+                            via: match s.pooling {
+                                connect::Pooling::None => crate::app::Via::Direct,
+                                connect::Pooling::Session => crate::app::Via::SessionPooler,
+                                connect::Pooling::Transaction => crate::app::Via::TransactionPooler,
+                            },
                             pooler_addr: s.pooler_addr.clone(),
                             safety: s.guards.summary(),
-                            safety_ok: s.guards.applied == connect::Applied::PerTransaction
-                                || s.guards.missing().is_empty(),
-                            push,
+                            safety_ok: s.guards.in_force(),
                         };
                         session = Some(s);
                         if self.events.send(DbEvent::Connected { server_version: version, route }).await.is_err() {

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::{Link, State};
+use crate::app::{Link, State, Via};
 use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::text::clip;
@@ -33,11 +33,12 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Link::Reconnecting { attempt, .. } => (format!("⟳ reconnect #{attempt}"), theme.level(Level::Critical)),
     };
     spans.push(Span::styled(link, link_style));
-    let transaction_pooler = state.route.as_ref().is_some_and(|r| r.pooling == "transaction pooler");
+    let via = state.route.as_ref().map_or(Via::Direct, |r| r.via);
+    let transaction_pooler = via == Via::TransactionPooler;
     // Through a transaction pooler the push-off note below names it; the address is in the log.
-    if let Some(route) = state.route.as_ref().filter(|r| r.pooling != "direct" && !transaction_pooler) {
+    if let Some(route) = state.route.as_ref().filter(|r| r.via == Via::SessionPooler) {
         let at = route.pooler_addr.as_deref().filter(|_| wide).map(|a| format!(" {a}")).unwrap_or_default();
-        spans.push(Span::raw(format!(" │ via {}{at}", route.pooling)));
+        spans.push(Span::raw(format!(" │ via {}{at}", via.describe())));
     }
     if !state.is_stale()
         && let Some(age) = state.data_age()

@@ -49,6 +49,11 @@ impl Guards {
         self.settings.iter().filter(|s| !s.holds()).collect()
     }
 
+    /// Every setting in force (through a transaction pooler: applied per transaction).
+    pub fn in_force(&self) -> bool {
+        self.applied == Applied::PerTransaction || self.missing().is_empty()
+    }
+
     /// One line for a header or a log: all in force, or which are not.
     pub fn summary(&self) -> String {
         if self.applied == Applied::PerTransaction {

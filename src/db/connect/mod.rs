@@ -117,42 +117,25 @@ impl Drop for Session {
     }
 }
 
-/// The driver's configuration; `with_options = false` leaves out the `options`
-/// start-up parameter (for a pooler that refuses it).
-pub fn pg_config(settings: &ConnSettings, session: &SessionOptions) -> Config {
-    pg_config_with(settings, session, true)
-}
-
-fn pg_config_with(settings: &ConnSettings, session: &SessionOptions, with_options: bool) -> Config {
+/// The driver's configuration for the protocol start-up (`connect_raw` uses only
+/// user, password, database, application name, `options` and the TLS mode; hosts,
+/// timeouts and keepalives are `transport`'s). `with_options = false` leaves out the
+/// `options` start-up parameter (for a pooler that refuses it).
+fn pg_config(settings: &ConnSettings, session: &SessionOptions, with_options: bool) -> Config {
     let mut config = Config::new();
-    for host in &settings.hosts {
-        if host.starts_with('/') {
-            config.host_path(host);
-        } else {
-            config.host(host);
-        }
-    }
-    for port in &settings.ports {
-        config.port(*port);
-    }
-    config
-        .user(&settings.user)
-        .dbname(&settings.dbname)
-        .application_name(&settings.application_name)
-        .keepalives(true)
-        .keepalives_idle(settings.keepalives_idle.unwrap_or(Duration::from_secs(5)))
-        .ssl_mode(match settings.sslmode {
+    config.user(&settings.user).dbname(&settings.dbname).application_name(&settings.application_name).ssl_mode(
+        match settings.sslmode {
             SslMode::Disable => PgSslMode::Disable,
             SslMode::Prefer => PgSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => PgSslMode::Require,
-        });
+        },
+    );
     if with_options {
         config.options(session.startup_options(settings.options.as_deref()));
     }
     if let Some(password) = &settings.password {
         config.password(password.expose());
     }
-    config.connect_timeout(settings.connect_timeout.unwrap_or(transport::DEFAULT_CONNECT_TIMEOUT));
     config
 }
 
@@ -166,23 +149,23 @@ fn pg_config_with(settings: &ConnSettings, session: &SessionOptions, with_option
 pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Result<Session, DbError> {
     let tls = tls::client_config(settings.sslmode, settings.sslrootcert.as_deref())?;
     let limit = session.round_trip_limit();
-    let (opened, applied) = match transport::open(settings, &pg_config(settings, session), tls.clone(), limit).await {
-        Ok(opened) => (opened, Applied::StartupOptions),
-        Err(e) if e.to_string().contains("unsupported startup parameter") => {
-            tracing::info!(
-                "the server (a pooler) refused the options start-up parameter; applying the settings with SET"
-            );
-            let bare = pg_config_with(settings, session, false);
-            (transport::open(settings, &bare, tls.clone(), limit).await?, Applied::Set)
-        }
-        Err(e) => return Err(e),
-    };
+    let bare = pg_config(settings, session, false);
+    let (opened, applied) =
+        match transport::open(settings, &pg_config(settings, session, true), tls.clone(), limit).await {
+            Ok(opened) => (opened, Applied::StartupOptions),
+            Err(e) if e.to_string().contains("unsupported startup parameter") => {
+                tracing::info!(
+                    "the server (a pooler) refused the options start-up parameter; applying the settings with SET"
+                );
+                (transport::open(settings, &bare, tls.clone(), limit).await?, Applied::Set)
+            }
+            Err(e) => return Err(e),
+        };
     let mut guards = guards::read_back(&opened.client, session, applied).await?;
     let suspected = applied == Applied::Set || !guards.missing().is_empty();
     let pooling = match session.pooler.fixed() {
         Some(fixed) => fixed,
         None if suspected => {
-            let bare = pg_config_with(settings, session, false);
             let second = transport::open(settings, &bare, tls, limit).await?;
             pooling::probe(&opened.client, opened.backend_pid, &second.client).await?
         }

@@ -51,16 +51,6 @@ impl PoolerSetting {
     }
 }
 
-impl Pooling {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Pooling::None => "direct",
-            Pooling::Session => "session pooler",
-            Pooling::Transaction => "transaction pooler",
-        }
-    }
-}
-
 pub async fn backend_pid(client: &Client) -> Result<i32, DbError> {
     let row = client
         .query_typed_one("SELECT pg_backend_pid()", &[])

@@ -7,11 +7,12 @@
 use std::time::Duration;
 
 use socket2::{SockRef, TcpKeepalive};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::config::SslMode as PgSslMode;
-use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::settings::ConnSettings;
@@ -43,14 +44,19 @@ pub async fn open(
         let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let target = format!("{}@{target}/{}", settings.user, settings.dbname);
         let attempt = async {
-            let mut opened = one_host(settings, config, tls.clone(), round_trip, host, *port, &target).await?;
-            let row = opened
-                .client
+            let (client, connection, notifications) =
+                one_host(settings, config, tls.clone(), round_trip, host, *port, &target).await?;
+            let row = client
                 .query_typed_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
                 .await
                 .map_err(|e| DbError::query("read the session's backend pid", &e))?;
-            (opened.backend_pid, opened.server_version) = (row.get(0), row.get(1));
-            Ok::<_, DbError>(opened)
+            Ok::<_, DbError>(Opened {
+                client,
+                connection,
+                notifications,
+                backend_pid: row.get(0),
+                server_version: row.get(1),
+            })
         };
         match tokio::time::timeout(limit, attempt).await {
             Ok(Ok(done)) => return Ok(done),
@@ -69,6 +75,8 @@ pub async fn open(
     Err(last.unwrap_or_else(|| DbError::Connect { target: settings.target(), reason: "no host to connect to".into() }))
 }
 
+type Link = (Client, JoinHandle<()>, mpsc::Receiver<String>);
+
 async fn one_host(
     settings: &ConnSettings,
     config: &Config,
@@ -77,30 +85,22 @@ async fn one_host(
     host: &str,
     port: u16,
     target: &str,
-) -> Result<Opened, DbError> {
+) -> Result<Link, DbError> {
     let mut config = config.clone();
-    let (notify_tx, notifications) = mpsc::channel(16);
     if host.starts_with('/') {
         // No TLS over a Unix socket (as libpq).
         let path = format!("{host}/.s.PGSQL.{port}");
         let stream = UnixStream::connect(&path).await.map_err(|e| describe_connect_io(target, &e))?;
         config.ssl_mode(PgSslMode::Disable);
-        let (client, conn) = config
-            .connect_raw(Watchdog::new(stream, round_trip), NoTls)
-            .await
-            .map_err(|e| describe_connect_error(target, settings, &e))?;
-        let connection = tokio::spawn(drive(conn, notify_tx));
-        return Ok(Opened { client, connection, notifications, backend_pid: 0, server_version: String::new() });
+        return start(&config, Watchdog::new(stream, round_trip), NoTls, settings, target).await;
     }
     let stream = TcpStream::connect((host, port)).await.map_err(|e| describe_connect_io(target, &e))?;
     tune(&stream, settings, round_trip);
     let stream = Watchdog::new(stream, round_trip);
-    let (client, connection) = match tls {
+    match tls {
         None => {
             config.ssl_mode(PgSslMode::Disable);
-            let (client, conn) =
-                config.connect_raw(stream, NoTls).await.map_err(|e| describe_connect_error(target, settings, &e))?;
-            (client, tokio::spawn(drive(conn, notify_tx)))
+            start(&config, stream, NoTls, settings, target).await
         }
         Some(tls_config) => {
             let mut maker = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config);
@@ -109,14 +109,22 @@ async fn one_host(
                     &mut maker, host,
                 )
                 .map_err(|e| DbError::Connect { target: target.to_string(), reason: format!("TLS set-up: {e}") })?;
-            let (client, conn) = config
-                .connect_raw(stream, connector)
-                .await
-                .map_err(|e| describe_connect_error(target, settings, &e))?;
-            (client, tokio::spawn(drive(conn, notify_tx)))
+            start(&config, stream, connector, settings, target).await
         }
-    };
-    Ok(Opened { client, connection, notifications, backend_pid: 0, server_version: String::new() })
+    }
+}
+
+/// The protocol start-up over `stream`, then a task driving the connection.
+async fn start<S, T>(config: &Config, stream: S, tls: T, settings: &ConnSettings, target: &str) -> Result<Link, DbError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: TlsConnect<S>,
+    T::Stream: Send + 'static,
+{
+    let (client, conn) =
+        config.connect_raw(stream, tls).await.map_err(|e| describe_connect_error(target, settings, &e))?;
+    let (notify_tx, notifications) = mpsc::channel(16);
+    Ok((client, tokio::spawn(drive(conn, notify_tx)), notifications))
 }
 
 /// Keepalives (first probe after `keepalives_idle`, default 5 s; then every 2 s, 3 tries)
@@ -138,8 +146,8 @@ fn tune(stream: &TcpStream, settings: &ConnSettings, round_trip: Option<Duration
 /// Drives the socket, passing notifications on.
 async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, notify: mpsc::Sender<String>)
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
