@@ -292,3 +292,15 @@ fn stale_after_two_intervals_without_a_refresh() {
     app::update(&mut s, Msg::Tick(at + Duration::from_secs(4)));
     assert!(s.is_stale());
 }
+
+#[test]
+fn only_a_transaction_poolers_address_judges_stranded_locks() {
+    // Behind a session pooler a backend keeps its client for life: a consumer working
+    // while it holds its month's lock is normal there, never stranded.
+    for (via, judged) in [(app::Via::SessionPooler, false), (app::Via::TransactionPooler, true)] {
+        let (mut s, _) = fixture::state(20);
+        let route = app::Route { via, pooler_addr: Some("10.0.0.5".into()), ..app::Route::direct() };
+        app::update(&mut s, Msg::Db(DbEvent::Connected { server_version: "15".into(), route }));
+        assert_eq!(s.thresholds.poolers.contains(&"10.0.0.5".to_string()), judged, "{via:?}");
+    }
+}

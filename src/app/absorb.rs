@@ -19,7 +19,12 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
                 let text = format!("connected ({}{via}); {}", route.via.describe(), route.safety);
                 effects.push(Effect::Log { error: !route.safety_ok, text });
             }
-            if let Some(addr) = route.pooler_addr.clone().filter(|a| !state.thresholds.poolers.contains(a)) {
+            // Only a transaction pooler strands locks: its address is one to judge holders by.
+            if let Some(addr) = route
+                .pooler_addr
+                .clone()
+                .filter(|a| route.via == super::Via::TransactionPooler && !state.thresholds.poolers.contains(a))
+            {
                 state.thresholds.poolers.push(addr);
             }
             state.route = Some(route);

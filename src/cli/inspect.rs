@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::CommandContext;
 use super::render::{self, LockView};
+use crate::db::connect::Pooling;
 use crate::db::snapshot;
 use crate::model::stuck::StuckMonth;
 use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, assess};
@@ -33,7 +34,8 @@ pub(super) async fn read_on(
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let mut thresholds = ctx.config.thresholds.clone();
-    thresholds.poolers.extend(session.pooler_addr.clone());
+    // Only a transaction pooler strands locks: its address is one to judge holders by.
+    thresholds.poolers.extend(session.pooler_addr.clone().filter(|_| session.pooling == Pooling::Transaction));
     let assessment = assess(&snap, &holds, &thresholds);
     Ok((snap, assessment))
 }
