@@ -95,9 +95,15 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
 }
 
 fn scale_state() -> (State, Instant) {
-    let config = Config::default();
+    let config = Config::builtin().unwrap();
     let start = Instant::now();
-    let mut state = State::new(&config, config.keymap().unwrap(), "backfill@db:5432/books".into(), start);
+    let mut state = State::new(
+        config.thresholds.clone(),
+        config.refresh,
+        config.keymap().unwrap(),
+        "backfill@db:5432/books".into(),
+        start,
+    );
     app::update(
         &mut state,
         Msg::Db(DbEvent::Connected { server_version: "15.18".into(), route: app::Route::direct() }),
@@ -124,7 +130,7 @@ fn main() {
 #[divan::bench(sample_count = 200)]
 fn frame_200x60_full_redraw(bencher: divan::Bencher) {
     let (state, _) = scale_state();
-    let theme = Theme::new(&Config::default().colours, false);
+    let theme = Theme::new(&Config::builtin().unwrap().colours, false);
     let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
         // Forget what the terminal shows, so every cell is diffed and written.
@@ -136,7 +142,7 @@ fn frame_200x60_full_redraw(bencher: divan::Bencher) {
 #[divan::bench(sample_count = 200)]
 fn frame_200x60_steady(bencher: divan::Bencher) {
     let (state, _) = scale_state();
-    let theme = Theme::new(&Config::default().colours, false);
+    let theme = Theme::new(&Config::builtin().unwrap().colours, false);
     let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
         terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
@@ -145,7 +151,7 @@ fn frame_200x60_steady(bencher: divan::Bencher) {
 
 /// Bytes sent for a refresh where nothing changed, and one where a second passed.
 fn report_bytes() {
-    let theme = Theme::new(&Config::default().colours, false);
+    let theme = Theme::new(&Config::builtin().unwrap().colours, false);
     let (mut state, start) = scale_state();
     let counter = Counter::default();
     let mut terminal = terminal(counter.clone());

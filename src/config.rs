@@ -5,19 +5,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use ratatui::style::Color;
 use serde::Deserialize;
 
-use crate::app::Action;
-use crate::keymap::{self, Keymap};
+use crate::app::keymap::{KeyTables, Keymap};
 use crate::model::Thresholds;
 
 pub const DEFAULT_CONFIG: &str = include_str!("../assets/default-config.toml");
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The whole configuration. Its `Default` is empty (zeros) and only lets a file name
+/// a part of it; the defaults are [`Config::builtin`], read from the shipped file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     #[serde(with = "crate::duration_text")]
@@ -37,11 +37,11 @@ pub struct Config {
     pub direct_url: Option<String>,
     pub thresholds: Thresholds,
     pub colours: Colours,
-    /// Only the actions the operator rebinds; the rest keep the defaults.
-    pub keys: BTreeMap<Action, Vec<String>>,
+    /// Every mode's key bindings (the shipped ones with the operator's on top).
+    pub keys: KeyTables,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Colours {
     pub pending: String,
@@ -52,22 +52,6 @@ pub struct Colours {
     pub warning: String,
     pub critical: String,
     pub accent: String,
-}
-
-impl Default for Colours {
-    fn default() -> Self {
-        let c = |s: &str| s.to_string();
-        Self {
-            pending: c("gray"),
-            processing: c("light-blue"),
-            completed: c("green"),
-            retry: c("yellow"),
-            failed: c("red"),
-            warning: c("yellow"),
-            critical: c("light-red"),
-            accent: c("cyan"),
-        }
-    }
 }
 
 impl Colours {
@@ -102,29 +86,15 @@ pub enum ConfigError {
     Invalid { path: String, line: usize, message: String },
 }
 
-impl Default for Config {
-    /// The same values as `assets/default-config.toml` (a test keeps them equal).
-    fn default() -> Self {
-        Self {
-            refresh: Duration::from_secs(1),
-            listen: true,
-            queue_depth_query: None,
-            pooler: crate::db::connect::PoolerSetting::Auto,
-            poolers: Vec::new(),
-            direct_url: None,
-            thresholds: Thresholds::default(),
-            colours: Colours::default(),
-            keys: keymap::default_table(),
-        }
-    }
-}
-
 impl Config {
-    /// The defaults with the operator's rebindings on top.
+    /// The compiled-in defaults: `assets/default-config.toml`, the one place they are written.
+    pub fn builtin() -> Result<Self, ConfigError> {
+        parse("", "(built-in defaults)")
+    }
+
+    /// Every mode's keys.
     pub fn keymap(&self) -> Result<Keymap, String> {
-        let mut table = keymap::default_table();
-        table.extend(self.keys.iter().map(|(a, k)| (*a, k.clone())));
-        Keymap::from_table(&table)
+        Keymap::from_tables(&self.keys)
     }
     /// `explicit` (must exist), else the XDG file when present, else the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Self, ConfigError> {
@@ -133,7 +103,7 @@ impl Config {
             None => default_path().filter(|p| p.is_file()),
         };
         match path {
-            None => Ok(Self::default()),
+            None => Self::builtin(),
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
@@ -154,11 +124,22 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Parses an operator's file; whatever it leaves out keeps its default.
 pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-    let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
-        path: path.to_string(),
-        line: e.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1),
-        message: e.message().trim().to_string(),
-    })?;
+    let invalid = |e: toml::de::Error, text: &str| {
+        let message = e.message().trim().to_string();
+        // The `[keys]` table is read through a flattened map, which loses the span of
+        // an unknown action: find its line by name.
+        let named = message
+            .strip_prefix("unknown variant `")
+            .and_then(|rest| rest.split_once('`'))
+            .and_then(|(name, _)| key_line(text, name));
+        let line = named.or_else(|| e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1));
+        ConfigError::Invalid { path: path.to_string(), line: line.unwrap_or(0), message }
+    };
+    // The operator's file alone first, so that an error names its line.
+    toml::from_str::<Config>(text).map_err(|e| invalid(e, text))?;
+    let mut merged: toml::Table = DEFAULT_CONFIG.parse().map_err(|e| invalid(e, DEFAULT_CONFIG))?;
+    merge(&mut merged, text.parse().map_err(|e| invalid(e, text))?);
+    let mut config = Config::deserialize(merged).map_err(|e| invalid(e, ""))?;
     config.thresholds.poolers = config.poolers.clone();
     let t = &config.thresholds;
     let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
@@ -181,8 +162,25 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
     match problem {
         None => Ok(config),
         Some((key, message)) => {
-            let line = text.lines().position(|l| l.trim_start().starts_with(key)).map_or(0, |i| i + 1);
+            let line = key_line(text, key).unwrap_or(0);
             Err(ConfigError::Invalid { path: path.to_string(), line, message })
+        }
+    }
+}
+
+/// The first line that starts with `key` (1-based).
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|l| l.trim_start().starts_with(key)).map(|i| i + 1)
+}
+
+/// The operator's values over the shipped ones: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
         }
     }
 }
@@ -191,17 +189,36 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
 mod tests {
     use super::*;
 
+    use crate::app::Action;
+    use crate::app::keymap::{DialogAction, FilterAction, OverlayAction};
+
     #[test]
-    fn the_shipped_file_states_the_compiled_defaults() {
-        assert_eq!(parse(DEFAULT_CONFIG, "assets/default-config.toml").unwrap(), Config::default());
+    fn the_shipped_file_is_complete() {
+        let c = Config::builtin().unwrap();
+        assert_eq!(parse(DEFAULT_CONFIG, "assets/default-config.toml").unwrap(), c);
+        // Every value is set there (none falls back to the empty `Default`).
+        let t = &c.thresholds;
+        let durations = [t.leaked_after, t.overdue_after, t.idle_in_transaction_after, t.stuck_month_after, c.refresh];
+        assert!(durations.iter().all(|d| !d.is_zero()), "{c:?}");
+        assert!(t.backlog_warning > 0 && t.backlog_critical > 0 && t.failed_warning > 0, "{t:?}");
+        assert!(c.colours.entries().iter().all(|(_, v)| !v.is_empty()), "{:?}", c.colours);
+        assert!(c.listen);
+        let map = c.keymap().unwrap();
+        let all = crate::app::action::Action::ALL;
+        assert!(all.iter().all(|a| map.normal.first_key(*a).is_some()), "an action without a key");
+        assert!(DialogAction::ALL.iter().all(|a| map.dialog.first_key(*a).is_some()));
+        assert!(FilterAction::ALL.iter().all(|a| map.filter.first_key(*a).is_some()));
+        assert!(OverlayAction::ALL.iter().all(|a| map.overlay.first_key(*a).is_some()));
     }
 
     #[test]
     fn rebinding_an_action_replaces_only_its_keys() {
-        let c = parse("[keys]\nquit = [\"Q\"]\n", "f").unwrap();
+        let c = parse("[keys]\nquit = [\"Q\"]\n[keys.dialog]\nconfirm = [\"o\"]\n", "f").unwrap();
         let map = c.keymap().unwrap();
-        assert_eq!(map.keys_of(Action::Quit).as_deref(), Some("Q"));
-        assert_eq!(map.keys_of(Action::Down).as_deref(), Some("j/↓"));
+        assert_eq!(map.keys_of(Action::Quit), "Q");
+        assert_eq!(map.keys_of(Action::Down), "j/↓");
+        assert_eq!(map.dialog.keys_of(DialogAction::Confirm), "o");
+        assert_eq!(map.dialog.keys_of(DialogAction::Cancel), "Esc/n");
     }
 
     #[test]

@@ -7,7 +7,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod duration_text;
-pub mod keymap;
 pub mod logging;
 pub mod model;
 pub mod pgserver;

@@ -52,7 +52,7 @@ async fn hostile_db() -> common::TestDb {
 
 fn render(state: &State, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
-    terminal.draw(|f| ui::draw(f, state, &Theme::new(&Config::default().colours, false))).unwrap();
+    terminal.draw(|f| ui::draw(f, state, &Theme::new(&Config::builtin().unwrap().colours, false))).unwrap();
     let buffer = terminal.backend().buffer().clone();
     buffer.content().iter().map(|c| c.symbol()).collect()
 }
@@ -69,8 +69,9 @@ async fn odd_rows_and_escapes_are_read_and_drawn_sanely() {
     assert_eq!(snap.months.len(), 5, "every row, even an out-of-range year");
     let big = snap.months.iter().find(|m| m.month == 4 && m.year == 2024).unwrap();
     assert!(big.error.as_ref().unwrap().chars().count() <= 300, "the 1 MB error is not carried in a snapshot");
-    let config = Config::default();
-    let mut state = State::new(&config, config.keymap().unwrap(), "t".into(), Instant::now());
+    let config = Config::builtin().unwrap();
+    let mut state =
+        State::new(config.thresholds.clone(), config.refresh, config.keymap().unwrap(), "t".into(), Instant::now());
     app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), Instant::now())));
     for (w, h) in [(80, 24), (160, 48)] {
         let screen = render(&state, w, h);

@@ -173,7 +173,7 @@ async fn a_lock_stranded_on_a_pooled_backend_is_flagged_within_leaked_after_and_
     use backfill_console::db::lock_key::YearMonth;
     use backfill_console::db::release::{self, Method, Outcome, Target};
     use backfill_console::db::snapshot;
-    use backfill_console::model::{HoldTracker, LockProblem, Thresholds, assess};
+    use backfill_console::model::{HoldTracker, LockProblem, assess};
 
     let pool = bouncer(PoolMode::Transaction);
     let db = common::migrated_db().await;
@@ -189,10 +189,10 @@ async fn a_lock_stranded_on_a_pooled_backend_is_flagged_within_leaked_after_and_
     drop(fleet);
     // The console, through the same pooler: its reads land on pooled backends, that one included.
     let console = connect::connect(&pooled, &SessionOptions::default()).await.unwrap();
-    let th = Thresholds {
+    let th = backfill_console::model::Thresholds {
         leaked_after: Duration::from_secs(1),
         poolers: console.pooler_addr.clone().into_iter().collect(),
-        ..Thresholds::default()
+        ..backfill_console::config::Config::builtin().unwrap().thresholds
     };
     let mut holds = HoldTracker::default();
     let read = || snapshot::read_incremental_with(&console.client, console.per_transaction.as_deref(), None, None);
@@ -271,7 +271,7 @@ async fn release_through_the_pooler_never_claims_a_success_it_did_not_have() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_month_lock_on_the_reading_backend_itself_is_stranded_at_once() {
     use backfill_console::db::snapshot;
-    use backfill_console::model::{HoldTracker, LockProblem, Thresholds, assess};
+    use backfill_console::model::{HoldTracker, LockProblem, assess};
     // What a transaction pooler does (hands the console a backend with a lock left on it),
     // made deterministic: the reading session itself holds the month's session lock.
     let db = common::migrated_db().await;
@@ -281,7 +281,7 @@ async fn a_month_lock_on_the_reading_backend_itself_is_stranded_at_once() {
     s.client.batch_execute("SELECT pg_advisory_lock(202406::bigint)").await.unwrap();
     let snap = snapshot::read(&s.client).await.unwrap();
     assert_eq!(snap.reader_pid, Some(s.backend_pid));
-    let a = assess(&snap, &HoldTracker::default(), &Thresholds::default());
+    let a = assess(&snap, &HoldTracker::default(), &backfill_console::config::Config::builtin().unwrap().thresholds);
     let i = snap.locks.iter().position(|l| l.pid == Some(s.backend_pid) && l.objid == 202406).unwrap();
     assert!(matches!(a.locks[i].problems[..], [LockProblem::Stranded { .. }]), "{:?}", a.locks[i]);
 }

@@ -4,7 +4,7 @@ mod common;
 
 use backfill_console::db::lock_key::{ForeignWhy, LockClass};
 use backfill_console::db::snapshot;
-use backfill_console::model::{HoldTracker, Thresholds, assess};
+use backfill_console::model::{HoldTracker, assess};
 
 #[tokio::test]
 async fn snapshot_reads_months_locks_and_queue_depth() {
@@ -67,7 +67,8 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
     assert_eq!(waiting.blocking_pids, [holder.backend_pid]);
 
     // The month is pending, the holder idle: leaked once idle > 30 s — not yet.
-    let assessment = assess(&snap, &HoldTracker::default(), &Thresholds::default());
+    let assessment =
+        assess(&snap, &HoldTracker::default(), &backfill_console::config::Config::builtin().unwrap().thresholds);
     assert!(assessment.locks.iter().all(|v| !v.is_stuck()));
     assert_eq!(assessment.failed_months, 1);
 

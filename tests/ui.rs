@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 
 fn render(state: &State, width: u16, height: u16, mono: bool) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::new(&Config::default().colours, mono);
+    let theme = Theme::new(&Config::builtin().unwrap().colours, mono);
     terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
     let buffer = terminal.backend().buffer().clone();
     let mut out = String::new();
@@ -60,7 +60,7 @@ fn styles(buffer: &ratatui::buffer::Buffer) -> String {
 /// Every cell's colours, foreground, background and underline.
 fn colours(state: &State, width: u16, height: u16, mono: bool) -> Vec<ratatui::style::Color> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::new(&Config::default().colours, mono);
+    let theme = Theme::new(&Config::builtin().unwrap().colours, mono);
     terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
     let buffer = terminal.backend().buffer().clone();
     buffer.content.iter().flat_map(|c| [c.fg, c.bg, c.underline_color]).collect()
@@ -207,4 +207,40 @@ fn header_through_a_transaction_pooler_with_a_setting_missing() {
     assert!(first(&wide).contains("push off (transaction pooler): polling every 1s"), "{}", first(&wide));
     assert!(first(&wide).ends_with(" SAFETY OFF  READ-ONLY "), "{}", first(&wide));
     insta::assert_snapshot!(wide);
+}
+
+/// A dialog key rebound in a config file works, the old one no longer does, and the
+/// dialog and the footer show the new one.
+#[test]
+fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
+    use backfill_console::app::{Effect, Job, Overlay};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "[keys.dialog]\nconfirm = [\"o\"]\ncancel = [\"ctrl-g\"]\n").unwrap();
+    let config = Config::load(Some(&path)).unwrap();
+    let (mut state, _) = fixture::state(20);
+    state.keymap = config.keymap().unwrap();
+    act(&mut state, Action::FocusLocks);
+    act(&mut state, Action::Release);
+    let screen = render(&state, 100, 30, true);
+    assert!(screen.contains("o do it · C-g cancel"), "{screen}");
+    assert!(!screen.contains("Enter/y do it"), "{screen}");
+    // The shipped confirm keys do nothing now.
+    for code in [KeyCode::Enter, KeyCode::Char('y'), KeyCode::Esc, KeyCode::Char('n')] {
+        let effects = app::update(&mut state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        assert!(effects.is_empty() && matches!(state.overlay, Overlay::Dialog(_)), "{code:?}");
+    }
+    let effects = app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));
+    assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
+    // And the new cancel key closes a fresh dialog.
+    let failed = app::JobResult::Failed { job: "Release".into(), error: "x".into(), outcome_unknown: false };
+    app::update(&mut state, Msg::Db(DbEvent::JobDone(failed)));
+    assert!(render(&state, 80, 24, true).contains("o close"));
+    app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));
+    assert!(matches!(state.overlay, Overlay::None));
+    act(&mut state, Action::Claim);
+    assert!(render(&state, 80, 24, true).contains("o claim · C-g cancel"));
+    app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)));
+    assert!(matches!(state.overlay, Overlay::None));
 }

@@ -4,7 +4,7 @@ use super::dialog::Dialog;
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
-use crate::db::release::{Method, Outcome};
+use crate::model::release::{Method, Outcome};
 use crate::model::{Level, assess};
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {

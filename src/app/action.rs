@@ -61,6 +61,38 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: &[Action] = &[
+        Action::Quit,
+        Action::FocusNext,
+        Action::FocusPrev,
+        Action::FocusMonths,
+        Action::FocusCalendar,
+        Action::FocusLocks,
+        Action::FocusQueue,
+        Action::Up,
+        Action::Down,
+        Action::Left,
+        Action::Right,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Home,
+        Action::End,
+        Action::Filter,
+        Action::Sort,
+        Action::Detail,
+        Action::Help,
+        Action::Pause,
+        Action::Faster,
+        Action::Slower,
+        Action::CopyRow,
+        Action::CopySql,
+        Action::Claim,
+        Action::Release,
+        Action::CancelQuery,
+        Action::ResetStuck,
+        Action::Refresh,
+    ];
+
     /// Actions that change the database; refused in read-only mode and `watch`.
     pub fn is_destructive(self) -> bool {
         matches!(self, Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck)

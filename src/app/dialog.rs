@@ -1,9 +1,9 @@
 //! The two-phase dialogs: each says exactly what will happen before it happens.
 
-use crate::db::claim::{ClaimParams, YearRange, params::MAX_BATCH};
-use crate::db::lock_key::{MAX_YEAR, MIN_YEAR, YearMonth};
-use crate::db::release::{Method, Target};
 use crate::duration_text;
+use crate::model::claim::{ClaimParams, MAX_BATCH, YearRange};
+use crate::model::lock_key::{MAX_YEAR, MIN_YEAR, YearMonth};
+use crate::model::release::{Method, Target};
 
 /// The claim form: batch size, year range, force-retry, dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]

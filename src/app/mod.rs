@@ -4,6 +4,7 @@ mod absorb;
 pub mod action;
 pub mod dialog;
 pub mod history;
+pub mod keymap;
 pub mod msg;
 pub mod select;
 pub mod state;

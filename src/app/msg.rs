@@ -4,11 +4,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
-use crate::db::claim::{ClaimParams, ClaimReport};
-use crate::db::lock_key::YearMonth;
-use crate::db::release::{Method, Outcome, Target};
-use crate::db::reset::ResetReport;
 use crate::model::Snapshot;
+use crate::model::claim::{ClaimParams, ClaimReport};
+use crate::model::lock_key::YearMonth;
+use crate::model::release::{Method, Outcome, Target};
+use crate::model::reset::ResetReport;
 
 #[derive(Debug, Clone)]
 pub enum Msg {

@@ -4,11 +4,11 @@ use super::dialog::Dialog;
 use super::state::State;
 use super::view::{lock_rows, month_rows};
 use super::{Action, Panel};
-use crate::db::lock_key::YearMonth;
-use crate::db::release::{Method, Target};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
 use crate::model::hold::since;
+use crate::model::lock_key::YearMonth;
+use crate::model::release::{Method, Target};
 use crate::text::clip;
 
 const PAGE: usize = 10;
@@ -110,7 +110,13 @@ fn step_calendar(state: &mut State, action: Action) {
 /// The release dialog for the selected lock: refuses foreign locks and waiters.
 pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     if state.focus != Panel::Locks {
-        return Err("select a lock holder first (focus the lock panel with 3 or Tab)".into());
+        let keys = [Action::FocusLocks, Action::FocusNext].map(|a| state.keymap.first_key(a));
+        let how = match keys {
+            [Some(a), Some(b)] => format!(" with {a} or {b}"),
+            [Some(k), None] | [None, Some(k)] => format!(" with {k}"),
+            [None, None] => String::new(),
+        };
+        return Err(format!("select a lock holder first (focus the lock panel{how})"));
     }
     let snap = state.snapshot.as_ref().ok_or("no data yet")?;
     let lock = selected_lock(state).ok_or("no lock selected")?;

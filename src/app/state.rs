@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 use super::Panel;
 use super::dialog::Dialog;
 use super::history::QueueHistory;
+use super::keymap::Keymap;
 use super::view::{LockSort, MonthSort};
-use crate::config::Config;
-use crate::db::lock_key::YearMonth;
-use crate::keymap::Keymap;
+use crate::model::lock_key::YearMonth;
 use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 
 /// The link to the database as the operator should understand it.
@@ -89,10 +88,10 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(config: &Config, keymap: Keymap, target: String, now: Instant) -> Self {
+    pub fn new(thresholds: Thresholds, refresh: Duration, keymap: Keymap, target: String, now: Instant) -> Self {
         Self {
             keymap,
-            thresholds: config.thresholds.clone(),
+            thresholds,
             read_only: false,
             watch: false,
             bell_on_critical: false,
@@ -108,7 +107,7 @@ impl State {
             history: QueueHistory::default(),
             received_at: None,
             now,
-            refresh: config.refresh,
+            refresh,
             paused: false,
             focus: Panel::Months,
             selected_month: None,

@@ -6,11 +6,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{ClaimForm, Dialog};
+use super::keymap::{DialogAction, FilterAction, OverlayAction};
 use super::msg::{Effect, Job, Msg, WorkerCmd};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, select};
-use crate::db::release::Method;
 use crate::model::Level;
+use crate::model::release::Method;
 
 const MIN_REFRESH: Duration = Duration::from_millis(250);
 const MAX_REFRESH: Duration = Duration::from_secs(60);
@@ -28,7 +29,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    // Ctrl-C always quits, whatever is open.
+    // Ctrl-C always quits, whatever is open (the terminal's own way out; not remappable).
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         state.quit = true;
         return Vec::new();
@@ -40,12 +41,15 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         },
         Overlay::Filter => on_filter_key(state, key),
         Overlay::Help | Overlay::Detail(_) => {
-            if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('?')) {
+            if state.keymap.overlay.action_for(&key) == Some(OverlayAction::Close) {
                 state.overlay = Overlay::None;
             }
             Vec::new()
         }
-        Overlay::Dialog(dialog) => on_dialog_key(state, dialog, key),
+        Overlay::Dialog(dialog) => match state.keymap.dialog.action_for(&key) {
+            Some(action) => on_dialog_action(state, dialog, action),
+            None => Vec::new(),
+        },
     }
 }
 
@@ -114,55 +118,61 @@ fn refuse(state: &mut State, text: String) -> Vec<Effect> {
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
-    match key.code {
-        KeyCode::Enter => state.overlay = Overlay::None,
-        KeyCode::Esc => {
+    match (state.keymap.filter.action_for(&key), key.code) {
+        (Some(FilterAction::Apply), _) => state.overlay = Overlay::None,
+        (Some(FilterAction::Clear), _) => {
             state.filter.clear();
             state.overlay = Overlay::None;
         }
-        KeyCode::Backspace => {
+        (Some(FilterAction::DeleteChar), _) => {
             state.filter.pop();
         }
-        KeyCode::Char(c) if !c.is_control() && state.filter.chars().count() < 40 => state.filter.push(c),
+        (None, KeyCode::Char(c))
+            if !c.is_control()
+                && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                && state.filter.chars().count() < 40 =>
+        {
+            state.filter.push(c)
+        }
         _ => {}
     }
     select::clamp(state);
     Vec::new()
 }
 
-fn on_dialog_key(state: &mut State, dialog: Dialog, key: KeyEvent) -> Vec<Effect> {
-    match (dialog, key.code) {
+fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> Vec<Effect> {
+    match (dialog, action) {
         // A running job cannot be cancelled from here (it would not be safe to pretend).
         (Dialog::Running { .. }, _) => Vec::new(),
-        (Dialog::Result { .. }, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) => {
+        (Dialog::Result { .. }, DialogAction::Confirm | DialogAction::Cancel) => {
             state.overlay = Overlay::None;
             Vec::new()
         }
-        (_, KeyCode::Esc) | (_, KeyCode::Char('n')) => {
+        (_, DialogAction::Cancel) => {
             state.overlay = Overlay::None;
             state.notice = Some(Notice { text: "cancelled; nothing was done".into(), level: Level::Ok });
             Vec::new()
         }
-        (Dialog::Claim(mut form), code) => {
-            match code {
-                KeyCode::Enter => return start(state, Job::Claim(form.params.clone()), "Claiming"),
-                KeyCode::Tab | KeyCode::Down | KeyCode::Char('j') => form.move_field(true),
-                KeyCode::BackTab | KeyCode::Up | KeyCode::Char('k') => form.move_field(false),
-                KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('l') | KeyCode::Char(' ') => form.adjust(true),
-                KeyCode::Left | KeyCode::Char('-') | KeyCode::Char('h') => form.adjust(false),
-                _ => {}
+        (Dialog::Claim(mut form), action) => {
+            match action {
+                DialogAction::Confirm => return start(state, Job::Claim(form.params.clone()), "Claiming"),
+                DialogAction::NextField => form.move_field(true),
+                DialogAction::PrevField => form.move_field(false),
+                DialogAction::Increase => form.adjust(true),
+                DialogAction::Decrease => form.adjust(false),
+                DialogAction::Cancel => {}
             }
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
             Vec::new()
         }
-        (Dialog::Release { target, method, .. }, KeyCode::Enter | KeyCode::Char('y')) => {
+        (Dialog::Release { target, method, .. }, DialogAction::Confirm) => {
             let title = match method {
                 Method::Terminate => "Terminating",
                 Method::Cancel => "Cancelling",
             };
             start(state, Job::Release { target, method }, title)
         }
-        (Dialog::Reset { older_than, months }, KeyCode::Enter | KeyCode::Char('y')) => {
+        (Dialog::Reset { older_than, months }, DialogAction::Confirm) => {
             let months = months.into_iter().map(|(m, _)| m).collect();
             start(state, Job::Reset { older_than, months }, "Resetting stuck months")
         }

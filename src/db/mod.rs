@@ -5,7 +5,6 @@ pub mod claim;
 pub mod connect;
 pub mod detail;
 pub mod error;
-pub mod lock_key;
 pub mod migrate;
 pub mod param;
 pub mod queue;
@@ -14,4 +13,6 @@ pub mod reset;
 pub mod seed;
 pub mod snapshot;
 
+/// The month vocabulary lives in `model`; SQL code names it from here too.
+pub use crate::model::lock_key;
 pub use error::DbError;

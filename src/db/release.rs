@@ -8,54 +8,26 @@
 use crate::db::param::p;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
-use super::lock_key::YearMonth;
+pub use crate::model::release::{Method, Outcome, Target};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// `pg_terminate_backend`: ends the session; its open transaction rolls back.
-    Terminate,
-    /// `pg_cancel_backend`: cancels the running query only (an idle session keeps its locks).
-    Cancel,
-}
-
-impl Method {
-    fn function(self) -> &'static str {
-        match self {
-            Method::Terminate => "pg_terminate_backend",
-            Method::Cancel => "pg_cancel_backend",
-        }
-    }
-
-    fn action(self) -> &'static str {
-        match self {
-            Method::Terminate => "release.terminate",
-            Method::Cancel => "release.cancel",
-        }
+/// The server function that sends the signal.
+fn function(method: Method) -> &'static str {
+    match method {
+        Method::Terminate => "pg_terminate_backend",
+        Method::Cancel => "pg_cancel_backend",
     }
 }
 
-/// What the operator saw: this session holds this month's lock.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
-    pub pid: i32,
-    pub backend_start: DateTime<Utc>,
-    pub month: YearMonth,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Signalled; `lock_released` says whether the lock was gone when we looked.
-    Done { lock_released: bool },
-    /// Not signalled: the pid ended, was reused, or no longer holds the key.
-    Refused { reason: String },
+/// The audit row's action.
+fn action(method: Method) -> &'static str {
+    match method {
+        Method::Terminate => "release.terminate",
+        Method::Cancel => "release.cancel",
+    }
 }
 
 const REFUSED: &str = "refused: that session no longer holds the lock (it ended, its pid was reused, or it released)";
@@ -81,7 +53,7 @@ fn statement(method: Method) -> String {
                      FROM acted),
                     CASE WHEN $1 = pg_backend_pid() THEN '{OWN_BACKEND}' ELSE $10 END)
          RETURNING outcome",
-        function = method.function(),
+        function = function(method),
         OWN_BACKEND = OWN_BACKEND,
     )
 }
@@ -109,7 +81,7 @@ pub async fn release(
                 p(&target.month.lock_key()),
                 p(&actor.os_user),
                 p(&actor.os_host),
-                p(&method.action()),
+                p(&action(method)),
                 p(&target.month.year),
                 p(&target.month.month),
                 p(&params),
@@ -120,11 +92,11 @@ pub async fn release(
     let outcome: String = match result {
         Ok(row) => row.get(0),
         Err(e) => {
-            let err = refine(DbError::query(&format!("{} pid {}", method.function(), target.pid), &e));
+            let err = refine(DbError::query(&format!("{} pid {}", function(method), target.pid), &e));
             if !err.is_connection_loss() {
                 let outcome = format!("refused: {err}");
                 let entry = AuditEntry {
-                    action: method.action(),
+                    action: action(method),
                     target: Some(target.month),
                     target_pid: Some(target.pid),
                     parameters: params,

@@ -11,29 +11,12 @@ use crate::db::param::p;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use tokio_postgres::Client;
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
-use super::lock_key::YearMonth;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StuckMonthRow {
-    pub month: YearMonth,
-    pub started_at: Option<DateTime<Utc>>,
-    pub retry_count: i32,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ResetReport {
-    /// Months reset, with their new status (`retry`, or `failed` when retries ran out).
-    pub reset: Vec<(YearMonth, String)>,
-    /// Left alone: a live session holds the month's lock.
-    pub skipped_locked: Vec<YearMonth>,
-    /// Left alone: no longer processing or no longer old enough when we got there.
-    pub skipped_changed: Vec<YearMonth>,
-}
+use crate::model::lock_key::YearMonth;
+pub use crate::model::reset::{ResetReport, StuckMonthRow};
 
 const STUCK: &str = "SELECT id, year, month, started_at, coalesce(retry_count, 0) FROM backfill_log
     WHERE status = 'processing' AND (started_at IS NULL OR started_at < now() - make_interval(secs => $1))

@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use tokio_postgres::Client;
 
 use crate::db::DbError;
-use crate::db::claim::report::prompt_variant;
+use crate::model::claim::prompt_variant;
 
 pub const ERRORS: &[&str] = &[
     "gemini: 503 Service Unavailable (model overloaded)",

@@ -1,9 +1,14 @@
 //! Plain data and pure judgements over it; no I/O.
 
+pub mod claim;
 pub mod hold;
+pub mod lock_key;
+pub mod release;
+pub mod reset;
 pub mod snapshot;
 pub mod stuck;
 
 pub use hold::{HoldBasis, HoldEstimate, HoldTracker};
+pub use lock_key::{LockClass, YearMonth};
 pub use snapshot::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
 pub use stuck::{Assessment, Level, LockProblem, LockVerdict, Thresholds, assess};

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::hold::{HoldEstimate, HoldTracker, since};
 use super::snapshot::{LockRow, Snapshot};
-use crate::db::lock_key::YearMonth;
+use crate::model::lock_key::YearMonth;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// When a lock, a month or the queue is a problem. `Default` is all zeros and only
+/// lets a config file name some of them; the shipped values come from the config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// A month lock on a month that is not `processing`, held longer → leaked.
@@ -33,21 +35,6 @@ pub struct Thresholds {
     /// is one of them can be stranded.
     #[serde(skip)]
     pub poolers: Vec<String>,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            leaked_after: Duration::from_secs(30),
-            overdue_after: Duration::from_secs(3600),
-            idle_in_transaction_after: Duration::from_secs(300),
-            stuck_month_after: Duration::from_secs(3600),
-            backlog_warning: 100,
-            backlog_critical: 200,
-            failed_warning: 5,
-            poolers: Vec::new(),
-        }
-    }
 }
 
 /// Monitoring-plugin levels, ordered by severity (exit codes 0, 1, 2, 3).

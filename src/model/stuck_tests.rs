@@ -64,7 +64,7 @@ fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) ->
 #[test]
 fn an_idle_holder_of_a_completed_month_is_leaked_after_thirty_seconds() {
     let months = vec![month(1, "completed", Some(-500))];
-    let th = Thresholds::default();
+    let th = shipped();
     // Idle for 20 s: not yet.
     let s = snapshot(0, months.clone(), vec![lock(7, 202401, 1, session(7, "idle", -20))], 0);
     let a = assess(&s, &HoldTracker::default(), &th);
@@ -84,10 +84,10 @@ fn an_active_holder_is_judged_by_observed_time_across_snapshots() {
     let mut holds = HoldTracker::default();
     let first = snapshot(0, months.clone(), vec![l.clone()], 0);
     holds.observe(&first);
-    assert!(assess(&first, &holds, &Thresholds::default()).locks[0].problems.is_empty());
+    assert!(assess(&first, &holds, &shipped()).locks[0].problems.is_empty());
     let later = snapshot(45, months, vec![l], 0);
     holds.observe(&later);
-    let a = assess(&later, &holds, &Thresholds::default());
+    let a = assess(&later, &holds, &shipped());
     let hold = a.locks[0].hold.unwrap();
     assert_eq!((hold.basis, hold.at_least.as_secs()), (HoldBasis::Observed, 45));
     assert!(matches!(a.locks[0].problems[0], LockProblem::Leaked { .. }));
@@ -113,10 +113,10 @@ fn a_reused_pid_restarts_the_observation() {
 fn a_consumer_working_a_processing_month_is_normal_until_overdue() {
     let months = vec![month(1, "processing", Some(-600))];
     let working = lock(7, 202401, 1, session(7, "idle", -600));
-    let a = assess(&snapshot(0, months.clone(), vec![working], 0), &HoldTracker::default(), &Thresholds::default());
+    let a = assess(&snapshot(0, months.clone(), vec![working], 0), &HoldTracker::default(), &shipped());
     assert!(a.locks[0].problems.is_empty(), "idle between API calls is normal");
     let overdue = lock(7, 202401, 1, session(7, "idle", -3600));
-    let a = assess(&snapshot(0, months, vec![overdue], 0), &HoldTracker::default(), &Thresholds::default());
+    let a = assess(&snapshot(0, months, vec![overdue], 0), &HoldTracker::default(), &shipped());
     assert_eq!(a.locks[0].problems, [LockProblem::Overdue]);
 }
 
@@ -124,7 +124,7 @@ fn a_consumer_working_a_processing_month_is_normal_until_overdue() {
 fn idle_in_transaction_for_five_minutes_is_flagged() {
     let months = vec![month(1, "processing", Some(-400))];
     let l = lock(7, 202401, 1, session(7, "idle in transaction", -301));
-    let a = assess(&snapshot(0, months, vec![l], 0), &HoldTracker::default(), &Thresholds::default());
+    let a = assess(&snapshot(0, months, vec![l], 0), &HoldTracker::default(), &shipped());
     assert!(matches!(a.locks[0].problems[..], [LockProblem::IdleInTransaction { .. }]));
 }
 
@@ -135,18 +135,14 @@ fn foreign_locks_and_waiters_are_never_stuck() {
     let other_key = lock(9, 42, 1, session(9, "idle", -9999));
     let mut waiter = lock(10, 202401, 1, session(10, "active", -9999));
     waiter.granted = false;
-    let a = assess(
-        &snapshot(0, months, vec![two_int, other_key, waiter], 0),
-        &HoldTracker::default(),
-        &Thresholds::default(),
-    );
+    let a = assess(&snapshot(0, months, vec![two_int, other_key, waiter], 0), &HoldTracker::default(), &shipped());
     assert!(a.locks.iter().all(|v| v.problems.is_empty()));
     assert_eq!(a.overall, Level::Ok);
 }
 
 #[test]
 fn stuck_months_queue_and_failures_set_the_level() {
-    let th = Thresholds::default();
+    let th = shipped();
     let months =
         vec![month(1, "processing", Some(-3600)), month(2, "processing", Some(-3599)), month(3, "processing", None)];
     let a = assess(&snapshot(0, months, vec![], 0), &HoldTracker::default(), &th);
@@ -163,7 +159,7 @@ fn stuck_months_queue_and_failures_set_the_level() {
 #[test]
 fn a_pooled_backend_that_moved_on_strands_a_processing_months_lock_after_leaked_after() {
     let months = vec![month(3, "processing", Some(-100))];
-    let th = Thresholds { poolers: vec!["10.0.0.5".into()], ..Thresholds::default() };
+    let th = Thresholds { poolers: vec!["10.0.0.5".into()], ..shipped() };
     let mut holds = HoldTracker::default();
     // First seen at t=0, the holder's last query at -5.
     let first = snapshot(0, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", -5))], 0);
@@ -178,7 +174,7 @@ fn a_pooled_backend_that_moved_on_strands_a_processing_months_lock_after_leaked_
     let still = snapshot(40, months.clone(), vec![lock(7, 202403, 1, session(7, "idle", -5))], 0);
     assert!(assess(&still, &holds, &th).locks[0].problems.is_empty());
     // Not through a known pooler: not stranded.
-    let direct = Thresholds::default();
+    let direct = shipped();
     assert!(assess(&moved, &holds, &direct).locks[0].problems.is_empty());
     // Moved on, but not yet held past leaked_after: not yet.
     let mut fresh = HoldTracker::default();
@@ -194,9 +190,14 @@ fn a_month_lock_held_by_the_reading_backend_itself_is_stranded_at_once() {
     // Our snapshot ran on backend 9, which holds 2024-04: a pooler handed us a backend with a lock on it.
     let mut s = snapshot(0, months, vec![lock(9, 202404, 1, session(9, "active", 0))], 0);
     s.reader_pid = Some(9);
-    let a = assess(&s, &HoldTracker::default(), &Thresholds::default());
+    let a = assess(&s, &HoldTracker::default(), &shipped());
     assert_eq!(a.locks[0].problems, [LockProblem::Stranded { pooler: "10.0.0.5".into() }]);
     // Read by another backend: a consumer working on its month, nothing wrong.
     s.reader_pid = Some(8);
-    assert!(assess(&s, &HoldTracker::default(), &Thresholds::default()).locks[0].problems.is_empty());
+    assert!(assess(&s, &HoldTracker::default(), &shipped()).locks[0].problems.is_empty());
+}
+
+/// The thresholds the product ships with (`assets/default-config.toml`).
+fn shipped() -> Thresholds {
+    crate::config::Config::builtin().unwrap().thresholds
 }

@@ -42,7 +42,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     // A connect that hangs (a silent network) must not hold the worker for long.
     opts.settings.connect_timeout.get_or_insert(Duration::from_secs(5));
     let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env());
-    let mut state = State::new(&opts.config, keymap, opts.settings.target(), Instant::now());
+    let mut state =
+        State::new(opts.config.thresholds.clone(), opts.config.refresh, keymap, opts.settings.target(), Instant::now());
     state.read_only = opts.read_only || opts.watch;
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;

@@ -5,8 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::hints;
 use super::theme::Theme;
-use crate::app::dialog::Dialog;
 use crate::app::{Action, Overlay, State};
 
 pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -14,15 +14,10 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Overlay::Filter => Line::from(vec![
             Span::styled(" filter: ", theme.accent()),
             Span::raw(format!("{}█", crate::text::sanitize(&state.filter))),
-            Span::styled("   Enter apply · Esc clear", theme.dim()),
+            Span::styled(format!("   {}", hints::filter(&state.keymap)), theme.dim()),
         ]),
-        Overlay::Dialog(Dialog::Result { .. }) => Line::styled(" Enter close", theme.dim()),
-        Overlay::Dialog(Dialog::Running { .. }) => Line::styled(" working…", theme.dim()),
-        Overlay::Dialog(Dialog::Claim(_)) => {
-            Line::styled(" Enter claim · Esc cancel · Tab/↑↓ field · ←/→ change", theme.dim())
-        }
-        Overlay::Dialog(_) => Line::styled(" Enter/y do it · Esc/n cancel", theme.dim()),
-        Overlay::Help | Overlay::Detail(_) => Line::styled(" Esc close", theme.dim()),
+        Overlay::Dialog(dialog) => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
+        Overlay::Help | Overlay::Detail(_) => Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim()),
         Overlay::None => hints(state, theme, area.width as usize),
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -31,7 +26,7 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
     let mut spans = Vec::new();
     let mut used = 1;
-    for (action, _) in state.keymap.bindings() {
+    for (action, _) in state.keymap.normal.bindings() {
         if !action.in_footer() || (action.is_destructive() && (state.read_only || state.watch)) {
             continue;
         }

@@ -2,6 +2,7 @@
 
 pub mod footer;
 pub mod header;
+pub mod hints;
 pub mod locks;
 pub mod months;
 pub mod overlay;
@@ -33,7 +34,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     }
     match &state.overlay {
         Overlay::Help => overlay::help(frame, area, state, theme),
-        Overlay::Dialog(d) => overlay::dialog(frame, area, d, theme),
+        Overlay::Dialog(d) => overlay::dialog(frame, area, d, state, theme),
         Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
         Overlay::None | Overlay::Filter => {}
     }

@@ -9,9 +9,9 @@ use ratatui::widgets::{Block, Cell, Paragraph};
 use super::table::{DataTable, TableRow, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
-use crate::db::lock_key::YearMonth;
 use crate::duration_text::format as dur;
 use crate::model::hold::since;
+use crate::model::lock_key::YearMonth;
 use crate::text::clip;
 
 pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

@@ -6,13 +6,15 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use super::hints;
 use super::theme::Theme;
 use crate::app::dialog::{ClaimField, Dialog};
-use crate::app::{Detail, State};
-use crate::db::release::Method;
+use crate::app::keymap::KeyAction;
+use crate::app::{Action, Detail, State};
 use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::model::hold::since;
+use crate::model::release::Method;
 use crate::text::{clip, sanitize};
 
 fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
@@ -28,6 +30,7 @@ fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, 
 pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let bindings: Vec<(String, String)> = state
         .keymap
+        .normal
         .bindings()
         .filter(|(a, _)| !(a.is_destructive() && (state.read_only || state.watch)))
         .map(|(a, keys)| (keys, a.label().to_string()))
@@ -46,16 +49,33 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         })
         .collect();
     lines.push(Line::raw(""));
-    lines.push(Line::styled("In dialogs: Enter confirm · Esc cancel · Tab/↑↓ field · ←/→/Space change", theme.dim()));
-    lines.push(Line::styled("Filter (/): type words; Enter keeps it, Esc clears it", theme.dim()));
+    let keys = &state.keymap;
+    let filter_key = keys.first_key(Action::Filter).unwrap_or_else(|| "filter".into());
+    let modes = [
+        ("In dialogs", mode_line(keys.dialog.bindings())),
+        (&*format!("Filter ({filter_key})"), format!("type words · {}", mode_line(keys.filter.bindings()))),
+        ("Help and detail", mode_line(keys.overlay.bindings())),
+    ];
+    for (mode, text) in modes {
+        lines
+            .push(Line::from(vec![Span::styled(format!("{mode}: "), theme.accent()), Span::styled(text, theme.dim())]));
+    }
+    lines.push(Line::styled("Ctrl-C quits from anywhere.", theme.dim()));
     if state.read_only || state.watch {
         lines.push(Line::styled("READ-ONLY: action keys are off", theme.level(Level::Warning)));
     }
-    let inner = popup(frame, area, 80, lines.len() as u16 + 2, "Keys".into(), theme.accent());
-    frame.render_widget(Paragraph::new(lines), inner);
+    let height = wrapped_height(&lines, 78) + 2;
+    let inner = popup(frame, area, 80, height, "Keys".into(), theme.accent());
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
+/// `keys label · keys label` for one mode's bindings.
+fn mode_line<A: KeyAction>(bindings: impl Iterator<Item = (A, String)>) -> String {
+    bindings.map(|(a, keys)| format!("{keys} {}", a.label())).collect::<Vec<_>>().join(" · ")
+}
+
+pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, theme: &Theme) {
+    let hint = Line::styled(hints::dialog(&state.keymap, dialog), theme.dim());
     let mut lines: Vec<Line> = Vec::new();
     let mut style = theme.accent();
     match dialog {
@@ -74,7 +94,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             lines.push(Line::raw(""));
             lines.extend(form.plan().into_iter().map(Line::raw));
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Enter claim · Esc cancel · ↑↓ field · ←/→ change", theme.dim()));
+            lines.push(hint);
         }
         Dialog::Release { target, method, facts, in_transaction } => {
             style = theme.level(Level::Warning);
@@ -102,7 +122,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
                 target.month
             )));
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Enter/y do it · Esc/n cancel", theme.dim()));
+            lines.push(hint);
         }
         Dialog::Reset { older_than, months } => {
             style = theme.level(Level::Warning);
@@ -119,7 +139,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
             }
             lines.push(Line::raw("One transaction; each month audited."));
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Enter/y do it · Esc/n cancel", theme.dim()));
+            lines.push(hint);
         }
         Dialog::Running { .. } => {
             lines.push(Line::raw("working… (the result will show here; it is never retried by itself)"));
@@ -131,7 +151,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme) {
                 lines.push(Line::raw(format!("… {} more lines in the log", result.len() - 16)));
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Enter close", theme.dim()));
+            lines.push(hint);
         }
     }
     let height = wrapped_height(&lines, 78) + 2;

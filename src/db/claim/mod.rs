@@ -18,24 +18,22 @@
 //! never run.
 
 mod dry_run;
-pub mod params;
+mod message;
 mod passes;
-pub mod report;
 pub mod steps;
 
 use std::time::Instant;
 
 use tokio_postgres::{Client, Transaction};
 
-use super::lock_key::YearMonth;
+use crate::model::lock_key::YearMonth;
 
 pub use passes::Checks;
 use passes::Month;
 pub use passes::Prepared;
 use uuid::Uuid;
 
-pub use params::{ClaimParams, YearRange};
-pub use report::{Candidate, ClaimReport, Claimed};
+pub use crate::model::claim::{Candidate, ClaimParams, ClaimReport, Claimed, YearRange, params, report};
 pub use steps::{Step, StepObserver};
 
 use super::DbError;
@@ -246,7 +244,7 @@ impl Batch<'_> {
         }
         let jobs: Vec<Uuid> = locked.iter().map(|_| Uuid::new_v4()).collect();
         let messages: Vec<serde_json::Value> =
-            locked.iter().zip(&jobs).map(|(m, job)| report::message(*job, m.month)).collect();
+            locked.iter().zip(&jobs).map(|(m, job)| message::message(*job, m.month)).collect();
         let sent =
             passes::update_and_enqueue(self.tx, self.prepared, locked, self.statuses, &messages, self.checks).await?;
         for m in locked {
@@ -264,7 +262,7 @@ impl Batch<'_> {
                 year: month.year,
                 month: month.month,
                 job_id,
-                prompt_variant: report::prompt_variant(month.year).to_string(),
+                prompt_variant: crate::model::claim::prompt_variant(month.year).to_string(),
                 msg_id,
             });
         }

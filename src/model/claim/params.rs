@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::db::lock_key::{MAX_YEAR, MIN_YEAR};
+use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
 
 pub const MAX_BATCH: i64 = 50;
 

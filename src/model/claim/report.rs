@@ -3,7 +3,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db::lock_key::YearMonth;
+use crate::model::lock_key::YearMonth;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Claimed {
@@ -61,21 +61,4 @@ impl ClaimReport {
             self.skipped_raced.len()
         )
     }
-}
-
-/// `contemporary-notable` for 2020 and later, else `baseline` (SPEC §2 step 5).
-pub fn prompt_variant(year: i32) -> &'static str {
-    if year >= 2020 { "contemporary-notable" } else { "baseline" }
-}
-
-/// The queue message, exactly as the production consumers expect it.
-pub fn message(job_id: Uuid, month: YearMonth) -> serde_json::Value {
-    serde_json::json!({
-        "job_id": job_id,
-        "year": month.year,
-        "month": month.month,
-        "batch_size": 20,
-        "prompt_variant": prompt_variant(month.year),
-        "dry_run": false,
-    })
 }

@@ -1,0 +1,23 @@
+//! Resetting stuck months (SPEC §4): the months a reset considers and what it did.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::lock_key::YearMonth;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StuckMonthRow {
+    pub month: YearMonth,
+    pub started_at: Option<DateTime<Utc>>,
+    pub retry_count: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResetReport {
+    /// Months reset, with their new status (`retry`, or `failed` when retries ran out).
+    pub reset: Vec<(YearMonth, String)>,
+    /// Left alone: a live session holds the month's lock.
+    pub skipped_locked: Vec<YearMonth>,
+    /// Left alone: no longer processing or no longer old enough when we got there.
+    pub skipped_changed: Vec<YearMonth>,
+}

@@ -1,0 +1,35 @@
+//! The key hints of every mode, built from the keymap (so they say what the keys do
+//! now, whatever the config bound). The footer and the dialogs show the same text.
+
+use crate::app::dialog::Dialog;
+use crate::app::keymap::{DialogAction, FilterAction, Keymap, OverlayAction};
+
+/// The hint under a dialog.
+pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
+    let k = &keymap.dialog;
+    match dialog {
+        Dialog::Running { .. } => "working…".into(),
+        Dialog::Result { .. } => format!("{} close", k.key(DialogAction::Confirm)),
+        Dialog::Claim(_) => [
+            format!("{} claim", k.key(DialogAction::Confirm)),
+            format!("{} cancel", k.key(DialogAction::Cancel)),
+            format!("{}/{} field", k.key(DialogAction::NextField), k.key(DialogAction::PrevField)),
+            format!("{}/{} change", k.key(DialogAction::Decrease), k.key(DialogAction::Increase)),
+        ]
+        .join(" · "),
+        Dialog::Release { .. } | Dialog::Reset { .. } => {
+            [k.hint(DialogAction::Confirm, "do it"), k.hint(DialogAction::Cancel, "cancel")].join(" · ")
+        }
+    }
+}
+
+/// The hint after the filter line.
+pub fn filter(keymap: &Keymap) -> String {
+    let k = &keymap.filter;
+    format!("{} apply · {} clear", k.key(FilterAction::Apply), k.key(FilterAction::Clear))
+}
+
+/// The hint under help and detail views.
+pub fn overlay(keymap: &Keymap) -> String {
+    format!("{} close", keymap.overlay.key(OverlayAction::Close))
+}
