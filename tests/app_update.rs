@@ -12,6 +12,7 @@ use backfill_console::app::{
 use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::db::release::{Method, Outcome};
+use backfill_console::model::FailureKind;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
@@ -262,7 +263,8 @@ fn the_link_drops_goes_stale_and_recovers_and_an_action_in_flight_is_unknown() {
     assert!(matches!(s.link, Link::Reconnecting { attempt: 1, .. }));
     assert!(s.is_stale(), "data kept but marked stale");
     assert!(s.snapshot.is_some(), "the last good data stays");
-    let result = JobResult::Failed { job: "Claim".into(), error: "connection closed".into(), outcome_unknown: true };
+    let result =
+        JobResult::Failed { job: "Claim".into(), error: "connection closed".into(), kind: FailureKind::LinkLost };
     let fx = app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
     assert!(!fx.iter().any(|e| matches!(e, Effect::Run(_))), "never repeated by itself");
     let Overlay::Dialog(Dialog::Result { lines, ok: false, .. }) = &s.overlay else { panic!() };
@@ -272,6 +274,23 @@ fn the_link_drops_goes_stale_and_recovers_and_an_action_in_flight_is_unknown() {
     app::update(&mut s, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + Duration::from_secs(60))));
     assert_eq!(s.link, Link::Connected);
     assert!(!s.is_stale());
+}
+
+/// The privilege advice follows the failure's kind, not words in its text.
+#[test]
+fn a_missing_privilege_is_told_by_its_kind() {
+    let advice = |kind: FailureKind, error: &str| {
+        let (mut s, _) = fixture::state(20);
+        s.job_running = true;
+        let result = JobResult::Failed { job: "Claim".into(), error: error.into(), kind };
+        app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
+        let Overlay::Dialog(Dialog::Result { lines, ok: false, .. }) = &s.overlay else { panic!() };
+        lines.iter().any(|l| l.contains("the database role lacks a privilege"))
+    };
+    assert!(advice(FailureKind::PermissionDenied, "could not claim: permission denied for table backfill_log"));
+    assert!(advice(FailureKind::PermissionDenied, "could not claim: keine Berechtigung für Tabelle backfill_log"));
+    assert!(!advice(FailureKind::Other, "could not claim: a month named 'permission denied' broke it"));
+    assert!(!advice(FailureKind::LinkLost, "permission denied"));
 }
 
 #[test]

@@ -130,8 +130,11 @@ fn running_dialog() {
 #[test]
 fn result_dialog_outcome_unknown() {
     let (mut state, _) = fixture::state(20);
-    let result =
-        app::JobResult::Failed { job: "Claim".into(), error: "connection closed".into(), outcome_unknown: true };
+    let result = app::JobResult::Failed {
+        job: "Claim".into(),
+        error: "connection closed".into(),
+        kind: backfill_console::model::FailureKind::LinkLost,
+    };
     app::update(&mut state, Msg::Db(DbEvent::JobDone(result)));
     insta::assert_snapshot!(render(&state, 80, 24, false));
 }
@@ -234,7 +237,11 @@ fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
     let effects = app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));
     assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
     // And the new cancel key closes a fresh dialog.
-    let failed = app::JobResult::Failed { job: "Release".into(), error: "x".into(), outcome_unknown: false };
+    let failed = app::JobResult::Failed {
+        job: "Release".into(),
+        error: "x".into(),
+        kind: backfill_console::model::FailureKind::Other,
+    };
     app::update(&mut state, Msg::Db(DbEvent::JobDone(failed)));
     assert!(render(&state, 80, 24, true).contains("o close"));
     app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));

@@ -5,7 +5,7 @@ use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
 use crate::model::release::{Method, Outcome};
-use crate::model::{Level, assess};
+use crate::model::{FailureKind, Level, assess};
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
     match event {
@@ -138,11 +138,11 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
                 .extend(report.skipped_locked.iter().map(|m| format!("{m} left alone: a live session holds its lock")));
             ("Reset stuck months".into(), lines, true)
         }
-        JobResult::Failed { job, error, outcome_unknown } => {
+        JobResult::Failed { job, error, kind } => {
             let mut lines = vec![crate::text::sanitize(error)];
-            if *outcome_unknown {
+            if kind.outcome_unknown() {
                 lines.insert(0, "outcome unknown — see the audit table (backfill_console_audit); not retried".into());
-            } else if error.contains("permission denied") {
+            } else if *kind == FailureKind::PermissionDenied {
                 lines.push(
                     "the database role lacks a privilege: claim needs UPDATE on backfill_log and INSERT on the queue \
                      and audit tables; release needs pg_signal_backend"

@@ -4,11 +4,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
-use crate::model::Snapshot;
 use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
 use crate::model::reset::ResetReport;
+use crate::model::{FailureKind, Snapshot};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -93,11 +93,12 @@ pub enum JobResult {
         outcome: Outcome,
     },
     Reset(ResetReport),
-    /// The job failed; `outcome_unknown` when the link dropped while it ran.
+    /// The job failed; `kind` says whether its outcome is unknown (the link dropped
+    /// while it ran) or what the operator can do about it.
     Failed {
         job: String,
         error: String,
-        outcome_unknown: bool,
+        kind: FailureKind,
     },
 }
 

@@ -63,7 +63,7 @@ pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEn
             ],
         )
         .await
-        .map_err(|e| DbError::query("write the audit row", &e))?;
+        .map_err(|e| DbError::query("write the audit row", e))?;
     Ok(row.get(0))
 }
 

@@ -8,7 +8,7 @@ use super::lock_key::YearMonth;
 
 /// Lines to show (the UI sanitises them).
 pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<String>, DbError> {
-    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let mut lines = Vec::new();
     let row = client
         .query_typed_opt(

@@ -7,6 +7,7 @@ use tokio_postgres::error::SqlState;
 
 use super::connect::settings::{ConnSettings, PasswordSource, SettingsError};
 use super::connect::tls::TlsSetupError;
+use crate::model::FailureKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -16,8 +17,15 @@ pub enum DbError {
     Tls(#[from] TlsSetupError),
     #[error("cannot connect to {target}: {reason}")]
     Connect { target: String, reason: String },
+    /// A statement failed; `reason` is the server's message made one line (with advice),
+    /// the driver's error stays underneath for its SQLSTATE and cause.
     #[error("could not {what}: {reason}")]
-    Query { what: String, reason: String, code: Option<String> },
+    Query {
+        what: String,
+        reason: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
     #[error("the backfill schema is not installed in this database (no {missing}); run `backfill-console migrate`")]
     SchemaMissing { missing: String },
     #[error(
@@ -33,41 +41,72 @@ pub enum DbError {
 }
 
 impl DbError {
-    pub fn query(what: &str, e: &tokio_postgres::Error) -> Self {
-        let mut reason = describe(e);
+    pub fn query(what: &str, e: tokio_postgres::Error) -> Self {
+        let mut reason = describe(&e);
         if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
             reason.push_str(" — this database role lacks the privilege; sql/roles.sql lists what each role needs");
         } else if e.code() == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
             reason.push_str(" — the session is read-only");
         }
-        DbError::Query { what: what.to_string(), reason, code: e.code().map(|c| c.code().to_string()) }
+        DbError::Query { what: what.to_string(), reason, source: e }
     }
 
     /// The SQLSTATE, when the server gave one.
-    pub fn sqlstate(&self) -> Option<&str> {
+    pub fn sqlstate(&self) -> Option<&SqlState> {
         match self {
-            DbError::Query { code, .. } => code.as_deref(),
+            DbError::Query { source, .. } => source.code(),
             _ => None,
         }
     }
 
     /// True when the server said the role lacks a privilege.
     pub fn is_permission_denied(&self) -> bool {
-        self.sqlstate() == Some(SqlState::INSUFFICIENT_PRIVILEGE.code())
+        self.sqlstate() == Some(&SqlState::INSUFFICIENT_PRIVILEGE)
     }
 
     /// True when the failure was the link (not the statement): the outcome of a
-    /// write in flight is then unknown.
+    /// write in flight is then unknown. By SQLSTATE (class 08, or the server shutting
+    /// the session down: 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+    /// connect now), or a driver error with no server answer: the socket closed or failed.
     pub fn is_connection_loss(&self) -> bool {
         match self {
             DbError::Connect { .. } | DbError::Tainted(_) => true,
-            DbError::Query { code, reason, .. } => {
-                code.as_deref().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P02")
-                    || (code.is_none() && (reason.contains("connection closed") || reason.contains("connection")))
-            }
+            DbError::Query { source, .. } => match source.code() {
+                Some(code) => {
+                    code.code().starts_with("08")
+                        || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
+                            .contains(code)
+                }
+                None => source.is_closed() || io_cause(source).is_some(),
+            },
             _ => false,
         }
     }
+
+    /// The kind of failure, for the screen and the CLI's exit.
+    pub fn kind(&self) -> FailureKind {
+        if matches!(self, DbError::Connect { .. } | DbError::Settings(_) | DbError::Tls(_)) {
+            FailureKind::CouldNotConnect
+        } else if self.is_connection_loss() {
+            FailureKind::LinkLost
+        } else if self.is_permission_denied() {
+            FailureKind::PermissionDenied
+        } else {
+            FailureKind::Other
+        }
+    }
+}
+
+/// The I/O error underneath a driver error, when there is one (a socket that failed).
+fn io_cause(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// One line from a driver error: the server's message (and hint), or the I/O cause.
@@ -104,19 +143,27 @@ pub fn describe_connect_io(target: &str, e: &std::io::Error) -> DbError {
         std::io::ErrorKind::NotFound => " — no server socket there; check the host (socket directory) and port",
         std::io::ErrorKind::PermissionDenied => " — this OS user may not open that socket",
         // Refused, unresolvable, timed out: the same advice as the driver's errors get.
-        _ => connect_advice(None, &base, PasswordSource::None),
+        _ => connect_advice(None, Some(e.kind()), &base, PasswordSource::None),
     };
     DbError::Connect { target: target.to_string(), reason: one_line(&format!("{base}{advice}")) }
 }
 
 pub fn describe_connect_error(target: &str, settings: &ConnSettings, e: &tokio_postgres::Error) -> DbError {
     let base = describe(e);
-    let advice = connect_advice(e.code(), &base, settings.password_source);
+    let advice = connect_advice(e.code(), io_cause(e).map(std::io::Error::kind), &base, settings.password_source);
     DbError::Connect { target: target.to_string(), reason: format!("{base}{advice}") }
 }
 
-/// What to do about a failed connection, from the SQLSTATE and the message.
-fn connect_advice(code: Option<&SqlState>, base: &str, password: PasswordSource) -> &'static str {
+/// What to do about a failed connection, from the SQLSTATE or the socket's error kind.
+/// Only where neither tells enough is the message read: 28000 covers a missing role,
+/// peer/ident failure and a missing pg_hba.conf entry alike; the driver reports a
+/// missing password and an unresolvable host name without a code or kind of their own.
+fn connect_advice(
+    code: Option<&SqlState>,
+    io: Option<std::io::ErrorKind>,
+    base: &str,
+    password: PasswordSource,
+) -> &'static str {
     if code == Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) {
         // 28000: the role does not exist, peer/ident authentication failed, or pg_hba.conf has no entry.
         if base.contains("does not exist") {
@@ -136,11 +183,11 @@ fn connect_advice(code: Option<&SqlState>, base: &str, password: PasswordSource)
         }
     } else if code == Some(&SqlState::INVALID_CATALOG_NAME) {
         " — check the database name (dbname / PGDATABASE)"
-    } else if base.contains("Connection refused") {
+    } else if io == Some(std::io::ErrorKind::ConnectionRefused) {
         " — is the server running and listening there?"
     } else if base.contains("failed to lookup address") || base.contains("Name or service not known") {
         " — the host name does not resolve; check host / PGHOST"
-    } else if base.contains("timed out") {
+    } else if io == Some(std::io::ErrorKind::TimedOut) || base.contains("timed out") {
         " — no answer in time; check the host, port and firewall"
     } else {
         ""
@@ -160,23 +207,29 @@ mod tests {
     fn a_missing_role_is_not_blamed_on_a_missing_password() {
         let missing_role = connect_advice(
             Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION),
+            None,
             "role \"root\" does not exist",
             PasswordSource::None,
         );
         assert!(missing_role.contains("check the user name") && !missing_role.contains("password"), "{missing_role}");
         let peer = connect_advice(
             Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION),
+            None,
             "Peer authentication failed for user \"x\"",
             PasswordSource::None,
         );
         assert!(peer.contains("OS user"), "{peer}");
-        let no_password = connect_advice(None, "invalid configuration: password missing", PasswordSource::None);
+        let no_password = connect_advice(None, None, "invalid configuration: password missing", PasswordSource::None);
         assert!(no_password.contains("no password was given"), "{no_password}");
         let wrong = connect_advice(
             Some(&SqlState::INVALID_PASSWORD),
+            None,
             "password authentication failed",
             PasswordSource::Environment,
         );
         assert!(wrong.contains("check the user name and password"), "{wrong}");
+        let refused =
+            connect_advice(None, Some(std::io::ErrorKind::ConnectionRefused), "whatever", PasswordSource::None);
+        assert!(refused.contains("listening"), "{refused}");
     }
 }

@@ -44,7 +44,7 @@ pub struct MigrateReport {
 }
 
 pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
-    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let tx = client.transaction().await.map_err(q("begin the migration"))?;
     tx.batch_execute("SET LOCAL lock_timeout = '120s'; SET LOCAL statement_timeout = 0")
         .await
@@ -101,7 +101,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
         }
         tx.batch_execute(migration.sql)
             .await
-            .map_err(|e| DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), &e))?;
+            .map_err(|e| DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), e))?;
         tx.execute_typed(
             &format!("INSERT INTO {BOOKKEEPING_TABLE} (version, name, checksum) VALUES ($1, $2, $3)"),
             &[p(&migration.version), p(&migration.name), p(&checksum(migration.sql))],
@@ -119,7 +119,7 @@ async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Res
     let exists: bool = tx
         .query_typed_one("SELECT to_regclass('backfill_log') IS NOT NULL", &[])
         .await
-        .map_err(|e| DbError::query("look for backfill_log", &e))?
+        .map_err(|e| DbError::query("look for backfill_log", e))?
         .get(0);
     if !exists {
         return Ok(None);
@@ -127,7 +127,7 @@ async fn existing_backfill_log_rows(tx: &tokio_postgres::Transaction<'_>) -> Res
     let rows: i64 = tx
         .query_typed_one("SELECT count(*) FROM backfill_log", &[])
         .await
-        .map_err(|e| DbError::query("count backfill_log", &e))?
+        .map_err(|e| DbError::query("count backfill_log", e))?
         .get(0);
     Ok(Some(rows))
 }
@@ -144,7 +144,7 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
             &[],
         )
         .await
-        .map_err(|e| DbError::query("check the schema", &e))?;
+        .map_err(|e| DbError::query("check the schema", e))?;
     let (log, queue, book): (bool, bool, bool) = (row.get(0), row.get(1), row.get(2));
     if !log {
         return Err(DbError::SchemaMissing { missing: "backfill_log table".into() });
@@ -155,7 +155,7 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
     let version: Option<i32> = client
         .query_typed_one(&format!("SELECT max(version) FROM {BOOKKEEPING_TABLE}"), &[])
         .await
-        .map_err(|e| DbError::query("read the schema version", &e))?
+        .map_err(|e| DbError::query("read the schema version", e))?
         .get(0);
     let version = version.unwrap_or(0);
     if version > latest_version() {

@@ -34,7 +34,7 @@ pub async fn read<C: GenericClient>(client: &C, visibility: Duration) -> Result<
     let row = client
         .query_typed_opt(READ, &[p(&visibility.as_secs_f64())])
         .await
-        .map_err(|e| DbError::query("read the queue", &e))?;
+        .map_err(|e| DbError::query("read the queue", e))?;
     Ok(row.map(|r| Delivery { msg_id: r.get(0), read_count: r.get(1), message: r.get(2) }))
 }
 
@@ -42,7 +42,7 @@ pub async fn delete<C: GenericClient>(client: &C, msg_id: i64) -> Result<bool, D
     let n = client
         .execute_typed("DELETE FROM backfill_queue WHERE msg_id = $1", &[p(&msg_id)])
         .await
-        .map_err(|e| DbError::query("delete the message", &e))?;
+        .map_err(|e| DbError::query("delete the message", e))?;
     Ok(n == 1)
 }
 
@@ -56,6 +56,6 @@ pub async fn dead_letter<C: GenericClient>(client: &C, msg_id: i64, reason: &str
             &[p(&msg_id), p(&reason)],
         )
         .await
-        .map_err(|e| DbError::query("dead-letter the message", &e))?;
+        .map_err(|e| DbError::query("dead-letter the message", e))?;
     Ok(n == 1)
 }

@@ -92,7 +92,7 @@ pub async fn release(
     let outcome: String = match result {
         Ok(row) => row.get(0),
         Err(e) => {
-            let err = refine(DbError::query(&format!("{} pid {}", function(method), target.pid), &e));
+            let err = refine(DbError::query(&format!("{} pid {}", function(method), target.pid), e));
             if !err.is_connection_loss() {
                 let outcome = format!("refused: {err}");
                 let entry = AuditEntry {
@@ -138,7 +138,7 @@ async fn holds(client: &Client, target: &Target) -> Result<bool, DbError> {
             &[p(&target.pid), p(&target.backend_start), p(&target.month.lock_key())],
         )
         .await
-        .map_err(|e| DbError::query("check the lock", &e))?;
+        .map_err(|e| DbError::query("check the lock", e))?;
     Ok(row.get(0))
 }
 

@@ -35,7 +35,7 @@ pub async fn stuck_months(client: &Client, older_than: Duration) -> Result<Vec<S
     let rows = client
         .query_typed(STUCK, &[p(&older_than.as_secs_f64())])
         .await
-        .map_err(|e| DbError::query("list stuck months", &e))?;
+        .map_err(|e| DbError::query("list stuck months", e))?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -93,7 +93,7 @@ async fn transact(
     older_than: Duration,
     only: Option<&[YearMonth]>,
 ) -> Result<ResetReport, DbError> {
-    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, &e);
+    let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let secs = older_than.as_secs_f64();
     let tx = client.transaction().await.map_err(q("begin the reset"))?;
     if let Some(sql) = local_settings {

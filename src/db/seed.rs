@@ -13,7 +13,7 @@ pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearM
     if from > to {
         return Err(DbError::Refused(format!("seed: --from {from} is after --to {to}; swap them")));
     }
-    let tx = client.transaction().await.map_err(|e| DbError::query("begin seed", &e))?;
+    let tx = client.transaction().await.map_err(|e| DbError::query("begin seed", e))?;
     let inserted = tx
         .execute_typed(
             "INSERT INTO backfill_log (year, month, status)
@@ -22,7 +22,7 @@ pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearM
             &[p(&from.index()), p(&to.index())],
         )
         .await
-        .map_err(|e| DbError::query("insert months", &e))?;
+        .map_err(|e| DbError::query("insert months", e))?;
     let params = serde_json::json!({ "from": from.to_string(), "to": to.to_string() });
     let outcome = format!("inserted {inserted}");
     let entry = AuditEntry {
@@ -34,6 +34,6 @@ pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearM
         detail: None,
     };
     audit::record(&tx, actor, &entry).await?;
-    tx.commit().await.map_err(|e| DbError::query("commit seed", &e))?;
+    tx.commit().await.map_err(|e| DbError::query("commit seed", e))?;
     Ok(inserted)
 }

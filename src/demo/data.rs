@@ -21,7 +21,7 @@ pub const ERRORS: &[&str] = &[
 /// Inserts the 300 months (the table must be empty of them).
 pub async fn load(client: &mut Client, seed: u64) -> Result<(), DbError> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let tx = client.transaction().await.map_err(|e| DbError::query("begin the demo data", &e))?;
+    let tx = client.transaction().await.map_err(|e| DbError::query("begin the demo data", e))?;
     for year in 2000..=2024 {
         for month in 1..=12 {
             let roll: f64 = rng.random();
@@ -39,7 +39,7 @@ pub async fn load(client: &mut Client, seed: u64) -> Result<(), DbError> {
             insert(&tx, &mut rng, year, month, status).await?;
         }
     }
-    tx.commit().await.map_err(|e| DbError::query("commit the demo data", &e))
+    tx.commit().await.map_err(|e| DbError::query("commit the demo data", e))
 }
 
 async fn insert(
@@ -90,6 +90,6 @@ async fn insert(
         ],
     )
     .await
-    .map_err(|e| DbError::query("insert a demo month", &e))?;
+    .map_err(|e| DbError::query("insert a demo month", e))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Plain data and pure judgements over it; no I/O.
 
 pub mod claim;
+pub mod failure;
 pub mod hold;
 pub mod lock_key;
 pub mod release;
@@ -8,6 +9,7 @@ pub mod reset;
 pub mod snapshot;
 pub mod stuck;
 
+pub use failure::FailureKind;
 pub use hold::{HoldBasis, HoldEstimate, HoldTracker};
 pub use lock_key::{LockClass, YearMonth};
 pub use snapshot::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};

@@ -7,6 +7,7 @@ use crate::app::{Job, JobResult};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, ConnSettings, SessionOptions};
 use crate::db::{DbError, claim, release, reset};
+use crate::model::FailureKind;
 
 pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, actor: Actor) -> JobResult {
     let name = match &job {
@@ -18,7 +19,7 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
     let mut session = match connect::connect(&settings, &options).await {
         Ok(s) => s,
         // Nothing was sent: the outcome is known (nothing happened).
-        Err(e) => return failed(name, &e, false),
+        Err(e) => return failed(name, &e, FailureKind::CouldNotConnect),
     };
     let result = match job {
         Job::Claim(params) => claim::claim(&mut session, &params, Some(&actor)).await.map(JobResult::Claim),
@@ -38,12 +39,12 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
             r
         }
         Err(e) => {
-            let unknown = e.is_connection_loss() || session.is_closed();
-            failed(name, &e, unknown)
+            let kind = if session.is_closed() { FailureKind::LinkLost } else { e.kind() };
+            failed(name, &e, kind)
         }
     }
 }
 
-fn failed(name: &str, e: &DbError, outcome_unknown: bool) -> JobResult {
-    JobResult::Failed { job: name.to_string(), error: e.to_string(), outcome_unknown }
+fn failed(name: &str, e: &DbError, kind: FailureKind) -> JobResult {
+    JobResult::Failed { job: name.to_string(), error: e.to_string(), kind }
 }

@@ -29,7 +29,7 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
             &[p(&statuses), p(&params.years.from), p(&params.years.to), p(&params.batch_size)],
         )
         .await
-        .map_err(|e| DbError::query("read candidate months", &e))?;
+        .map_err(|e| DbError::query("read candidate months", e))?;
     let all = rows.iter().map(|row| {
         let holder: Option<i32> = row.get("holder");
         Candidate {

@@ -106,10 +106,10 @@ async fn transact(
 ) -> Result<ClaimReport, DbError> {
     let statuses = params.claimable_statuses();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
-    let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", &e))?;
+    let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", e))?;
     if let Some(sql) = local_settings {
         // Through a transaction pooler: the safety settings for this transaction only.
-        tx.batch_execute(sql).await.map_err(|e| DbError::query("apply the safety settings", &e))?;
+        tx.batch_execute(sql).await.map_err(|e| DbError::query("apply the safety settings", e))?;
     }
     let mut claim = Batch {
         tx: &tx,
@@ -194,7 +194,7 @@ async fn transact(
         report.audit_id = Some(audit::record(&tx, actor, &entry).await?);
     }
     // COMMIT releases every month lock taken above, on this same session.
-    tx.commit().await.map_err(|e| DbError::query("commit the claim", &e))?;
+    tx.commit().await.map_err(|e| DbError::query("commit the claim", e))?;
     Ok(report)
 }
 

@@ -145,7 +145,7 @@ pub struct Month {
 }
 
 fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> DbError {
-    move |e| DbError::query(what, &e)
+    move |e| DbError::query(what, e)
 }
 
 /// The session's prepared claim statements, by their SQL — or, through a

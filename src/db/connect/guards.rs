@@ -102,7 +102,7 @@ pub async fn read_back(client: &Client, options: &SessionOptions, applied: Appli
             &[(&names, tokio_postgres::types::Type::TEXT_ARRAY)],
         )
         .await
-        .map_err(|e| DbError::query("read the session's settings back", &e))?;
+        .map_err(|e| DbError::query("read the session's settings back", e))?;
     let settings = wanted
         .into_iter()
         .map(|(name, wanted)| {

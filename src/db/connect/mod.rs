@@ -176,7 +176,7 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
             .client
             .batch_execute(&guards::set_sql(session, false))
             .await
-            .map_err(|e| DbError::query("apply the session's safety settings", &e))?;
+            .map_err(|e| DbError::query("apply the session's safety settings", e))?;
         guards = guards::read_back(&opened.client, session, Applied::Set).await?;
     }
     let pooler_addr = if pooling == Pooling::None { None } else { client_addr(&opened.client).await };

@@ -55,7 +55,7 @@ pub async fn backend_pid(client: &Client) -> Result<i32, DbError> {
     let row = client
         .query_typed_one("SELECT pg_backend_pid()", &[])
         .await
-        .map_err(|e| DbError::query("read the backend pid", &e))?;
+        .map_err(|e| DbError::query("read the backend pid", e))?;
     Ok(row.get(0))
 }
 

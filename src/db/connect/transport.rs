@@ -49,7 +49,7 @@ pub async fn open(
             let row = client
                 .query_typed_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
                 .await
-                .map_err(|e| DbError::query("read the session's backend pid", &e))?;
+                .map_err(|e| DbError::query("read the session's backend pid", e))?;
             Ok::<_, DbError>(Opened {
                 client,
                 connection,

@@ -44,14 +44,14 @@ pub async fn read_guarded(
         Ok(messages) => messages,
         Err(e) => {
             // The transaction is left aborted: end it (a failed ROLLBACK means the link is gone).
-            client.batch_execute("ROLLBACK").await.map_err(|e| DbError::query(what, &e))?;
+            client.batch_execute("ROLLBACK").await.map_err(|e| DbError::query(what, e))?;
             if check_locks {
                 refuse_if_held(&held_advisory_locks(client).await?)?;
             }
             return Err(if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
                 DbError::SchemaMissing { missing: crate::db::error::describe(&e) }
             } else {
-                DbError::query(what, &e)
+                DbError::query(what, e)
             });
         }
     };
@@ -80,7 +80,7 @@ async fn held_advisory_locks(client: &Client) -> Result<String, DbError> {
     let row = client
         .query_typed_one(HELD_LOCKS, &[])
         .await
-        .map_err(|e| DbError::query("check the session for advisory locks after queue_depth_query", &e))?;
+        .map_err(|e| DbError::query("check the session for advisory locks after queue_depth_query", e))?;
     Ok(row.get(0))
 }
 

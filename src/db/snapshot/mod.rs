@@ -248,7 +248,7 @@ async fn read_raw(
         if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
             DbError::SchemaMissing { missing: super::error::describe(&e) }
         } else {
-            DbError::query("read the snapshot", &e)
+            DbError::query("read the snapshot", e)
         }
     })?;
     let text =
