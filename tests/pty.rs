@@ -25,10 +25,10 @@ async fn operator_opens_help_claims_one_month_through_the_dialog_and_quits() {
         let mut c = Console::start(&url, &[]);
         c.wait_for("Months 12/12");
         c.send("?");
-        c.wait_for("In dialogs: Enter confirm");
+        c.wait_for("In dialogs: Enter/y confirm");
         c.send("\x1b");
         // A key right after Esc would read as Alt-key: wait for the overlay to close.
-        c.wait_gone("In dialogs: Enter confirm");
+        c.wait_gone("In dialogs: Enter/y confirm");
         c.send("c");
         c.wait_for("Run the claim routine");
         // Batch size down from 10 to 1: nine times ←.

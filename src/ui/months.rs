@@ -1,62 +1,97 @@
 //! The months table and the year × month calendar grid.
 
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph};
 
-use super::table::{DataTable, TableRow, placeholder, title};
+use super::table::{Column, DataTable, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
 use crate::duration_text::format as dur;
+use crate::model::MonthRow;
 use crate::model::hold::since;
 use crate::model::lock_key::YearMonth;
 use crate::text::clip;
+
+/// One month row and what the columns need to draw it.
+struct MonthLine<'s> {
+    month: &'s MonthRow,
+    taken_at: DateTime<Utc>,
+    status_style: Style,
+}
+
+/// The months table's columns, in order.
+fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
+    [
+        Column {
+            header: "Month",
+            narrow: Some(7),
+            wide: 7,
+            cell: |r, _| Cell::from(format!("{:04}-{:02}", r.month.year, r.month.month)),
+        },
+        Column {
+            header: "Status",
+            narrow: Some(12),
+            wide: 12,
+            cell: |r, w| {
+                let status = &r.month.status;
+                let text = format!("{} {status}", Theme::status_symbol(status));
+                Cell::from(Span::styled(clip(&text, w), r.status_style))
+            },
+        },
+        Column {
+            header: "R",
+            narrow: Some(1),
+            wide: 1,
+            cell: |r, _| Cell::from(r.month.retry_count.map_or("-".into(), |n| n.to_string())),
+        },
+        Column {
+            header: "Started",
+            narrow: None,
+            wide: 11,
+            cell: |r, _| Cell::from(r.month.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string())),
+        },
+        Column {
+            header: "Age",
+            narrow: Some(6),
+            wide: 6,
+            cell: |r, _| {
+                let m = r.month;
+                let age = m.started_at.filter(|_| m.status == "processing").map(|s| dur(since(s, r.taken_at)));
+                Cell::from(age.unwrap_or_default())
+            },
+        },
+        Column {
+            header: "Error",
+            narrow: Some(0),
+            wide: 0,
+            cell: |r, w| Cell::from(clip(r.month.error.as_deref().unwrap_or(""), w)),
+        },
+    ]
+}
 
 pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(snap) = &state.snapshot else {
         return placeholder(frame, area, "Months", state.focus == Panel::Months, theme);
     };
-    let wide = area.width >= 70;
     let visible = select::visible_months(state);
     let selected = visible.iter().position(|&i| snap.months[i].year_month() == state.selected_month);
-    let error_width = area.width.saturating_sub(if wide { 48 } else { 36 }) as usize;
     let (first, count) = super::table::window(selected, visible.len(), area.height);
     let rows = visible[first..first + count]
         .iter()
         .map(|&i| {
-            let m = &snap.months[i];
-            let status = Span::styled(
-                format!("{} {}", Theme::status_symbol(&m.status), clip(&m.status, 10)),
-                theme.status(&m.status),
-            );
-            let age = m.started_at.filter(|_| m.status == "processing").map(|s| dur(since(s, snap.taken_at)));
-            let mut cells = vec![
-                Cell::from(format!("{:04}-{:02}", m.year, m.month)),
-                Cell::from(status),
-                Cell::from(m.retry_count.map_or("-".into(), |r| r.to_string())),
-            ];
-            if wide {
-                cells.push(Cell::from(m.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string())));
-            }
-            cells.push(Cell::from(age.unwrap_or_default()));
-            cells.push(Cell::from(clip(m.error.as_deref().unwrap_or(""), error_width.max(1))));
-            TableRow { cells, style: Style::new() }
+            let month = &snap.months[i];
+            (MonthLine { month, taken_at: snap.taken_at, status_style: theme.status(&month.status) }, Style::new())
         })
         .collect();
-    let mut header = vec!["Month", "Status", "R"];
-    let mut widths = vec![Constraint::Length(7), Constraint::Length(12), Constraint::Length(1)];
-    if wide {
-        header.push("Started");
-        widths.push(Constraint::Length(11));
-    }
-    header.extend(["Age", "Error"]);
-    widths.extend([Constraint::Length(6), Constraint::Fill(1)]);
+    let columns = columns();
     DataTable {
         title: title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()),
-        header,
-        widths,
+        columns: &columns,
+        wide: area.width >= 70,
         rows,
         selected: selected.map(|s| s - first),
         focused: state.focus == Panel::Months,

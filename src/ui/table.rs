@@ -11,33 +11,55 @@ use super::theme::Theme;
 use crate::app::State;
 use crate::text::clip;
 
-/// One row as cells, and an optional style for the whole row.
-pub struct TableRow<'a> {
-    pub cells: Vec<Cell<'a>>,
-    pub style: Style,
+/// A column, declared once: its header, its width, and how a row fills its cell.
+pub struct Column<R> {
+    pub header: &'static str,
+    /// Cells wide in a normal table; `None`: shown only in a wide one.
+    pub narrow: Option<u16>,
+    /// Cells wide in a wide table. 0 (in either) fills what the others leave.
+    pub wide: u16,
+    /// The cell for a row, given the cells it has (text longer than that is clipped with `…`).
+    pub cell: fn(&R, usize) -> Cell<'static>,
 }
 
-pub struct DataTable<'a> {
+/// The columns a table of this size shows, each with its width (0 = fill).
+fn shown<R>(columns: &[Column<R>], wide: bool) -> Vec<(&Column<R>, u16)> {
+    columns.iter().filter_map(|c| if wide { Some((c, c.wide)) } else { c.narrow.map(|w| (c, w)) }).collect()
+}
+
+pub struct DataTable<'a, R> {
     pub title: Line<'a>,
-    pub header: Vec<&'a str>,
-    pub widths: Vec<Constraint>,
-    pub rows: Vec<TableRow<'a>>,
+    pub columns: &'a [Column<R>],
+    /// The wide layout (the caller decides from the area it has).
+    pub wide: bool,
+    /// Rows, each with a style for the whole row.
+    pub rows: Vec<(R, Style)>,
     pub selected: Option<usize>,
     pub focused: bool,
     pub empty: &'a str,
 }
 
-impl DataTable<'_> {
+impl<R> DataTable<'_, R> {
     pub fn render(self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let block = Block::bordered().title(self.title).border_style(theme.border(self.focused));
         if self.rows.is_empty() {
             frame.render_widget(Paragraph::new(Line::styled(self.empty, theme.dim())).block(block), area);
             return;
         }
-        let header = Row::new(self.header).style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-        let rows = self.rows.into_iter().map(|r| Row::new(r.cells).style(r.style));
+        let columns = shown(self.columns, self.wide);
+        // Borders (2), the selection mark (1), one space between columns.
+        let fixed: u16 = columns.iter().map(|(_, w)| w + 1).sum();
+        let fill = usize::from(area.width.saturating_sub(3 + fixed)).max(1);
+        let widths: Vec<Constraint> =
+            columns.iter().map(|(_, w)| if *w == 0 { Constraint::Fill(1) } else { Constraint::Length(*w) }).collect();
+        let header = Row::new(columns.iter().map(|(c, _)| c.header))
+            .style(Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+        let rows = self.rows.into_iter().map(|(row, style)| {
+            let cells = columns.iter().map(|(c, w)| (c.cell)(&row, if *w == 0 { fill } else { usize::from(*w) }));
+            Row::new(cells.collect::<Vec<_>>()).style(style)
+        });
         let highlight = if self.focused { theme.selected() } else { Style::new().add_modifier(Modifier::BOLD) };
-        let table = Table::new(rows, self.widths)
+        let table = Table::new(rows, widths)
             .header(header)
             .block(block)
             .column_spacing(1)
