@@ -10,6 +10,7 @@ pub mod duration_text;
 pub mod logging;
 pub mod model;
 pub mod pgserver;
+pub mod present;
 pub mod text;
 pub mod tui;
 pub mod ui;

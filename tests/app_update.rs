@@ -196,9 +196,14 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert!(on_action(&mut s, Action::Release).len() == 1 && s.overlay == Overlay::None);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Release { target, method, facts, .. }) = s.overlay.clone() else { panic!() };
+    let Overlay::Dialog(Dialog::Release { plan, method }) = s.overlay.clone() else { panic!() };
+    let target = plan.target.clone();
     assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
-    assert!(facts.iter().any(|f| f.contains("month lock 2023-05 (pending)")), "{facts:?}");
+    let text = backfill_console::present::release::plan(&[*plan], method);
+    assert!(
+        text[0].strong && text[0].text.contains("TERMINATE pid 4242: it holds month lock(s) 2023-05 (pending)"),
+        "{text:?}"
+    );
     let fx = key(&mut s, KeyCode::Enter);
     assert!(matches!(&fx[..], [Effect::Run(Job::Release { method: Method::Terminate, .. })]));
     let result = JobResult::Release { target, method, outcome: Outcome::Done { lock_released: true } };
@@ -220,7 +225,7 @@ fn reset_lists_the_stuck_months() {
     let (mut s, _) = fixture::state(20);
     on_action(&mut s, Action::ResetStuck);
     let Overlay::Dialog(Dialog::Reset { months, .. }) = s.overlay.clone() else { panic!() };
-    assert_eq!(months.iter().map(|m| m.0).collect::<Vec<_>>(), [ym(2024, 9)]);
+    assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym(2024, 9)]);
     let fx = key(&mut s, KeyCode::Char('y'));
     assert!(matches!(&fx[..], [Effect::Run(Job::Reset { months, .. })] if months == &vec![ym(2024, 9)]));
 }

@@ -44,8 +44,8 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
     assert_eq!(snap.months[0].month, 3, "newest first");
     let failed = snap.months.iter().find(|m| m.month == 1).unwrap();
     assert_eq!(failed.error.as_ref().unwrap().len(), snapshot::ERROR_PREVIEW_CHARS as usize, "error truncated");
-    assert_eq!(snap.status_counts()["failed"], 1);
-    assert_eq!(snap.status_counts()["pending"], 2);
+    assert_eq!(snap.status_counts()[&backfill_console::model::Status::Failed], 1);
+    assert_eq!(snap.status_counts()[&backfill_console::model::Status::Pending], 2);
 
     assert_eq!((snap.queue.ready, snap.queue.in_flight, snap.queue.delayed, snap.queue.dead), (2, 1, 2, 1));
     assert_eq!(snap.queue.enqueued_total, 5);

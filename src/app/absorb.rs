@@ -4,8 +4,9 @@ use super::dialog::Dialog;
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
-use crate::model::release::{Method, Outcome};
+use crate::model::release::Outcome;
 use crate::model::{FailureKind, Level, assess};
+use crate::present;
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
     match event {
@@ -86,58 +87,13 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
 
 fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
     match result {
-        JobResult::Claim(report) => {
-            let mut lines = vec![report.summary()];
-            for c in &report.claimed {
-                lines.push(format!("claimed {}-{:02}  job {}", c.year, c.month, c.job_id));
-            }
-            for c in &report.candidates {
-                let lock = c.holder_pid.map_or("lock free".into(), |p| format!("locked by pid {p}"));
-                lines.push(format!(
-                    "candidate {}-{:02} {} · {lock}",
-                    c.year,
-                    c.month,
-                    crate::text::sanitize(&c.status)
-                ));
-            }
-            for m in &report.skipped_locked {
-                lines.push(format!("skipped {m}: its lock stayed held (another scheduler or worker)"));
-            }
-            for m in &report.skipped_raced {
-                lines.push(format!("skipped {m}: claimed by another scheduler meanwhile"));
-            }
-            ("Claim".into(), lines, true)
-        }
-        JobResult::Release { target, method, outcome } => {
-            let verb = if *method == Method::Terminate { "terminated" } else { "query cancelled" };
-            match outcome {
-                Outcome::Done { lock_released } => (
-                    "Release".into(),
-                    vec![format!(
-                        "pid {} {verb}; lock on {} {}",
-                        target.pid,
-                        target.month,
-                        if *lock_released { "released" } else { "still held" }
-                    )],
-                    true,
-                ),
-                Outcome::Refused { reason } => {
-                    ("Release".into(), vec![format!("pid {} not signalled: {reason}", target.pid)], false)
-                }
-            }
-        }
-        JobResult::Reset(report) => {
-            let mut lines = vec![format!(
-                "reset {}, left alone {} (live worker), {} (changed meanwhile)",
-                report.reset.len(),
-                report.skipped_locked.len(),
-                report.skipped_changed.len()
-            )];
-            lines.extend(report.reset.iter().map(|(m, s)| format!("{m} -> {s}")));
-            lines
-                .extend(report.skipped_locked.iter().map(|m| format!("{m} left alone: a live session holds its lock")));
-            ("Reset stuck months".into(), lines, true)
-        }
+        JobResult::Claim(report) => ("Claim".into(), present::claim::result(report), true),
+        JobResult::Release { target, method, outcome } => (
+            "Release".into(),
+            vec![present::release::result(target, *method, outcome)],
+            matches!(outcome, Outcome::Done { .. }),
+        ),
+        JobResult::Reset(report) => ("Reset stuck months".into(), present::reset::result(report), true),
         JobResult::Failed { job, error, kind } => {
             let mut lines = vec![crate::text::sanitize(error)];
             if kind.outcome_unknown() {

@@ -1,9 +1,11 @@
 //! The two-phase dialogs: each says exactly what will happen before it happens.
 
-use crate::duration_text;
-use crate::model::claim::{ClaimParams, MAX_BATCH, YearRange};
-use crate::model::lock_key::{MAX_YEAR, MIN_YEAR, YearMonth};
-use crate::model::release::{Method, Target};
+use crate::model::claim::{ClaimParams, MAX_BATCH};
+use chrono::{DateTime, Utc};
+
+use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
+use crate::model::release::{HolderPlan, Method};
+use crate::model::reset::StuckMonthRow;
 
 /// The claim form: batch size, year range, force-retry, dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,28 +73,6 @@ impl ClaimForm {
             ClaimField::DryRun => yes_no(p.dry_run),
         }
     }
-
-    /// Exactly what Enter will do.
-    pub fn plan(&self) -> Vec<String> {
-        let p = &self.params;
-        let YearRange { from, to } = p.years;
-        let statuses = if p.force_retry { "pending, retry and failed (retries < 5)" } else { "pending and retry" };
-        if p.dry_run {
-            return vec![
-                format!("DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,", p.batch_size),
-                "newest first, and the locked ones it would pass over. Nothing is changed or locked.".into(),
-            ];
-        }
-        vec![
-            format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size),
-            format!(
-                "A month whose lock is held is passed over (waited for up to {} only if",
-                duration_text::format(p.lock_wait)
-            ),
-            "the batch would stay short). Each month taken: status -> processing".into(),
-            "and one queue message, all in ONE transaction; audited.".into(),
-        ]
-    }
 }
 
 impl Default for ClaimForm {
@@ -104,16 +84,16 @@ impl Default for ClaimForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
     Claim(ClaimForm),
+    /// Release the session of `plan` (its target is the selected lock).
     Release {
-        target: Target,
+        plan: Box<HolderPlan>,
         method: Method,
-        /// Everything the session holds and does, one line each.
-        facts: Vec<String>,
-        in_transaction: bool,
     },
+    /// Reset the stuck months, as of the snapshot taken at `taken_at`.
     Reset {
         older_than: std::time::Duration,
-        months: Vec<(YearMonth, String)>,
+        months: Vec<StuckMonthRow>,
+        taken_at: DateTime<Utc>,
     },
     /// A job is running.
     Running {
@@ -131,11 +111,11 @@ impl Dialog {
     pub fn title(&self) -> String {
         match self {
             Dialog::Claim(_) => "Run the claim routine".into(),
-            Dialog::Release { method: Method::Terminate, target, .. } => {
-                format!("Terminate pid {} (holds {})", target.pid, target.month)
+            Dialog::Release { method: Method::Terminate, plan } => {
+                format!("Terminate pid {} (holds {})", plan.target.pid, plan.target.month)
             }
-            Dialog::Release { method: Method::Cancel, target, .. } => {
-                format!("Cancel the query of pid {} (holds {})", target.pid, target.month)
+            Dialog::Release { method: Method::Cancel, plan } => {
+                format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
             }
             Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),
             Dialog::Running { title } | Dialog::Result { title, .. } => title.clone(),

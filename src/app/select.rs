@@ -6,10 +6,9 @@ use super::view::{lock_rows, month_rows};
 use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
-use crate::model::hold::since;
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Method, Target};
-use crate::text::clip;
+use crate::model::release::{Method, holder_plans};
+use crate::model::reset::StuckMonthRow;
 
 const PAGE: usize = 10;
 
@@ -128,33 +127,14 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     }
     let pid = lock.pid.ok_or("the holder has no pid")?;
     let holder = lock.holder.as_ref().ok_or("the holder's session is not visible (missing pg_monitor?)")?;
-    let backend_start = holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
-    let now = snap.taken_at;
-    let mut facts = vec![format!(
-        "session: {} · user {} · client {} · {}",
-        clip(holder.application_name.as_deref().unwrap_or("-"), 30),
-        clip(holder.usename.as_deref().unwrap_or("-"), 20),
-        clip(&holder.client(), 24),
-        clip(holder.state.as_deref().unwrap_or("-"), 24),
-    )];
-    if let Some(q) = &holder.query {
-        facts.push(format!("query: {}", clip(q, 70)));
-    }
-    for other in snap.locks.iter().filter(|l| l.pid == Some(pid) && l.granted) {
-        let what = other.month().map_or_else(
-            || format!("foreign lock {}/{}", other.classid, other.objid),
-            |m| {
-                let status = snap.month(m).map_or("not in backfill_log".into(), |r| crate::text::sanitize(&r.status));
-                format!("month lock {m} ({status})")
-            },
-        );
-        facts.push(format!("holds {what}"));
-    }
-    let in_transaction = holder.xact_start.is_some();
-    if let Some(xact) = holder.xact_start {
-        facts.push(format!("in a transaction for {}", dur(since(xact, now))));
-    }
-    Ok(Dialog::Release { target: Target { pid, backend_start, month }, method, facts, in_transaction })
+    holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
+    let assessment = state.assessment.as_ref().ok_or("no data yet")?;
+    let mut plan = holder_plans(snap, assessment, |i| snap.locks[i].pid == Some(pid))
+        .into_iter()
+        .next()
+        .ok_or("that session holds no month lock any more")?;
+    plan.target.month = month;
+    Ok(Dialog::Release { plan: Box::new(plan), method })
 }
 
 pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
@@ -162,10 +142,18 @@ pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
     if assessment.stuck_months.is_empty() {
         return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
     }
+    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
     let months = assessment
         .stuck_months
         .iter()
-        .map(|m| (m.month, m.processing_for.map_or("no started_at".into(), |d| format!("processing {}", dur(d)))))
+        .map(|m| {
+            let row = snap.month(m.month);
+            StuckMonthRow {
+                month: m.month,
+                started_at: row.and_then(|r| r.started_at),
+                retry_count: row.and_then(|r| r.retry_count).unwrap_or(0),
+            }
+        })
         .collect();
-    Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months })
+    Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months, taken_at: snap.taken_at })
 }

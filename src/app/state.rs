@@ -61,7 +61,7 @@ pub struct State {
     pub snapshot: Option<Snapshot>,
     pub assessment: Option<Assessment>,
     /// Months by status for the snapshot on screen (counted once per snapshot, not per frame).
-    pub status_counts: std::collections::BTreeMap<String, i64>,
+    pub status_counts: std::collections::BTreeMap<crate::model::Status, i64>,
     pub holds: HoldTracker,
     pub history: QueueHistory,
     pub received_at: Option<Instant>,

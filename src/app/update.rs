@@ -165,15 +165,15 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
             Vec::new()
         }
-        (Dialog::Release { target, method, .. }, DialogAction::Confirm) => {
+        (Dialog::Release { plan, method }, DialogAction::Confirm) => {
             let title = match method {
                 Method::Terminate => "Terminating",
                 Method::Cancel => "Cancelling",
             };
-            start(state, Job::Release { target, method }, title)
+            start(state, Job::Release { target: plan.target, method }, title)
         }
-        (Dialog::Reset { older_than, months }, DialogAction::Confirm) => {
-            let months = months.into_iter().map(|(m, _)| m).collect();
+        (Dialog::Reset { older_than, months, .. }, DialogAction::Confirm) => {
+            let months = months.into_iter().map(|m| m.month).collect();
             start(state, Job::Reset { older_than, months }, "Resetting stuck months")
         }
         _ => Vec::new(),
@@ -228,7 +228,7 @@ fn copy(state: &mut State, sql: bool) -> Vec<Effect> {
             let clean = crate::text::sanitize;
             Some(format!(
                 "{m}\t{}\t{}\t{}",
-                clean(&row.status),
+                clean(row.status.as_str()),
                 row.retry_count.unwrap_or(0),
                 clean(row.error.as_deref().unwrap_or(""))
             ))

@@ -1,6 +1,6 @@
 //! The rows each table shows: filtered and sorted, as indices into the snapshot.
 
-use crate::model::{Assessment, LockRow, MonthRow, Snapshot};
+use crate::model::{Assessment, LockRow, MonthRow, Snapshot, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MonthSort {
@@ -82,24 +82,11 @@ pub fn month_rows(snapshot: &Snapshot, filter: &str, sort: MonthSort) -> Vec<usi
     let m = &snapshot.months;
     match sort {
         MonthSort::Newest => {} // the snapshot is newest first
-        MonthSort::Status => rows.sort_by(|&a, &b| status_rank(&m[a].status).cmp(&status_rank(&m[b].status))),
-        MonthSort::LongestProcessing => {
-            rows.sort_by_key(|&i| (m[i].status != "processing", m[i].started_at.map_or(i64::MIN, |t| t.timestamp())))
-        }
+        MonthSort::Status => rows.sort_by_key(|&i| m[i].status.trouble_rank()),
+        MonthSort::LongestProcessing => rows
+            .sort_by_key(|&i| (m[i].status != Status::Processing, m[i].started_at.map_or(i64::MIN, |t| t.timestamp()))),
     }
     rows
-}
-
-/// Trouble first: failed, retry, processing, pending, completed, then anything unknown.
-pub fn status_rank(status: &str) -> u8 {
-    match status {
-        "failed" => 0,
-        "retry" => 1,
-        "processing" => 2,
-        "pending" => 3,
-        "completed" => 4,
-        _ => 5,
-    }
 }
 
 /// Indices into `snapshot.locks` (and `assessment.locks`).

@@ -10,7 +10,7 @@ use super::render::{self, LockView};
 use crate::db::connect::Pooling;
 use crate::db::snapshot;
 use crate::model::stuck::StuckMonth;
-use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, assess};
+use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, Status, assess};
 
 /// One read, judged. One-shot commands have no history, so hold times come
 /// from the holders' idle time only (a lower bound).
@@ -43,7 +43,7 @@ pub(super) async fn read_on(
 #[derive(Serialize)]
 struct SnapshotDoc<'a> {
     taken_at: chrono::DateTime<chrono::Utc>,
-    counts: BTreeMap<String, i64>,
+    counts: BTreeMap<Status, i64>,
     stuck_months: &'a [StuckMonth],
     locks: Vec<LockView>,
     queue: &'a QueueDepth,

@@ -8,6 +8,7 @@ use crate::db::lock_key::{LockClass, YearMonth};
 use crate::duration_text::format as dur;
 use crate::model::hold::since;
 use crate::model::{Assessment, HoldEstimate, LockProblem, Snapshot};
+use crate::present;
 use crate::text::clip;
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -68,11 +69,7 @@ pub fn lock_table(views: &[LockView]) -> String {
         "MONTH", "PID", "APPLICATION", "USER", "CLIENT", "STATE", "IDLE", "HELD ≥", "WAIT", "STUCK"
     );
     for v in views {
-        let month = match (v.month, v.granted) {
-            (Some(m), true) => m.to_string(),
-            (Some(m), false) => format!("{m}?"),
-            (None, _) => "foreign".to_string(),
-        };
+        let month = present::lock_month(v.month, v.granted);
         let hold = v.hold.map(|h| {
             let basis = match h.basis {
                 crate::model::HoldBasis::Observed => "obs",
@@ -80,11 +77,7 @@ pub fn lock_table(views: &[LockView]) -> String {
             };
             format!("{} ({basis})", dur(h.at_least))
         });
-        let stuck = if v.granted {
-            v.problems.iter().map(LockProblem::describe).collect::<Vec<_>>().join("; ")
-        } else {
-            format!("waiting on {:?}", v.blocking_pids)
-        };
+        let stuck = present::lock_why(v.granted, &v.blocking_pids, &v.problems);
         out.push_str(&format!(
             "{:<9} {:>7} {:<18} {:<10} {:<21} {:<13} {:>7} {:>14} {:>4}  {}\n",
             month,

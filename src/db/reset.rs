@@ -22,13 +22,19 @@ const STUCK: &str = "SELECT id, year, month, started_at, coalesce(retry_count, 0
     WHERE status = 'processing' AND (started_at IS NULL OR started_at < now() - make_interval(secs => $1))
     ORDER BY year DESC, month DESC";
 
-const RESET: &str = "UPDATE backfill_log
-    SET status = CASE WHEN coalesce(retry_count, 0) >= 5 THEN 'failed' ELSE 'retry' END,
-        retry_count = LEAST(coalesce(retry_count, 0) + 1, 5),
+const RESET: &str = concat!(
+    "UPDATE backfill_log
+    SET status = CASE WHEN coalesce(retry_count, 0) >= ",
+    crate::retry_cap!(),
+    " THEN 'failed' ELSE 'retry' END,
+        retry_count = LEAST(coalesce(retry_count, 0) + 1, ",
+    crate::retry_cap!(),
+    "),
         error_message = $3
     WHERE id = $1 AND status = 'processing'
       AND (started_at IS NULL OR started_at < now() - make_interval(secs => $2))
-    RETURNING status::text";
+    RETURNING status::text"
+);
 
 /// The months a reset would consider (for the confirmation).
 pub async fn stuck_months(client: &Client, older_than: Duration) -> Result<Vec<StuckMonthRow>, DbError> {

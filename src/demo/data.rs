@@ -8,6 +8,7 @@ use tokio_postgres::Client;
 
 use crate::db::DbError;
 use crate::model::claim::prompt_variant;
+use crate::model::{RETRY_CAP, Status};
 
 pub const ERRORS: &[&str] = &[
     "gemini: 503 Service Unavailable (model overloaded)",
@@ -28,15 +29,15 @@ pub async fn load(client: &mut Client, seed: u64) -> Result<(), DbError> {
             // Older years are mostly done; recent ones mostly to do.
             let done_share = ((2020 - year) as f64 / 20.0).clamp(0.0, 0.9);
             let status = if roll < done_share {
-                "completed"
+                Status::Completed
             } else if roll < done_share + 0.04 {
-                "retry"
+                Status::Retry
             } else if roll < done_share + 0.07 {
-                "failed"
+                Status::Failed
             } else {
-                "pending"
+                Status::Pending
             };
-            insert(&tx, &mut rng, year, month, status).await?;
+            insert(&tx, &mut rng, year, month, &status).await?;
         }
     }
     tx.commit().await.map_err(|e| DbError::query("commit the demo data", e))
@@ -47,7 +48,7 @@ async fn insert(
     rng: &mut StdRng,
     year: i32,
     month: i32,
-    status: &str,
+    status: &Status,
 ) -> Result<(), DbError> {
     let books: i32 = rng.random_range(20..=60);
     let resolved = rng.random_range(books / 2..=books);
@@ -55,12 +56,12 @@ async fn insert(
     let days_ago: f64 = rng.random_range(1.0..400.0);
     let minutes: f64 = rng.random_range(3.0..40.0);
     let retries = match status {
-        "retry" => rng.random_range(1..=3),
-        "failed" => 5,
+        Status::Retry => rng.random_range(1..=3),
+        Status::Failed => RETRY_CAP,
         _ => 0,
     };
-    let error = (status == "retry" || status == "failed").then(|| ERRORS[rng.random_range(0..ERRORS.len())]);
-    let done = status == "completed";
+    let error = matches!(status, Status::Retry | Status::Failed).then(|| ERRORS[rng.random_range(0..ERRORS.len())]);
+    let done = *status == Status::Completed;
     tx.execute(
         "INSERT INTO backfill_log (year, month, status, books_generated, isbns_resolved, isbns_queued,
            resolution_rate, gemini_calls, xai_calls, isbndb_calls, started_at, completed_at,
@@ -73,7 +74,7 @@ async fn insert(
         &[
             &year,
             &month,
-            &status,
+            &status.as_str(),
             &if done { books } else { 0 },
             &if done { resolved } else { 0 },
             &if done { queued } else { 0 },
@@ -86,7 +87,7 @@ async fn insert(
             &error,
             &retries,
             &prompt_variant(year),
-            &(status != "pending"),
+            &(*status != Status::Pending),
         ],
     )
     .await

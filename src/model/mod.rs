@@ -7,10 +7,12 @@ pub mod lock_key;
 pub mod release;
 pub mod reset;
 pub mod snapshot;
+pub mod status;
 pub mod stuck;
 
 pub use failure::FailureKind;
 pub use hold::{HoldBasis, HoldEstimate, HoldTracker};
 pub use lock_key::{LockClass, YearMonth};
 pub use snapshot::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
+pub use status::{RETRY_CAP, Status};
 pub use stuck::{Assessment, Level, LockProblem, LockVerdict, Thresholds, assess};

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::lock_key::{self, LockClass, YearMonth};
+use crate::model::status::Status;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -26,8 +27,8 @@ pub struct MonthRow {
     pub id: i32,
     pub year: i32,
     pub month: i32,
-    /// Kept as text: an adopted table without the status check may hold anything.
-    pub status: String,
+    /// An adopted table without the status check may hold anything: kept as [`Status::Other`].
+    pub status: Status,
     pub retry_count: Option<i32>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -141,13 +142,12 @@ pub struct QueueDepth {
 
 impl Snapshot {
     /// Month counts by status, every status present (unknown ones included).
-    pub fn status_counts(&self) -> BTreeMap<String, i64> {
-        let mut by_status: BTreeMap<&str, i64> =
-            ["pending", "processing", "completed", "retry", "failed"].iter().map(|s| (*s, 0)).collect();
+    pub fn status_counts(&self) -> BTreeMap<Status, i64> {
+        let mut by_status: BTreeMap<Status, i64> = Status::KNOWN.into_iter().map(|s| (s, 0)).collect();
         for row in &self.months {
-            *by_status.entry(row.status.as_str()).or_insert(0) += 1;
+            *by_status.entry(row.status.clone()).or_insert(0) += 1;
         }
-        by_status.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        by_status
     }
 
     /// O(log n): `months` is kept newest first (see [`Snapshot::sort_months`]).

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::hold::{HoldEstimate, HoldTracker, since};
 use super::snapshot::{LockRow, Snapshot};
 use crate::model::lock_key::YearMonth;
+use crate::model::status::Status;
 
 /// When a lock, a month or the queue is a problem. `Default` is all zeros and only
 /// lets a config file name some of them; the shipped values come from the config.
@@ -71,7 +72,7 @@ impl Level {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LockProblem {
     /// Held on a month that is not `processing` (or not in the table).
-    Leaked { month_status: Option<String> },
+    Leaked { month_status: Option<Status> },
     /// Held at least `overdue_after`.
     Overdue,
     /// Held by a pooled server backend that has run other transactions since: the
@@ -88,7 +89,7 @@ impl LockProblem {
     pub fn describe(&self) -> String {
         match self {
             LockProblem::Leaked { month_status: Some(status) } => {
-                format!("LEAKED: month {}", crate::text::clip(status, 12))
+                format!("LEAKED: month {}", crate::text::clip(status.as_str(), 12))
             }
             LockProblem::Leaked { month_status: None } => "LEAKED: no such month".into(),
             LockProblem::Overdue => "OVERDUE".into(),
@@ -154,7 +155,7 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     let stuck_months: Vec<StuckMonth> = snapshot
         .months
         .iter()
-        .filter(|m| m.status == "processing")
+        .filter(|m| m.status == Status::Processing)
         .filter_map(|m| {
             let processing_for = m.started_at.map(|s| since(s, now));
             let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
@@ -169,7 +170,7 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     } else {
         Level::Ok
     };
-    let failed_months = snapshot.months.iter().filter(|m| m.status == "failed").count() as i64;
+    let failed_months = snapshot.months.iter().filter(|m| m.status == Status::Failed).count() as i64;
     let mut reasons = Vec::new();
     let mut overall = Level::Ok;
     let mut raise = |level: Level, reason: String| {
@@ -203,7 +204,7 @@ fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thre
     };
     let held = hold.map_or(Duration::ZERO, |h| h.at_least);
     let status = snapshot.month(month).map(|m| m.status.clone());
-    if status.as_deref() != Some("processing") && held > t.leaked_after {
+    if status != Some(Status::Processing) && held > t.leaked_after {
         problems.push(LockProblem::Leaked { month_status: status });
     }
     if held >= t.overdue_after {

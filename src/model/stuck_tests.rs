@@ -73,7 +73,7 @@ fn an_idle_holder_of_a_completed_month_is_leaked_after_thirty_seconds() {
     // Idle for 31 s: leaked.
     let s = snapshot(0, months, vec![lock(7, 202401, 1, session(7, "idle", -31))], 0);
     let a = assess(&s, &HoldTracker::default(), &th);
-    assert_eq!(a.locks[0].problems, [LockProblem::Leaked { month_status: Some("completed".into()) }]);
+    assert_eq!(a.locks[0].problems, [LockProblem::Leaked { month_status: Some(crate::model::Status::Completed) }]);
     assert_eq!(a.overall, Level::Warning);
 }
 

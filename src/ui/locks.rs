@@ -12,7 +12,8 @@ use crate::app::{Panel, State, select};
 use crate::duration_text::format as dur;
 use crate::model::hold::since;
 use crate::model::stuck::LockVerdict;
-use crate::model::{HoldBasis, LockProblem, LockRow, Snapshot};
+use crate::model::{HoldBasis, LockRow, Snapshot};
+use crate::present;
 use crate::text::clip;
 
 /// One lock row and what the columns need to draw it.
@@ -35,13 +36,7 @@ fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
             header: "Month",
             narrow: Some(8),
             wide: 8,
-            cell: |r, _| {
-                Cell::from(match (r.lock.month(), r.lock.granted) {
-                    (Some(m), true) => m.to_string(),
-                    (Some(m), false) => format!("{m}…"),
-                    (None, _) => "foreign".into(),
-                })
-            },
+            cell: |r, _| Cell::from(present::lock_month(r.lock.month(), r.lock.granted)),
         },
         Column {
             header: "Pid",
@@ -105,11 +100,7 @@ fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
             narrow: Some(0),
             wide: 0,
             cell: |r, _| {
-                let why = if !r.lock.granted {
-                    format!("waits on {:?}", r.lock.blocking_pids)
-                } else {
-                    r.verdict.problems.iter().map(LockProblem::describe).collect::<Vec<_>>().join("; ")
-                };
+                let why = present::lock_why(r.lock.granted, &r.lock.blocking_pids, &r.verdict.problems);
                 Cell::from(Span::styled(why, r.why_style))
             },
         },

@@ -11,9 +11,9 @@ use super::table::{Column, DataTable, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
 use crate::duration_text::format as dur;
-use crate::model::MonthRow;
 use crate::model::hold::since;
 use crate::model::lock_key::YearMonth;
+use crate::model::{MonthRow, Status};
 use crate::text::clip;
 
 /// One month row and what the columns need to draw it.
@@ -38,7 +38,7 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
             wide: 12,
             cell: |r, w| {
                 let status = &r.month.status;
-                let text = format!("{} {status}", Theme::status_symbol(status));
+                let text = format!("{} {}", Theme::status_symbol(status), status.as_str());
                 Cell::from(Span::styled(clip(&text, w), r.status_style))
             },
         },
@@ -60,7 +60,7 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
             wide: 6,
             cell: |r, _| {
                 let m = r.month;
-                let age = m.started_at.filter(|_| m.status == "processing").map(|s| dur(since(s, r.taken_at)));
+                let age = m.started_at.filter(|_| m.status == Status::Processing).map(|s| dur(since(s, r.taken_at)));
                 Cell::from(age.unwrap_or_default())
             },
         },
@@ -144,29 +144,20 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn legend<'a>(counts: &std::collections::BTreeMap<String, i64>, theme: &Theme, rows: usize) -> Vec<Line<'a>> {
-    let mut order: Vec<&String> = counts.keys().collect();
-    order.sort_by_key(|s| match s.as_str() {
-        "pending" => 0,
-        "processing" => 1,
-        "completed" => 2,
-        "retry" => 3,
-        "failed" => 4,
-        _ => 5,
-    });
-    let short = |s: &str| match s {
-        "pending" => "pend".to_string(),
-        "processing" => "proc".to_string(),
-        "completed" => "done".to_string(),
-        "retry" => "retry".to_string(),
-        "failed" => "fail".to_string(),
-        other => clip(other, 6),
+/// Counts by status, in the order of a month's life (the map's order), unknown ones last.
+fn legend<'a>(counts: &std::collections::BTreeMap<Status, i64>, theme: &Theme, rows: usize) -> Vec<Line<'a>> {
+    let short = |s: &Status| match s {
+        Status::Pending => "pend".to_string(),
+        Status::Processing => "proc".to_string(),
+        Status::Completed => "done".to_string(),
+        Status::Retry => "retry".to_string(),
+        Status::Failed => "fail".to_string(),
+        Status::Other(other) => clip(other, 6),
     };
-    let spans: Vec<Span> = order
+    let spans: Vec<Span> = counts
         .iter()
-        .map(|status| {
-            let n = counts[*status];
-            let name = if rows == 1 { clip(status, 10) } else { short(status) };
+        .map(|(status, &n)| {
+            let name = if rows == 1 { clip(status.as_str(), 10) } else { short(status) };
             Span::styled(format!("{} {name} {n} ", Theme::status_symbol(status)), theme.status(status))
         })
         .collect();

@@ -14,7 +14,7 @@ use crate::app::{Action, Detail, State};
 use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::model::hold::since;
-use crate::model::release::Method;
+use crate::present::{self, PlanLine};
 use crate::text::{clip, sanitize};
 
 fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
@@ -92,52 +92,19 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
                 ]));
             }
             lines.push(Line::raw(""));
-            lines.extend(form.plan().into_iter().map(Line::raw));
+            lines.extend(plan_lines(&present::claim::plan(&form.params)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Release { target, method, facts, in_transaction } => {
+        Dialog::Release { plan, method } => {
             style = theme.level(Level::Warning);
-            lines.extend(facts.iter().map(|f| Line::raw(clip(f, 76))));
-            lines.push(Line::raw(""));
-            let what = match (method, in_transaction) {
-                (Method::Terminate, true) => format!(
-                    "pg_terminate_backend({}): the session ENDS, its open transaction is ROLLED BACK, every lock it holds is released.",
-                    target.pid
-                ),
-                (Method::Terminate, false) => format!(
-                    "pg_terminate_backend({}): the session ENDS and every lock it holds is released.",
-                    target.pid
-                ),
-                (Method::Cancel, _) => format!(
-                    "pg_cancel_backend({}): only its current query is cancelled; an idle session keeps its locks.",
-                    target.pid
-                ),
-            };
-            lines.push(Line::styled(what, Style::new().add_modifier(Modifier::BOLD)));
-            lines.push(Line::raw(format!(
-                "Only if pid {} (started {}) still holds {} at that instant; audited.",
-                target.pid,
-                target.backend_start.format("%Y-%m-%d %H:%M:%S"),
-                target.month
-            )));
+            lines.extend(plan_lines(&present::release::plan(std::slice::from_ref(plan), *method)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Reset { older_than, months } => {
+        Dialog::Reset { older_than, months, taken_at } => {
             style = theme.level(Level::Warning);
-            lines.push(Line::raw(format!(
-                "These months have been processing for {} or more; each goes back to retry",
-                dur(*older_than)
-            )));
-            lines.push(Line::raw(
-                "(retry_count + 1; failed when 5 retries are used) — unless a live worker holds its lock:",
-            ));
-            lines.extend(months.iter().take(12).map(|(m, age)| Line::raw(format!("  {m}  {age}"))));
-            if months.len() > 12 {
-                lines.push(Line::raw(format!("  … and {} more", months.len() - 12)));
-            }
-            lines.push(Line::raw("One transaction; each month audited."));
+            lines.extend(plan_lines(&present::reset::plan(*older_than, months, *taken_at)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
@@ -157,6 +124,19 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
     let height = wrapped_height(&lines, 78) + 2;
     let inner = popup(frame, area, 80, height, dialog.title(), style);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// A plan's lines, the one that says what will be done in bold.
+fn plan_lines(plan: &[PlanLine]) -> Vec<Line<'static>> {
+    plan.iter()
+        .map(|l| {
+            if l.strong {
+                Line::styled(l.text.clone(), Style::new().add_modifier(Modifier::BOLD))
+            } else {
+                Line::raw(l.text.clone())
+            }
+        })
+        .collect()
 }
 
 /// Rows the lines take once wrapped at `width` (an estimate by characters).

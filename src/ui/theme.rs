@@ -4,7 +4,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::config::Colours;
-use crate::model::Level;
+use crate::model::{Level, Status};
 
 #[derive(Debug, Clone)]
 pub struct Theme {
@@ -32,28 +32,28 @@ impl Theme {
         if self.mono { Style::new() } else { Style::new().fg(self.colour(name)) }
     }
 
-    pub fn status_symbol(status: &str) -> &'static str {
+    pub fn status_symbol(status: &Status) -> &'static str {
         match status {
-            "pending" => "·",
-            "processing" => "▶",
-            "completed" => "✓",
-            "retry" => "↻",
-            "failed" => "✗",
-            _ => "?",
+            Status::Pending => "·",
+            Status::Processing => "▶",
+            Status::Completed => "✓",
+            Status::Retry => "↻",
+            Status::Failed => "✗",
+            Status::Other(_) => "?",
         }
     }
 
-    pub fn status(&self, status: &str) -> Style {
+    pub fn status(&self, status: &Status) -> Style {
         let base = match status {
-            "pending" | "processing" | "completed" | "retry" | "failed" => self.fg(status),
-            _ => self.fg("warning"),
+            Status::Other(_) => self.fg("warning"),
+            known => self.fg(known.as_str()),
         };
         match status {
-            "failed" if self.mono => base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
-            "failed" => base.add_modifier(Modifier::BOLD),
-            "retry" => base.add_modifier(Modifier::BOLD),
-            "processing" if self.mono => base.add_modifier(Modifier::UNDERLINED),
-            "completed" if self.mono => base.add_modifier(Modifier::DIM),
+            Status::Failed if self.mono => base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+            Status::Failed => base.add_modifier(Modifier::BOLD),
+            Status::Retry => base.add_modifier(Modifier::BOLD),
+            Status::Processing if self.mono => base.add_modifier(Modifier::UNDERLINED),
+            Status::Completed if self.mono => base.add_modifier(Modifier::DIM),
             _ => base,
         }
     }

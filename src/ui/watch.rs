@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::theme::Theme;
 use super::{footer, header, locks, months, queue};
 use crate::app::State;
-use crate::model::Level;
+use crate::model::{Level, Status};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [top, alert, counts, body, foot] = Layout::vertical([
@@ -59,9 +59,9 @@ fn banner(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn big_counts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let Some(snap) = &state.snapshot else { return };
     let counts = &state.status_counts;
-    let mut items: Vec<(String, i64, Style)> = ["pending", "processing", "completed", "retry", "failed"]
+    let mut items: Vec<(String, i64, Style)> = Status::KNOWN
         .iter()
-        .map(|s| (format!("{} {s}", Theme::status_symbol(s)), counts.get(*s).copied().unwrap_or(0), theme.status(s)))
+        .map(|s| (format!("{} {s}", Theme::status_symbol(s)), counts.get(s).copied().unwrap_or(0), theme.status(s)))
         .collect();
     let queue_level = state.assessment.as_ref().map_or(Level::Ok, |a| a.queue);
     items.push(("queue ready".into(), snap.queue.ready, theme.level(queue_level)));

@@ -7,22 +7,28 @@ use tokio_postgres::Client;
 
 use super::{ClaimParams, ClaimReport, report::Candidate};
 use crate::db::DbError;
+use crate::model::Status;
 
 /// Candidates newest first with the pid holding each month lock. A claim takes
 /// the first `batch_size` free ones, so no more rows than that plus the number
 /// of held month locks can matter.
-const CANDIDATES_WITH_HOLDERS: &str = "WITH held AS MATERIALIZED (
+const CANDIDATES_WITH_HOLDERS: &str = concat!(
+    "WITH held AS MATERIALIZED (
         SELECT DISTINCT ON (l.objid) l.objid::bigint AS key, l.pid FROM pg_locks l
         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
     SELECT c.year, c.month, c.status::text, c.retry_count, h.pid AS holder
     FROM backfill_log c LEFT JOIN held h ON h.key = c.year * 100 + c.month
-    WHERE c.status = ANY($1) AND (c.status <> 'failed' OR c.retry_count < 5) AND c.year BETWEEN $2 AND $3
+    WHERE c.status = ANY($1) AND (c.status <> 'failed' OR c.retry_count < ",
+    crate::retry_cap!(),
+    ") AND c.year BETWEEN $2 AND $3
     ORDER BY c.year DESC, c.month DESC
-    LIMIT $4 + (SELECT count(*) FROM held)";
+    LIMIT $4 + (SELECT count(*) FROM held)"
+);
 
 pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport, DbError> {
-    let statuses = params.claimable_statuses();
+    let wanted = params.claimable_statuses();
+    let statuses: Vec<&str> = wanted.iter().map(Status::as_str).collect();
     let rows = client
         .query_typed(
             CANDIDATES_WITH_HOLDERS,
@@ -35,7 +41,7 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
         Candidate {
             year: row.get("year"),
             month: row.get("month"),
-            status: row.get("status"),
+            status: Status::parse(row.get("status")),
             retry_count: row.get("retry_count"),
             lock_free: holder.is_none(),
             holder_pid: holder,
@@ -65,7 +71,7 @@ mod tests {
         Candidate {
             year: 2024,
             month,
-            status: "pending".into(),
+            status: Status::Pending,
             retry_count: Some(0),
             lock_free,
             holder_pid: (!lock_free).then_some(7),

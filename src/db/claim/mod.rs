@@ -26,6 +26,7 @@ use std::time::Instant;
 
 use tokio_postgres::{Client, Transaction};
 
+use crate::model::Status;
 use crate::model::lock_key::YearMonth;
 
 pub use passes::Checks;
@@ -104,7 +105,8 @@ async fn transact(
     observer: Option<&dyn StepObserver>,
     checks: Checks,
 ) -> Result<ClaimReport, DbError> {
-    let statuses = params.claimable_statuses();
+    let wanted = params.claimable_statuses();
+    let statuses: Vec<&str> = wanted.iter().map(Status::as_str).collect();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
     let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", e))?;
     if let Some(sql) = local_settings {

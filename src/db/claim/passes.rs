@@ -59,11 +59,15 @@ macro_rules! walk {
 /// the walk never blocks. The row lock is the one our UPDATE takes anyway.
 macro_rules! lock_then_recheck {
     () => {
-        "CASE WHEN NOT pg_try_advisory_xact_lock((c.year * 100 + c.month)::bigint) THEN 'busy'
+        concat!(
+            "CASE WHEN NOT pg_try_advisory_xact_lock((c.year * 100 + c.month)::bigint) THEN 'busy'
               WHEN EXISTS (SELECT 1 FROM backfill_log b WHERE b.id = c.id AND b.status = ANY($1)
-                             AND (b.status <> 'failed' OR b.retry_count < 5) FOR NO KEY UPDATE OF b SKIP LOCKED)
+                             AND (b.status <> 'failed' OR b.retry_count < ",
+            crate::retry_cap!(),
+            ") FOR NO KEY UPDATE OF b SKIP LOCKED)
                    THEN 'taken'
               ELSE 'gone' END"
+        )
     };
 }
 
@@ -78,10 +82,14 @@ macro_rules! lock_only {
 /// statuses, `$3..$4` years, `$5..$6` the cursor (exclusive), `$7` page size.
 macro_rules! page {
     () => {
-        "SELECT (row_number() OVER (ORDER BY year DESC, month DESC))::int AS i, id, year, month FROM backfill_log
-         WHERE status = ANY($1) AND (status <> 'failed' OR retry_count < 5) AND year BETWEEN $3 AND $4
+        concat!(
+            "SELECT (row_number() OVER (ORDER BY year DESC, month DESC))::int AS i, id, year, month FROM backfill_log
+         WHERE status = ANY($1) AND (status <> 'failed' OR retry_count < ",
+            crate::retry_cap!(),
+            ") AND year BETWEEN $3 AND $4
            AND (year, month) < ($5, $6)
          ORDER BY year DESC, month DESC LIMIT $7"
+        )
     };
 }
 
@@ -117,25 +125,33 @@ impl Checks {
 /// the guarded UPDATE (`$1` ids, `$2` statuses), then one message (`$3` ids,
 /// `$4` messages) for each row it really changed — a month claimed meanwhile
 /// gets none. Returns each message's id with its job id.
-const UPDATE_AND_ENQUEUE: &str = "WITH updated AS (
+const UPDATE_AND_ENQUEUE: &str = concat!(
+    "WITH updated AS (
         UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
           error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < 5) RETURNING id)
+        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < ",
+    crate::retry_cap!(),
+    ") RETURNING id)
     INSERT INTO backfill_queue (message)
     SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i)
     WHERE m.id IN (SELECT id FROM updated) ORDER BY m.i
-    RETURNING msg_id, message->>'job_id'";
+    RETURNING msg_id, message->>'job_id'"
+);
 
 /// The same without the row-count guard: every locked month is enqueued,
 /// whatever the UPDATE changed (the existing scheduler's defect; tests only).
 #[cfg(feature = "test-support")]
-const UPDATE_AND_ENQUEUE_UNCHECKED: &str = "WITH updated AS (
+const UPDATE_AND_ENQUEUE_UNCHECKED: &str = concat!(
+    "WITH updated AS (
         UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
           error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < 5) RETURNING id)
+        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < ",
+    crate::retry_cap!(),
+    ") RETURNING id)
     INSERT INTO backfill_queue (message)
     SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i) ORDER BY m.i
-    RETURNING msg_id, message->>'job_id'";
+    RETURNING msg_id, message->>'job_id'"
+);
 
 /// One candidate month as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

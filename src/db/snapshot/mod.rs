@@ -79,9 +79,52 @@ struct Raw {
     queue: QueueDepth,
 }
 
-/// A lock row by position: pid, granted, classid, objid, objsubid,
-/// in_this_database, mode, waitstart, blocking_pids (see `sql::LOCK_ROWS`).
-type RawLock = (Option<i32>, bool, u32, u32, i16, bool, String, Option<DateTime<Utc>>, Vec<i32>);
+/// A lock row as sent: a JSON array, the fields in this order (see `sql::LOCK_ROWS`;
+/// serde reads a struct from an array by position).
+#[derive(Debug, Clone, Deserialize)]
+struct RawLock {
+    pid: Option<i32>,
+    granted: bool,
+    classid: u32,
+    objid: u32,
+    objsubid: i16,
+    in_this_database: bool,
+    mode: String,
+    waitstart: Option<DateTime<Utc>>,
+    blocking_pids: Vec<i32>,
+}
+
+impl RawLock {
+    /// The common shape: a granted exclusive month-key lock in this database.
+    fn common(pid: i32, objid: u32) -> Self {
+        Self {
+            pid: Some(pid),
+            granted: true,
+            classid: 0,
+            objid,
+            objsubid: 1,
+            in_this_database: true,
+            mode: "ExclusiveLock".into(),
+            waitstart: None,
+            blocking_pids: Vec::new(),
+        }
+    }
+
+    fn into_row(self, sessions: &HashMap<i32, SessionInfo>) -> LockRow {
+        LockRow {
+            holder: self.pid.and_then(|pid| sessions.get(&pid).cloned()),
+            pid: self.pid,
+            granted: self.granted,
+            classid: self.classid,
+            objid: self.objid,
+            objsubid: self.objsubid,
+            in_this_database: self.in_this_database,
+            mode: self.mode,
+            waitstart: self.waitstart,
+            blocking_pids: self.blocking_pids,
+        }
+    }
+}
 
 #[derive(Deserialize)]
 struct RawPart<R> {
@@ -108,13 +151,10 @@ struct RawLocks {
 impl RawLocks {
     fn into_rows(self) -> Vec<RawLock> {
         let (pids, keys) = self.common;
-        let common = pids
-            .into_iter()
-            .zip(keys)
-            .map(|(pid, objid)| (Some(pid), true, 0, objid, 1, true, "ExclusiveLock".to_string(), None, Vec::new()));
+        let common = pids.into_iter().zip(keys).map(|(pid, objid)| RawLock::common(pid, objid));
         let mut rows: Vec<RawLock> = common.chain(self.other).collect();
         // The order the console lists them in: by key, the holder before its waiters.
-        rows.sort_by_key(|r| (r.2, r.3, r.4, !r.1, r.0));
+        rows.sort_by_key(|r| (r.classid, r.objid, r.objsubid, !r.granted, r.pid));
         rows
     }
 }
@@ -207,23 +247,7 @@ pub async fn read_incremental_with(
     };
     let (taken_at, reader_pid, sessions, queue, months_sent) = raw;
     let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
-    let lock_rows = locks
-        .rows
-        .iter()
-        .cloned()
-        .map(|(pid, granted, classid, objid, objsubid, in_this_database, mode, waitstart, blocking_pids)| LockRow {
-            pid,
-            granted,
-            classid,
-            objid,
-            objsubid,
-            in_this_database,
-            mode,
-            waitstart,
-            blocking_pids,
-            holder: pid.and_then(|pid| sessions.get(&pid).cloned()),
-        })
-        .collect();
+    let lock_rows = locks.rows.iter().cloned().map(|raw| raw.into_row(&sessions)).collect();
     let mut snapshot = Snapshot { taken_at, reader_pid, months: months.rows.as_ref().clone(), locks: lock_rows, queue };
     snapshot.sort_months();
     let cache =

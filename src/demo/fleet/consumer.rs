@@ -120,9 +120,15 @@ async fn finish(s: &Session, year: i32, month: i32, rng: &mut StdRng) {
     } else if roll < 0.92 {
         s.client
             .execute(
-                "UPDATE backfill_log SET status = CASE WHEN retry_count >= 5 THEN 'failed' ELSE 'retry' END,
-                   retry_count = LEAST(retry_count + 1, 5), error_message = $3
-                 WHERE year = $1 AND month = $2 AND status = 'processing'",
+                concat!(
+                    "UPDATE backfill_log SET status = CASE WHEN retry_count >= ",
+                    crate::retry_cap!(),
+                    " THEN 'failed' ELSE 'retry' END,
+                   retry_count = LEAST(retry_count + 1, ",
+                    crate::retry_cap!(),
+                    "), error_message = $3
+                 WHERE year = $1 AND month = $2 AND status = 'processing'"
+                ),
                 &[&year, &month, &error],
             )
             .await

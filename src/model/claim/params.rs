@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
+use crate::model::status::Status;
 
 pub const MAX_BATCH: i64 = 50;
 
@@ -55,7 +56,7 @@ pub struct ClaimParams {
     /// 1–50.
     pub batch_size: i64,
     pub years: YearRange,
-    /// Also takes `failed` months whose `retry_count < 5`.
+    /// Also takes `failed` months whose `retry_count` is below [`RETRY_CAP`](crate::model::RETRY_CAP).
     pub force_retry: bool,
     /// Reports candidates and whether each lock is free; changes nothing.
     pub dry_run: bool,
@@ -107,10 +108,10 @@ impl ClaimParams {
     }
 
     /// The statuses a month may have to be claimed.
-    pub fn claimable_statuses(&self) -> Vec<&'static str> {
-        let mut statuses = vec!["pending", "retry"];
+    pub fn claimable_statuses(&self) -> Vec<Status> {
+        let mut statuses = vec![Status::Pending, Status::Retry];
         if self.force_retry {
-            statuses.push("failed");
+            statuses.push(Status::Failed);
         }
         statuses
     }
@@ -149,9 +150,9 @@ mod tests {
 
     #[test]
     fn statuses_follow_force_retry() {
-        assert_eq!(ClaimParams::default().claimable_statuses(), ["pending", "retry"]);
+        assert_eq!(ClaimParams::default().claimable_statuses(), [Status::Pending, Status::Retry]);
         let p = ClaimParams { force_retry: true, ..ClaimParams::default() };
-        assert_eq!(p.claimable_statuses(), ["pending", "retry", "failed"]);
+        assert_eq!(p.claimable_statuses(), [Status::Pending, Status::Retry, Status::Failed]);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::model::lock_key::YearMonth;
+use crate::model::status::Status;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Claimed {
@@ -19,7 +20,7 @@ pub struct Claimed {
 pub struct Candidate {
     pub year: i32,
     pub month: i32,
-    pub status: String,
+    pub status: Status,
     pub retry_count: Option<i32>,
     pub lock_free: bool,
     /// The backend holding the month lock, when it is not free.

@@ -1,0 +1,60 @@
+//! The claim routine's plan and result.
+
+use super::PlanLine;
+use crate::duration_text::format as dur;
+use crate::model::RETRY_CAP;
+use crate::model::claim::{ClaimParams, ClaimReport, YearRange};
+use crate::text::sanitize;
+
+/// Exactly what a claim with these parameters will do.
+pub fn plan(p: &ClaimParams) -> Vec<PlanLine> {
+    let YearRange { from, to } = p.years;
+    let statuses = if p.force_retry {
+        format!("pending, retry and failed (fewer than {RETRY_CAP} retries)")
+    } else {
+        "pending and retry".into()
+    };
+    if p.dry_run {
+        return vec![
+            PlanLine::strong(format!(
+                "DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,",
+                p.batch_size
+            )),
+            PlanLine::plain("newest first, and the locked ones it would pass over. Nothing is changed or locked."),
+        ];
+    }
+    vec![
+        PlanLine::strong(format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size)),
+        PlanLine::plain(format!(
+            "A month whose lock is held is passed over (waited for up to {} only if",
+            dur(p.lock_wait)
+        )),
+        PlanLine::plain("the batch would stay short). Each month taken: status -> processing"),
+        PlanLine::plain("and one queue message, all in ONE transaction; audited."),
+    ]
+}
+
+/// What a claim did: a summary line, then one line per month.
+pub fn result(report: &ClaimReport) -> Vec<String> {
+    let mut lines = vec![report.summary()];
+    for c in &report.claimed {
+        lines.push(format!("claimed {}-{:02}  job {}  ({})", c.year, c.month, c.job_id, sanitize(&c.prompt_variant)));
+    }
+    for c in &report.candidates {
+        let lock = c.holder_pid.map_or("lock free".into(), |pid| format!("locked by pid {pid}"));
+        lines.push(format!("candidate {}-{:02}  {}  {lock}", c.year, c.month, sanitize(c.status.as_str())));
+    }
+    if !report.skipped_locked.is_empty() {
+        lines.push(format!(
+            "skipped (its lock stayed held: another scheduler or worker): {}",
+            super::months(&report.skipped_locked)
+        ));
+    }
+    if !report.skipped_raced.is_empty() {
+        lines.push(format!(
+            "skipped (claimed by another scheduler meanwhile): {}",
+            super::months(&report.skipped_raced)
+        ));
+    }
+    lines
+}

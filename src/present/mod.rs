@@ -1,0 +1,55 @@
+//! One presenter per action: the text of a plan (what will happen, shown before the
+//! operator confirms) and of a result, built once from the domain types and shown by
+//! both the console and the headless commands — a confirmation never says two
+//! different things. Also the few lock facts both list (a waiter's month, why stuck).
+//!
+//! Pure: model types in, lines of text out; every database string is sanitised here.
+
+pub mod claim;
+pub mod release;
+pub mod reset;
+
+use crate::model::LockProblem;
+use crate::model::lock_key::YearMonth;
+
+/// A line of a plan, and whether it is the one that says what will be done (shown bold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanLine {
+    pub text: String,
+    pub strong: bool,
+}
+
+impl PlanLine {
+    fn plain(text: impl Into<String>) -> Self {
+        Self { text: text.into(), strong: false }
+    }
+
+    fn strong(text: impl Into<String>) -> Self {
+        Self { text: text.into(), strong: true }
+    }
+}
+
+/// A lock's month as listed: `2024-03`, a waiter's `2024-03…` (waiting for it), or `foreign`.
+pub fn lock_month(month: Option<YearMonth>, granted: bool) -> String {
+    match (month, granted) {
+        (Some(m), true) => m.to_string(),
+        (Some(m), false) => format!("{m}…"),
+        (None, _) => "foreign".into(),
+    }
+}
+
+/// Why a lock is listed as a problem: a waiter names whom it waits on; a holder its problems.
+pub fn lock_why(granted: bool, blocking_pids: &[i32], problems: &[LockProblem]) -> String {
+    if granted {
+        return problems.iter().map(LockProblem::describe).collect::<Vec<_>>().join("; ");
+    }
+    match blocking_pids {
+        [] => "waits (its holder is gone)".into(),
+        pids => format!("waits on pid {}", pids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Months as a list: `2024-03, 2024-05`.
+pub fn months(months: &[YearMonth]) -> String {
+    months.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,71 @@
+//! Releasing a lock holder: the plan and the result.
+
+use super::PlanLine;
+use crate::duration_text::format as dur;
+use crate::model::release::{HolderPlan, Method, Outcome, Target};
+use crate::text::{clip, sanitize};
+
+/// Exactly what releasing these sessions with `method` will do.
+pub fn plan(plans: &[HolderPlan], method: Method) -> Vec<PlanLine> {
+    let mut lines = Vec::new();
+    for p in plans {
+        let or = |v: &Option<String>, none: &str| v.as_deref().map_or(none.to_string(), sanitize);
+        let verb = match method {
+            Method::Terminate => "TERMINATE",
+            Method::Cancel => "CANCEL the current query of",
+        };
+        let months: Vec<String> = p
+            .months
+            .iter()
+            .map(|(m, status)| {
+                format!("{m} ({})", status.as_ref().map_or("not in backfill_log".into(), |s| sanitize(s.as_str())))
+            })
+            .collect();
+        let mut holds = format!("month lock(s) {}", months.join(", "));
+        if p.foreign_locks > 0 {
+            holds.push_str(&format!(" and {} foreign lock(s)", p.foreign_locks));
+        }
+        lines.push(PlanLine::strong(format!("{verb} pid {}: it holds {holds}", p.target.pid)));
+        lines.push(PlanLine::plain(format!(
+            "  session: {} · user {} · client {} · {}",
+            clip(&or(&p.application, "no application name"), 30),
+            clip(&or(&p.user, "-"), 20),
+            clip(&p.client, 24),
+            clip(&or(&p.state, "state unknown"), 24)
+        )));
+        if let Some(q) = &p.query {
+            lines.push(PlanLine::plain(format!("  query: {}", clip(q, 70))));
+        }
+        if !p.reasons.is_empty() {
+            lines.push(PlanLine::plain(format!("  why: {}", sanitize(&p.reasons.join("; ")))));
+        }
+        lines.push(PlanLine::plain(match (method, p.in_transaction_for) {
+            (Method::Terminate, Some(d)) => format!(
+                "  its session ENDS; its transaction (open {}) is ROLLED BACK; every lock it holds is released",
+                dur(d)
+            ),
+            (Method::Terminate, None) => "  its session ENDS; every lock it holds is released".into(),
+            (Method::Cancel, _) => "  only its current query is cancelled; an idle session keeps its locks".into(),
+        }));
+        lines.push(PlanLine::plain(format!(
+            "  only if this same session (started {}) still holds {} at that instant; audited",
+            p.target.backend_start.format("%Y-%m-%d %H:%M:%S UTC"),
+            p.target.month
+        )));
+    }
+    lines
+}
+
+/// What releasing one session did, in one line.
+pub fn result(target: &Target, method: Method, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Done { lock_released } => format!(
+            "pid {}: {} — lock on {} {}",
+            target.pid,
+            if method == Method::Terminate { "terminated" } else { "query cancelled" },
+            target.month,
+            if *lock_released { "released" } else { "still held" }
+        ),
+        Outcome::Refused { reason } => format!("pid {}: not signalled — {}", target.pid, sanitize(reason)),
+    }
+}
