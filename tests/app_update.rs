@@ -201,7 +201,10 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
     let text = backfill_console::present::release::plan(&[*plan], method);
     assert!(
-        text[0].strong && text[0].text.contains("TERMINATE pid 4242: it holds month lock(s) 2023-05 (pending)"),
+        text[0].strong
+            && text[0]
+                .text
+                .contains("TERMINATE pid 4242 (pg_terminate_backend(4242)): it holds month lock(s) 2023-05 (pending)"),
         "{text:?}"
     );
     let fx = key(&mut s, KeyCode::Enter);

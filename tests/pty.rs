@@ -119,7 +119,7 @@ async fn demo_shows_a_leaked_lock_that_the_operator_releases_through_the_dialog(
         c.wait_for("Terminate pid");
         c.wait_for("pg_terminate_backend(");
         c.send("\r");
-        c.wait_for("terminated; lock on");
+        c.wait_for("terminated — lock on");
         c.send("\r");
         c.wait_gone("Enter close"); // the result dialog is closed
         c.send("q");

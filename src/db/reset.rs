@@ -153,3 +153,13 @@ async fn transact(
     tx.commit().await.map_err(q("commit the reset"))?;
     Ok(report)
 }
+
+/// The reset's statements exactly as they are sent, to be read whole in review.
+#[cfg(test)]
+mod statements {
+    #[test]
+    fn the_reset_statements_as_sent() {
+        insta::assert_snapshot!("stuck", super::STUCK);
+        insta::assert_snapshot!("reset", super::RESET);
+    }
+}

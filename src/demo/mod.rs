@@ -112,9 +112,11 @@ async fn headless(access: &Access, duration: Option<Duration>) -> anyhow::Result
     let (url, pgpass) = (&access.public_url, access.pgpass.display());
     writeln!(out, "{url}")?;
     writeln!(out, "password file (0600, removed with the demo): {pgpass}")?;
+    // The binary that is running (after `cargo run` it is not on PATH).
+    let exe = std::env::current_exe().map_or_else(|_| "backfill-console".into(), |p| p.display().to_string());
     writeln!(
         out,
-        "demo running; in another terminal:  PGPASSFILE='{pgpass}' backfill-console --database-url '{url}'  (or: watch)"
+        "demo running; in another terminal:  PGPASSFILE='{pgpass}' '{exe}' --database-url '{url}'  (or: watch)"
     )?;
     writeln!(out, "stop with Ctrl-C")?;
     out.flush()?;

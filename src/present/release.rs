@@ -11,8 +11,8 @@ pub fn plan(plans: &[HolderPlan], method: Method) -> Vec<PlanLine> {
     for p in plans {
         let or = |v: &Option<String>, none: &str| v.as_deref().map_or(none.to_string(), sanitize);
         let verb = match method {
-            Method::Terminate => "TERMINATE",
-            Method::Cancel => "CANCEL the current query of",
+            Method::Terminate => format!("TERMINATE pid {} (pg_terminate_backend({0}))", p.target.pid),
+            Method::Cancel => format!("CANCEL the current query of pid {} (pg_cancel_backend({0}))", p.target.pid),
         };
         let months: Vec<String> = p
             .months
@@ -25,7 +25,7 @@ pub fn plan(plans: &[HolderPlan], method: Method) -> Vec<PlanLine> {
         if p.foreign_locks > 0 {
             holds.push_str(&format!(" and {} foreign lock(s)", p.foreign_locks));
         }
-        lines.push(PlanLine::strong(format!("{verb} pid {}: it holds {holds}", p.target.pid)));
+        lines.push(PlanLine::strong(format!("{verb}: it holds {holds}")));
         lines.push(PlanLine::plain(format!(
             "  session: {} · user {} · client {} · {}",
             clip(&or(&p.application, "no application name"), 30),

@@ -67,6 +67,12 @@ fn until_free(all: impl Iterator<Item = Candidate>, wanted: usize) -> Vec<Candid
 mod tests {
     use super::*;
 
+    /// The dry run's statement exactly as it is sent, to be read whole in review.
+    #[test]
+    fn the_dry_run_statement_as_sent() {
+        insta::assert_snapshot!("candidates_with_holders", CANDIDATES_WITH_HOLDERS);
+    }
+
     fn c(month: i32, lock_free: bool) -> Candidate {
         Candidate {
             year: 2024,

@@ -356,3 +356,15 @@ pub async fn update_and_enqueue(
     .map_err(q("mark the months processing and enqueue them"))?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
+
+/// Each statement of the claim exactly as it is sent, to be read whole in review.
+#[cfg(test)]
+mod statements {
+    #[test]
+    fn the_claim_statements_as_sent() {
+        insta::assert_snapshot!("walk_page", super::WALK_PAGE);
+        insta::assert_snapshot!("walk_again", super::WALK_AGAIN);
+        insta::assert_snapshot!("being_claimed", super::BEING_CLAIMED);
+        insta::assert_snapshot!("update_and_enqueue", super::UPDATE_AND_ENQUEUE);
+    }
+}

@@ -183,3 +183,23 @@ fn builtin_queue_sql() -> String {
 "
     )
 }
+
+/// The snapshot statement exactly as it is sent, to be read whole in review: the
+/// first read (nothing known), and a later one that knows the months and locks.
+#[cfg(test)]
+mod statements {
+    use super::*;
+
+    #[test]
+    fn the_snapshot_statement_as_sent() {
+        let first = Known { months: None, months_horizon: None, locks: None };
+        insta::assert_snapshot!("snapshot_first_read", snapshot_sql(None, first));
+        let later = Known { months: Some("300:-1234"), months_horizon: Some(9876), locks: Some("12:5678") };
+        insta::assert_snapshot!("snapshot_later_read", snapshot_sql(None, later));
+        let custom = Known { months: None, months_horizon: None, locks: None };
+        insta::assert_snapshot!(
+            "snapshot_custom_queue",
+            snapshot_sql(Some("SELECT ready, in_flight, delayed, dead FROM my_queue_depth"), custom)
+        );
+    }
+}
