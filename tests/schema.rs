@@ -210,4 +210,11 @@ async fn an_applied_migration_that_changed_is_an_error_naming_its_file() {
     let sum = backfill_console::db::migrate::checksum(backfill_console::db::migrate::MIGRATIONS[2].sql);
     s.client.execute("UPDATE backfill_console_migrations SET checksum = $1 WHERE version = 3", &[&sum]).await.unwrap();
     assert!(backfill_console::db::migrate::migrate(&mut s.client).await.unwrap().already_current);
+    // A database that applied sql/005 before its comment was corrected (recorded over the
+    // whole old text) is still current.
+    s.client
+        .batch_execute("UPDATE backfill_console_migrations SET checksum = 'c02e53a8db9b7821' WHERE version = 5")
+        .await
+        .unwrap();
+    assert!(backfill_console::db::migrate::migrate(&mut s.client).await.unwrap().already_current);
 }

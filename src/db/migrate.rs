@@ -20,15 +20,40 @@ pub struct Migration {
     pub version: i32,
     pub name: &'static str,
     pub sql: &'static str,
+    /// Checksums recorded (by the first rule, over the whole text) for earlier versions of
+    /// the file that differed from this one in comments only: still accepted.
+    pub comment_edits: &'static [&'static str],
 }
 
 pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "backfill_log", sql: include_str!("../../sql/001_backfill_log.sql") },
-    Migration { version: 2, name: "queue", sql: include_str!("../../sql/002_queue.sql") },
-    Migration { version: 3, name: "audit", sql: include_str!("../../sql/003_audit.sql") },
-    Migration { version: 4, name: "notify", sql: include_str!("../../sql/004_notify.sql") },
-    Migration { version: 5, name: "queue_depth", sql: include_str!("../../sql/005_queue_depth.sql") },
+    Migration {
+        version: 1,
+        name: "backfill_log",
+        sql: include_str!("../../sql/001_backfill_log.sql"),
+        comment_edits: &[],
+    },
+    Migration { version: 2, name: "queue", sql: include_str!("../../sql/002_queue.sql"), comment_edits: &[] },
+    Migration { version: 3, name: "audit", sql: include_str!("../../sql/003_audit.sql"), comment_edits: &[] },
+    Migration { version: 4, name: "notify", sql: include_str!("../../sql/004_notify.sql"), comment_edits: &[] },
+    Migration {
+        version: 5,
+        name: "queue_depth",
+        sql: include_str!("../../sql/005_queue_depth.sql"),
+        // Its first comment named a file that no longer exists.
+        comment_edits: &["c02e53a8db9b7821"],
+    },
 ];
+
+impl Migration {
+    /// Whether a recorded checksum is this file's: its statements (comments do not
+    /// count), or the whole text (the rule before comments were left out), or an
+    /// earlier version that differed in comments only.
+    fn matches(&self, recorded: &str) -> bool {
+        recorded == checksum(&statements(self.sql))
+            || recorded == checksum(self.sql)
+            || self.comment_edits.contains(&recorded)
+    }
+}
 
 pub fn latest_version() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
@@ -72,14 +97,14 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
     // An applied migration whose file changed since: the database is not what this binary assumes.
     for (version, recorded) in &applied {
         if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version)
-            && checksum(m.sql) != *recorded
+            && !m.matches(recorded)
         {
             return Err(DbError::Refused(format!(
                 "migration sql/{:03}_{}.sql was changed after it was applied to this database (checksum {} here, {} in this binary); restore the file and put the change in a new migration",
                 m.version,
                 m.name,
                 recorded,
-                checksum(m.sql)
+                checksum(&statements(m.sql))
             )));
         }
     }
@@ -104,7 +129,7 @@ pub async fn migrate(client: &mut Client) -> Result<MigrateReport, DbError> {
             .map_err(|e| DbError::query(&format!("apply migration {:03}_{}", migration.version, migration.name), e))?;
         tx.execute_typed(
             &format!("INSERT INTO {BOOKKEEPING_TABLE} (version, name, checksum) VALUES ($1, $2, $3)"),
-            &[p(&migration.version), p(&migration.name), p(&checksum(migration.sql))],
+            &[p(&migration.version), p(&migration.name), p(&checksum(&statements(migration.sql)))],
         )
         .await
         .map_err(q("record the migration"))?;
@@ -167,6 +192,12 @@ pub async fn check_schema(client: &Client) -> Result<i32, DbError> {
     Ok(version)
 }
 
+/// A migration's statements: its text without `--` comment lines and trailing spaces, so a
+/// comment can be corrected without changing what an applied migration is.
+pub fn statements(sql: &str) -> String {
+    sql.lines().filter(|line| !line.trim_start().starts_with("--")).map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
 /// FNV-1a, enough to notice an edited migration file.
 pub fn checksum(text: &str) -> String {
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
@@ -176,6 +207,17 @@ pub fn checksum(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_does_not_change_a_migration_but_a_statement_does() {
+        let m = |sql: &'static str| Migration { version: 9, name: "x", sql, comment_edits: &[] };
+        let applied = checksum(&statements("-- old words\nCREATE TABLE t (a int);\n"));
+        assert!(m("-- new words\nCREATE TABLE t (a int);\n").matches(&applied));
+        assert!(!m("-- old words\nCREATE TABLE t (a bigint);\n").matches(&applied));
+        // A database migrated under the first rule (the whole text) still matches an unchanged file.
+        let raw = "-- c\nSELECT 1;\n";
+        assert!(m(raw).matches(&checksum(raw)));
+    }
 
     #[test]
     fn every_numbered_sql_file_is_a_migration_in_order() {
