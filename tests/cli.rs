@@ -197,3 +197,79 @@ async fn reset_stuck_and_a_bad_config_file() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("bad.toml line 3"), "{}", r.stderr);
 }
+
+#[tokio::test]
+async fn errors_group_causes_and_retry_takes_a_cause_back() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-06").await;
+    s.client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'failed', retry_count = 2,
+               error_message = 'gemini: 503 Service Unavailable (model x-' || month || ')' WHERE month <= 3;
+             UPDATE backfill_log SET status = 'failed', retry_count = 5,
+               error_message = 'gemini: 503 Service Unavailable (model y-9)' WHERE month = 4;
+             UPDATE backfill_log SET status = 'retry', retry_count = 1, error_message = 'isbndb: 401 unauthorized'
+               WHERE month = 5;",
+        )
+        .await
+        .unwrap();
+    let errors = run(&db.url, &["errors", "--json"]);
+    assert_eq!(errors.code, 0, "{}", errors.stderr);
+    let doc = json(&errors);
+    let causes = doc["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 2, "{doc}");
+    let top = &causes[0];
+    assert_eq!(top["signature"], "gemini: <n> Service Unavailable (model <id>)");
+    assert_eq!(top["count"], 4);
+    assert_eq!(top["months"], serde_json::json!(["2024-01", "2024-02", "2024-03", "2024-04"]));
+    assert_eq!(top["statuses"], serde_json::json!({"failed": 4}));
+    assert_eq!(top["at_retry_cap"], 1);
+    let text = run(&db.url, &["errors"]);
+    assert!(text.stdout.contains("gemini: <n> Service Unavailable (model <id>)"), "{}", text.stdout);
+    // Retry that cause: the month at the cap is left alone, and that makes the exit 1.
+    let signature = top["signature"].as_str().unwrap();
+    let retried = run(&db.url, &["retry", "--cause", signature, "--yes", "--json"]);
+    assert_eq!(retried.code, 1, "{}", retried.stderr);
+    let report = json(&retried);
+    assert_eq!(report["retried"], serde_json::json!(["2024-01", "2024-02", "2024-03"]));
+    assert_eq!(
+        report["skipped"],
+        serde_json::json!([{"month": "2024-04", "reason": "at_retry_cap", "retry_count": 5}])
+    );
+    assert_eq!(common::status_of(&s.client, 2024, 2).await, "retry");
+    // Without a terminal and without --yes nothing happens.
+    let refused = run(&db.url, &["retry", "--months", "2024-04", "--reset-count"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("add --yes"), "{}", refused.stderr);
+    assert_eq!(common::status_of(&s.client, 2024, 4).await, "failed");
+    let dry = run(&db.url, &["retry", "--months", "2024-04", "--reset-count", "--dry-run"]);
+    assert!(dry.stdout.starts_with("would retry 1, left alone 0"), "{}", dry.stdout);
+    assert_eq!(common::status_of(&s.client, 2024, 4).await, "failed");
+}
+
+#[tokio::test]
+async fn retry_bad_input_gets_one_clear_line_and_changes_nothing() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-02").await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["retry", "--months", "2024-13", "--yes"], "--months: `2024-13` is not a month"),
+        (&["retry", "--months", "1899-12", "--yes"], "between 1900-01 and 2100-12"),
+        (&["retry", "--months", "2101-01", "--yes"], "between 1900-01 and 2100-12"),
+        (&["retry", "--months", ",", "--yes"], "--months: no month given"),
+        (&["retry", "--months", "2024-05..2024-01", "--yes"], "write 2024-01..2024-05"),
+        (&["retry", "--cause", "nothing like it", "--yes"], "--cause: no failed or retry month has the cause"),
+        (&["retry", "--all-failed", "--yes"], "--all-failed: no month is failed"),
+        (&["--read-only", "retry", "--all-failed", "--yes"], "read-only"),
+    ];
+    for (args, want) in cases {
+        let r = run(&db.url, args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: one line: {}", r.stderr);
+    }
+    let audited =
+        common::count(&s.client, "SELECT count(*) FROM backfill_console_audit WHERE action LIKE 'retry%'").await;
+    assert_eq!(audited, 0);
+}

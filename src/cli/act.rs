@@ -12,7 +12,7 @@ use crate::db::release::{self, Method, Outcome};
 use crate::db::reset;
 use crate::duration_text;
 use crate::model::release::holder_plans;
-use crate::present::{self, PlanLine};
+use crate::present;
 
 /// The longest `--lock-timeout` a claim may wait for held months.
 pub const MAX_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -54,11 +54,6 @@ fn print_result(lines: &[String]) {
     }
 }
 
-/// A plan as the confirmation shows it.
-fn plan_text(plan: &[PlanLine]) -> String {
-    plan.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
-}
-
 pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("release")?;
     let session = ctx.connect_checked().await?;
@@ -90,7 +85,7 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
         return Ok(0);
     }
     let method = if args.cancel { Method::Cancel } else { Method::Terminate };
-    if !confirm::ask(&plan_text(&present::release::plan(&plans, method)), args.yes)? {
+    if !confirm::ask(&present::plan_text(&present::release::plan(&plans, method)), args.yes)? {
         outln!("nothing done");
         return Ok(1);
     }
@@ -143,7 +138,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
         return Ok(0);
     }
     let plan = present::reset::plan(older_than, &stuck, chrono::Utc::now());
-    if !confirm::ask(&plan_text(&plan), yes)? {
+    if !confirm::ask(&present::plan_text(&plan), yes)? {
         outln!("nothing done");
         return Ok(1);
     }

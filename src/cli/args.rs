@@ -92,6 +92,38 @@ pub enum Command {
     },
     /// A throwaway PostgreSQL with seed data and a simulated fleet, with the console on it
     Demo(DemoArgs),
+    /// Failed and retry months grouped by normalised error cause
+    Errors {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Failed months back to retry (the claim routine then takes them), race-safe
+    Retry(RetryArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["months", "cause", "all_failed"])))]
+pub struct RetryArgs {
+    /// The months: 2024-03,2024-05..2024-08
+    #[arg(long, value_name = "LIST")]
+    pub months: Option<String>,
+    /// The months of one cause: its signature as `errors` prints it
+    #[arg(long, value_name = "SIGNATURE")]
+    pub cause: Option<String>,
+    /// Every failed month
+    #[arg(long)]
+    pub all_failed: bool,
+    /// Also retry months at the retry cap, setting their retry_count back to 0 (audited as such)
+    #[arg(long)]
+    pub reset_count: bool,
+    /// Show what would be retried and left alone; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, Status,
 
 /// One read, judged. One-shot commands have no history, so hold times come
 /// from the holders' idle time only (a lower bound).
-async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
+pub(super) async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
     let session = ctx.connect_checked().await?;
     read_on(ctx, &session).await
 }

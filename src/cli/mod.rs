@@ -3,6 +3,7 @@
 mod act;
 pub mod args;
 mod confirm;
+mod incident;
 mod inspect;
 pub mod output;
 mod render;
@@ -242,5 +243,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Console => console(ctx, false, false).await,
         Command::Watch { bell } => console(ctx, true, bell).await,
         Command::Demo(args) => demo(ctx, args).await,
+        Command::Errors { json } => incident::errors(ctx, json).await,
+        Command::Retry(args) => incident::retry(ctx, args).await,
     }
 }

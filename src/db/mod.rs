@@ -10,6 +10,7 @@ pub mod param;
 pub mod queue;
 pub mod release;
 pub mod reset;
+pub mod retry;
 pub mod seed;
 pub mod snapshot;
 

@@ -1,11 +1,14 @@
 //! Plain data and pure judgements over it; no I/O.
 
+pub mod causes;
 pub mod claim;
 pub mod failure;
 pub mod hold;
 pub mod lock_key;
+pub mod months;
 pub mod release;
 pub mod reset;
+pub mod retry;
 pub mod snapshot;
 pub mod status;
 pub mod stuck;

@@ -8,6 +8,7 @@
 pub mod claim;
 pub mod release;
 pub mod reset;
+pub mod retry;
 
 use crate::model::LockProblem;
 use crate::model::lock_key::YearMonth;
@@ -27,6 +28,11 @@ impl PlanLine {
     fn strong(text: impl Into<String>) -> Self {
         Self { text: text.into(), strong: true }
     }
+}
+
+/// A plan as plain text, a line each (the CLI's confirmation).
+pub fn plan_text(plan: &[PlanLine]) -> String {
+    plan.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
 }
 
 /// A lock's month as listed: `2024-03`, a waiter's `2024-03…` (waiting for it), or `foreign`.

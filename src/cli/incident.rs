@@ -1,0 +1,112 @@
+//! The incident commands: `errors` (failures by cause) and `retry` (failed months back to retry).
+
+use super::output::outln;
+
+use super::args::RetryArgs;
+use super::{CommandContext, confirm, render};
+use crate::db::retry::{self, RetryRequest};
+use crate::model::causes::{Cause, causes};
+use crate::model::lock_key::YearMonth;
+use crate::model::{Status, months};
+use crate::present;
+use crate::text::{clip, sanitize};
+
+#[derive(serde::Serialize)]
+struct ErrorsDoc<'a> {
+    causes: &'a [Cause],
+}
+
+pub async fn errors(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
+    let (snap, _) = super::inspect::read(ctx).await?;
+    let all = causes(&snap.months);
+    if json {
+        render::json(&ErrorsDoc { causes: &all })?;
+        return Ok(0);
+    }
+    if all.is_empty() {
+        outln!("no failed or retry month");
+        return Ok(0);
+    }
+    for cause in &all {
+        let statuses: Vec<String> =
+            cause.statuses.iter().map(|(s, n)| format!("{n} {}", sanitize(s.as_str()))).collect();
+        outln!("{:>5}  {}", cause.count, sanitize(&cause.signature));
+        outln!(
+            "       {} · {} at the retry cap · months {}",
+            statuses.join(", "),
+            cause.at_retry_cap,
+            clip(&cause.month_ranges(), 90)
+        );
+        let seen =
+            |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+        outln!("       first seen {} · last seen {}", seen(cause.first_seen), seen(cause.last_seen));
+        outln!("       e.g. {}", clip(&cause.example, 110));
+    }
+    Ok(0)
+}
+
+/// The months `retry` was asked for, and how they were chosen (for the audit row).
+async fn chosen(ctx: &CommandContext, args: &RetryArgs) -> anyhow::Result<(Vec<YearMonth>, String)> {
+    if let Some(list) = &args.months {
+        let listed = months::parse_list(list).map_err(|e| anyhow::anyhow!("--months: {e}"))?;
+        let selection = format!("--months {}", months::compact(&listed));
+        return Ok((listed, selection));
+    }
+    let (snap, _) = super::inspect::read(ctx).await?;
+    if let Some(signature) = &args.cause {
+        let all = causes(&snap.months);
+        let cause = all.iter().find(|c| c.signature == signature.trim()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--cause: no failed or retry month has the cause `{}`; `backfill-console errors` lists the causes",
+                clip(signature, 80)
+            )
+        })?;
+        return Ok((cause.months.clone(), format!("--cause {}", cause.signature)));
+    }
+    let failed: Vec<YearMonth> =
+        snap.months.iter().filter(|m| m.status == Status::Failed).filter_map(|m| m.year_month()).collect();
+    if failed.is_empty() {
+        anyhow::bail!("--all-failed: no month is failed; nothing to retry");
+    }
+    Ok((failed, "--all-failed".into()))
+}
+
+pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32> {
+    if !args.dry_run {
+        ctx.refuse_if_read_only("retry (use --dry-run to look without changing anything)")?;
+    }
+    let (months, selection) = chosen(ctx, &args).await?;
+    let mut session = ctx.connect_checked().await?;
+    let local = session.per_transaction.clone();
+    let mut request =
+        RetryRequest { months: &months, reset_count: args.reset_count, dry_run: true, selection: &selection };
+    // The plan is a dry run of the very routine that will act.
+    let plan = retry::retry(&mut session.client, local.as_deref(), &ctx.actor, &request).await?;
+    if args.dry_run {
+        print(&plan, args.json)?;
+        return Ok(0);
+    }
+    if plan.retried.is_empty() {
+        print(&plan, args.json)?;
+        return Ok(1);
+    }
+    if !confirm::ask(&present::plan_text(&present::retry::plan(&plan)), args.yes)? {
+        outln!("nothing done");
+        return Ok(1);
+    }
+    request.dry_run = false;
+    let report = retry::retry(&mut session.client, local.as_deref(), &ctx.actor, &request).await?;
+    print(&report, args.json)?;
+    // Non-zero when a chosen month was left alone.
+    Ok(i32::from(!report.skipped.is_empty()))
+}
+
+fn print(report: &retry::RetryReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        return render::json(report);
+    }
+    for (i, line) in present::retry::result(report).iter().enumerate() {
+        outln!("{}{line}", if i == 0 { "" } else { "  " });
+    }
+    Ok(())
+}
