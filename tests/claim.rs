@@ -458,3 +458,34 @@ async fn invalid_parameters_are_refused_with_a_clear_message() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+/// `claim --months`: the one routine restricted to the listed months — the others are
+/// never touched, a listed month whose lock is held is passed over, and a dry run
+/// looks at the listed months only.
+#[tokio::test]
+async fn a_claim_of_listed_months_takes_only_those() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let holder = db.session().await;
+    holder.client.execute("SELECT pg_advisory_lock(202407::bigint)", &[]).await.unwrap();
+    let listed = ClaimParams {
+        lock_wait: Duration::ZERO,
+        ..ClaimParams::for_months(vec![ym(2024, 3), ym(2024, 7), ym(2024, 11)]).unwrap()
+    };
+    let mut claimer = db.session().await;
+    let dry = claim::claim(&mut claimer, &ClaimParams { dry_run: true, ..listed.clone() }, None).await.unwrap();
+    let looked: Vec<(i32, bool)> = dry.candidates.iter().map(|c| (c.month, c.lock_free)).collect();
+    assert_eq!(looked, [(11, true), (7, false), (3, true)]);
+    let report = claim::claim(&mut claimer, &listed, None).await.unwrap();
+    let claimed: Vec<i32> = report.claimed.iter().map(|c| c.month).collect();
+    assert_eq!(claimed, [11, 3]);
+    assert_eq!(report.skipped_locked, [ym(2024, 7)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 2);
+    let processing =
+        common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await;
+    assert_eq!(processing, 2, "no other month is touched");
+    assert!(ClaimParams::for_months(Vec::new()).is_err());
+    let too_many: Vec<YearMonth> = (0..51).map(|i| YearMonth::new(2000 + i / 12, i % 12 + 1).unwrap()).collect();
+    assert!(ClaimParams::for_months(too_many).unwrap_err().contains("at most 50"));
+}

@@ -65,6 +65,8 @@ async fn bad_input_gets_one_clear_line() {
         (&["seed", "--from", "2024-13", "--to", "2024-12"], "--from `2024-13` is not a month"),
         (&["reset-stuck", "--older-than", "x"], "--older-than"),
         (&["release", "--pid", "999999", "--yes"], "pid 999999 holds no month lock"),
+        (&["claim", "--months", "2024-13"], "--months: `2024-13` is not a month"),
+        (&["claim", "--months", "2000-01..2010-01"], "--months: 121 months: a claim takes at most 50"),
     ];
     for (args, want) in cases {
         let r = run(&db.url, args);

@@ -11,6 +11,7 @@ use crate::db::lock_key::YearMonth;
 use crate::db::release::{self, Method, Outcome};
 use crate::db::reset;
 use crate::duration_text;
+use crate::model::months;
 use crate::model::release::holder_plans;
 use crate::present;
 
@@ -18,9 +19,18 @@ use crate::present;
 pub const MAX_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32> {
+    let base = match &args.months {
+        Some(list) => {
+            let listed = months::parse_list(list).map_err(|e| anyhow::anyhow!("--months: {e}"))?;
+            ClaimParams::for_months(listed).map_err(|e| anyhow::anyhow!("--months: {e}"))?
+        }
+        None => ClaimParams {
+            batch_size: args.batch,
+            years: YearRange::parse(&args.years).map_err(anyhow::Error::msg)?,
+            ..ClaimParams::default()
+        },
+    };
     let params = ClaimParams {
-        batch_size: args.batch,
-        years: YearRange::parse(&args.years).map_err(anyhow::Error::msg)?,
         force_retry: args.force_retry,
         dry_run: args.dry_run,
         lock_wait: duration_text::parse_flag(
@@ -31,7 +41,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
             "a claim keeps its transaction, and the months it already locked, open while it waits (holding back vacuum); use 10m or less",
         )
         .map_err(anyhow::Error::msg)?,
-        ..ClaimParams::default()
+        ..base
     };
     params.validate().map_err(|e| anyhow::anyhow!("--batch: {e}"))?;
     if !params.dry_run {

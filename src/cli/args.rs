@@ -143,6 +143,9 @@ pub struct ClaimArgs {
     /// How long to keep trying a held month's lock when the batch would stay short (0 = one try; at most 10m)
     #[arg(long, default_value = "10s", value_name = "DURATION")]
     pub lock_timeout: String,
+    /// Only these months (2024-03,2024-05..2024-08; at most 50): the same routine, the same guards
+    #[arg(long, value_name = "LIST", conflicts_with_all = ["batch", "years"])]
+    pub months: Option<String>,
     #[arg(long)]
     pub json: bool,
 }

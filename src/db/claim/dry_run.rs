@@ -21,7 +21,7 @@ const CANDIDATES_WITH_HOLDERS: &str = concat!(
     FROM backfill_log c LEFT JOIN held h ON h.key = c.year * 100 + c.month
     WHERE c.status = ANY($1) AND (c.status <> 'failed' OR c.retry_count < ",
     crate::retry_cap!(),
-    ") AND c.year BETWEEN $2 AND $3
+    ") AND c.year BETWEEN $2 AND $3 AND ($5::int[] IS NULL OR c.year * 100 + c.month = ANY($5))
     ORDER BY c.year DESC, c.month DESC
     LIMIT $4 + (SELECT count(*) FROM held)"
 );
@@ -32,7 +32,7 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
     let rows = client
         .query_typed(
             CANDIDATES_WITH_HOLDERS,
-            &[p(&statuses), p(&params.years.from), p(&params.years.to), p(&params.batch_size)],
+            &[p(&statuses), p(&params.years.from), p(&params.years.to), p(&params.batch_size), p(&params.month_keys())],
         )
         .await
         .map_err(|e| DbError::query("read candidate months", e))?;

@@ -108,6 +108,7 @@ async fn transact(
     let wanted = params.claimable_statuses();
     let statuses: Vec<&str> = wanted.iter().map(Status::as_str).collect();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
+    let only = params.month_keys();
     let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", e))?;
     if let Some(sql) = local_settings {
         // Through a transaction pooler: the safety settings for this transaction only.
@@ -135,7 +136,7 @@ async fn transact(
         } else if more_pages {
             let size = i64::try_from(claim.wanted(batch)).unwrap_or(1) * passes::PAGE_FACTOR;
             let years = (params.years.from, params.years.to);
-            let page = passes::Page { years, after: cursor, size };
+            let page = passes::Page { years, after: cursor, size, only: only.as_deref() };
             let pass = passes::walk_page(&tx, claim.prepared, &statuses, page, claim.wanted(batch), checks).await?;
             more_pages = i64::try_from(pass.read).unwrap_or(i64::MAX) >= size;
             match pass.last {

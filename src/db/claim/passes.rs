@@ -79,7 +79,8 @@ macro_rules! lock_only {
 }
 
 /// The candidate query (SPEC §2 step 2) for one page after a cursor: `$1`
-/// statuses, `$3..$4` years, `$5..$6` the cursor (exclusive), `$7` page size.
+/// statuses, `$3..$4` years, `$5..$6` the cursor (exclusive), `$7` page size,
+/// `$8` only these month keys (`year * 100 + month`; NULL: all).
 macro_rules! page {
     () => {
         concat!(
@@ -87,7 +88,7 @@ macro_rules! page {
          WHERE status = ANY($1) AND (status <> 'failed' OR retry_count < ",
             crate::retry_cap!(),
             ") AND year BETWEEN $3 AND $4
-           AND (year, month) < ($5, $6)
+           AND (year, month) < ($5, $6) AND ($8::int[] IS NULL OR year * 100 + month = ANY($8))
          ORDER BY year DESC, month DESC LIMIT $7"
         )
     };
@@ -227,10 +228,12 @@ pub struct Pass {
 /// Which page of candidates to read: the claim's years, after which month
 /// (exclusive), and how many.
 #[derive(Debug, Clone, Copy)]
-pub struct Page {
+pub struct Page<'a> {
     pub years: (i32, i32),
     pub after: YearMonth,
     pub size: i64,
+    /// Only these month keys (`None`: every month of the years).
+    pub only: Option<&'a [i32]>,
 }
 
 /// Reads the next page of candidates and walks it, taking up to `wanted` locks.
@@ -238,11 +241,11 @@ pub async fn walk_page(
     tx: &Transaction<'_>,
     prepared: &mut Prepared,
     statuses: &[&str],
-    page: Page,
+    page: Page<'_>,
     wanted: usize,
     checks: Checks,
 ) -> Result<Pass, DbError> {
-    let Page { years, after, size } = page;
+    let Page { years, after, size, only } = page;
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
     let sql = if checks.recheck_after_lock { WALK_PAGE } else { WALK_PAGE_LOCK_ONLY };
     let rows = query(
@@ -257,6 +260,7 @@ pub async fn walk_page(
             (&after.year, Type::INT4),
             (&after.month, Type::INT4),
             (&size, Type::INT8),
+            (&only, Type::INT4_ARRAY),
         ],
     )
     .await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
+use crate::model::lock_key::{MAX_YEAR, MIN_YEAR, YearMonth};
 use crate::model::status::Status;
 
 pub const MAX_BATCH: i64 = 50;
@@ -68,6 +68,10 @@ pub struct ClaimParams {
     /// claimer's transaction is usually free again within milliseconds.
     #[serde(with = "millis")]
     pub lock_retry_interval: Duration,
+    /// Only these months (empty: every month of the year range). The same routine,
+    /// the same guards; the year range must cover them.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "crate::model::months::as_text::serialize")]
+    pub months: Vec<YearMonth>,
 }
 
 /// The first pause before a busy month's lock is tried again.
@@ -89,6 +93,7 @@ impl Default for ClaimParams {
             dry_run: false,
             lock_wait: Duration::from_secs(10),
             lock_retry_interval: Duration::from_millis(100),
+            months: Vec::new(),
         }
     }
 }
@@ -104,7 +109,28 @@ impl ClaimParams {
         if self.lock_retry_interval.is_zero() && !self.lock_wait.is_zero() {
             return Err("lock retry interval must be above zero".into());
         }
+        if let Some(outside) = self.months.iter().find(|m| !(self.years.from..=self.years.to).contains(&m.year)) {
+            return Err(format!("month {outside} is outside the year range {}", self.years));
+        }
         Ok(())
+    }
+
+    /// The claim restricted to `months`: the year range covering them, a batch of all of them.
+    pub fn for_months(months: Vec<YearMonth>) -> Result<Self, String> {
+        let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else {
+            return Err("no month given".into());
+        };
+        let batch = i64::try_from(months.len()).unwrap_or(i64::MAX);
+        if batch > MAX_BATCH {
+            return Err(format!("{batch} months: a claim takes at most {MAX_BATCH} at once"));
+        }
+        let years = YearRange { from: first.year, to: last.year };
+        Ok(Self { batch_size: batch, years, months, ..Self::default() })
+    }
+
+    /// The month keys (`year * 100 + month`) the claim is restricted to, `None` for all.
+    pub fn month_keys(&self) -> Option<Vec<i32>> {
+        (!self.months.is_empty()).then(|| self.months.iter().map(|m| m.year * 100 + m.month).collect())
     }
 
     /// The statuses a month may have to be claimed.
