@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod fixture;
 
+use fixture::screen::render;
+
 use std::time::Duration;
 
 use backfill_console::app::{self, Action, DbEvent, Msg, State};
@@ -9,53 +11,6 @@ use backfill_console::config::Config;
 use backfill_console::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn render(state: &State, width: u16, height: u16, mono: bool) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    let theme = Theme::new(&Config::builtin().unwrap().colours, mono);
-    terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..height {
-        for x in 0..width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out.push_str("--- styles (row: columns fg/bg modifiers; unstyled cells left out)\n");
-    out.push_str(&styles(&buffer));
-    out
-}
-
-/// The buffer's styles as runs per row: a colour or emphasis regression changes the snapshot.
-fn styles(buffer: &ratatui::buffer::Buffer) -> String {
-    use ratatui::style::{Color, Modifier};
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut runs: Vec<(u16, u16, (Color, Color, Modifier))> = Vec::new();
-        for x in 0..area.width {
-            let cell = &buffer[(x, y)];
-            let style = (cell.fg, cell.bg, cell.modifier);
-            match runs.last_mut() {
-                Some((_, end, last)) if *last == style && *end + 1 == x => *end = x,
-                _ => runs.push((x, x, style)),
-            }
-        }
-        let shown: Vec<String> = runs
-            .iter()
-            .filter(|(_, _, s)| *s != (Color::Reset, Color::Reset, Modifier::empty()))
-            .map(|(a, b, (fg, bg, m))| {
-                let mods = if m.is_empty() { String::new() } else { format!(" {m:?}") };
-                format!("{a}-{b} {fg:?}/{bg:?}{mods}")
-            })
-            .collect();
-        if !shown.is_empty() {
-            out.push_str(&format!("{y}: {}\n", shown.join(", ")));
-        }
-    }
-    out
-}
 
 /// Every cell's colours, foreground, background and underline.
 fn colours(state: &State, width: u16, height: u16, mono: bool) -> Vec<ratatui::style::Color> {

@@ -4,6 +4,7 @@ use super::dialog::Dialog;
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
+use crate::model::causes::causes;
 use crate::model::release::Outcome;
 use crate::model::{FailureKind, Level, assess};
 use crate::present;
@@ -41,6 +42,7 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             let assessment = assess(&snapshot, &state.holds, &state.thresholds);
             let level = assessment.overall;
             state.status_counts = snapshot.status_counts();
+            state.causes = causes(&snapshot.months);
             state.snapshot = Some(*snapshot);
             state.assessment = Some(assessment);
             state.received_at = Some(at);
@@ -77,6 +79,15 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
 
 fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
     state.job_running = false;
+    match result {
+        // A plan, not an action: the dialog that asks for the go-ahead.
+        JobResult::Retry { job, report } if job.dry_run => {
+            state.overlay = Overlay::Dialog(Dialog::Retry { job, plan: report });
+            return Vec::new();
+        }
+        JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
+        _ => {}
+    }
     let (title, lines, ok) = describe(&result);
     let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
     state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });
@@ -94,6 +105,7 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
             matches!(outcome, Outcome::Done { .. }),
         ),
         JobResult::Reset(report) => ("Reset stuck months".into(), present::reset::result(report), true),
+        JobResult::Retry { report, .. } => ("Retry".into(), present::retry::result(report), true),
         JobResult::Failed { job, error, kind } => {
             let mut lines = vec![crate::text::sanitize(error)];
             if kind.outcome_unknown() {

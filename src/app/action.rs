@@ -58,6 +58,15 @@ pub enum Action {
     CancelQuery,
     ResetStuck,
     Refresh,
+    /// The failures grouped by cause.
+    Errors,
+    /// Mark (or unmark) the selected month for an action on many months.
+    Mark,
+    /// Mark every month the table shows (the filter and the cause applied).
+    MarkAll,
+    ClearMarks,
+    /// Failed months back to retry: the marked ones, else the selected one.
+    Retry,
 }
 
 impl Action {
@@ -91,11 +100,16 @@ impl Action {
         Action::CancelQuery,
         Action::ResetStuck,
         Action::Refresh,
+        Action::Errors,
+        Action::Mark,
+        Action::MarkAll,
+        Action::ClearMarks,
+        Action::Retry,
     ];
 
     /// Actions that change the database; refused in read-only mode and `watch`.
     pub fn is_destructive(self) -> bool {
-        matches!(self, Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck)
+        matches!(self, Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck | Action::Retry)
     }
 
     /// Short label for the footer and help.
@@ -130,6 +144,11 @@ impl Action {
             Action::CancelQuery => "cancel query",
             Action::ResetStuck => "reset stuck",
             Action::Refresh => "refresh now",
+            Action::Errors => "errors by cause",
+            Action::Mark => "mark month",
+            Action::MarkAll => "mark all shown",
+            Action::ClearMarks => "clear marks",
+            Action::Retry => "retry failed",
         }
     }
 
@@ -146,6 +165,9 @@ impl Action {
                 | Action::Claim
                 | Action::Release
                 | Action::ResetStuck
+                | Action::Errors
+                | Action::Mark
+                | Action::Retry
         )
     }
 }

@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
 use crate::model::release::{HolderPlan, Method};
 use crate::model::reset::StuckMonthRow;
+use crate::model::retry::RetryReport;
+
+use super::msg::RetryJob;
 
 /// The claim form: batch size, year range, force-retry, dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,10 +46,21 @@ impl ClaimForm {
         Self { params: ClaimParams::default(), field: ClaimField::Batch }
     }
 
+    /// The claim of the marked months: batch and years follow from them.
+    pub fn for_months(params: ClaimParams) -> Self {
+        Self { params, field: ClaimField::ForceRetry }
+    }
+
+    /// The fields the operator can change.
+    pub fn fields(&self) -> &'static [ClaimField] {
+        if self.params.months.is_empty() { &ClaimField::ALL } else { &ClaimField::ALL[3..] }
+    }
+
     pub fn move_field(&mut self, forward: bool) {
-        let i = ClaimField::ALL.iter().position(|f| *f == self.field).unwrap_or(0);
-        let n = ClaimField::ALL.len();
-        self.field = ClaimField::ALL[if forward { (i + 1) % n } else { (i + n - 1) % n }];
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
+        let n = fields.len();
+        self.field = fields[if forward { (i + 1) % n } else { (i + n - 1) % n }];
     }
 
     /// ←/→ on a number, or either on a switch.
@@ -95,6 +109,11 @@ pub enum Dialog {
         months: Vec<StuckMonthRow>,
         taken_at: DateTime<Utc>,
     },
+    /// Failed months back to retry, as planned by a dry run of the same routine.
+    Retry {
+        job: RetryJob,
+        plan: RetryReport,
+    },
     /// A job is running.
     Running {
         title: String,
@@ -118,6 +137,7 @@ impl Dialog {
                 format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
             }
             Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),
+            Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
             Dialog::Running { title } | Dialog::Result { title, .. } => title.clone(),
         }
     }

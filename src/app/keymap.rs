@@ -158,6 +158,9 @@ mode_actions!(
     /// Keys while help or a detail view is open.
     OverlayAction {
         Close => "close",
+        Up => "up",
+        Down => "down",
+        Open => "open",
     }
 );
 

@@ -12,6 +12,6 @@ pub mod update;
 pub mod view;
 
 pub use action::{Action, Panel};
-pub use msg::{DbEvent, Effect, Job, JobResult, Msg, Route, Via, WorkerCmd};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RetryJob, Route, Via, WorkerCmd};
 pub use state::{Detail, Link, Overlay, State};
 pub use update::update;

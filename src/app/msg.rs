@@ -8,6 +8,7 @@ use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
 use crate::model::reset::ResetReport;
+use crate::model::retry::RetryReport;
 use crate::model::{FailureKind, Snapshot};
 
 #[derive(Debug, Clone)]
@@ -80,8 +81,26 @@ pub enum DbEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Claim(ClaimParams),
-    Release { target: Target, method: Method },
-    Reset { older_than: Duration, months: Vec<YearMonth> },
+    Release {
+        target: Target,
+        method: Method,
+    },
+    Reset {
+        older_than: Duration,
+        months: Vec<YearMonth>,
+    },
+    /// Failed months back to retry; `dry_run` plans it (the same routine, rolled back).
+    Retry(RetryJob),
+}
+
+/// A retry as the console asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryJob {
+    pub months: Vec<YearMonth>,
+    pub reset_count: bool,
+    pub dry_run: bool,
+    /// How the months were chosen, for the audit row.
+    pub selection: String,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +112,11 @@ pub enum JobResult {
         outcome: Outcome,
     },
     Reset(ResetReport),
+    /// A retry ran (or, `dry_run`, was planned) for the job's months.
+    Retry {
+        job: RetryJob,
+        report: RetryReport,
+    },
     /// The job failed; `kind` says whether its outcome is unknown (the link dropped
     /// while it ran) or what the operator can do about it.
     Failed {

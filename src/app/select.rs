@@ -12,9 +12,35 @@ use crate::model::reset::StuckMonthRow;
 
 const PAGE: usize = 10;
 
-/// The visible month rows (indices into the snapshot).
+/// The visible month rows (indices into the snapshot): the filter and the cause applied.
 pub fn visible_months(state: &State) -> Vec<usize> {
-    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, state.month_sort))
+    let only = state
+        .cause
+        .as_ref()
+        .map(|sig| state.causes.iter().find(|c| &c.signature == sig).map_or(&[][..], |c| c.months.as_slice()));
+    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, only, state.month_sort))
+}
+
+/// The months an action on many months applies to: the marked ones, else the selected one.
+pub fn chosen_months(state: &State) -> Vec<YearMonth> {
+    if state.marked.is_empty() {
+        state.selected_month.into_iter().collect()
+    } else {
+        state.marked.iter().copied().collect()
+    }
+}
+
+/// Marks (or unmarks) the selected month; marks every shown month.
+pub fn mark(state: &mut State, all_shown: bool) {
+    if all_shown {
+        let Some(snap) = &state.snapshot else { return };
+        let shown: Vec<YearMonth> = visible_months(state).iter().filter_map(|&i| snap.months[i].year_month()).collect();
+        state.marked.extend(shown);
+    } else if let Some(m) = state.selected_month
+        && !state.marked.remove(&m)
+    {
+        state.marked.insert(m);
+    }
 }
 
 pub fn visible_locks(state: &State) -> Vec<usize> {
@@ -143,9 +169,11 @@ pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
         return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
     }
     let snap = state.snapshot.as_ref().ok_or("no data yet")?;
-    let months = assessment
+    // With marks: the marked stuck months only.
+    let months: Vec<StuckMonthRow> = assessment
         .stuck_months
         .iter()
+        .filter(|m| state.marked.is_empty() || state.marked.contains(&m.month))
         .map(|m| {
             let row = snap.month(m.month);
             StuckMonthRow {
@@ -155,5 +183,12 @@ pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
             }
         })
         .collect();
+    if months.is_empty() {
+        return Err(format!(
+            "none of the {} marked months has been processing for {} or more",
+            state.marked.len(),
+            dur(state.thresholds.stuck_month_after)
+        ));
+    }
     Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months, taken_at: snap.taken_at })
 }

@@ -1,5 +1,6 @@
 //! Everything the screen shows, and nothing else.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::Panel;
@@ -7,6 +8,7 @@ use super::dialog::Dialog;
 use super::history::QueueHistory;
 use super::keymap::Keymap;
 use super::view::{LockSort, MonthSort};
+use crate::model::causes::Cause;
 use crate::model::lock_key::YearMonth;
 use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 
@@ -30,6 +32,10 @@ pub enum Overlay {
     Dialog(Dialog),
     /// Typing a filter (the text is `State::filter`).
     Filter,
+    /// The failures by cause (`State::causes`); row 0 is "every month" (no cause filter).
+    Errors {
+        selected: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +80,12 @@ pub struct State {
     pub month_sort: MonthSort,
     pub lock_sort: LockSort,
     pub filter: String,
+    /// The months table shows only the months of this cause (a signature of `causes`).
+    pub cause: Option<String>,
+    /// The failed and retry months by cause, for the snapshot on screen.
+    pub causes: Vec<Cause>,
+    /// Months marked for an action on many months.
+    pub marked: BTreeSet<YearMonth>,
     pub overlay: Overlay,
     pub notice: Option<Notice>,
     /// Why the last refresh failed, until one succeeds (shown when there is no
@@ -115,6 +127,9 @@ impl State {
             month_sort: MonthSort::default(),
             lock_sort: LockSort::default(),
             filter: String::new(),
+            cause: None,
+            causes: Vec::new(),
+            marked: BTreeSet::new(),
             overlay: Overlay::None,
             notice: None,
             job_running: false,

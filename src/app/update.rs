@@ -7,10 +7,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{ClaimForm, Dialog};
 use super::keymap::{DialogAction, FilterAction, OverlayAction};
+use super::msg::RetryJob;
 use super::msg::{Effect, Job, Msg, WorkerCmd};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, select};
 use crate::model::Level;
+use crate::model::claim::ClaimParams;
 use crate::model::release::Method;
 
 const MIN_REFRESH: Duration = Duration::from_millis(250);
@@ -41,9 +43,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         },
         Overlay::Filter => on_filter_key(state, key),
         Overlay::Help | Overlay::Detail(_) => {
-            if state.keymap.overlay.action_for(&key) == Some(OverlayAction::Close) {
+            if matches!(state.keymap.overlay.action_for(&key), Some(OverlayAction::Close | OverlayAction::Open)) {
                 state.overlay = Overlay::None;
             }
+            Vec::new()
+        }
+        Overlay::Errors { selected } => {
+            on_errors_key(state, selected, state.keymap.overlay.action_for(&key));
             Vec::new()
         }
         Overlay::Dialog(dialog) => match state.keymap.dialog.action_for(&key) {
@@ -88,7 +94,35 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Refresh => return vec![Effect::Worker(WorkerCmd::RefreshNow)],
         Action::CopyRow | Action::CopySql => return copy(state, action == Action::CopySql),
-        Action::Claim => state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::new())),
+        Action::Claim => {
+            let form = if state.marked.is_empty() {
+                ClaimForm::new()
+            } else {
+                match ClaimParams::for_months(state.marked.iter().copied().collect()) {
+                    Ok(params) => ClaimForm::for_months(params),
+                    Err(why) => return refuse(state, format!("claim of the marked months refused: {why}")),
+                }
+            };
+            state.overlay = Overlay::Dialog(Dialog::Claim(form));
+        }
+        Action::Errors => state.overlay = Overlay::Errors { selected: 0 },
+        Action::Mark | Action::MarkAll => {
+            if !matches!(state.focus, Panel::Months | Panel::Calendar) {
+                return refuse(state, "marks are for months: focus the months table or the calendar".into());
+            }
+            select::mark(state, action == Action::MarkAll);
+        }
+        Action::ClearMarks => state.marked.clear(),
+        Action::Retry => {
+            let months = select::chosen_months(state);
+            if months.is_empty() {
+                return refuse(state, "no month selected to retry".into());
+            }
+            let selection =
+                if state.marked.is_empty() { "console: the selected month" } else { "console: marked months" };
+            let job = RetryJob { months, reset_count: false, dry_run: true, selection: selection.into() };
+            return start(state, Job::Retry(job), "Planning the retry (a dry run)");
+        }
         Action::Release | Action::CancelQuery => {
             let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
             return match select::release_dialog(state, method) {
@@ -172,11 +206,36 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             };
             start(state, Job::Release { target: plan.target, method }, title)
         }
+        (Dialog::Retry { job, .. }, DialogAction::Confirm) => {
+            start(state, Job::Retry(RetryJob { dry_run: false, ..job }), "Retrying")
+        }
+        (Dialog::Retry { job, .. }, DialogAction::Increase | DialogAction::Decrease) => {
+            // Also retry the months at the cap, setting their count back to 0: plan it again.
+            let job = RetryJob { reset_count: !job.reset_count, dry_run: true, ..job };
+            start(state, Job::Retry(job), "Planning the retry (a dry run)")
+        }
         (Dialog::Reset { older_than, months, .. }, DialogAction::Confirm) => {
             let months = months.into_iter().map(|m| m.month).collect();
             start(state, Job::Reset { older_than, months }, "Resetting stuck months")
         }
         _ => Vec::new(),
+    }
+}
+
+/// The errors view: row 0 is "every month", then the causes; Open filters the months to it.
+fn on_errors_key(state: &mut State, selected: usize, action: Option<OverlayAction>) {
+    let rows = state.causes.len() + 1;
+    match action {
+        Some(OverlayAction::Close) => state.overlay = Overlay::None,
+        Some(OverlayAction::Up) => state.overlay = Overlay::Errors { selected: selected.saturating_sub(1) },
+        Some(OverlayAction::Down) => state.overlay = Overlay::Errors { selected: (selected + 1).min(rows - 1) },
+        Some(OverlayAction::Open) => {
+            state.cause = selected.checked_sub(1).and_then(|i| state.causes.get(i)).map(|c| c.signature.clone());
+            state.overlay = Overlay::None;
+            state.focus = Panel::Months;
+            select::clamp(state);
+        }
+        None => {}
     }
 }
 

@@ -1,5 +1,6 @@
 //! The rows each table shows: filtered and sorted, as indices into the snapshot.
 
+use crate::model::lock_key::YearMonth;
 use crate::model::{Assessment, LockRow, MonthRow, Snapshot, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,10 +75,11 @@ pub fn lock_search_text(l: &LockRow) -> String {
     format!("{month} {app} {pid}")
 }
 
-/// Indices into `snapshot.months`.
-pub fn month_rows(snapshot: &Snapshot, filter: &str, sort: MonthSort) -> Vec<usize> {
+/// Indices into `snapshot.months`: those matching `filter` and, when given, among `only`.
+pub fn month_rows(snapshot: &Snapshot, filter: &str, only: Option<&[YearMonth]>, sort: MonthSort) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..snapshot.months.len())
         .filter(|&i| filter.is_empty() || matches(&month_search_text(&snapshot.months[i]), filter))
+        .filter(|&i| only.is_none_or(|only| snapshot.months[i].year_month().is_some_and(|m| only.contains(&m))))
         .collect();
     let m = &snapshot.months;
     match sort {

@@ -25,7 +25,7 @@ impl RetrySkip {
     pub fn describe(&self) -> String {
         match self {
             RetrySkip::AtRetryCap { retry_count } => {
-                format!("at the retry cap ({retry_count} retries; --reset-count to retry it)")
+                format!("at the retry cap ({retry_count} retries; only a retry that resets the count takes it)")
             }
             RetrySkip::Locked => "a live session holds its lock".into(),
             RetrySkip::Status { status } => format!("it is {} (only failed months are retried)", status.as_str()),

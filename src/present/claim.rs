@@ -16,15 +16,27 @@ pub fn plan(p: &ClaimParams) -> Vec<PlanLine> {
     };
     if p.dry_run {
         return vec![
-            PlanLine::strong(format!(
-                "DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,",
-                p.batch_size
-            )),
+            PlanLine::strong(if p.months.is_empty() {
+                format!("DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,", p.batch_size)
+            } else {
+                format!(
+                    "DRY RUN: list which of the marked {} a claim would take,",
+                    crate::model::months::compact(&p.months)
+                )
+            }),
             PlanLine::plain("newest first, and the locked ones it would pass over. Nothing is changed or locked."),
         ];
     }
     vec![
-        PlanLine::strong(format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size)),
+        if p.months.is_empty() {
+            PlanLine::strong(format!("Claim up to {} {statuses} months of {from}..{to}, newest first.", p.batch_size))
+        } else {
+            PlanLine::strong(format!(
+                "Claim the {statuses} months among {} marked: {}.",
+                p.months.len(),
+                crate::model::months::compact(&p.months)
+            ))
+        },
         PlanLine::plain(format!(
             "A month whose lock is held is passed over (waited for up to {} only if",
             dur(p.lock_wait)

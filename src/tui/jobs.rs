@@ -3,10 +3,10 @@
 //! message. A link lost mid-action is reported as "outcome unknown" and the
 //! action is never repeated.
 
-use crate::app::{Job, JobResult};
+use crate::app::{Job, JobResult, RetryJob};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, ConnSettings, SessionOptions};
-use crate::db::{DbError, claim, release, reset};
+use crate::db::{DbError, claim, release, reset, retry};
 use crate::model::FailureKind;
 
 pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, actor: Actor) -> JobResult {
@@ -15,6 +15,8 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
         Job::Claim(_) => "Claim",
         Job::Release { .. } => "Release",
         Job::Reset { .. } => "Reset stuck months",
+        Job::Retry(RetryJob { dry_run: true, .. }) => "Retry (planning)",
+        Job::Retry(_) => "Retry",
     };
     let mut session = match connect::connect(&settings, &options).await {
         Ok(s) => s,
@@ -31,6 +33,17 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
             reset::reset_stuck_with(&mut session.client, local.as_deref(), &actor, older_than, Some(&months))
                 .await
                 .map(JobResult::Reset)
+        }
+        Job::Retry(job) => {
+            let local = session.per_transaction.clone();
+            let request = retry::RetryRequest {
+                months: &job.months,
+                reset_count: job.reset_count,
+                dry_run: job.dry_run,
+                selection: &job.selection,
+            };
+            let result = retry::retry(&mut session.client, local.as_deref(), &actor, &request).await;
+            result.map(|report| JobResult::Retry { job: job.clone(), report })
         }
     };
     match result {

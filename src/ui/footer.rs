@@ -18,6 +18,7 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ]),
         Overlay::Dialog(dialog) => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
         Overlay::Help | Overlay::Detail(_) => Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim()),
+        Overlay::Errors { .. } => Line::styled(format!(" {}", hints::errors(&state.keymap)), theme.dim()),
         Overlay::None => hints(state, theme, area.width as usize),
     };
     frame.render_widget(Paragraph::new(line), area);

@@ -17,6 +17,17 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
             format!("{}/{} change", k.key(DialogAction::Decrease), k.key(DialogAction::Increase)),
         ]
         .join(" · "),
+        Dialog::Retry { job, .. } => [
+            k.hint(DialogAction::Confirm, "retry"),
+            k.hint(DialogAction::Cancel, "cancel"),
+            format!(
+                "{}/{} {} the count of months at the cap",
+                k.key(DialogAction::Decrease),
+                k.key(DialogAction::Increase),
+                if job.reset_count { "keep" } else { "also reset" }
+            ),
+        ]
+        .join(" · "),
         Dialog::Release { .. } | Dialog::Reset { .. } => {
             [k.hint(DialogAction::Confirm, "do it"), k.hint(DialogAction::Cancel, "cancel")].join(" · ")
         }
@@ -27,6 +38,18 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
 pub fn filter(keymap: &Keymap) -> String {
     let k = &keymap.filter;
     format!("{} apply · {} clear", k.key(FilterAction::Apply), k.key(FilterAction::Clear))
+}
+
+/// The hint under the errors view.
+pub fn errors(keymap: &Keymap) -> String {
+    let k = &keymap.overlay;
+    format!(
+        "{}/{} move · {} show its months · {} close",
+        k.key(OverlayAction::Up),
+        k.key(OverlayAction::Down),
+        k.key(OverlayAction::Open),
+        k.key(OverlayAction::Close)
+    )
 }
 
 /// The hint under help and detail views.

@@ -1,5 +1,6 @@
 //! The view: `draw(&State, &mut Frame)`. Pure: no I/O, nothing awaited.
 
+pub mod errors;
 pub mod footer;
 pub mod header;
 pub mod hints;
@@ -36,6 +37,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         Overlay::Help => overlay::help(frame, area, state, theme),
         Overlay::Dialog(d) => overlay::dialog(frame, area, d, state, theme),
         Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
+        Overlay::Errors { selected } => errors::view(frame, area, *selected, state, theme),
         Overlay::None | Overlay::Filter => {}
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph};
 
@@ -19,6 +19,7 @@ use crate::text::clip;
 /// One month row and what the columns need to draw it.
 struct MonthLine<'s> {
     month: &'s MonthRow,
+    marked: bool,
     taken_at: DateTime<Utc>,
     status_style: Style,
 }
@@ -27,10 +28,13 @@ struct MonthLine<'s> {
 fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
     [
         Column {
-            header: "Month",
-            narrow: Some(7),
-            wide: 7,
-            cell: |r, _| Cell::from(format!("{:04}-{:02}", r.month.year, r.month.month)),
+            header: " Month",
+            narrow: Some(8),
+            wide: 8,
+            // A marked month carries a dot before it.
+            cell: |r, _| {
+                Cell::from(format!("{}{:04}-{:02}", if r.marked { "●" } else { " " }, r.month.year, r.month.month))
+            },
         },
         Column {
             header: "Status",
@@ -84,24 +88,41 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .iter()
         .map(|&i| {
             let month = &snap.months[i];
-            (MonthLine { month, taken_at: snap.taken_at, status_style: theme.status(&month.status) }, Style::new())
+            let marked = month.year_month().is_some_and(|m| state.marked.contains(&m));
+            let line = MonthLine { month, marked, taken_at: snap.taken_at, status_style: theme.status(&month.status) };
+            (line, if marked { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() })
         })
         .collect();
     let columns = columns();
     DataTable {
-        title: title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()),
+        title: months_title(title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()), state),
         columns: &columns,
         wide: area.width >= 70,
         rows,
         selected: selected.map(|s| s - first),
         focused: state.focus == Panel::Months,
-        empty: if state.filter.is_empty() {
+        empty: if state.cause.is_some() {
+            "no month has that cause now (e: choose another, or every month)"
+        } else if state.filter.is_empty() {
             "no months — run `backfill-console seed`"
         } else {
             "no month matches the filter"
         },
     }
     .render(frame, area, theme);
+}
+
+/// The title with the marks, then the cause the table is narrowed to.
+fn months_title<'a>(base: Line<'a>, state: &State) -> Line<'a> {
+    let mut spans = base.spans;
+    if !state.marked.is_empty() {
+        let marked = format!("· {} marked ", state.marked.len());
+        spans.push(Span::styled(marked, Style::new().add_modifier(Modifier::BOLD)));
+    }
+    if let Some(cause) = &state.cause {
+        spans.push(Span::raw(format!("· cause \"{}\" ", clip(cause, 30))));
+    }
+    Line::from(spans)
 }
 
 /// One row per year, twelve cells, newest year first; a legend with counts below.
@@ -135,6 +156,8 @@ pub fn calendar(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Some(r) => (Theme::status_symbol(&r.status), theme.status(&r.status)),
                 None => (" ", Style::new()),
             };
+            let marked = ym.is_some_and(|m| state.marked.contains(&m));
+            let style = if marked { style.add_modifier(Modifier::UNDERLINED | Modifier::BOLD) } else { style };
             let style = if ym.is_some() && ym == state.selected_month { style.patch(theme.selected()) } else { style };
             spans.push(Span::styled(format!("{symbol:<cell_width$}"), style));
         }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::hints;
 use super::theme::Theme;
-use crate::app::dialog::{ClaimField, Dialog};
+use crate::app::dialog::Dialog;
 use crate::app::keymap::KeyAction;
 use crate::app::{Action, Detail, State};
 use crate::duration_text::format as dur;
@@ -17,7 +17,7 @@ use crate::model::hold::since;
 use crate::present::{self, PlanLine};
 use crate::text::{clip, sanitize};
 
-fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
+pub fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: String, style: Style) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
     let [r] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(v);
     frame.render_widget(Clear, r);
@@ -35,17 +35,18 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .filter(|(a, _)| !(a.is_destructive() && (state.read_only || state.watch)))
         .map(|(a, keys)| (keys, a.label().to_string()))
         .collect();
-    let half = bindings.len().div_ceil(2);
-    let mut lines: Vec<Line> = (0..half)
+    // As many columns as fit in the 78 cells inside the pop-up, filled top to bottom.
+    let key_width = bindings.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(1);
+    let label_width = bindings.iter().map(|(_, l)| l.chars().count()).max().unwrap_or(1);
+    let cell_width = key_width + label_width + 3;
+    let columns = (78 / cell_width).max(1);
+    let rows = bindings.len().div_ceil(columns);
+    let mut lines: Vec<Line> = (0..rows)
         .map(|i| {
-            let cell = |j: usize| {
-                bindings.get(j).map_or(vec![Span::raw(" ".repeat(38))], |(k, l)| {
-                    vec![Span::styled(format!("{k:>12} "), theme.accent()), Span::raw(format!("{l:<24} "))]
-                })
-            };
-            let mut spans = cell(i);
-            spans.extend(cell(i + half));
-            Line::from(spans)
+            let spans = (0..columns).filter_map(|c| bindings.get(i + c * rows)).flat_map(|(k, l)| {
+                [Span::styled(format!("{k:>key_width$} "), theme.accent()), Span::raw(format!("{l:<label_width$}  "))]
+            });
+            Line::from(spans.collect::<Vec<_>>())
         })
         .collect();
     lines.push(Line::raw(""));
@@ -54,7 +55,7 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let modes = [
         ("In dialogs", mode_line(keys.dialog.bindings())),
         (&*format!("Filter ({filter_key})"), format!("type words · {}", mode_line(keys.filter.bindings()))),
-        ("Help and detail", mode_line(keys.overlay.bindings())),
+        ("Help, detail and errors", mode_line(keys.overlay.bindings())),
     ];
     for (mode, text) in modes {
         lines
@@ -80,7 +81,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
     let mut style = theme.accent();
     match dialog {
         Dialog::Claim(form) => {
-            for field in ClaimField::ALL {
+            for &field in form.fields() {
                 let focused = field == form.field;
                 let value = format!(" {} ", form.value(field));
                 lines.push(Line::from(vec![
@@ -105,6 +106,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
         Dialog::Reset { older_than, months, taken_at } => {
             style = theme.level(Level::Warning);
             lines.extend(plan_lines(&present::reset::plan(*older_than, months, *taken_at)));
+            lines.push(Line::raw(""));
+            lines.push(hint);
+        }
+        Dialog::Retry { plan, .. } => {
+            style = theme.level(Level::Warning);
+            lines.extend(plan_lines(&present::retry::plan(plan)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
@@ -139,9 +146,10 @@ fn plan_lines(plan: &[PlanLine]) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// Rows the lines take once wrapped at `width` (an estimate by characters).
-fn wrapped_height(lines: &[Line], width: usize) -> u16 {
-    lines.iter().map(|l| l.width().max(1).div_ceil(width) as u16).sum()
+/// Rows the lines take once word-wrapped at `width`, as the paragraph will draw them.
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let paragraph = Paragraph::new(lines.to_vec()).wrap(Wrap { trim: false });
+    u16::try_from(paragraph.line_count(width)).unwrap_or(u16::MAX)
 }
 
 pub fn detail(frame: &mut Frame, area: Rect, detail: &Detail, state: &State, theme: &Theme) {

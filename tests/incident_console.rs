@@ -1,0 +1,121 @@
+//! The console's incident workflow without a database: the errors view, marks, and the
+//! retry dialog, driven through `app::update` and drawn on a TestBackend.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod fixture;
+
+use backfill_console::app::dialog::Dialog;
+use backfill_console::app::update::on_action;
+use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RetryJob};
+use backfill_console::db::lock_key::YearMonth;
+use backfill_console::model::retry::{RetryReport, RetrySkip, Skipped};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fixture::screen::render;
+
+fn key(state: &mut app::State, code: KeyCode) -> Vec<Effect> {
+    app::update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ym(text: &str) -> YearMonth {
+    YearMonth::parse(text).unwrap()
+}
+
+#[test]
+fn the_errors_view_lists_causes_and_narrows_the_months_to_one() {
+    let (mut s, _) = fixture::state(20);
+    assert!(s.causes.len() >= 2, "the fixture has failures of two causes");
+    on_action(&mut s, Action::Errors);
+    assert_eq!(s.overlay, Overlay::Errors { selected: 0 });
+    insta::assert_snapshot!("errors_view_80x24", render(&s, 80, 24, false));
+    key(&mut s, KeyCode::Down);
+    insta::assert_snapshot!("errors_view_160x48", render(&s, 160, 48, false));
+    let top = s.causes[0].clone();
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.overlay, Overlay::None);
+    assert_eq!(s.cause.as_deref(), Some(top.signature.as_str()));
+    let shown: Vec<YearMonth> = backfill_console::app::select::visible_months(&s)
+        .iter()
+        .map(|&i| s.snapshot.as_ref().unwrap().months[i].year_month().unwrap())
+        .collect();
+    let mut expected = top.months.clone();
+    expected.sort();
+    let mut got = shown.clone();
+    got.sort();
+    assert_eq!(got, expected, "the months table shows that cause's months only");
+    // Row 0 is every month again.
+    on_action(&mut s, Action::Errors);
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.cause, None);
+}
+
+#[test]
+fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
+    let (mut s, _) = fixture::state(20);
+    on_action(&mut s, Action::Errors);
+    key(&mut s, KeyCode::Down);
+    key(&mut s, KeyCode::Enter);
+    on_action(&mut s, Action::MarkAll);
+    let marked: Vec<YearMonth> = s.marked.iter().copied().collect();
+    assert_eq!(marked.len(), s.causes[0].count);
+    // Space unmarks the selected one, and marks it again.
+    let first = s.selected_month.unwrap();
+    key(&mut s, KeyCode::Char(' '));
+    assert!(!s.marked.contains(&first));
+    key(&mut s, KeyCode::Char(' '));
+    assert!(s.marked.contains(&first));
+    insta::assert_snapshot!("marked_months_80x24", render(&s, 80, 24, false));
+    let fx = on_action(&mut s, Action::Retry);
+    let [Effect::Run(Job::Retry(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(job.dry_run && !job.reset_count);
+    assert_eq!(job.months, marked);
+    // The dry run's answer opens the dialog that says exactly what will happen.
+    let plan = RetryReport {
+        dry_run: true,
+        retried: marked[1..].to_vec(),
+        skipped: vec![Skipped { month: marked[0], why: RetrySkip::AtRetryCap { retry_count: 5 } }],
+        ..Default::default()
+    };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job: job.clone(), report: plan.clone() })));
+    let Overlay::Dialog(Dialog::Retry { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    insta::assert_snapshot!("retry_dialog_80x24", render(&s, 80, 24, false));
+    insta::assert_snapshot!("retry_dialog_160x48", render(&s, 160, 48, false));
+    // → asks again with the count reset; Enter runs it for real.
+    let fx = key(&mut s, KeyCode::Right);
+    let [Effect::Run(Job::Retry(replan))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(replan.dry_run && replan.reset_count);
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job: replan.clone(), report: plan })));
+    let fx = key(&mut s, KeyCode::Enter);
+    let [Effect::Run(Job::Retry(RetryJob { dry_run: false, reset_count: true, months, .. }))] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(months, &marked);
+    let done = RetryReport { retried: marked.clone(), reset_count: true, ..Default::default() };
+    let job = RetryJob { dry_run: false, ..replan.clone() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job, report: done })));
+    let Overlay::Dialog(Dialog::Result { lines, ok: true, .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    assert!(lines[0].starts_with(&format!("retried {}, left alone 0", marked.len())), "{lines:?}");
+    assert!(s.marked.is_empty(), "marks are cleared once every marked month was retried");
+}
+
+#[test]
+fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
+    let (mut s, _) = fixture::state(20);
+    let fx = on_action(&mut s, Action::Retry);
+    let [Effect::Run(Job::Retry(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(job.months, [s.selected_month.unwrap()]);
+    let (mut ro, _) = fixture::state(20);
+    ro.read_only = true;
+    assert!(matches!(on_action(&mut ro, Action::Retry).as_slice(), [Effect::Log { .. }]));
+    assert!(ro.notice.as_ref().unwrap().text.contains("read-only"));
+    // Marks are for months.
+    let (mut l, _) = fixture::state(20);
+    on_action(&mut l, Action::FocusLocks);
+    on_action(&mut l, Action::Mark);
+    assert!(l.marked.is_empty());
+    // A claim with marks is the claim of those months.
+    let (mut c, _) = fixture::state(20);
+    c.marked.extend([ym("2024-06"), ym("2024-08")]);
+    on_action(&mut c, Action::Claim);
+    let Overlay::Dialog(Dialog::Claim(form)) = &c.overlay else { panic!() };
+    assert_eq!(form.params.months, [ym("2024-06"), ym("2024-08")]);
+    assert_eq!(form.params.batch_size, 2);
+}
