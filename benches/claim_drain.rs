@@ -59,7 +59,7 @@ async fn drain_once(
     let settings = connect::resolve(Some(&format!("{}?sslmode=disable", server.url(db))), &|_| None).unwrap();
     let mut setup = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
     migrate::migrate(&mut setup.client).await.unwrap();
-    let actor = backfill_console::db::audit::Actor { os_user: "bench".into(), os_host: "bench".into() };
+    let actor = backfill_console::db::audit::Actor::named("bench", "bench");
     let first = backfill_console::db::lock_key::YearMonth::new(1900, 1).unwrap();
     let last_index = first.index() + months - 1;
     let last = backfill_console::db::lock_key::YearMonth::new(last_index / 12, last_index % 12 + 1).unwrap();

@@ -47,7 +47,7 @@ fn main() {
     rt.block_on(async {
         let mut s = session(&url).await;
         migrate::migrate(&mut s.client).await.unwrap();
-        let actor = Actor { os_user: "bench".into(), os_host: "bench".into() };
+        let actor = Actor::named("bench", "bench");
         let (a, b) = (YearMonth::new(1900, 1).unwrap(), YearMonth::new(2100, 12).unwrap());
         seed::seed(&mut s.client, &actor, a, b).await.unwrap();
         s.client

@@ -22,7 +22,7 @@ fn main() {
         let settings = connect::resolve(Some(&url), &|_| None).unwrap();
         let mut s = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
         migrate::migrate(&mut s.client).await.unwrap();
-        let actor = Actor { os_user: "bench".into(), os_host: "bench".into() };
+        let actor = Actor::named("bench", "bench");
         let (a, b) = (YearMonth::new(2000, 1).unwrap(), YearMonth::new(2024, 12).unwrap());
         seed::seed(&mut s.client, &actor, a, b).await.unwrap();
     });

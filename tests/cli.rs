@@ -275,3 +275,49 @@ async fn retry_bad_input_gets_one_clear_line_and_changes_nothing() {
         common::count(&s.client, "SELECT count(*) FROM backfill_console_audit WHERE action LIKE 'retry%'").await;
     assert_eq!(audited, 0);
 }
+
+#[tokio::test]
+async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-12").await;
+    s.client.batch_execute("UPDATE backfill_log SET status = 'failed' WHERE month IN (10, 11)").await.unwrap();
+    let ssh = [("SSH_CONNECTION", "203.0.113.7 51234 10.0.0.2 22"), ("USER", "ops")];
+    let retried = run_with(&db.url, &["retry", "--months", "2024-10..2024-11", "--yes"], &ssh);
+    assert_eq!(retried.code, 0, "{}", retried.stderr);
+    let claimed = run(&db.url, &["claim", "--months", "2024-11", "--json"]);
+    assert_eq!(claimed.code, 0, "{}", claimed.stderr);
+    let doc = json(&run(&db.url, &["audit", "--json"]));
+    let rows = doc["rows"].as_array().unwrap();
+    let retry = rows.iter().find(|r| r["action"] == "retry").unwrap_or_else(|| panic!("{doc}"));
+    assert_eq!(retry["ssh_client"], "203.0.113.7:51234");
+    assert_eq!(retry["os_user"], "ops");
+    assert_eq!(retry["parameters"]["months"], "2024-10..2024-11");
+    assert_eq!(retry["outcome"], "done: retried 2, skipped 0");
+    assert!(retry["db_user"].as_str().is_some_and(|u| !u.is_empty()));
+    // By month: the bulk retry and the claim both touched 2024-11; nothing touched 2024-01.
+    let november = json(&run(&db.url, &["audit", "--month", "2024-11", "--json"]));
+    let actions: Vec<&str> =
+        november["rows"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["claim", "retry"], "newest first");
+    let january = json(&run(&db.url, &["audit", "--month", "2024-01", "--json"]));
+    assert_eq!(january["rows"], serde_json::json!([]));
+    let text = run(&db.url, &["audit"]);
+    assert!(text.stdout.contains("ops@") && text.stdout.contains("(ssh 203.0.113.7:51234)"), "{}", text.stdout);
+    let password = db.url.split(':').nth(2).and_then(|s| s.split('@').next()).unwrap();
+    let all = common::count(
+        &s.client,
+        &format!("SELECT count(*) FROM backfill_console_audit WHERE row_to_json(backfill_console_audit.*)::text LIKE '%{password}%'"),
+    )
+    .await;
+    assert_eq!(all, 0, "no password in the audit table");
+    for (args, want) in [
+        (&["audit", "--since", "soon"][..], "--since"),
+        (&["audit", "--month", "2024-13"][..], "--month `2024-13` is not a month"),
+        (&["audit", "--limit", "0"][..], "--limit 0 is outside 1..10000"),
+    ] {
+        let r = run(&db.url, args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains(want) && r.stderr.trim().lines().count() == 1, "{args:?}: {}", r.stderr);
+    }
+}

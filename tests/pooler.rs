@@ -218,7 +218,7 @@ async fn a_lock_stranded_on_a_pooled_backend_is_flagged_within_leaked_after_and_
         backend_start: stranded.holder.as_ref().unwrap().backend_start.unwrap(),
         month: YearMonth::new(2024, 3).unwrap(),
     };
-    let actor = Actor { os_user: "tester".into(), os_host: "test-host".into() };
+    let actor = Actor::named("tester", "test-host");
     let outcome = release::release(&admin.client, &actor, &target, Method::Terminate, "stranded").await.unwrap();
     assert_eq!(outcome, Outcome::Done { lock_released: true });
     assert_eq!(common::advisory_locks_in_db(&admin.client).await, 0);

@@ -99,6 +99,20 @@ pub enum Command {
     },
     /// Failed months back to retry (the claim routine then takes them), race-safe
     Retry(RetryArgs),
+    /// Who did what, when: the audit trail, newest first
+    Audit {
+        /// Only rows newer than this (e.g. 30m, 1h, 7d)
+        #[arg(long, default_value = "24h", value_name = "DURATION")]
+        since: String,
+        /// Only rows that touched this month (YYYY-MM)
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+        /// At most this many rows (1-10000)
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -110,3 +110,49 @@ fn print(report: &retry::RetryReport, json: bool) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+pub async fn audit(
+    ctx: &CommandContext,
+    since: &str,
+    month: Option<&str>,
+    limit: i64,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let since = crate::duration_text::parse_flag(
+        "--since",
+        since,
+        std::time::Duration::from_secs(1),
+        crate::duration_text::MAX,
+        "the audit table keeps everything; ask for a shorter window",
+    )
+    .map_err(anyhow::Error::msg)?;
+    let month = month
+        .map(|m| {
+            YearMonth::parse(m).ok_or_else(|| {
+                anyhow::anyhow!("--month `{}` is not a month: write YYYY-MM between 1900-01 and 2100-12", clip(m, 20))
+            })
+        })
+        .transpose()?;
+    if !(1..=10_000).contains(&limit) {
+        anyhow::bail!("--limit {limit} is outside 1..10000");
+    }
+    let session = ctx.connect_checked().await?;
+    let rows = crate::db::audit::read(&session.client, since, month, limit).await?;
+    if json {
+        return render::json(&serde_json::json!({ "rows": rows })).map(|()| 0);
+    }
+    if rows.is_empty() {
+        outln!("no audit row in that window");
+    }
+    for row in &rows {
+        outln!(
+            "{}  {:<18} {}  {}",
+            row.at.format("%Y-%m-%d %H:%M:%S"),
+            sanitize(&row.action),
+            sanitize(&row.what()),
+            sanitize(&row.who())
+        );
+        outln!("    {}", clip(&row.outcome, 150));
+    }
+    Ok(0)
+}

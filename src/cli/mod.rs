@@ -245,5 +245,8 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Demo(args) => demo(ctx, args).await,
         Command::Errors { json } => incident::errors(ctx, json).await,
         Command::Retry(args) => incident::retry(ctx, args).await,
+        Command::Audit { since, month, limit, json } => {
+            incident::audit(ctx, &since, month.as_deref(), limit, json).await
+        }
     }
 }

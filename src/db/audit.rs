@@ -6,6 +6,7 @@ use tokio_postgres::GenericClient;
 
 use super::DbError;
 use super::lock_key::YearMonth;
+pub use crate::model::audit::AuditRow;
 
 /// Who is acting, as far as the operating system knows (the database user and
 /// application name are filled in by the server's column defaults).
@@ -13,6 +14,8 @@ use super::lock_key::YearMonth;
 pub struct Actor {
     pub os_user: String,
     pub os_host: String,
+    /// The operator's SSH client (`address:port` from `SSH_CONNECTION`), when in an SSH session.
+    pub ssh_client: Option<String>,
 }
 
 impl Actor {
@@ -26,8 +29,23 @@ impl Actor {
             .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()));
         let os_host =
             nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "unknown".into());
-        Self { os_user, os_host }
+        let ssh_client = std::env::var("SSH_CONNECTION").ok().as_deref().and_then(ssh_client);
+        Self { os_user, os_host, ssh_client }
     }
+
+    /// A test's or a benchmark's actor (no SSH session).
+    pub fn named(os_user: &str, os_host: &str) -> Self {
+        Self { os_user: os_user.into(), os_host: os_host.into(), ssh_client: None }
+    }
+}
+
+/// `client_address:client_port` from `SSH_CONNECTION` ("client port server port").
+fn ssh_client(connection: &str) -> Option<String> {
+    let mut fields = connection.split_whitespace();
+    let (address, port) = (fields.next()?, fields.next()?);
+    let sane =
+        |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || ".:%".contains(c));
+    (sane(address) && port.parse::<u16>().is_ok()).then(|| format!("{address}:{port}"))
 }
 
 /// One audit row to write.
@@ -42,8 +60,8 @@ pub struct AuditEntry<'a> {
 }
 
 pub const INSERT: &str = "INSERT INTO backfill_console_audit
-    (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+    (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail, ssh_client)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
 
 /// Writes one row (inside whatever transaction `client` is in) and returns its id.
 pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEntry<'_>) -> Result<i64, DbError> {
@@ -60,6 +78,7 @@ pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEn
                 p(&entry.parameters),
                 p(&entry.outcome),
                 p(&entry.detail),
+                p(&actor.ssh_client),
             ],
         )
         .await
@@ -67,9 +86,67 @@ pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEn
     Ok(row.get(0))
 }
 
+/// The audit rows since `since` ago, newest first, at most `limit`; with `month`, only
+/// those that touched it (its own row, or a bulk action that lists it).
+pub async fn read(
+    client: &tokio_postgres::Client,
+    since: std::time::Duration,
+    month: Option<YearMonth>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, DbError> {
+    let key = month.map(|m| m.year * 100 + m.month);
+    let text = month.map(|m| m.to_string());
+    let claimed = month.map(|m| serde_json::json!([{ "year": m.year, "month": m.month }]));
+    let rows = client
+        .query_typed(
+            "SELECT id, at, db_user, os_user, os_host, ssh_client, application_name, action, target_year,
+                    target_month, target_pid, parameters, outcome, detail
+             FROM backfill_console_audit
+             WHERE at >= now() - make_interval(secs => $1)
+               AND ($2::int IS NULL OR target_year * 100 + target_month = $2 OR detail ? $3
+                    OR detail -> 'months' ? $3 OR detail -> 'claimed' @> $4)
+             ORDER BY at DESC, id DESC LIMIT $5",
+            &[p(&since.as_secs_f64()), p(&key), p(&text), p(&claimed), p(&limit)],
+        )
+        .await
+        .map_err(|e| DbError::query("read the audit table", e))?;
+    Ok(rows
+        .iter()
+        .map(|r| AuditRow {
+            id: r.get(0),
+            at: r.get(1),
+            db_user: r.get(2),
+            os_user: r.get(3),
+            os_host: r.get(4),
+            ssh_client: r.get(5),
+            application_name: r.get(6),
+            action: r.get(7),
+            target_month: r
+                .get::<_, Option<i32>>(8)
+                .zip(r.get::<_, Option<i32>>(9))
+                .and_then(|(y, m)| YearMonth::new(y, m)),
+            target_pid: r.get(10),
+            parameters: r.get(11),
+            outcome: r.get(12),
+            detail: r.get(13),
+        })
+        .collect())
+}
+
 /// Best effort, for failures after a rollback: the error is logged, not returned.
 pub async fn record_best_effort<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEntry<'_>) {
     if let Err(e) = record(client, actor, entry).await {
         tracing::warn!(action = entry.action, outcome = entry.outcome, "could not audit: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ssh_client_comes_from_ssh_connection() {
+        assert_eq!(super::ssh_client("203.0.113.7 51234 10.0.0.2 22").as_deref(), Some("203.0.113.7:51234"));
+        assert_eq!(super::ssh_client("fe80::1%eth0 2222 fe80::2 22").as_deref(), Some("fe80::1%eth0:2222"));
+        assert_eq!(super::ssh_client(""), None);
+        assert_eq!(super::ssh_client("evil'; DROP 1 2 3"), None);
     }
 }

@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
         // Its first comment named a file that no longer exists.
         comment_edits: &["c02e53a8db9b7821"],
     },
+    Migration { version: 6, name: "audit_ssh", sql: include_str!("../../sql/006_audit_ssh.sql"), comment_edits: &[] },
 ];
 
 impl Migration {

@@ -1,5 +1,6 @@
 //! Plain data and pure judgements over it; no I/O.
 
+pub mod audit;
 pub mod causes;
 pub mod claim;
 pub mod failure;

@@ -165,7 +165,7 @@ pub async fn migrated_db() -> TestDb {
 }
 
 pub fn actor() -> Actor {
-    Actor { os_user: "tester".into(), os_host: "test-host".into() }
+    Actor::named("tester", "test-host")
 }
 
 /// Inserts months `from..=to` (YYYY-MM) as pending.
