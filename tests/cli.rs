@@ -2,35 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod common;
 
-use std::process::{Command, Output, Stdio};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(url: &str, args: &[&str]) -> Run {
-    run_with(url, args, &[])
-}
-
-fn run_with(url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backfill-console"));
-    cmd.args(args).env("DATABASE_URL", url).env_remove("PGPASSWORD").stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let Output { status, stdout, stderr } = cmd.output().expect("run the binary");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).to_string(),
-        stderr: String::from_utf8_lossy(&stderr).to_string(),
-    }
-}
-
-fn json(r: &Run) -> serde_json::Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", r.stdout))
-}
+use common::cli::{json, run, run_with};
 
 #[tokio::test]
 async fn migrate_seed_claim_and_snapshot_in_json() {

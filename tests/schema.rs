@@ -10,7 +10,10 @@ async fn migrate_creates_the_schema_and_is_idempotent() {
     let db = common::fresh_db().await;
     let mut s = db.session().await;
     let first = migrate::migrate(&mut s.client).await.unwrap();
-    assert_eq!(first.applied, ["001_backfill_log", "002_queue", "003_audit", "004_notify", "005_queue_depth"]);
+    assert_eq!(
+        first.applied,
+        ["001_backfill_log", "002_queue", "003_audit", "004_notify", "005_queue_depth", "006_audit_ssh"]
+    );
     assert_eq!(first.adopted_backfill_log_rows, None);
     let second = migrate::migrate(&mut s.client).await.unwrap();
     assert!(second.already_current && second.applied.is_empty());

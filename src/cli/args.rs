@@ -99,6 +99,11 @@ pub enum Command {
     },
     /// Failed months back to retry (the claim routine then takes them), race-safe
     Retry(RetryArgs),
+    /// The dead-letter table: list, move back to the queue (redrive), delete (purge)
+    Dead {
+        #[command(subcommand)]
+        command: DeadCommand,
+    },
     /// Who did what, when: the audit trail, newest first
     Audit {
         /// Only rows newer than this (e.g. 30m, 1h, 7d)
@@ -113,6 +118,62 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadCommand {
+    /// Dead letters grouped by reason, newest first
+    List {
+        /// Only this reason
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead letters back to the queue (ready now, read_count 0), chunk by chunk
+    Redrive {
+        #[command(flatten)]
+        which: DeadSelection,
+        /// At most this many messages per unit of time: 60/min, 2/s, 600/h
+        #[arg(long, value_name = "N/min")]
+        rate: Option<String>,
+        /// Also messages whose month is completed since
+        #[arg(long)]
+        force: bool,
+        /// Show what would move and what would be left alone; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete dead letters for good
+    Purge {
+        #[command(flatten)]
+        which: DeadSelection,
+        /// Do not ask for confirmation
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which dead letters: all, those of a reason, or by id.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct DeadSelection {
+    /// Every dead letter
+    #[arg(long)]
+    pub all: bool,
+    /// Those with this reason (as `dead list` shows it)
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// These message ids: 1,2,5..9
+    #[arg(long, value_name = "LIST")]
+    pub ids: Option<String>,
 }
 
 #[derive(Debug, Args)]

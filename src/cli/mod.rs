@@ -3,6 +3,7 @@
 mod act;
 pub mod args;
 mod confirm;
+mod dead;
 mod incident;
 mod inspect;
 pub mod output;
@@ -245,6 +246,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Demo(args) => demo(ctx, args).await,
         Command::Errors { json } => incident::errors(ctx, json).await,
         Command::Retry(args) => incident::retry(ctx, args).await,
+        Command::Dead { command } => dead::run(ctx, command).await,
         Command::Audit { since, month, limit, json } => {
             incident::audit(ctx, &since, month.as_deref(), limit, json).await
         }

@@ -44,7 +44,7 @@ fn ssh_client(connection: &str) -> Option<String> {
     let mut fields = connection.split_whitespace();
     let (address, port) = (fields.next()?, fields.next()?);
     let sane =
-        |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_hexdigit() || ".:%".contains(c));
+        |s: &str| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || ".:%".contains(c));
     (sane(address) && port.parse::<u16>().is_ok()).then(|| format!("{address}:{port}"))
 }
 

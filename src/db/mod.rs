@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod claim;
 pub mod connect;
+pub mod dead;
 pub mod detail;
 pub mod error;
 pub mod migrate;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod causes;
 pub mod claim;
+pub mod dead;
 pub mod failure;
 pub mod hold;
 pub mod lock_key;

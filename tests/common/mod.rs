@@ -2,6 +2,7 @@
 //! `BACKFILL_TEST_DATABASE_URL`), and a fresh database per test.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod cli;
 pub mod gate;
 pub mod proxy;
 pub mod pty;

@@ -1,0 +1,87 @@
+//! `dead list | redrive | purge` as the real binary: the JSON, the confirmation, and
+//! bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod common;
+
+use common::cli::{json, run};
+
+async fn dead_letter(s: &backfill_console::db::connect::Session, year: i32, month: i32, reason: &str) -> i64 {
+    let message = serde_json::json!({ "year": year, "month": month });
+    let id: i64 = s
+        .client
+        .query_one("INSERT INTO backfill_queue (message) VALUES ($1) RETURNING msg_id", &[&message])
+        .await
+        .unwrap()
+        .get(0);
+    backfill_console::db::queue::dead_letter(&s.client, id, reason).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_by_reason_redriven_at_a_rate_and_purged() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-04").await;
+    let a = dead_letter(&s, 2024, 1, "consumer crashed").await;
+    let b = dead_letter(&s, 2024, 2, "consumer crashed").await;
+    let c = dead_letter(&s, 2024, 3, "isbndb timeout").await;
+    let listed = json(&run(&db.url, &["dead", "list", "--json"]));
+    assert_eq!(listed["reasons"][0]["reason"], "consumer crashed");
+    assert_eq!(listed["reasons"][0]["count"], 2);
+    assert_eq!(listed["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(listed["messages"][0]["month"], "2024-03");
+    let text = run(&db.url, &["dead", "list"]);
+    assert!(
+        text.stdout.contains("consumer crashed") && text.stdout.contains("month 2024-01 (pending)"),
+        "{}",
+        text.stdout
+    );
+    // Without --yes and without a terminal: refused, nothing moved.
+    let refused = run(&db.url, &["dead", "redrive", "--reason", "consumer crashed"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("add --yes"), "{}", refused.stderr);
+    let dry = json(&run(&db.url, &["dead", "redrive", "--all", "--dry-run", "--json"]));
+    assert_eq!(dry["moved"], serde_json::json!([a, b, c]));
+    assert_eq!(dry["dry_run"], true);
+    // 120/min: chunks of 2 a second.
+    let moved =
+        run(&db.url, &["dead", "redrive", "--reason", "consumer crashed", "--rate", "120/min", "--yes", "--json"]);
+    assert_eq!(moved.code, 0, "{}", moved.stderr);
+    let report = json(&moved);
+    assert_eq!(report["moved"], serde_json::json!([a, b]));
+    assert_eq!(report["chunks"], 1);
+    assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue").await, 2);
+    let purged = json(&run(&db.url, &["dead", "purge", "--ids", &c.to_string(), "--yes", "--json"]));
+    assert_eq!(purged["purged"], serde_json::json!([c]));
+    assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue_dead").await, 0);
+}
+
+#[tokio::test]
+async fn dead_letter_bad_input_gets_one_clear_line() {
+    let db = common::migrated_db().await;
+    let s = db.session().await;
+    dead_letter(&s, 2024, 1, "boom").await;
+    let cases: &[(&[&str], &str)] = &[
+        (&["dead", "redrive", "--ids", "x", "--yes"], "--ids: `x` is not a message id"),
+        (&["dead", "redrive", "--ids", "", "--yes"], "--ids: no message id given"),
+        (&["dead", "redrive", "--all", "--rate", "fast", "--yes"], "--rate `fast`"),
+        (&["dead", "redrive", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`"),
+        (&["dead", "purge", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`"),
+        (&["--read-only", "dead", "purge", "--all", "--yes"], "read-only"),
+    ];
+    for (args, want) in cases {
+        let r = run(&db.url, args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue_dead").await, 1, "nothing changed");
+    // A deployment whose queue is elsewhere: refused, with the reason.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "queue_depth_query = \"SELECT 1 AS ready, 0 AS in_flight, 0 AS delayed, 0 AS dead\"\n")
+        .unwrap();
+    let r = run(&db.url, &["--config", config.to_str().unwrap(), "dead", "list"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("queue_depth_query is set"), "{}", r.stderr);
+}
