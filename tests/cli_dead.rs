@@ -85,3 +85,30 @@ async fn dead_letter_bad_input_gets_one_clear_line() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("queue_depth_query is set"), "{}", r.stderr);
 }
+
+/// More than one live message for a month (the old scheduler's defect): `snapshot --json`
+/// lists it and `check` warns.
+#[tokio::test]
+async fn duplicate_queue_messages_are_listed_and_make_check_warn() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-03").await;
+    let ok = run(&db.url, &["check"]);
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    let mut ids = Vec::new();
+    for month in [2, 2, 3] {
+        let message = serde_json::json!({ "year": 2024, "month": month });
+        let id: i64 = s
+            .client
+            .query_one("INSERT INTO backfill_queue (message) VALUES ($1) RETURNING msg_id", &[&message])
+            .await
+            .unwrap()
+            .get(0);
+        ids.push(id);
+    }
+    let doc = json(&run(&db.url, &["snapshot", "--json"]));
+    assert_eq!(doc["duplicates"], serde_json::json!([{ "year": 2024, "month": 2, "msg_ids": [ids[0], ids[1]] }]));
+    let warned = run(&db.url, &["check"]);
+    assert_eq!(warned.code, 1, "{}{}", warned.stdout, warned.stderr);
+    assert!(warned.stdout.contains("1 month(s) with more than one live queue message"), "{}", warned.stdout);
+}

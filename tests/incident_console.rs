@@ -119,3 +119,18 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     assert_eq!(form.params.months, [ym("2024-06"), ym("2024-08")]);
     assert_eq!(form.params.batch_size, 2);
 }
+
+#[test]
+fn the_queue_panel_shows_months_with_duplicate_messages() {
+    let (mut s, at) = fixture::state(20);
+    let mut snap = fixture::snapshot(31, 20);
+    snap.duplicates = vec![
+        backfill_console::model::snapshot::Duplicate { year: 2024, month: 3, msg_ids: vec![11, 12] },
+        backfill_console::model::snapshot::Duplicate { year: 2023, month: 7, msg_ids: vec![20, 21, 22] },
+    ];
+    app::update(&mut s, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + std::time::Duration::from_secs(1))));
+    let screen = render(&s, 80, 24, false);
+    assert!(screen.contains("duplicates: 2024-03×2 2023-07×3"), "{screen}");
+    assert!(s.assessment.as_ref().unwrap().reasons.iter().any(|r| r.contains("more than one live queue message")));
+    insta::assert_snapshot!("queue_duplicates_80x24", screen);
+}

@@ -31,6 +31,10 @@ pub(super) async fn read_on(
         None,
     )
     .await?;
+    let mut snap = snap;
+    if ctx.config.queue_depth_query.is_none() {
+        snap.duplicates = crate::db::queue::duplicates(&session.client).await?;
+    }
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let mut thresholds = ctx.config.thresholds.clone();
@@ -47,6 +51,8 @@ struct SnapshotDoc<'a> {
     stuck_months: &'a [StuckMonth],
     locks: Vec<LockView>,
     queue: &'a QueueDepth,
+    /// Months with more than one live queue message.
+    duplicates: &'a [crate::model::snapshot::Duplicate],
     level: Level,
     reasons: &'a [String],
     connection: ConnectionDoc<'a>,
@@ -76,6 +82,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         stuck_months: &a.stuck_months,
         locks: render::lock_views(&snap, &a),
         queue: &snap.queue,
+        duplicates: &snap.duplicates,
         level: a.overall,
         reasons: &a.reasons,
     };

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_postgres::GenericClient;
 
 use super::DbError;
+use crate::model::snapshot::Duplicate;
 
 /// A message handed to one consumer until its visibility timeout.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,4 +59,24 @@ pub async fn dead_letter<C: GenericClient>(client: &C, msg_id: i64, reason: &str
         .await
         .map_err(|e| DbError::query("dead-letter the message", e))?;
     Ok(n == 1)
+}
+
+/// The most months `duplicates` reports.
+pub const MAX_DUPLICATES: i64 = 100;
+
+/// Months with more than one live message in the queue, newest first. Reads the whole
+/// queue (hundreds of milliseconds at a million messages): not for every refresh.
+pub async fn duplicates<C: GenericClient>(client: &C) -> Result<Vec<Duplicate>, DbError> {
+    let rows = client
+        .query_typed(
+            "SELECT (message ->> 'year')::int, (message ->> 'month')::int, array_agg(msg_id ORDER BY msg_id)
+             FROM backfill_queue
+             WHERE message ->> 'year' ~ '^[0-9]{4}$' AND message ->> 'month' ~ '^[0-9]{1,2}$'
+             GROUP BY 1, 2 HAVING count(*) > 1
+             ORDER BY 1 DESC, 2 DESC LIMIT $1",
+            &[p(&MAX_DUPLICATES)],
+        )
+        .await
+        .map_err(|e| DbError::query("look for duplicate queue messages", e))?;
+    Ok(rows.iter().map(|r| Duplicate { year: r.get(0), month: r.get(1), msg_ids: r.get(2) }).collect())
 }

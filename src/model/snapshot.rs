@@ -20,6 +20,18 @@ pub struct Snapshot {
     pub months: Vec<MonthRow>,
     pub locks: Vec<LockRow>,
     pub queue: QueueDepth,
+    /// Months with more than one live message in the queue (the old scheduler's
+    /// defect shows this way); read less often than the rest (see the worker).
+    #[serde(default)]
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A month with more than one live (ready, in flight or delayed) queue message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    pub year: i32,
+    pub month: i32,
+    pub msg_ids: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

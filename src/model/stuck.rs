@@ -193,6 +193,9 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     if !stuck_months.is_empty() {
         raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
     }
+    if !snapshot.duplicates.is_empty() {
+        raise(Level::Warning, format!("{} month(s) with more than one live queue message", snapshot.duplicates.len()));
+    }
     Assessment { locks, stuck_months, queue, failed_months, overall, reasons, poolers: t.poolers.clone() }
 }
 

@@ -58,7 +58,14 @@ fn lock(pid: i32, key: u32, subid: i16, holder: SessionInfo) -> LockRow {
 }
 
 fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) -> Snapshot {
-    Snapshot { taken_at: t(now), reader_pid: None, months, locks, queue: QueueDepth { ready, ..QueueDepth::default() } }
+    Snapshot {
+        taken_at: t(now),
+        reader_pid: None,
+        months,
+        locks,
+        queue: QueueDepth { ready, ..QueueDepth::default() },
+        duplicates: Vec::new(),
+    }
 }
 
 #[test]

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{DbEvent, WorkerCmd};
 use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
-use crate::db::{DbError, detail, snapshot};
+use crate::db::{DbError, detail, queue, snapshot};
+use crate::model::snapshot::Duplicate;
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
@@ -19,6 +20,8 @@ const PUSH_DEBOUNCE: Duration = Duration::from_millis(50);
 pub const CONSOLE_PUSH_GAP: Duration = Duration::from_millis(200);
 /// Longest a snapshot read may take before the link is presumed dead.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
+/// How often the whole queue is read for duplicate messages (it costs a scan).
+const DUPLICATES_EVERY: Duration = Duration::from_secs(30);
 
 /// `250 ms · 2^attempt`, capped, ±20 % jitter so many consoles do not stampede.
 pub fn backoff(attempt: u32) -> Duration {
@@ -50,6 +53,8 @@ impl Worker {
         let mut last_refresh = Instant::now();
         // The months and locks of the last snapshot: the server sends them again only when changed.
         let mut known: Option<snapshot::ReadCache> = None;
+        // The last look for duplicate queue messages, carried into the snapshots in between.
+        let mut duplicates: Option<(Instant, Vec<Duplicate>)> = None;
         loop {
             if session.as_ref().is_some_and(Session::is_closed) {
                 session = None;
@@ -111,7 +116,7 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep_until(due), if !paused => {
                     last_refresh = Instant::now();
-                    if !self.refresh(s, &mut attempt, &mut known).await { session = None; }
+                    if !self.refresh(s, &mut attempt, &mut known, &mut duplicates).await { session = None; }
                     next = Instant::now() + self.interval;
                 }
                 // A change was pushed: refresh soon, but never more than 5 times a second.
@@ -140,7 +145,13 @@ impl Worker {
     /// One snapshot; `false` when the session is lost. A silent network sends
     /// no error at all: a client-side deadline cuts it off (a snapshot takes
     /// milliseconds, so seconds mean the link is gone).
-    async fn refresh(&self, s: &Session, attempt: &mut u32, known: &mut Option<snapshot::ReadCache>) -> bool {
+    async fn refresh(
+        &self,
+        s: &Session,
+        attempt: &mut u32,
+        known: &mut Option<snapshot::ReadCache>,
+        duplicates: &mut Option<(Instant, Vec<Duplicate>)>,
+    ) -> bool {
         let deadline = self.options.statement_timeout.min(READ_DEADLINE);
         let read = snapshot::read_incremental_with(
             &s.client,
@@ -160,7 +171,20 @@ impl Worker {
             }),
         };
         match result {
-            Ok(snap) => {
+            Ok(mut snap) => {
+                // Only for our own queue table, and only every so often (a scan of the queue).
+                if self.queue_query.is_none()
+                    && duplicates.as_ref().is_none_or(|(at, _)| at.elapsed() >= DUPLICATES_EVERY)
+                {
+                    match tokio::time::timeout(deadline, queue::duplicates(&s.client)).await {
+                        Ok(Ok(found)) => *duplicates = Some((Instant::now(), found)),
+                        Ok(Err(e)) => tracing::warn!("could not look for duplicate queue messages: {e}"),
+                        Err(_) => {
+                            tracing::warn!("the look for duplicate queue messages took over {}s", deadline.as_secs())
+                        }
+                    }
+                }
+                snap.duplicates = duplicates.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
                 let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
                 true
             }

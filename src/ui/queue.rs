@@ -11,6 +11,7 @@ use crate::app::{Panel, State};
 use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::model::hold::since;
+use crate::text::clip;
 
 pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let focused = state.focus == Panel::Queue;
@@ -33,7 +34,7 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map_or("rates after two reads".into(), |r| format!("in {:.1}/min · out {:.1}/min", r.enqueued, r.dequeued));
     // Beyond the exact-count cap, ready and dead are catalogue estimates: say so.
     let approx = if q.estimated { "≈" } else { "" };
-    let lines = vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled(format!("ready {approx}{}", q.ready), theme.level(level)),
             Span::raw(format!(" · flight {approx}{} · delayed {approx}{}", q.in_flight, q.delayed)),
@@ -47,7 +48,15 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ]),
         Line::styled(rates, theme.dim()),
     ];
-    let [text, spark] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(inner);
+    if !snap.duplicates.is_empty() {
+        // The old scheduler's defect: more than one live message for a month.
+        let months: Vec<String> =
+            snap.duplicates.iter().map(|d| format!("{:04}-{:02}×{}", d.year, d.month, d.msg_ids.len())).collect();
+        let text = format!("duplicates: {}", months.join(" "));
+        lines.insert(2, Line::styled(clip(&text, usize::from(inner.width)), theme.level(Level::Warning)));
+    }
+    let text_rows = u16::try_from(lines.len()).unwrap_or(3);
+    let [text, spark] = Layout::vertical([Constraint::Length(text_rows), Constraint::Fill(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), text);
     let data = state.history.depths(spark.width as usize);
     // Scaled to the warning threshold (or the peak, if higher): a small queue stays low.

@@ -248,7 +248,9 @@ pub async fn read_incremental_with(
     let (taken_at, reader_pid, sessions, queue, months_sent) = raw;
     let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
     let lock_rows = locks.rows.iter().cloned().map(|raw| raw.into_row(&sessions)).collect();
-    let mut snapshot = Snapshot { taken_at, reader_pid, months: months.rows.as_ref().clone(), locks: lock_rows, queue };
+    let month_rows = months.rows.as_ref().clone();
+    let mut snapshot =
+        Snapshot { taken_at, reader_pid, months: month_rows, locks: lock_rows, queue, duplicates: Vec::new() };
     snapshot.sort_months();
     let cache =
         ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused), months_sent };
