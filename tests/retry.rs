@@ -278,3 +278,29 @@ async fn retries_racing_live_workers_never_touch_a_held_or_changed_month() {
     assert!(retried > 0, "the retriers did retry months");
     assert_eq!(common::advisory_locks_in_db(&admin.client).await, 0);
 }
+
+/// A month's detail shows its history: the bulk retry that listed it, and its dead letters.
+#[tokio::test]
+async fn a_months_detail_shows_its_history_and_its_dead_letters() {
+    let db = common::migrated_db().await;
+    let mut s = setup(&db).await;
+    let months = [ym("2024-01"), ym("2024-04")];
+    retry::retry(&mut s.client, None, &common::actor(), &request(&months, false, false)).await.unwrap();
+    let id: i64 = s
+        .client
+        .query_one(
+            "INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 1}') RETURNING msg_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    backfill_console::db::queue::dead_letter(&s.client, id, "consumer crashed").await.unwrap();
+    let lines = backfill_console::db::detail::month_detail(&s.client, ym("2024-01")).await.unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains("history (1):"), "{text}");
+    assert!(text.contains("retry by tester@test-host as"), "{text}");
+    assert!(text.contains(&format!("#{id} DEAD")) && text.contains("consumer crashed"), "{text}");
+    let other = backfill_console::db::detail::month_detail(&s.client, ym("2024-02")).await.unwrap().join("\n");
+    assert!(other.contains("history (0):"), "{other}");
+}

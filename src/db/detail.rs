@@ -1,10 +1,14 @@
-//! The detail view of one month: every column, the full error, its queue messages.
+//! The detail view of one month: every column, the full error, its queue and dead-letter
+//! messages, and its history (the audit rows that touched it).
 
 use crate::db::param::p;
 use tokio_postgres::Client;
 
 use super::DbError;
 use super::lock_key::YearMonth;
+
+/// The most audit rows the detail shows.
+const HISTORY: i64 = 20;
 
 /// Lines to show (the UI sanitises them).
 pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<String>, DbError> {
@@ -57,6 +61,23 @@ pub async fn month_detail(client: &Client, month: YearMonth) -> Result<Vec<Strin
             "ready"
         };
         lines.push(format!("  #{id} {state}, read {reads}×: {body}"));
+    }
+    // Its history: the audit rows that touched it, its own or a bulk action's that lists it.
+    let history = super::audit::read(client, crate::duration_text::MAX, Some(month), HISTORY).await?;
+    lines.push(String::new());
+    lines.push(format!(
+        "history ({}{}):",
+        history.len(),
+        if history.len() as i64 == HISTORY { ", the newest" } else { "" }
+    ));
+    for row in history {
+        lines.push(format!(
+            "  {} {} by {}: {}",
+            row.at.format("%Y-%m-%d %H:%M:%S"),
+            row.action,
+            row.who(),
+            row.outcome
+        ));
     }
     Ok(lines)
 }
