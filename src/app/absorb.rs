@@ -74,6 +74,14 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             Vec::new()
         }
         DbEvent::JobDone(result) => job_done(state, result),
+        DbEvent::Audit(rows) => {
+            state.audit = Some(rows.map_err(|e| crate::text::sanitize(&e)));
+            Vec::new()
+        }
+        DbEvent::DeadLetters(messages) => {
+            state.dead = Some(messages.map_err(|e| crate::text::sanitize(&e)));
+            Vec::new()
+        }
     }
 }
 
@@ -86,14 +94,24 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
             return Vec::new();
         }
         JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
+        JobResult::Redrive { job, report } if job.dry_run => {
+            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: report });
+            return Vec::new();
+        }
         _ => {}
     }
+    let reload_dead = matches!(result, JobResult::Redrive { .. } | JobResult::Purge(_));
     let (title, lines, ok) = describe(&result);
     let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
     state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });
     state.overlay = Overlay::Dialog(Dialog::Result { title, lines, ok });
     // Refresh at once so the screen shows the effect.
-    vec![Effect::Log { error: !ok, text: summary }, Effect::Worker(super::msg::WorkerCmd::RefreshNow)]
+    let mut effects =
+        vec![Effect::Log { error: !ok, text: summary }, Effect::Worker(super::msg::WorkerCmd::RefreshNow)];
+    if reload_dead {
+        effects.push(Effect::Worker(super::msg::WorkerCmd::LoadDeadLetters));
+    }
+    effects
 }
 
 fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
@@ -106,6 +124,8 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
         ),
         JobResult::Reset(report) => ("Reset stuck months".into(), present::reset::result(report), true),
         JobResult::Retry { report, .. } => ("Retry".into(), present::retry::result(report), true),
+        JobResult::Redrive { report, .. } => ("Redrive".into(), present::dead::redrive_result(report), true),
+        JobResult::Purge(report) => ("Purge".into(), present::dead::purge_result(report), true),
         JobResult::Failed { job, error, kind } => {
             let mut lines = vec![crate::text::sanitize(error)];
             if kind.outcome_unknown() {

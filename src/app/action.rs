@@ -67,6 +67,10 @@ pub enum Action {
     ClearMarks,
     /// Failed months back to retry: the marked ones, else the selected one.
     Retry,
+    /// The audit trail.
+    Audit,
+    /// The dead-letter table (redrive and purge from there).
+    DeadLetters,
 }
 
 impl Action {
@@ -105,6 +109,8 @@ impl Action {
         Action::MarkAll,
         Action::ClearMarks,
         Action::Retry,
+        Action::Audit,
+        Action::DeadLetters,
     ];
 
     /// Actions that change the database; refused in read-only mode and `watch`.
@@ -149,6 +155,8 @@ impl Action {
             Action::MarkAll => "mark all shown",
             Action::ClearMarks => "clear marks",
             Action::Retry => "retry failed",
+            Action::Audit => "audit trail",
+            Action::DeadLetters => "dead letters",
         }
     }
 

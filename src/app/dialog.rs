@@ -8,7 +8,8 @@ use crate::model::release::{HolderPlan, Method};
 use crate::model::reset::StuckMonthRow;
 use crate::model::retry::RetryReport;
 
-use super::msg::RetryJob;
+use super::msg::{RedriveJob, RetryJob};
+use crate::model::dead::RedriveReport;
 
 /// The claim form: batch size, year range, force-retry, dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +115,16 @@ pub enum Dialog {
         job: RetryJob,
         plan: RetryReport,
     },
+    /// Dead letters back to the queue, as planned by a dry run of the same routine.
+    Redrive {
+        job: RedriveJob,
+        plan: RedriveReport,
+    },
+    /// Dead letters deleted (the count is in the confirmation).
+    Purge {
+        ids: Vec<i64>,
+        selection: String,
+    },
     /// A job is running.
     Running {
         title: String,
@@ -138,6 +149,8 @@ impl Dialog {
             }
             Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),
             Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
+            Dialog::Redrive { job, .. } => format!("Redrive {} dead letter(s)", job.ids.len()),
+            Dialog::Purge { ids, .. } => format!("Purge {} dead letter(s)", ids.len()),
             Dialog::Running { title } | Dialog::Result { title, .. } => title.clone(),
         }
     }

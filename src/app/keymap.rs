@@ -161,6 +161,8 @@ mode_actions!(
         Up => "up",
         Down => "down",
         Open => "open",
+        Redrive => "redrive",
+        Purge => "purge",
     }
 );
 

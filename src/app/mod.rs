@@ -10,8 +10,9 @@ pub mod select;
 pub mod state;
 pub mod update;
 pub mod view;
+pub mod views;
 
 pub use action::{Action, Panel};
-pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RetryJob, Route, Via, WorkerCmd};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, RetryJob, Route, Via, WorkerCmd};
 pub use state::{Detail, Link, Overlay, State};
 pub use update::update;

@@ -4,7 +4,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::KeyEvent;
 
+use crate::model::audit::AuditRow;
 use crate::model::claim::{ClaimParams, ClaimReport};
+use crate::model::dead::{DeadMessage, PurgeReport, RedriveReport};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
 use crate::model::reset::ResetReport;
@@ -75,6 +77,10 @@ pub enum DbEvent {
         month: YearMonth,
         lines: Vec<String>,
     },
+    /// The audit trail, newest first (or why it could not be read).
+    Audit(Result<Vec<AuditRow>, String>),
+    /// The dead-letter table, newest first (or why it could not be read).
+    DeadLetters(Result<Vec<DeadMessage>, String>),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).
@@ -91,6 +97,21 @@ pub enum Job {
     },
     /// Failed months back to retry; `dry_run` plans it (the same routine, rolled back).
     Retry(RetryJob),
+    /// Dead letters back to the queue; `dry_run` plans it.
+    Redrive(RedriveJob),
+    /// Dead letters deleted.
+    Purge {
+        ids: Vec<i64>,
+        selection: String,
+    },
+}
+
+/// A redrive as the console asks for it (no rate: its chunks back to back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedriveJob {
+    pub ids: Vec<i64>,
+    pub dry_run: bool,
+    pub selection: String,
 }
 
 /// A retry as the console asks for it.
@@ -117,6 +138,12 @@ pub enum JobResult {
         job: RetryJob,
         report: RetryReport,
     },
+    /// A redrive ran (or, `dry_run`, was planned).
+    Redrive {
+        job: RedriveJob,
+        report: RedriveReport,
+    },
+    Purge(PurgeReport),
     /// The job failed; `kind` says whether its outcome is unknown (the link dropped
     /// while it ran) or what the operator can do about it.
     Failed {
@@ -132,6 +159,10 @@ pub enum WorkerCmd {
     SetInterval(Duration),
     SetPaused(bool),
     LoadMonthDetail(YearMonth),
+    /// The audit trail for the audit view.
+    LoadAudit,
+    /// The dead-letter table for its view.
+    LoadDeadLetters,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,9 @@ use super::dialog::Dialog;
 use super::history::QueueHistory;
 use super::keymap::Keymap;
 use super::view::{LockSort, MonthSort};
+use crate::model::audit::AuditRow;
 use crate::model::causes::Cause;
+use crate::model::dead::DeadMessage;
 use crate::model::lock_key::YearMonth;
 use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 
@@ -35,6 +37,17 @@ pub enum Overlay {
     /// The failures by cause (`State::causes`); row 0 is "every month" (no cause filter).
     Errors {
         selected: usize,
+    },
+    /// The audit trail (`State::audit`), newest first; the filter applies.
+    Audit {
+        selected: usize,
+    },
+    /// The dead letters (`State::dead`): by reason, then (`reason` set) its messages,
+    /// then (`open`) the selected message's payload.
+    Dead {
+        reason: Option<String>,
+        selected: usize,
+        open: bool,
     },
 }
 
@@ -86,6 +99,10 @@ pub struct State {
     pub causes: Vec<Cause>,
     /// Months marked for an action on many months.
     pub marked: BTreeSet<YearMonth>,
+    /// The audit trail as last read for its view (`None`: reading).
+    pub audit: Option<Result<Vec<AuditRow>, String>>,
+    /// The dead letters as last read for their view (`None`: reading).
+    pub dead: Option<Result<Vec<DeadMessage>, String>>,
     pub overlay: Overlay,
     pub notice: Option<Notice>,
     /// Why the last refresh failed, until one succeeds (shown when there is no
@@ -130,6 +147,8 @@ impl State {
             cause: None,
             causes: Vec::new(),
             marked: BTreeSet::new(),
+            audit: None,
+            dead: None,
             overlay: Overlay::None,
             notice: None,
             job_running: false,

@@ -7,10 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::dialog::{ClaimForm, Dialog};
 use super::keymap::{DialogAction, FilterAction, OverlayAction};
-use super::msg::RetryJob;
 use super::msg::{Effect, Job, Msg, WorkerCmd};
+use super::msg::{RedriveJob, RetryJob};
 use super::state::{Detail, Notice, Overlay, State};
-use super::{Action, Panel, absorb, select};
+use super::{Action, Panel, absorb, select, views};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
 use crate::model::release::Method;
@@ -51,6 +51,14 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         Overlay::Errors { selected } => {
             on_errors_key(state, selected, state.keymap.overlay.action_for(&key));
             Vec::new()
+        }
+        Overlay::Audit { selected } => {
+            views::on_audit_key(state, selected, state.keymap.overlay.action_for(&key));
+            Vec::new()
+        }
+        Overlay::Dead { reason, selected, open } => {
+            let action = state.keymap.overlay.action_for(&key);
+            views::on_dead_key(state, reason, selected, open, action)
         }
         Overlay::Dialog(dialog) => match state.keymap.dialog.action_for(&key) {
             Some(action) => on_dialog_action(state, dialog, action),
@@ -106,6 +114,16 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
         }
         Action::Errors => state.overlay = Overlay::Errors { selected: 0 },
+        Action::Audit => {
+            state.audit = None;
+            state.overlay = Overlay::Audit { selected: 0 };
+            return vec![Effect::Worker(WorkerCmd::LoadAudit)];
+        }
+        Action::DeadLetters => {
+            state.dead = None;
+            state.overlay = Overlay::Dead { reason: None, selected: 0, open: false };
+            return vec![Effect::Worker(WorkerCmd::LoadDeadLetters)];
+        }
         Action::Mark | Action::MarkAll => {
             if !matches!(state.focus, Panel::Months | Panel::Calendar) {
                 return refuse(state, "marks are for months: focus the months table or the calendar".into());
@@ -146,7 +164,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
-fn refuse(state: &mut State, text: String) -> Vec<Effect> {
+pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {
     state.notice = Some(Notice { text: text.clone(), level: Level::Warning });
     vec![Effect::Log { error: false, text }]
 }
@@ -214,6 +232,12 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             let job = RetryJob { reset_count: !job.reset_count, dry_run: true, ..job };
             start(state, Job::Retry(job), "Planning the retry (a dry run)")
         }
+        (Dialog::Redrive { job, .. }, DialogAction::Confirm) => {
+            start(state, Job::Redrive(RedriveJob { dry_run: false, ..job }), "Redriving")
+        }
+        (Dialog::Purge { ids, selection }, DialogAction::Confirm) => {
+            start(state, Job::Purge { ids, selection }, "Purging")
+        }
         (Dialog::Reset { older_than, months, .. }, DialogAction::Confirm) => {
             let months = months.into_iter().map(|m| m.month).collect();
             start(state, Job::Reset { older_than, months }, "Resetting stuck months")
@@ -235,11 +259,11 @@ fn on_errors_key(state: &mut State, selected: usize, action: Option<OverlayActio
             state.focus = Panel::Months;
             select::clamp(state);
         }
-        None => {}
+        Some(OverlayAction::Redrive | OverlayAction::Purge) | None => {}
     }
 }
 
-fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
+pub(super) fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
     if state.job_running {
         return refuse(state, "another action is still running; wait for its result".into());
     }

@@ -7,12 +7,9 @@ use super::output::outln;
 use super::args::{DeadCommand, DeadSelection};
 use super::{CommandContext, confirm, render};
 use crate::db::dead::{self, RedriveRequest};
-use crate::model::dead::{by_reason, reason_of};
+use crate::model::dead::{CHUNK, by_reason, reason_of};
 use crate::present;
 use crate::text::{clip, sanitize};
-
-/// Messages per chunk without a rate.
-const CHUNK: usize = 500;
 
 pub async fn run(ctx: &CommandContext, command: DeadCommand) -> anyhow::Result<i32> {
     if ctx.config.queue_depth_query.is_some() {

@@ -31,6 +31,9 @@ fn month_text<S: serde::Serializer>(month: &Option<YearMonth>, s: S) -> Result<S
     }
 }
 
+/// Messages per redrive chunk when no rate is asked for (each chunk one transaction).
+pub const CHUNK: usize = 500;
+
 /// The messages of one reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadReason {

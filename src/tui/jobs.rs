@@ -3,10 +3,10 @@
 //! message. A link lost mid-action is reported as "outcome unknown" and the
 //! action is never repeated.
 
-use crate::app::{Job, JobResult, RetryJob};
+use crate::app::{Job, JobResult, RedriveJob, RetryJob};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, ConnSettings, SessionOptions};
-use crate::db::{DbError, claim, release, reset, retry};
+use crate::db::{DbError, claim, dead, release, reset, retry};
 use crate::model::FailureKind;
 
 pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, actor: Actor) -> JobResult {
@@ -17,6 +17,9 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
         Job::Reset { .. } => "Reset stuck months",
         Job::Retry(RetryJob { dry_run: true, .. }) => "Retry (planning)",
         Job::Retry(_) => "Retry",
+        Job::Redrive(RedriveJob { dry_run: true, .. }) => "Redrive (planning)",
+        Job::Redrive(_) => "Redrive",
+        Job::Purge { .. } => "Purge",
     };
     let mut session = match connect::connect(&settings, &options).await {
         Ok(s) => s,
@@ -44,6 +47,25 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
             };
             let result = retry::retry(&mut session.client, local.as_deref(), &actor, &request).await;
             result.map(|report| JobResult::Retry { job: job.clone(), report })
+        }
+        Job::Redrive(job) => {
+            let local = session.per_transaction.clone();
+            let request = dead::RedriveRequest {
+                ids: &job.ids,
+                force: false,
+                dry_run: job.dry_run,
+                chunk: crate::model::dead::CHUNK,
+                pause: std::time::Duration::ZERO,
+                selection: &job.selection,
+            };
+            let (_stop, mut never) = tokio::sync::watch::channel(false);
+            let result =
+                dead::redrive(&mut session.client, local.as_deref(), &actor, &request, &mut never, &mut |_| {}).await;
+            result.map(|report| JobResult::Redrive { job: job.clone(), report })
+        }
+        Job::Purge { ids, selection } => {
+            let local = session.per_transaction.clone();
+            dead::purge(&mut session.client, local.as_deref(), &actor, &ids, &selection).await.map(JobResult::Purge)
         }
     };
     match result {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{DbEvent, WorkerCmd};
 use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
-use crate::db::{DbError, detail, queue, snapshot};
+use crate::db::{DbError, audit, dead, detail, queue, snapshot};
 use crate::model::snapshot::Duplicate;
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -20,6 +20,12 @@ const PUSH_DEBOUNCE: Duration = Duration::from_millis(50);
 pub const CONSOLE_PUSH_GAP: Duration = Duration::from_millis(200);
 /// Longest a snapshot read may take before the link is presumed dead.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
+/// The audit view: the last week, at most this many rows.
+const AUDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+const AUDIT_ROWS: i64 = 500;
+/// The dead-letter view of a deployment whose queue is elsewhere.
+pub const NOT_OUR_QUEUE: &str =
+    "this deployment's queue is not the backfill_queue table (queue_depth_query is set): no dead-letter table to show";
 /// How often the whole queue is read for duplicate messages (it costs a scan).
 const DUPLICATES_EVERY: Duration = Duration::from_secs(30);
 
@@ -104,7 +110,7 @@ impl Worker {
                                     Some(WorkerCmd::SetInterval(d)) => self.interval = d,
                                     Some(WorkerCmd::SetPaused(p)) => paused = p,
                                     Some(WorkerCmd::RefreshNow) => break,
-                                    Some(WorkerCmd::LoadMonthDetail(_)) => {}
+                                    Some(WorkerCmd::LoadMonthDetail(_) | WorkerCmd::LoadAudit | WorkerCmd::LoadDeadLetters) => {}
                                 },
                             }
                         }
@@ -136,6 +142,17 @@ impl Worker {
                             Err(e) => vec![format!("could not read the month: {e}")],
                         };
                         let _ = self.events.send(DbEvent::MonthDetail { month, lines }).await;
+                    }
+                    Some(WorkerCmd::LoadAudit) => {
+                        let rows = audit::read(&s.client, AUDIT_WINDOW, None, AUDIT_ROWS).await.map_err(|e| e.to_string());
+                        let _ = self.events.send(DbEvent::Audit(rows)).await;
+                    }
+                    Some(WorkerCmd::LoadDeadLetters) => {
+                        let messages = match self.queue_query {
+                            Some(_) => Err(NOT_OUR_QUEUE.to_string()),
+                            None => dead::list(&s.client, None).await.map_err(|e| e.to_string()),
+                        };
+                        let _ = self.events.send(DbEvent::DeadLetters(messages)).await;
                     }
                 },
             }

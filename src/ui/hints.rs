@@ -28,7 +28,7 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
             ),
         ]
         .join(" · "),
-        Dialog::Release { .. } | Dialog::Reset { .. } => {
+        Dialog::Release { .. } | Dialog::Reset { .. } | Dialog::Redrive { .. } | Dialog::Purge { .. } => {
             [k.hint(DialogAction::Confirm, "do it"), k.hint(DialogAction::Cancel, "cancel")].join(" · ")
         }
     }
@@ -48,6 +48,34 @@ pub fn errors(keymap: &Keymap) -> String {
         k.key(OverlayAction::Up),
         k.key(OverlayAction::Down),
         k.key(OverlayAction::Open),
+        k.key(OverlayAction::Close)
+    )
+}
+
+/// The hint under the audit view.
+pub fn audit(keymap: &Keymap) -> String {
+    let k = &keymap.overlay;
+    format!(
+        "{}/{} move · {} close · the / filter applies",
+        k.key(OverlayAction::Up),
+        k.key(OverlayAction::Down),
+        k.key(OverlayAction::Close)
+    )
+}
+
+/// The hint under the dead-letter view.
+pub fn dead(keymap: &Keymap, open: bool) -> String {
+    let k = &keymap.overlay;
+    if open {
+        return format!("{} back", k.key(OverlayAction::Close));
+    }
+    format!(
+        "{}/{} move · {} open · {} redrive · {} purge · {} back",
+        k.key(OverlayAction::Up),
+        k.key(OverlayAction::Down),
+        k.key(OverlayAction::Open),
+        k.key(OverlayAction::Redrive),
+        k.key(OverlayAction::Purge),
         k.key(OverlayAction::Close)
     )
 }

@@ -4,6 +4,7 @@ pub mod errors;
 pub mod footer;
 pub mod header;
 pub mod hints;
+pub mod lists;
 pub mod locks;
 pub mod months;
 pub mod overlay;
@@ -38,6 +39,10 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         Overlay::Dialog(d) => overlay::dialog(frame, area, d, state, theme),
         Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
         Overlay::Errors { selected } => errors::view(frame, area, *selected, state, theme),
+        Overlay::Audit { selected } => lists::audit(frame, area, *selected, state, theme),
+        Overlay::Dead { reason, selected, open } => {
+            lists::dead(frame, area, reason.as_deref(), *selected, *open, state, theme)
+        }
         Overlay::None | Overlay::Filter => {}
     }
 }

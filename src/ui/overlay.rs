@@ -1,5 +1,7 @@
 //! Pop-ups over the main screen: help (from the keymap), dialogs, detail views.
 
+use std::time::Duration;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -55,7 +57,7 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let modes = [
         ("In dialogs", mode_line(keys.dialog.bindings())),
         (&*format!("Filter ({filter_key})"), format!("type words · {}", mode_line(keys.filter.bindings()))),
-        ("Help, detail and errors", mode_line(keys.overlay.bindings())),
+        ("Views (help, detail, errors, audit, dead letters)", mode_line(keys.overlay.bindings())),
     ];
     for (mode, text) in modes {
         lines
@@ -112,6 +114,18 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
         Dialog::Retry { plan, .. } => {
             style = theme.level(Level::Warning);
             lines.extend(plan_lines(&present::retry::plan(plan)));
+            lines.push(Line::raw(""));
+            lines.push(hint);
+        }
+        Dialog::Redrive { plan, .. } => {
+            style = theme.level(Level::Warning);
+            lines.extend(plan_lines(&present::dead::redrive_plan(plan, crate::model::dead::CHUNK, Duration::ZERO)));
+            lines.push(Line::raw(""));
+            lines.push(hint);
+        }
+        Dialog::Purge { ids, .. } => {
+            style = theme.level(Level::Critical);
+            lines.extend(plan_lines(&present::dead::purge_plan(ids)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }

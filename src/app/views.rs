@@ -1,0 +1,117 @@
+//! The list views over data read on demand: the audit trail and the dead letters
+//! (by reason, then a reason's messages, then one message's payload).
+
+use super::dialog::Dialog;
+use super::keymap::OverlayAction;
+use super::msg::{Effect, Job, RedriveJob};
+use super::state::{Overlay, State};
+use super::update::{refuse, start};
+use super::view::matches;
+use crate::model::audit::AuditRow;
+use crate::model::dead::{DeadMessage, DeadReason, by_reason, reason_of};
+
+/// The audit rows the view shows: the filter applied.
+pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
+    let Some(Ok(rows)) = &state.audit else { return Vec::new() };
+    rows.iter()
+        .filter(|r| {
+            let text = format!("{} {} {} {}", r.action, r.what(), r.who(), r.outcome);
+            state.filter.is_empty() || matches(&text, &state.filter)
+        })
+        .collect()
+}
+
+/// The dead letters by reason, the most frequent first.
+pub fn dead_reasons(state: &State) -> Vec<DeadReason> {
+    match &state.dead {
+        Some(Ok(messages)) => by_reason(messages),
+        _ => Vec::new(),
+    }
+}
+
+/// The messages of one reason, newest first.
+pub fn dead_messages<'a>(state: &'a State, reason: &str) -> Vec<&'a DeadMessage> {
+    match &state.dead {
+        Some(Ok(messages)) => messages.iter().filter(|m| reason_of(m) == reason).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn on_audit_key(state: &mut State, selected: usize, action: Option<OverlayAction>) {
+    let last = audit_rows(state).len().saturating_sub(1);
+    state.overlay = match action {
+        Some(OverlayAction::Close | OverlayAction::Open) => Overlay::None,
+        Some(OverlayAction::Up) => Overlay::Audit { selected: selected.saturating_sub(1) },
+        Some(OverlayAction::Down) => Overlay::Audit { selected: (selected + 1).min(last) },
+        _ => Overlay::Audit { selected },
+    };
+}
+
+pub fn on_dead_key(
+    state: &mut State,
+    reason: Option<String>,
+    selected: usize,
+    open: bool,
+    action: Option<OverlayAction>,
+) -> Vec<Effect> {
+    let rows = match &reason {
+        None => dead_reasons(state).len(),
+        Some(r) => dead_messages(state, r).len(),
+    };
+    let last = rows.saturating_sub(1);
+    let stay = |reason: Option<String>, selected: usize, open: bool| Overlay::Dead { reason, selected, open };
+    match action {
+        Some(OverlayAction::Close) => {
+            state.overlay = match (reason, open) {
+                (Some(r), true) => stay(Some(r), selected, false),
+                (Some(_), false) => stay(None, 0, false),
+                (None, _) => Overlay::None,
+            }
+        }
+        Some(OverlayAction::Up) if !open => state.overlay = stay(reason, selected.saturating_sub(1), false),
+        Some(OverlayAction::Down) if !open => state.overlay = stay(reason, (selected + 1).min(last), false),
+        Some(OverlayAction::Open) if rows > 0 => {
+            state.overlay = match reason {
+                None => stay(dead_reasons(state).get(selected).map(|g| g.reason.clone()), 0, false),
+                Some(r) => stay(Some(r), selected, true),
+            }
+        }
+        Some(action @ (OverlayAction::Redrive | OverlayAction::Purge)) => {
+            if state.read_only || state.watch {
+                return refuse(
+                    state,
+                    format!("{} refused: read-only mode (no action is allowed)", action_word(action)),
+                );
+            }
+            let Some((ids, selection)) = chosen(state, reason.as_deref(), selected) else {
+                return refuse(state, "no dead letter selected".into());
+            };
+            if action == OverlayAction::Purge {
+                state.overlay = Overlay::Dialog(Dialog::Purge { ids, selection });
+                return Vec::new();
+            }
+            let job = RedriveJob { ids, dry_run: true, selection };
+            return start(state, Job::Redrive(job), "Planning the redrive (a dry run)");
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn action_word(action: OverlayAction) -> &'static str {
+    if action == OverlayAction::Purge { "purge" } else { "redrive" }
+}
+
+/// The ids an action takes: all of the selected reason's, or the selected message.
+fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<(Vec<i64>, String)> {
+    match reason {
+        None => {
+            let group = dead_reasons(state).into_iter().nth(selected)?;
+            Some((group.msg_ids, format!("console: reason {}", group.reason)))
+        }
+        Some(r) => {
+            let message = dead_messages(state, r).into_iter().nth(selected)?;
+            Some((vec![message.msg_id], format!("console: message {}", message.msg_id)))
+        }
+    }
+}

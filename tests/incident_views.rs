@@ -1,0 +1,116 @@
+//! The dead-letter and audit views without a database: loaded through `DbEvent`s,
+//! driven by keys, drawn on a TestBackend.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+mod fixture;
+
+use backfill_console::app::dialog::Dialog;
+use backfill_console::app::update::on_action;
+use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
+use backfill_console::model::Status;
+use backfill_console::model::audit::AuditRow;
+use backfill_console::model::dead::{DeadMessage, RedriveReport};
+use backfill_console::model::lock_key::YearMonth;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fixture::screen::render;
+
+fn key(state: &mut app::State, code: KeyCode) -> Vec<Effect> {
+    app::update(state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn dead(msg_id: i64, month: i32, reason: &str, status: Status) -> DeadMessage {
+    DeadMessage {
+        msg_id,
+        month: YearMonth::new(2024, month),
+        month_status: Some(status),
+        read_count: 3,
+        enqueued_at: fixture::t(7200),
+        dead_at: fixture::t(3600 - msg_id),
+        reason: Some(reason.into()),
+        message: serde_json::json!({ "job_id": "0b6f5d9e-1c1a-4f0e-9b51-6a0e1c3f7a21", "year": 2024, "month": month }),
+    }
+}
+
+#[test]
+fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives() {
+    let (mut s, _) = fixture::state(20);
+    let fx = on_action(&mut s, Action::DeadLetters);
+    assert_eq!(fx, [Effect::Worker(WorkerCmd::LoadDeadLetters)]);
+    assert!(render(&s, 80, 24, true).contains("reading…"));
+    let messages = vec![
+        dead(41, 3, "consumer crashed", Status::Pending),
+        dead(42, 4, "consumer crashed", Status::Completed),
+        dead(43, 5, "isbndb timeout", Status::Retry),
+    ];
+    app::update(&mut s, Msg::Db(DbEvent::DeadLetters(Ok(messages))));
+    insta::assert_snapshot!("dead_reasons_80x24", render(&s, 80, 24, false));
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.overlay, Overlay::Dead { reason: Some("consumer crashed".into()), selected: 0, open: false });
+    insta::assert_snapshot!("dead_messages_160x48", render(&s, 160, 48, false));
+    key(&mut s, KeyCode::Enter);
+    let payload = render(&s, 80, 24, false);
+    assert!(payload.contains("\"job_id\": \"0b6f5d9e-1c1a-4f0e-9b51-6a0e1c3f7a21\""), "{payload}");
+    key(&mut s, KeyCode::Esc);
+    key(&mut s, KeyCode::Esc);
+    assert_eq!(s.overlay, Overlay::Dead { reason: None, selected: 0, open: false });
+    // Redrive the whole reason: planned by a dry run, confirmed, run.
+    let fx = key(&mut s, KeyCode::Char('r'));
+    let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((job.ids.clone(), job.dry_run), (vec![41, 42], true));
+    let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, ..Default::default() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: plan })));
+    let Overlay::Dialog(Dialog::Redrive { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
+    let fx = key(&mut s, KeyCode::Enter);
+    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, .. }))]), "{fx:?}");
+    // Purge a single message: the count is in the confirmation.
+    let (mut p, _) = fixture::state(20);
+    on_action(&mut p, Action::DeadLetters);
+    app::update(&mut p, Msg::Db(DbEvent::DeadLetters(Ok(vec![dead(43, 5, "isbndb timeout", Status::Retry)]))));
+    key(&mut p, KeyCode::Enter);
+    key(&mut p, KeyCode::Char('X'));
+    let Overlay::Dialog(Dialog::Purge { ids, .. }) = &p.overlay else { panic!("{:?}", p.overlay) };
+    assert_eq!(ids, &[43]);
+    assert!(render(&p, 80, 24, true).contains("DELETE 1 dead letter(s) for good: 43"));
+    let fx = key(&mut p, KeyCode::Enter);
+    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Purge { .. })]), "{fx:?}");
+    // Read-only: refused.
+    let (mut ro, _) = fixture::state(20);
+    ro.read_only = true;
+    on_action(&mut ro, Action::DeadLetters);
+    app::update(&mut ro, Msg::Db(DbEvent::DeadLetters(Ok(vec![dead(43, 5, "x", Status::Retry)]))));
+    assert!(matches!(key(&mut ro, KeyCode::Char('r')).as_slice(), [Effect::Log { .. }]));
+    assert!(ro.notice.as_ref().unwrap().text.contains("read-only"));
+}
+
+#[test]
+fn the_audit_view_lists_newest_first_and_the_filter_applies() {
+    let (mut s, _) = fixture::state(20);
+    let fx = on_action(&mut s, Action::Audit);
+    assert_eq!(fx, [Effect::Worker(WorkerCmd::LoadAudit)]);
+    let row = |id: i64, action: &str, months: &str, outcome: &str| AuditRow {
+        id,
+        at: fixture::t(600 - id * 60),
+        db_user: "backfill_operator".into(),
+        os_user: Some("ops".into()),
+        os_host: Some("bastion-1".into()),
+        ssh_client: Some("203.0.113.7:51234".into()),
+        application_name: Some("backfill-console".into()),
+        action: action.into(),
+        target_month: None,
+        target_pid: None,
+        parameters: serde_json::json!({ "months": months }),
+        outcome: outcome.into(),
+        detail: None,
+    };
+    let rows = vec![
+        row(3, "retry", "2024-10..2024-12", "done: retried 3, skipped 0"),
+        row(2, "dead.redrive", "", "done: moved 2, skipped 0"),
+        row(1, "claim", "", "claimed 10, skipped 0 locked, 0 raced"),
+    ];
+    app::update(&mut s, Msg::Db(DbEvent::Audit(Ok(rows))));
+    insta::assert_snapshot!("audit_view_80x24", render(&s, 80, 24, false));
+    s.filter = "retry".into();
+    let screen = render(&s, 160, 48, false);
+    assert!(screen.contains("1 row(s) matching \"retry\"") && screen.contains("(ssh 203.0.113.7:51234)"), "{screen}");
+    assert!(!screen.contains("dead.redrive"), "{screen}");
+}
