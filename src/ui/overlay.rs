@@ -134,7 +134,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
         }
         Dialog::Result { lines: result, ok, .. } => {
             style = if *ok { theme.accent() } else { theme.level(Level::Critical) };
-            lines.extend(result.iter().take(16).map(|l| Line::raw(clip(l, 76))));
+            lines.extend(result.iter().take(16).map(|l| Line::raw(sanitize(l))));
             if result.len() > 16 {
                 lines.push(Line::raw(format!("… {} more lines in the log", result.len() - 16)));
             }
