@@ -162,7 +162,16 @@ async fn reset_returns_old_processing_months_to_retry_but_not_those_a_live_worke
     assert!(row.get::<_, String>(2).contains("reset by backfill-console"));
     assert_eq!(common::status_of(&admin.client, 2024, 2).await, "processing", "the live worker's month is untouched");
     assert_eq!(common::status_of(&admin.client, 2024, 3).await, "processing");
-    assert_eq!(audit_outcomes(&admin.client, "reset-stuck").await.len(), 2);
+    // One audit row for the whole reset, with every month's outcome.
+    assert_eq!(audit_outcomes(&admin.client, "reset-stuck").await, ["done: reset 2, left alone 1"]);
+    let detail: serde_json::Value = admin
+        .client
+        .query_one("SELECT detail FROM backfill_console_audit WHERE action = 'reset-stuck'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(detail["2024-01"].as_str().unwrap().starts_with("processing -> retry"), "{detail}");
+    assert_eq!(detail["2024-02"], "left alone: a live worker holds its lock");
     assert!(common::month_locks_of(&admin.client, operator.backend_pid).await.is_empty());
 }
 

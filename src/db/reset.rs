@@ -107,6 +107,7 @@ async fn transact(
     }
     let rows = tx.query_typed(STUCK, &[p(&secs)]).await.map_err(q("list stuck months"))?;
     let mut report = ResetReport::default();
+    let mut outcomes = serde_json::Map::new();
     for row in rows {
         let id: i32 = row.get(0);
         let Some(month) = YearMonth::new(row.get(1), row.get(2)) else {
@@ -122,6 +123,7 @@ async fn transact(
             .get(0);
         if !free {
             report.skipped_locked.push(month);
+            outcomes.insert(month.to_string(), "left alone: a live worker holds its lock".into());
             continue;
         }
         let started: Option<DateTime<Utc>> = row.get(3);
@@ -134,20 +136,35 @@ async fn transact(
         let updated = tx.query_typed_opt(RESET, &[p(&id), p(&secs), p(&note)]).await.map_err(q("reset the month"))?;
         let Some(updated) = updated else {
             report.skipped_changed.push(month);
+            outcomes.insert(month.to_string(), "left alone: no longer stuck when reached".into());
             continue;
         };
         let new_status: String = updated.get(0);
-        let outcome = format!("done: processing -> {new_status}");
+        let since = started
+            .map_or("no started_at".into(), |at| format!("processing since {}", at.format("%Y-%m-%d %H:%M:%SZ")));
+        outcomes.insert(month.to_string(), format!("processing -> {new_status} ({since})").into());
+        report.reset.push((month, new_status));
+    }
+    // One audit row for the whole action, with every month's outcome.
+    if !outcomes.is_empty() {
+        let considered: Vec<YearMonth> = outcomes.keys().filter_map(|m| YearMonth::parse(m)).collect();
+        let outcome = format!(
+            "done: reset {}, left alone {}",
+            report.reset.len(),
+            report.skipped_locked.len() + report.skipped_changed.len()
+        );
         let entry = AuditEntry {
             action: "reset-stuck",
-            target: Some(month),
+            target: None,
             target_pid: None,
-            parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
+            parameters: serde_json::json!({
+                "older_than_secs": older_than.as_secs(),
+                "months": crate::model::months::compact(&considered),
+            }),
             outcome: &outcome,
-            detail: Some(serde_json::json!({ "started_at": started })),
+            detail: Some(serde_json::Value::Object(outcomes)),
         };
         audit::record(&tx, actor, &entry).await?;
-        report.reset.push((month, new_status));
     }
     // COMMIT releases the transaction-scoped month locks.
     tx.commit().await.map_err(q("commit the reset"))?;
