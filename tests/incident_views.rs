@@ -60,8 +60,23 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: plan })));
     let Overlay::Dialog(Dialog::Redrive { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
     insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
+    // → sets a rate: the plan and the hint say it.
+    key(&mut s, KeyCode::Right);
+    let screen = render(&s, 160, 48, false);
+    assert!(screen.contains("rate: 60/min"), "{screen}");
+    insta::assert_snapshot!("redrive_dialog_160x48", screen);
     let fx = key(&mut s, KeyCode::Enter);
-    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, .. }))]), "{fx:?}");
+    assert!(
+        matches!(fx.as_slice(), [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), .. }))]),
+        "{fx:?}"
+    );
+    // Running: progress shows, and Esc asks it to stop between chunks.
+    app::update(&mut s, Msg::Db(DbEvent::JobProgress("chunk 1: moved 1 of 2, left alone 0".into())));
+    let running = render(&s, 80, 24, false);
+    assert!(running.contains("chunk 1: moved 1 of 2") && running.contains("Esc stop after this chunk"), "{running}");
+    insta::assert_snapshot!("redrive_running_80x24", running);
+    assert_eq!(key(&mut s, KeyCode::Esc), [Effect::CancelJob]);
+    assert!(render(&s, 80, 24, true).contains("stopping after this chunk"));
     // Purge a single message: the count is in the confirmation.
     let (mut p, _) = fixture::state(20);
     on_action(&mut p, Action::DeadLetters);

@@ -78,6 +78,12 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.audit = Some(rows.map_err(|e| crate::text::sanitize(&e)));
             Vec::new()
         }
+        DbEvent::JobProgress(text) => {
+            if let Overlay::Dialog(Dialog::Running { progress, .. }) = &mut state.overlay {
+                *progress = Some(crate::text::sanitize(&text));
+            }
+            Vec::new()
+        }
         DbEvent::DeadLetters(messages) => {
             state.dead = Some(messages.map_err(|e| crate::text::sanitize(&e)));
             Vec::new()

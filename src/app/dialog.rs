@@ -128,6 +128,10 @@ pub enum Dialog {
     /// A job is running.
     Running {
         title: String,
+        /// The job's last progress report.
+        progress: Option<String>,
+        /// It stops safely when asked (a redrive, between chunks).
+        cancellable: bool,
     },
     /// A job's result, or a refusal.
     Result {
@@ -151,7 +155,7 @@ impl Dialog {
             Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
             Dialog::Redrive { job, .. } => format!("Redrive {} dead letter(s)", job.ids.len()),
             Dialog::Purge { ids, .. } => format!("Purge {} dead letter(s)", ids.len()),
-            Dialog::Running { title } | Dialog::Result { title, .. } => title.clone(),
+            Dialog::Running { title, .. } | Dialog::Result { title, .. } => title.clone(),
         }
     }
 }

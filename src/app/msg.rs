@@ -81,6 +81,8 @@ pub enum DbEvent {
     Audit(Result<Vec<AuditRow>, String>),
     /// The dead-letter table, newest first (or why it could not be read).
     DeadLetters(Result<Vec<DeadMessage>, String>),
+    /// How far the running job is (a redrive's chunks).
+    JobProgress(String),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).
@@ -112,6 +114,8 @@ pub struct RedriveJob {
     pub ids: Vec<i64>,
     pub dry_run: bool,
     pub selection: String,
+    /// At most this many messages a minute (`None`: chunks back to back).
+    pub rate: Option<u32>,
 }
 
 /// A retry as the console asks for it.
@@ -169,6 +173,8 @@ pub enum WorkerCmd {
 pub enum Effect {
     Worker(WorkerCmd),
     Run(Job),
+    /// Ask the running job to stop at its next safe point (a redrive: between chunks).
+    CancelJob,
     /// Put text on the operator's clipboard (OSC 52, works over SSH).
     Copy(String),
     Bell,

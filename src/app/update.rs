@@ -195,7 +195,22 @@ fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> Vec<Effect> {
     match (dialog, action) {
         // A running job cannot be cancelled from here (it would not be safe to pretend).
+        // A redrive stops between chunks (each is committed and audited): safe to ask.
+        (Dialog::Running { title, progress, cancellable: true }, DialogAction::Cancel) => {
+            let title = format!("{title} (stopping after this chunk)");
+            state.overlay = Overlay::Dialog(Dialog::Running { title, progress, cancellable: false });
+            vec![Effect::CancelJob]
+        }
+        // Any other running job cannot be cancelled from here (it would not be safe to pretend).
         (Dialog::Running { .. }, _) => Vec::new(),
+        (Dialog::Redrive { mut job, plan }, DialogAction::Increase | DialogAction::Decrease) => {
+            let rates = crate::model::dead::CONSOLE_RATES;
+            let i = rates.iter().position(|r| *r == job.rate).unwrap_or(0);
+            let step = if action == DialogAction::Increase { 1 } else { rates.len() - 1 };
+            job.rate = rates[(i + step) % rates.len()];
+            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan });
+            Vec::new()
+        }
         (Dialog::Result { .. }, DialogAction::Confirm | DialogAction::Cancel) => {
             state.overlay = Overlay::None;
             Vec::new()
@@ -268,7 +283,8 @@ pub(super) fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
         return refuse(state, "another action is still running; wait for its result".into());
     }
     state.job_running = true;
-    state.overlay = Overlay::Dialog(Dialog::Running { title: format!("{title}…") });
+    let cancellable = matches!(&job, Job::Redrive(RedriveJob { dry_run: false, .. }));
+    state.overlay = Overlay::Dialog(Dialog::Running { title: format!("{title}…"), progress: None, cancellable });
     vec![Effect::Run(job)]
 }
 

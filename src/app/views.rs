@@ -90,7 +90,7 @@ pub fn on_dead_key(
                 state.overlay = Overlay::Dialog(Dialog::Purge { ids, selection });
                 return Vec::new();
             }
-            let job = RedriveJob { ids, dry_run: true, selection };
+            let job = RedriveJob { ids, dry_run: true, selection, rate: None };
             return start(state, Job::Redrive(job), "Planning the redrive (a dry run)");
         }
         _ => {}

@@ -7,7 +7,7 @@ use super::output::outln;
 use super::args::{DeadCommand, DeadSelection};
 use super::{CommandContext, confirm, render};
 use crate::db::dead::{self, RedriveRequest};
-use crate::model::dead::{CHUNK, by_reason, reason_of};
+use crate::model::dead::{by_reason, pacing, reason_of};
 use crate::present;
 use crate::text::{clip, sanitize};
 
@@ -120,15 +120,6 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(per_minute)
 }
 
-/// Chunk size and pause for a rate: chunks every second when it allows, else one message a chunk.
-fn pacing(per_minute: Option<f64>) -> (usize, Duration) {
-    match per_minute {
-        None => (CHUNK, Duration::ZERO),
-        Some(r) if r >= 60.0 => ((r / 60.0).ceil() as usize, Duration::from_secs(1)),
-        Some(r) => (1, Duration::from_secs_f64(60.0 / r)),
-    }
-}
-
 async fn redrive(
     ctx: &CommandContext,
     which: &DeadSelection,
@@ -222,6 +213,6 @@ mod tests {
         assert!(parse_rate("0/min").unwrap_err().contains("between"));
         assert_eq!(pacing(Some(120.0)), (2, Duration::from_secs(1)));
         assert_eq!(pacing(Some(30.0)), (1, Duration::from_secs(2)));
-        assert_eq!(pacing(None), (CHUNK, Duration::ZERO));
+        assert_eq!(pacing(None), (crate::model::dead::CHUNK, Duration::ZERO));
     }
 }

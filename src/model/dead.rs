@@ -34,6 +34,20 @@ fn month_text<S: serde::Serializer>(month: &Option<YearMonth>, s: S) -> Result<S
 /// Messages per redrive chunk when no rate is asked for (each chunk one transaction).
 pub const CHUNK: usize = 500;
 
+/// The rates the console offers for a redrive, messages a minute (`None`: as fast as it goes).
+pub const CONSOLE_RATES: [Option<u32>; 4] = [None, Some(60), Some(600), Some(6000)];
+
+/// Chunk size and the pause between chunks for a rate (messages a minute): a chunk
+/// every second when the rate allows, else one message a chunk.
+pub fn pacing(per_minute: Option<f64>) -> (usize, std::time::Duration) {
+    use std::time::Duration;
+    match per_minute {
+        None => (CHUNK, Duration::ZERO),
+        Some(r) if r >= 60.0 => (((r / 60.0).ceil() as usize).max(1), Duration::from_secs(1)),
+        Some(r) => (1, Duration::from_secs_f64(60.0 / r.max(1.0))),
+    }
+}
+
 /// The messages of one reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeadReason {

@@ -3,13 +3,26 @@
 //! message. A link lost mid-action is reported as "outcome unknown" and the
 //! action is never repeated.
 
-use crate::app::{Job, JobResult, RedriveJob, RetryJob};
+use crate::app::{DbEvent, Job, JobResult, RedriveJob, RetryJob};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, ConnSettings, SessionOptions};
 use crate::db::{DbError, claim, dead, release, reset, retry};
 use crate::model::FailureKind;
 
-pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, actor: Actor) -> JobResult {
+/// What the console hands a job besides its work: a way to ask it to stop (honoured by
+/// a redrive between chunks) and a way to report progress.
+pub struct Control {
+    pub cancel: tokio::sync::watch::Receiver<bool>,
+    pub progress: tokio::sync::mpsc::Sender<DbEvent>,
+}
+
+pub async fn run(
+    job: Job,
+    settings: ConnSettings,
+    options: SessionOptions,
+    actor: Actor,
+    control: Control,
+) -> JobResult {
     let name = match &job {
         Job::Claim(p) if p.dry_run => "Claim (dry run)",
         Job::Claim(_) => "Claim",
@@ -50,17 +63,34 @@ pub async fn run(job: Job, settings: ConnSettings, options: SessionOptions, acto
         }
         Job::Redrive(job) => {
             let local = session.per_transaction.clone();
+            // A dry run plans every chunk at once; the real one keeps the rate.
+            let rate = if job.dry_run { None } else { job.rate.map(f64::from) };
+            let (chunk, pause) = crate::model::dead::pacing(rate);
             let request = dead::RedriveRequest {
                 ids: &job.ids,
                 force: false,
                 dry_run: job.dry_run,
-                chunk: crate::model::dead::CHUNK,
-                pause: std::time::Duration::ZERO,
+                chunk,
+                pause,
                 selection: &job.selection,
             };
-            let (_stop, mut never) = tokio::sync::watch::channel(false);
-            let result =
-                dead::redrive(&mut session.client, local.as_deref(), &actor, &request, &mut never, &mut |_| {}).await;
+            let total = job.ids.len();
+            let progress = control.progress.clone();
+            let mut report_progress = move |r: &crate::model::dead::RedriveReport| {
+                let text =
+                    format!("chunk {}: moved {} of {total}, left alone {}", r.chunks, r.moved.len(), r.skipped.len());
+                let _ = progress.try_send(DbEvent::JobProgress(text));
+            };
+            let mut cancel = control.cancel.clone();
+            let result = dead::redrive(
+                &mut session.client,
+                local.as_deref(),
+                &actor,
+                &request,
+                &mut cancel,
+                &mut report_progress,
+            )
+            .await;
             result.map(|report| JobResult::Redrive { job: job.clone(), report })
         }
         Job::Purge { ids, selection } => {

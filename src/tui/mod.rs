@@ -83,6 +83,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let mut last_second = 0u64;
     let started = Instant::now();
     let mut exit = 0;
+    // Asks the running job to stop at its next safe point.
+    let mut job_stop: Option<tokio::sync::watch::Sender<bool>> = None;
     tracing::info!("console started on {}", state.target);
     while !state.quit {
         if dirty {
@@ -124,10 +126,18 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                         _ => opts.settings.clone(),
                     };
                     let (options, actor, tx) = (write_options.clone(), actor.clone(), db_tx.clone());
+                    let (stop, cancel) = tokio::sync::watch::channel(false);
+                    job_stop = Some(stop);
+                    let control = jobs::Control { cancel, progress: db_tx.clone() };
                     tokio::spawn(async move {
-                        let result = jobs::run(job, settings, options, actor).await;
+                        let result = jobs::run(job, settings, options, actor, control).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;
                     });
+                }
+                Effect::CancelJob => {
+                    if let Some(stop) = &job_stop {
+                        let _ = stop.send(true);
+                    }
                 }
                 Effect::Copy(text) => terminal::copy_to_clipboard(&text),
                 Effect::Bell => terminal::bell(),

@@ -8,7 +8,19 @@ use crate::app::keymap::{DialogAction, FilterAction, Keymap, OverlayAction};
 pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
     let k = &keymap.dialog;
     match dialog {
+        Dialog::Running { cancellable: true, .. } => format!("{} stop after this chunk", k.key(DialogAction::Cancel)),
         Dialog::Running { .. } => "working…".into(),
+        Dialog::Redrive { job, .. } => [
+            k.hint(DialogAction::Confirm, "redrive"),
+            k.hint(DialogAction::Cancel, "cancel"),
+            format!(
+                "{}/{} rate: {}",
+                k.key(DialogAction::Decrease),
+                k.key(DialogAction::Increase),
+                job.rate.map_or("as fast as it goes".into(), |r| format!("{r}/min"))
+            ),
+        ]
+        .join(" · "),
         Dialog::Result { .. } => format!("{} close", k.key(DialogAction::Confirm)),
         Dialog::Claim(_) => [
             format!("{} claim", k.key(DialogAction::Confirm)),
@@ -28,7 +40,7 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
             ),
         ]
         .join(" · "),
-        Dialog::Release { .. } | Dialog::Reset { .. } | Dialog::Redrive { .. } | Dialog::Purge { .. } => {
+        Dialog::Release { .. } | Dialog::Reset { .. } | Dialog::Purge { .. } => {
             [k.hint(DialogAction::Confirm, "do it"), k.hint(DialogAction::Cancel, "cancel")].join(" · ")
         }
     }

@@ -1,7 +1,5 @@
 //! Pop-ups over the main screen: help (from the keymap), dialogs, detail views.
 
-use std::time::Duration;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -117,9 +115,10 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Redrive { plan, .. } => {
+        Dialog::Redrive { plan, job } => {
             style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::dead::redrive_plan(plan, crate::model::dead::CHUNK, Duration::ZERO)));
+            let (chunk, pause) = crate::model::dead::pacing(job.rate.map(f64::from));
+            lines.extend(plan_lines(&present::dead::redrive_plan(plan, chunk, pause)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
@@ -129,8 +128,12 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Running { .. } => {
+        Dialog::Running { progress, .. } => {
             lines.push(Line::raw("working… (the result will show here; it is never retried by itself)"));
+            if let Some(progress) = progress {
+                lines.push(Line::raw(progress.clone()));
+            }
+            lines.push(hint);
         }
         Dialog::Result { lines: result, ok, .. } => {
             style = if *ok { theme.accent() } else { theme.level(Level::Critical) };
