@@ -128,12 +128,14 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Running { progress, .. } => {
+        Dialog::Running { progress, cancellable, .. } => {
             lines.push(Line::raw("working… (the result will show here; it is never retried by itself)"));
             if let Some(progress) = progress {
                 lines.push(Line::raw(progress.clone()));
             }
-            lines.push(hint);
+            if *cancellable {
+                lines.push(hint);
+            }
         }
         Dialog::Result { lines: result, ok, .. } => {
             style = if *ok { theme.accent() } else { theme.level(Level::Critical) };
