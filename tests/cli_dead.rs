@@ -5,26 +5,14 @@ mod common;
 
 use common::cli::{json, run};
 
-async fn dead_letter(s: &backfill_console::db::connect::Session, year: i32, month: i32, reason: &str) -> i64 {
-    let message = serde_json::json!({ "year": year, "month": month });
-    let id: i64 = s
-        .client
-        .query_one("INSERT INTO backfill_queue (message) VALUES ($1) RETURNING msg_id", &[&message])
-        .await
-        .unwrap()
-        .get(0);
-    backfill_console::db::queue::dead_letter(&s.client, id, reason).await.unwrap();
-    id
-}
-
 #[tokio::test]
 async fn dead_letters_are_listed_by_reason_redriven_at_a_rate_and_purged() {
     let db = common::migrated_db().await;
     let mut s = db.session().await;
     common::seed(&mut s, "2024-01", "2024-04").await;
-    let a = dead_letter(&s, 2024, 1, "consumer crashed").await;
-    let b = dead_letter(&s, 2024, 2, "consumer crashed").await;
-    let c = dead_letter(&s, 2024, 3, "isbndb timeout").await;
+    let a = common::dead_letter(&s, 2024, 1, "consumer crashed").await;
+    let b = common::dead_letter(&s, 2024, 2, "consumer crashed").await;
+    let c = common::dead_letter(&s, 2024, 3, "isbndb timeout").await;
     let listed = json(&run(&db.url, &["dead", "list", "--json"]));
     assert_eq!(listed["reasons"][0]["reason"], "consumer crashed");
     assert_eq!(listed["reasons"][0]["count"], 2);
@@ -60,7 +48,7 @@ async fn dead_letters_are_listed_by_reason_redriven_at_a_rate_and_purged() {
 async fn dead_letter_bad_input_gets_one_clear_line() {
     let db = common::migrated_db().await;
     let s = db.session().await;
-    dead_letter(&s, 2024, 1, "boom").await;
+    common::dead_letter(&s, 2024, 1, "boom").await;
     let cases: &[(&[&str], &str)] = &[
         (&["dead", "redrive", "--ids", "x", "--yes"], "--ids: `x` is not a message id"),
         (&["dead", "redrive", "--ids", "", "--yes"], "--ids: no message id given"),

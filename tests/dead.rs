@@ -7,21 +7,12 @@ use std::time::Duration;
 
 use backfill_console::db::connect::Session;
 use backfill_console::db::dead::{self, RedriveRequest, RedriveSkip};
-use backfill_console::db::queue;
 
-/// Enqueues a message for each (year, month) and dead-letters it with `reason`; the ids.
+/// Dead letters for each (year, month) with `reason`; their ids.
 async fn dead_letters(s: &Session, months: &[(i32, i32)], reason: &str) -> Vec<i64> {
     let mut ids = Vec::new();
     for (year, month) in months {
-        let message = serde_json::json!({ "job_id": uuid::Uuid::new_v4(), "year": year, "month": month });
-        let id: i64 = s
-            .client
-            .query_one("INSERT INTO backfill_queue (message, read_count) VALUES ($1, 3) RETURNING msg_id", &[&message])
-            .await
-            .unwrap()
-            .get(0);
-        assert!(queue::dead_letter(&s.client, id, reason).await.unwrap());
-        ids.push(id);
+        ids.push(common::dead_letter(s, *year, *month, reason).await);
     }
     ids
 }

@@ -15,6 +15,7 @@ use tokio_postgres::Client;
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
+use super::txn;
 use crate::db::param::p;
 use crate::model::Status;
 pub use crate::model::dead::{DeadMessage, PurgeReport, RedriveReport, RedriveSkip, SkippedMessage, compact_ids};
@@ -128,10 +129,7 @@ async fn redrive_chunk(
 ) -> Result<(), DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let ids: Vec<i64> = chunk.to_vec();
-    let tx = client.transaction().await.map_err(q("begin the redrive"))?;
-    if let Some(sql) = local_settings {
-        tx.batch_execute(sql).await.map_err(q("apply the safety settings"))?;
-    }
+    let tx = txn::begin(client, local_settings, "begin the redrive").await?;
     let found = tx.query_typed(CHOSEN, &[p(&ids)]).await.map_err(q("read the chosen dead letters"))?;
     let mut movable = Vec::new();
     let mut skipped = Vec::new();
@@ -190,10 +188,7 @@ pub async fn purge(
 ) -> Result<PurgeReport, DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let ids: Vec<i64> = ids.to_vec();
-    let tx = client.transaction().await.map_err(q("begin the purge"))?;
-    if let Some(sql) = local_settings {
-        tx.batch_execute(sql).await.map_err(q("apply the safety settings"))?;
-    }
+    let tx = txn::begin(client, local_settings, "begin the purge").await?;
     let purged: Vec<i64> = tx
         .query_typed("DELETE FROM backfill_queue_dead WHERE msg_id = ANY($1) RETURNING msg_id", &[p(&ids)])
         .await

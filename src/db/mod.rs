@@ -14,6 +14,7 @@ pub mod reset;
 pub mod retry;
 pub mod seed;
 pub mod snapshot;
+pub mod txn;
 
 /// The month vocabulary lives in `model`; SQL code names it from here too.
 pub use crate::model::lock_key;

@@ -15,6 +15,7 @@ use tokio_postgres::Client;
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
+use super::txn;
 use crate::model::lock_key::YearMonth;
 pub use crate::model::reset::{ResetReport, StuckMonthRow};
 
@@ -101,10 +102,7 @@ async fn transact(
 ) -> Result<ResetReport, DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let secs = older_than.as_secs_f64();
-    let tx = client.transaction().await.map_err(q("begin the reset"))?;
-    if let Some(sql) = local_settings {
-        tx.batch_execute(sql).await.map_err(q("apply the safety settings"))?;
-    }
+    let tx = txn::begin(client, local_settings, "begin the reset").await?;
     let rows = tx.query_typed(STUCK, &[p(&secs)]).await.map_err(q("list stuck months"))?;
     let mut report = ResetReport::default();
     let mut outcomes = serde_json::Map::new();
@@ -116,11 +114,7 @@ async fn transact(
         if only.is_some_and(|list| !list.contains(&month)) {
             continue;
         }
-        let free: bool = tx
-            .query_typed_one("SELECT pg_try_advisory_xact_lock($1::bigint)", &[p(&month.lock_key())])
-            .await
-            .map_err(q("try the month's lock"))?
-            .get(0);
+        let free = txn::try_month_lock(&tx, month).await?;
         if !free {
             report.skipped_locked.push(month);
             outcomes.insert(month.to_string(), "left alone: a live worker holds its lock".into());

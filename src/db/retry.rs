@@ -12,6 +12,7 @@ use tokio_postgres::Client;
 
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
+use super::txn;
 use crate::db::param::p;
 use crate::model::lock_key::YearMonth;
 pub use crate::model::retry::{RetryReport, RetrySkip, Skipped};
@@ -81,17 +82,10 @@ async fn transact(
     let mut months = request.months.to_vec();
     months.sort();
     months.dedup();
-    let tx = client.transaction().await.map_err(q("begin the retry"))?;
-    if let Some(sql) = local_settings {
-        tx.batch_execute(sql).await.map_err(q("apply the safety settings"))?;
-    }
+    let tx = txn::begin(client, local_settings, "begin the retry").await?;
     let mut report = RetryReport { dry_run: request.dry_run, reset_count: request.reset_count, ..Default::default() };
     for month in months {
-        let free: bool = tx
-            .query_typed_one("SELECT pg_try_advisory_xact_lock($1::bigint)", &[p(&month.lock_key())])
-            .await
-            .map_err(q("try the month's lock"))?
-            .get(0);
+        let free = txn::try_month_lock(&tx, month).await?;
         if !free {
             report.skipped.push(Skipped { month, why: RetrySkip::Locked });
             continue;

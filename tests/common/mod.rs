@@ -262,3 +262,17 @@ pub async fn login_in_role(db: &TestDb, role: &str) -> (String, String) {
         .expect("create a login");
     (name, password.to_string())
 }
+
+/// Enqueues a message for the month and moves it to the dead-letter table with `reason`,
+/// as a consumer does after the third failed delivery; its id.
+pub async fn dead_letter(session: &Session, year: i32, month: i32, reason: &str) -> i64 {
+    let message = serde_json::json!({ "job_id": uuid::Uuid::new_v4(), "year": year, "month": month });
+    let id: i64 = session
+        .client
+        .query_one("INSERT INTO backfill_queue (message, read_count) VALUES ($1, 3) RETURNING msg_id", &[&message])
+        .await
+        .expect("enqueue")
+        .get(0);
+    assert!(backfill_console::db::queue::dead_letter(&session.client, id, reason).await.expect("dead-letter"));
+    id
+}
