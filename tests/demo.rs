@@ -35,6 +35,8 @@ fn headless_demo(args: &[&str]) -> (tempfile::TempDir, std::process::Child) {
 #[derive(Default, Debug)]
 struct Seen {
     entered: BTreeSet<String>,
+    /// A month was pending in some read (the fleet may drain them all before the end).
+    pending: bool,
     max_msg_id: i64,
     deliveries_finished: bool,
     stuck_lock: bool,
@@ -77,6 +79,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
         for r in rows {
             let key = (r.get::<_, i32>(0), r.get::<_, i32>(1));
             let status: String = r.get(2);
+            seen.pending |= status == "pending";
             if last.get(&key).is_some_and(|old| *old != status) {
                 seen.entered.insert(status.clone());
             }
@@ -131,7 +134,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     for status in ["processing", "completed", "retry", "failed"] {
         assert!(seen.entered.contains(status), "no month entered {status}: {seen:?}");
     }
-    assert!(last.values().any(|s| s == "pending"), "pending months exist");
+    assert!(seen.pending, "pending months showed: {seen:?}");
     assert!(seen.max_msg_id > 20 && seen.deliveries_finished, "the queue saw traffic: {seen:?}");
     assert!(seen.stuck_lock, "a stuck (leaked) lock appeared: {seen:?}");
     assert!(seen.stuck_month, "a stuck month appeared: {seen:?}");
