@@ -63,6 +63,7 @@ fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
     key(&mut s, KeyCode::Char(' '));
     assert!(s.marked.contains(&first));
     insta::assert_snapshot!("marked_months_80x24", render(&s, 80, 24, false));
+    insta::assert_snapshot!("marked_months_160x48", render(&s, 160, 48, false));
     let fx = on_action(&mut s, Action::Retry);
     let [Effect::Run(Job::Retry(job))] = fx.as_slice() else { panic!("{fx:?}") };
     assert!(job.dry_run && !job.reset_count);

@@ -86,6 +86,8 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let Overlay::Dialog(Dialog::Purge { ids, .. }) = &p.overlay else { panic!("{:?}", p.overlay) };
     assert_eq!(ids, &[43]);
     assert!(render(&p, 80, 24, true).contains("DELETE 1 dead letter(s) for good: 43"));
+    insta::assert_snapshot!("purge_dialog_80x24", render(&p, 80, 24, false));
+    insta::assert_snapshot!("purge_dialog_160x48", render(&p, 160, 48, false));
     let fx = key(&mut p, KeyCode::Enter);
     assert!(matches!(fx.as_slice(), [Effect::Run(Job::Purge { .. })]), "{fx:?}");
     // Read-only: refused.
@@ -124,6 +126,7 @@ fn the_audit_view_lists_newest_first_and_the_filter_applies() {
     ];
     app::update(&mut s, Msg::Db(DbEvent::Audit(Ok(rows))));
     insta::assert_snapshot!("audit_view_80x24", render(&s, 80, 24, false));
+    insta::assert_snapshot!("audit_view_160x48", render(&s, 160, 48, false));
     s.filter = "retry".into();
     let screen = render(&s, 160, 48, false);
     assert!(screen.contains("1 row(s) matching \"retry\"") && screen.contains("(ssh 203.0.113.7:51234)"), "{screen}");
