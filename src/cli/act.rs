@@ -53,15 +53,8 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
         render::json(&report)?;
         return Ok(0);
     }
-    print_result(&present::claim::result(&report));
+    render::result_lines(&present::claim::result(&report));
     Ok(0)
-}
-
-/// A result: its summary line, then the details indented.
-fn print_result(lines: &[String]) {
-    for (i, line) in lines.iter().enumerate() {
-        outln!("{}{line}", if i == 0 { "" } else { "  " });
-    }
 }
 
 pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<i32> {
@@ -165,7 +158,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
     if json {
         render::json(&report)?;
     } else {
-        print_result(&present::reset::result(&report));
+        render::result_lines(&present::reset::result(&report));
     }
     // Non-zero when a stuck month was not acted on (its lock held, or it changed meanwhile).
     Ok(i32::from(!report.skipped_locked.is_empty() || !report.skipped_changed.is_empty()))

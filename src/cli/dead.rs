@@ -144,7 +144,7 @@ async fn redrive(
     let plan =
         dead::redrive(&mut session.client, local.as_deref(), &ctx.actor, &request, &mut never, &mut |_| {}).await?;
     if dry_run || plan.moved.is_empty() {
-        print(&present::dead::redrive_result(&plan), json, &plan)?;
+        render::report(&plan, json, &present::dead::redrive_result(&plan))?;
         return Ok(i32::from(!dry_run));
     }
     if !confirm::ask(&present::plan_text(&present::dead::redrive_plan(&plan, chunk, pause)), yes)? {
@@ -167,7 +167,7 @@ async fn redrive(
     };
     let report =
         dead::redrive(&mut session.client, local.as_deref(), &ctx.actor, &request, &mut cancel, &mut progress).await?;
-    print(&present::dead::redrive_result(&report), json, &report)?;
+    render::report(&report, json, &present::dead::redrive_result(&report))?;
     Ok(i32::from(report.stopped || !report.skipped.is_empty()))
 }
 
@@ -181,18 +181,8 @@ async fn purge(ctx: &CommandContext, which: &DeadSelection, yes: bool, json: boo
     }
     let local = session.per_transaction.clone();
     let report = dead::purge(&mut session.client, local.as_deref(), &ctx.actor, &ids, &selection).await?;
-    print(&present::dead::purge_result(&report), json, &report)?;
+    render::report(&report, json, &present::dead::purge_result(&report))?;
     Ok(i32::from(!report.gone.is_empty()))
-}
-
-fn print<T: serde::Serialize>(lines: &[String], json: bool, report: &T) -> anyhow::Result<()> {
-    if json {
-        return render::json(report);
-    }
-    for (i, line) in lines.iter().enumerate() {
-        outln!("{}{line}", if i == 0 { "" } else { "  " });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -102,13 +102,7 @@ pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32>
 }
 
 fn print(report: &retry::RetryReport, json: bool) -> anyhow::Result<()> {
-    if json {
-        return render::json(report);
-    }
-    for (i, line) in present::retry::result(report).iter().enumerate() {
-        outln!("{}{line}", if i == 0 { "" } else { "  " });
-    }
-    Ok(())
+    render::report(report, json, &present::retry::result(report))
 }
 
 pub async fn audit(

@@ -16,6 +16,22 @@ pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A result: its summary line, then the details indented.
+pub fn result_lines(lines: &[String]) {
+    for (i, line) in lines.iter().enumerate() {
+        outln!("{}{line}", if i == 0 { "" } else { "  " });
+    }
+}
+
+/// A report as one JSON document, or its result lines.
+pub fn report<T: Serialize>(report: &T, as_json: bool, lines: &[String]) -> anyhow::Result<()> {
+    if as_json {
+        return json(report);
+    }
+    result_lines(lines);
+    Ok(())
+}
+
 /// One advisory lock as the commands report it.
 #[derive(Debug, Serialize)]
 pub struct LockView {

@@ -1,12 +1,13 @@
 //! Stopping and starting the throwaway server in place: for tests of a server
 //! that restarts, or dies, under a running console.
 
-use std::time::Duration;
+use std::process::Child;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::{PgServerError, TempServer, wait_with_timeout};
+use super::{PgServerError, TempServer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Halt {
@@ -39,4 +40,16 @@ impl TempServer {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }
+}
+
+/// Waits up to `timeout` for the child to end; `true` when it did.
+pub(super) fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }

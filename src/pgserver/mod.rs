@@ -11,6 +11,8 @@ mod binaries;
 pub mod bouncer;
 mod control;
 
+use control::wait_with_timeout;
+
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -390,15 +392,4 @@ pub(crate) fn free_port() -> Result<u16, PgServerError> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| PgServerError::io("find a free loopback port", e))?;
     listener.local_addr().map(|addr| addr.port()).map_err(|e| PgServerError::io("find a free loopback port", e))
-}
-
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
