@@ -13,6 +13,7 @@ use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::db::release::{Method, Outcome};
 use backfill_console::model::FailureKind;
+use backfill_console::model::reset::ResetReport;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(state: &mut State, code: KeyCode) -> Vec<Effect> {
@@ -184,8 +185,14 @@ fn escape_cancels_every_dialog_and_does_nothing() {
     on_action(&mut s, Action::Release);
     assert!(key(&mut s, KeyCode::Char('n')).is_empty());
     assert_eq!(s.overlay, Overlay::None);
-    on_action(&mut s, Action::ResetStuck);
+    // The reset dialog comes from its dry run; Esc then does nothing more.
+    let fx = on_action(&mut s, Action::ResetStuck);
+    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let plan = ResetReport { dry_run: true, ..Default::default() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
+    assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Reset { .. })));
     assert!(key(&mut s, KeyCode::Esc).is_empty());
+    assert_eq!(s.overlay, Overlay::None);
     assert!(!s.job_running);
 }
 
@@ -224,13 +231,23 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
 }
 
 #[test]
-fn reset_lists_the_stuck_months() {
+fn reset_is_planned_by_a_dry_run_then_confirmed() {
     let (mut s, _) = fixture::state(20);
-    on_action(&mut s, Action::ResetStuck);
-    let Overlay::Dialog(Dialog::Reset { months, .. }) = s.overlay.clone() else { panic!() };
-    assert_eq!(months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym(2024, 9)]);
+    // The stuck months are planned first: the same routine, as a dry run.
+    let fx = on_action(&mut s, Action::ResetStuck);
+    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("a planning job: {fx:?}") };
+    assert!(job.dry_run);
+    assert_eq!(job.months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym(2024, 9)]);
+    let plan = ResetReport { dry_run: true, reset: vec![(ym(2024, 9), "retry".into())], ..Default::default() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
+    let Overlay::Dialog(Dialog::Reset { job: shown, plan }) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
+    let text = backfill_console::present::reset::plan(shown.older_than, &shown.months, shown.taken_at, Some(&plan));
+    assert!(text[0].text.starts_with("Reset 1 month(s)"), "{text:?}");
+    assert!(text[1].text.starts_with("  2024-09  -> retry  since"), "{text:?}");
     let fx = key(&mut s, KeyCode::Char('y'));
-    assert!(matches!(&fx[..], [Effect::Run(Job::Reset { months, .. })] if months == &vec![ym(2024, 9)]));
+    let [Effect::Run(Job::Reset(run))] = fx.as_slice() else { panic!("the reset: {fx:?}") };
+    assert!(!run.dry_run);
+    assert_eq!(run.months, job.months);
 }
 
 #[test]

@@ -161,6 +161,19 @@ async fn reset_stuck_and_a_bad_config_file() {
         .batch_execute("UPDATE backfill_log SET status = 'processing', started_at = now() - interval '2 hours'")
         .await
         .unwrap();
+    // --dry-run: the routine rolled back, month by month; nothing changes. A read-only
+    // session cannot run it (it writes inside its transaction): a clear refusal.
+    let r = run(&db.url, &["--read-only", "reset-stuck", "--dry-run"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("reset-stuck --dry-run refused: --read-only is set"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let r = run(&db.url, &["reset-stuck", "--dry-run", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((json(&r)["reset"].as_array().unwrap().len(), &json(&r)["dry_run"]), (2, &serde_json::json!(true)));
+    let r = run(&db.url, &["reset-stuck", "--dry-run"]);
+    assert!(r.stdout.starts_with("DRY RUN (nothing was changed):\nReset 2 month(s)"), "{}", r.stdout);
+    assert!(r.stdout.contains("  2024-02  -> retry  since"), "{}", r.stdout);
+    assert_eq!(common::status_of(&s.client, 2024, 1).await, "processing");
     let r = run(&db.url, &["reset-stuck", "--yes", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json(&r)["reset"].as_array().unwrap().len(), 2);
@@ -236,6 +249,8 @@ async fn retry_bad_input_gets_one_clear_line_and_changes_nothing() {
         (&["retry", "--cause", "nothing like it", "--yes"], "--cause: no failed or retry month has the cause"),
         (&["retry", "--all-failed", "--yes"], "--all-failed: no month is failed"),
         (&["--read-only", "retry", "--all-failed", "--yes"], "read-only"),
+        (&["--read-only", "retry", "--months", "2024-01", "--dry-run"], "retry --dry-run refused: --read-only is set"),
+        (&["--read-only", "dead", "redrive", "--all", "--dry-run"], "dead redrive --dry-run refused"),
     ];
     for (args, want) in cases {
         let r = run(&db.url, args);

@@ -7,7 +7,10 @@ use backfill_console::app::dialog::Dialog;
 use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RetryJob};
 use backfill_console::db::lock_key::YearMonth;
+use backfill_console::model::claim::{Candidate, ClaimParams, ClaimReport};
+use backfill_console::model::reset::ResetReport;
 use backfill_console::model::retry::{RetryReport, RetrySkip, Skipped};
+use backfill_console::model::status::Status;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixture::screen::render;
 
@@ -112,13 +115,47 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     on_action(&mut l, Action::FocusLocks);
     on_action(&mut l, Action::Mark);
     assert!(l.marked.is_empty());
-    // A claim with marks is the claim of those months.
+    // A claim with marks is the claim of those months, planned by a dry run first.
     let (mut c, _) = fixture::state(20);
     c.marked.extend([ym("2024-06"), ym("2024-08")]);
-    on_action(&mut c, Action::Claim);
-    let Overlay::Dialog(Dialog::Claim(form)) = &c.overlay else { panic!() };
-    assert_eq!(form.params.months, [ym("2024-06"), ym("2024-08")]);
-    assert_eq!(form.params.batch_size, 2);
+    let fx = on_action(&mut c, Action::Claim);
+    let [Effect::Run(Job::PlanClaim(params))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(params.dry_run);
+    assert_eq!(params.months, [ym("2024-06"), ym("2024-08")]);
+    assert_eq!(params.batch_size, 2);
+    let candidate = |month, holder_pid: Option<i32>| Candidate {
+        year: 2024,
+        month,
+        status: Status::Pending,
+        retry_count: Some(0),
+        lock_free: holder_pid.is_none(),
+        holder_pid,
+    };
+    let found = ClaimReport {
+        dry_run: true,
+        candidates: vec![candidate(8, None), candidate(6, Some(4242))],
+        ..ClaimReport::default()
+    };
+    let done = JobResult::ClaimPlan { params: params.clone(), report: found };
+    app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
+    let Overlay::Dialog(Dialog::Claim(form)) = &c.overlay else { panic!("{:?}", c.overlay) };
+    assert!(!form.params.dry_run, "the confirmed claim is the real one");
+    assert!(form.plan.is_some());
+    let screen = render(&c, 80, 24, false);
+    assert!(screen.contains("A dry run of the routine (nothing changed) found:"), "{screen}");
+    assert!(screen.contains("candidate 2024-06  pending  locked by pid 4242"), "{screen}");
+    insta::assert_snapshot!("claim_marked_dialog_80x24", screen);
+    insta::assert_snapshot!("claim_marked_dialog_160x48", render(&c, 160, 48, false));
+    // Force-retry plans it again; Enter claims.
+    let fx = key(&mut c, KeyCode::Right);
+    assert!(matches!(fx.as_slice(), [Effect::Run(Job::PlanClaim(p))] if p.force_retry && p.dry_run), "{fx:?}");
+    let done = JobResult::ClaimPlan {
+        params: ClaimParams { force_retry: true, ..params.clone() },
+        report: ClaimReport { dry_run: true, ..ClaimReport::default() },
+    };
+    app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
+    let fx = key(&mut c, KeyCode::Enter);
+    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Claim(p))] if p.force_retry && !p.dry_run), "{fx:?}");
 }
 
 #[test]
@@ -134,4 +171,21 @@ fn the_queue_panel_shows_months_with_duplicate_messages() {
     assert!(screen.contains("duplicates: 2024-03×2 2023-07×3"), "{screen}");
     assert!(s.assessment.as_ref().unwrap().reasons.iter().any(|r| r.contains("more than one live queue message")));
     insta::assert_snapshot!("queue_duplicates_80x24", screen);
+}
+
+#[test]
+fn the_reset_dialog_says_month_by_month_what_its_dry_run_found() {
+    let (mut s, _) = fixture::state(20);
+    let fx = on_action(&mut s, Action::ResetStuck);
+    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let month = job.months[0].month;
+    let plan = ResetReport { dry_run: true, skipped_locked: vec![month], ..ResetReport::default() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
+    let Overlay::Dialog(Dialog::Reset { job, plan }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    let text = backfill_console::present::reset::plan(job.older_than, &job.months, job.taken_at, Some(plan));
+    assert_eq!(text[0].text, "Nothing would be reset now (1 month(s) chosen):");
+    assert!(text[1].text.starts_with("  2024-09  left alone: a live worker holds its lock  since"), "{text:?}");
+    assert!(text[2].text.starts_with("Planned by a dry run of the same routine (rolled back)"), "{text:?}");
+    insta::assert_snapshot!("reset_dialog_80x24", render(&s, 80, 24, false));
+    insta::assert_snapshot!("reset_dialog_160x48", render(&s, 160, 48, false));
 }

@@ -8,7 +8,7 @@ use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
-use backfill_console::model::dead::{DeadMessage, RedriveReport};
+use backfill_console::model::dead::{DeadMessage, RedriveReport, RedriveSkip};
 use backfill_console::model::lock_key::YearMonth;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixture::screen::render;
@@ -43,6 +43,10 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     ];
     app::update(&mut s, Msg::Db(DbEvent::DeadLetters(Ok(messages))));
     insta::assert_snapshot!("dead_reasons_80x24", render(&s, 80, 24, false));
+    // Row 0 is every reason at once: it has no list of its own.
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.overlay, Overlay::Dead { reason: None, selected: 0, open: false });
+    key(&mut s, KeyCode::Down);
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.overlay, Overlay::Dead { reason: Some("consumer crashed".into()), selected: 0, open: false });
     insta::assert_snapshot!("dead_messages_160x48", render(&s, 160, 48, false));
@@ -53,13 +57,22 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     key(&mut s, KeyCode::Esc);
     assert_eq!(s.overlay, Overlay::Dead { reason: None, selected: 0, open: false });
     // Redrive the whole reason: planned by a dry run, confirmed, run.
+    key(&mut s, KeyCode::Down);
     let fx = key(&mut s, KeyCode::Char('r'));
     let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((job.ids.clone(), job.dry_run), (vec![41, 42], true));
-    let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, ..Default::default() };
+    assert_eq!((job.ids.clone(), job.dry_run, job.force), (vec![41, 42], true, false));
+    let skip = backfill_console::model::dead::SkippedMessage { msg_id: 42, why: RedriveSkip::MonthCompleted };
+    let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, skipped: vec![skip], ..Default::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: plan })));
     let Overlay::Dialog(Dialog::Redrive { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
     insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
+    // Tab: also send the message whose month is completed since — planned again, forced.
+    let fx = key(&mut s, KeyCode::Tab);
+    let [Effect::Run(Job::Redrive(forced))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert!(forced.force && forced.dry_run, "{forced:?}");
+    let plan = RedriveReport { dry_run: true, moved: vec![41, 42], chunks: 1, ..Default::default() };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: forced.clone(), report: plan })));
+    assert!(render(&s, 80, 24, true).contains("Tab force: yes"));
     // → sets a rate: the plan and the hint say it.
     key(&mut s, KeyCode::Right);
     let screen = render(&s, 160, 48, false);
@@ -67,7 +80,10 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     insta::assert_snapshot!("redrive_dialog_160x48", screen);
     let fx = key(&mut s, KeyCode::Enter);
     assert!(
-        matches!(fx.as_slice(), [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), .. }))]),
+        matches!(
+            fx.as_slice(),
+            [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), force: true, .. }))]
+        ),
         "{fx:?}"
     );
     // Running: progress shows, and Esc asks it to stop between chunks.
@@ -77,6 +93,14 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     insta::assert_snapshot!("redrive_running_80x24", running);
     assert_eq!(key(&mut s, KeyCode::Esc), [Effect::CancelJob]);
     assert!(render(&s, 80, 24, true).contains("stopping after this chunk"));
+    // Every reason at once (row 0): every message.
+    let (mut all, _) = fixture::state(20);
+    on_action(&mut all, Action::DeadLetters);
+    let messages = vec![dead(41, 3, "consumer crashed", Status::Pending), dead(43, 5, "isbndb timeout", Status::Retry)];
+    app::update(&mut all, Msg::Db(DbEvent::DeadLetters(Ok(messages))));
+    let fx = key(&mut all, KeyCode::Char('r'));
+    let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!((job.ids.clone(), job.selection.as_str()), (vec![41, 43], "console: every reason"));
     // Purge a single message: the count is in the confirmation.
     let (mut p, _) = fixture::state(20);
     on_action(&mut p, Action::DeadLetters);

@@ -148,9 +148,21 @@ async fn reset_returns_old_processing_months_to_retry_but_not_those_a_live_worke
     assert_eq!(listed, [4, 2, 1]);
 
     let mut operator = db.session().await;
+    // The dry run (the console's and reset-stuck's plan) is the routine rolled back:
+    // the same outcomes, nothing changed, nothing audited, no lock left.
+    let hour = Duration::from_secs(3600);
+    let plan = reset::reset_stuck_with(&mut operator.client, None, &common::actor(), hour, None, true).await.unwrap();
+    assert!(plan.dry_run);
+    assert_eq!(plan.reset, [(ym(2024, 4), "failed".to_string()), (ym(2024, 1), "retry".to_string())]);
+    assert_eq!(plan.skipped_locked, [ym(2024, 2)]);
+    assert_eq!(common::status_of(&admin.client, 2024, 1).await, "processing", "a dry run changes nothing");
+    assert!(audit_outcomes(&admin.client, "reset-stuck").await.is_empty(), "a dry run is not audited");
+    assert!(common::month_locks_of(&admin.client, operator.backend_pid).await.is_empty());
+
     let report =
         reset::reset_stuck(&mut operator.client, &common::actor(), Duration::from_secs(3600), None).await.unwrap();
-    assert_eq!(report.reset, [(ym(2024, 4), "failed".to_string()), (ym(2024, 1), "retry".to_string())]);
+    assert!(!report.dry_run);
+    assert_eq!(report.reset, plan.reset);
     assert_eq!(report.skipped_locked, [ym(2024, 2)]);
     let row = admin
         .client

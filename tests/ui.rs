@@ -70,7 +70,16 @@ fn release_dialog() {
 #[test]
 fn reset_dialog() {
     let (mut state, _) = fixture::state(20);
-    act(&mut state, Action::ResetStuck);
+    let fx = app::update::on_action(&mut state, Action::ResetStuck);
+    let [app::Effect::Run(app::Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    // The dry run found the stuck month free: it would go back to retry.
+    let month = job.months[0].month;
+    let report = backfill_console::model::reset::ResetReport {
+        dry_run: true,
+        reset: vec![(month, "retry".into())],
+        ..Default::default()
+    };
+    app::update(&mut state, Msg::Db(DbEvent::JobDone(app::JobResult::Reset { job: job.clone(), report })));
     insta::assert_snapshot!(render(&state, 80, 24, false));
 }
 

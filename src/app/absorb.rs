@@ -1,6 +1,6 @@
 //! Database events into state: snapshots, failures, action results.
 
-use super::dialog::Dialog;
+use super::dialog::{ClaimForm, Dialog};
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
@@ -99,6 +99,14 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
             state.overlay = Overlay::Dialog(Dialog::Retry { job, plan: report });
             return Vec::new();
         }
+        JobResult::Reset { job, report } if job.dry_run => {
+            state.overlay = Overlay::Dialog(Dialog::Reset { job, plan: report });
+            return Vec::new();
+        }
+        JobResult::ClaimPlan { params, report } => {
+            state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params, report)));
+            return Vec::new();
+        }
         JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
         JobResult::Redrive { job, report } if job.dry_run => {
             state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: report });
@@ -128,7 +136,9 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
             vec![present::release::result(target, *method, outcome)],
             matches!(outcome, Outcome::Done { .. }),
         ),
-        JobResult::Reset(report) => ("Reset stuck months".into(), present::reset::result(report), true),
+        JobResult::Reset { report, .. } => ("Reset stuck months".into(), present::reset::result(report), true),
+        // Absorbed as the claim dialog before it gets here.
+        JobResult::ClaimPlan { report, .. } => ("Claim (planned)".into(), present::claim::result(report), true),
         JobResult::Retry { report, .. } => ("Retry".into(), present::retry::result(report), true),
         JobResult::Redrive { report, .. } => ("Redrive".into(), present::dead::redrive_result(report), true),
         JobResult::Purge(report) => ("Purge".into(), present::dead::purge_result(report), true),

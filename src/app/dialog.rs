@@ -1,14 +1,13 @@
 //! The two-phase dialogs: each says exactly what will happen before it happens.
 
-use crate::model::claim::{ClaimParams, MAX_BATCH};
-use chrono::{DateTime, Utc};
+use crate::model::claim::{ClaimParams, ClaimReport, MAX_BATCH};
 
 use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
 use crate::model::release::{HolderPlan, Method};
-use crate::model::reset::StuckMonthRow;
+use crate::model::reset::ResetReport;
 use crate::model::retry::RetryReport;
 
-use super::msg::{RedriveJob, RetryJob};
+use super::msg::{RedriveJob, ResetJob, RetryJob};
 use crate::model::dead::RedriveReport;
 
 /// The claim form: batch size, year range, force-retry, dry-run.
@@ -16,6 +15,8 @@ use crate::model::dead::RedriveReport;
 pub struct ClaimForm {
     pub params: ClaimParams,
     pub field: ClaimField,
+    /// The claim of listed months: what a dry run of the routine found (the plan).
+    pub plan: Option<ClaimReport>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +45,18 @@ impl ClaimField {
 
 impl ClaimForm {
     pub fn new() -> Self {
-        Self { params: ClaimParams::default(), field: ClaimField::Batch }
+        Self { params: ClaimParams::default(), field: ClaimField::Batch, plan: None }
     }
 
-    /// The claim of the marked months: batch and years follow from them.
-    pub fn for_months(params: ClaimParams) -> Self {
-        Self { params, field: ClaimField::ForceRetry }
+    /// The claim of the marked months, as a dry run planned it: batch and years follow
+    /// from the months, and the plan is the dry run (so there is no dry-run switch).
+    pub fn for_months(params: ClaimParams, plan: ClaimReport) -> Self {
+        Self { params: ClaimParams { dry_run: false, ..params }, field: ClaimField::ForceRetry, plan: Some(plan) }
     }
 
     /// The fields the operator can change.
     pub fn fields(&self) -> &'static [ClaimField] {
-        if self.params.months.is_empty() { &ClaimField::ALL } else { &ClaimField::ALL[3..] }
+        if self.params.months.is_empty() { &ClaimField::ALL } else { &ClaimField::ALL[3..4] }
     }
 
     pub fn move_field(&mut self, forward: bool) {
@@ -104,11 +106,10 @@ pub enum Dialog {
         plan: Box<HolderPlan>,
         method: Method,
     },
-    /// Reset the stuck months, as of the snapshot taken at `taken_at`.
+    /// Reset stuck months, as planned by a dry run of the same routine.
     Reset {
-        older_than: std::time::Duration,
-        months: Vec<StuckMonthRow>,
-        taken_at: DateTime<Utc>,
+        job: ResetJob,
+        plan: ResetReport,
     },
     /// Failed months back to retry, as planned by a dry run of the same routine.
     Retry {
@@ -151,7 +152,7 @@ impl Dialog {
             Dialog::Release { method: Method::Cancel, plan } => {
                 format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
             }
-            Dialog::Reset { months, .. } => format!("Reset {} stuck month(s)", months.len()),
+            Dialog::Reset { job, .. } => format!("Reset stuck months ({} chosen)", job.months.len()),
             Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
             Dialog::Redrive { job, .. } => format!("Redrive {} dead letter(s)", job.ids.len()),
             Dialog::Purge { ids, .. } => format!("Purge {} dead letter(s)", ids.len()),

@@ -13,6 +13,6 @@ pub mod view;
 pub mod views;
 
 pub use action::{Action, Panel};
-pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, RetryJob, Route, Via, WorkerCmd};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, ResetJob, RetryJob, Route, Via, WorkerCmd};
 pub use state::{Detail, Link, Overlay, State};
 pub use update::update;

@@ -9,7 +9,7 @@ use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::dead::{DeadMessage, PurgeReport, RedriveReport};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
-use crate::model::reset::ResetReport;
+use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
 use crate::model::{FailureKind, Snapshot};
 
@@ -89,14 +89,14 @@ pub enum DbEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Job {
     Claim(ClaimParams),
+    /// A claim of listed months planned: the same routine as a dry run (nothing changed).
+    PlanClaim(ClaimParams),
     Release {
         target: Target,
         method: Method,
     },
-    Reset {
-        older_than: Duration,
-        months: Vec<YearMonth>,
-    },
+    /// Stuck months back to retry; `dry_run` plans it.
+    Reset(ResetJob),
     /// Failed months back to retry; `dry_run` plans it (the same routine, rolled back).
     Retry(RetryJob),
     /// Dead letters back to the queue; `dry_run` plans it.
@@ -108,6 +108,17 @@ pub enum Job {
     },
 }
 
+/// A reset of stuck months as the console asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetJob {
+    pub older_than: Duration,
+    /// The months chosen, as the snapshot taken at `taken_at` showed them (the plan says
+    /// how long each had been processing by then).
+    pub months: Vec<StuckMonthRow>,
+    pub taken_at: chrono::DateTime<chrono::Utc>,
+    pub dry_run: bool,
+}
+
 /// A redrive as the console asks for it (no rate: its chunks back to back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedriveJob {
@@ -116,6 +127,8 @@ pub struct RedriveJob {
     pub selection: String,
     /// At most this many messages a minute (`None`: chunks back to back).
     pub rate: Option<u32>,
+    /// Also messages whose month is completed since.
+    pub force: bool,
 }
 
 /// A retry as the console asks for it.
@@ -131,12 +144,21 @@ pub struct RetryJob {
 #[derive(Debug, Clone)]
 pub enum JobResult {
     Claim(ClaimReport),
+    /// A claim of listed months planned (a dry run), for its dialog.
+    ClaimPlan {
+        params: ClaimParams,
+        report: ClaimReport,
+    },
     Release {
         target: Target,
         method: Method,
         outcome: Outcome,
     },
-    Reset(ResetReport),
+    /// A reset ran (or, `dry_run`, was planned).
+    Reset {
+        job: ResetJob,
+        report: ResetReport,
+    },
     /// A retry ran (or, `dry_run`, was planned) for the job's months.
     Retry {
         job: RetryJob,

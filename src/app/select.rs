@@ -1,6 +1,7 @@
 //! Selection and the dialogs built from it.
 
 use super::dialog::Dialog;
+use super::msg::ResetJob;
 use super::state::State;
 use super::view::{lock_rows, month_rows};
 use super::{Action, Panel};
@@ -163,7 +164,8 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     Ok(Dialog::Release { plan: Box::new(plan), method })
 }
 
-pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
+/// The reset the operator asks for: the stuck months (the marked ones, with marks).
+pub fn reset_job(state: &State) -> Result<ResetJob, String> {
     let assessment = state.assessment.as_ref().ok_or("no data yet")?;
     if assessment.stuck_months.is_empty() {
         return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
@@ -190,5 +192,5 @@ pub fn reset_dialog(state: &State) -> Result<Dialog, String> {
             dur(state.thresholds.stuck_month_after)
         ));
     }
-    Ok(Dialog::Reset { older_than: state.thresholds.stuck_month_after, months, taken_at: snap.taken_at })
+    Ok(ResetJob { older_than: state.thresholds.stuck_month_after, months, taken_at: snap.taken_at, dry_run: true })
 }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::dialog::{ClaimForm, Dialog};
 use super::keymap::{DialogAction, FilterAction, OverlayAction};
 use super::msg::{Effect, Job, Msg, WorkerCmd};
-use super::msg::{RedriveJob, RetryJob};
+use super::msg::{RedriveJob, ResetJob, RetryJob};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, select, views};
 use crate::model::Level;
@@ -103,15 +103,15 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Refresh => return vec![Effect::Worker(WorkerCmd::RefreshNow)],
         Action::CopyRow | Action::CopySql => return copy(state, action == Action::CopySql),
         Action::Claim => {
-            let form = if state.marked.is_empty() {
-                ClaimForm::new()
-            } else {
-                match ClaimParams::for_months(state.marked.iter().copied().collect()) {
-                    Ok(params) => ClaimForm::for_months(params),
-                    Err(why) => return refuse(state, format!("claim of the marked months refused: {why}")),
-                }
+            if state.marked.is_empty() {
+                state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::new()));
+                return Vec::new();
+            }
+            // The marked months: a dry run of the routine plans the dialog.
+            return match ClaimParams::for_months(state.marked.iter().copied().collect()) {
+                Ok(params) => plan_claim(state, params),
+                Err(why) => refuse(state, format!("claim of the marked months refused: {why}")),
             };
-            state.overlay = Overlay::Dialog(Dialog::Claim(form));
         }
         Action::Errors => state.overlay = Overlay::Errors { selected: 0 },
         Action::Audit => {
@@ -152,11 +152,8 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             };
         }
         Action::ResetStuck => {
-            return match select::reset_dialog(state) {
-                Ok(dialog) => {
-                    state.overlay = Overlay::Dialog(dialog);
-                    Vec::new()
-                }
+            return match select::reset_job(state) {
+                Ok(job) => start(state, Job::Reset(job), "Planning the reset (a dry run)"),
                 Err(why) => refuse(state, why),
             };
         }
@@ -220,6 +217,11 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             state.notice = Some(Notice { text: "cancelled; nothing was done".into(), level: Level::Ok });
             Vec::new()
         }
+        // The claim of listed months: switching force-retry plans it again.
+        (Dialog::Claim(form), DialogAction::Increase | DialogAction::Decrease) if form.plan.is_some() => {
+            let params = ClaimParams { force_retry: !form.params.force_retry, ..form.params };
+            plan_claim(state, params)
+        }
         (Dialog::Claim(mut form), action) => {
             match action {
                 DialogAction::Confirm => return start(state, Job::Claim(form.params.clone()), "Claiming"),
@@ -247,15 +249,19 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             let job = RetryJob { reset_count: !job.reset_count, dry_run: true, ..job };
             start(state, Job::Retry(job), "Planning the retry (a dry run)")
         }
+        (Dialog::Redrive { job, .. }, DialogAction::NextField | DialogAction::PrevField) => {
+            // Send (or not) the messages whose month is completed since: plan it again.
+            let job = RedriveJob { force: !job.force, dry_run: true, ..job };
+            start(state, Job::Redrive(job), "Planning the redrive (a dry run)")
+        }
         (Dialog::Redrive { job, .. }, DialogAction::Confirm) => {
             start(state, Job::Redrive(RedriveJob { dry_run: false, ..job }), "Redriving")
         }
         (Dialog::Purge { ids, selection }, DialogAction::Confirm) => {
             start(state, Job::Purge { ids, selection }, "Purging")
         }
-        (Dialog::Reset { older_than, months, .. }, DialogAction::Confirm) => {
-            let months = months.into_iter().map(|m| m.month).collect();
-            start(state, Job::Reset { older_than, months }, "Resetting stuck months")
+        (Dialog::Reset { job, .. }, DialogAction::Confirm) => {
+            start(state, Job::Reset(ResetJob { dry_run: false, ..job }), "Resetting stuck months")
         }
         _ => Vec::new(),
     }
@@ -276,6 +282,10 @@ fn on_errors_key(state: &mut State, selected: usize, action: Option<OverlayActio
         }
         Some(OverlayAction::Redrive | OverlayAction::Purge) | None => {}
     }
+}
+
+fn plan_claim(state: &mut State, params: ClaimParams) -> Vec<Effect> {
+    start(state, Job::PlanClaim(ClaimParams { dry_run: true, ..params }), "Planning the claim (a dry run)")
 }
 
 pub(super) fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {

@@ -55,7 +55,8 @@ pub fn on_dead_key(
     action: Option<OverlayAction>,
 ) -> Vec<Effect> {
     let rows = match &reason {
-        None => dead_reasons(state).len(),
+        // "every reason", then each reason.
+        None => dead_reasons(state).len() + 1,
         Some(r) => dead_messages(state, r).len(),
     };
     let last = rows.saturating_sub(1);
@@ -70,12 +71,12 @@ pub fn on_dead_key(
         }
         Some(OverlayAction::Up) if !open => state.overlay = stay(reason, selected.saturating_sub(1), false),
         Some(OverlayAction::Down) if !open => state.overlay = stay(reason, (selected + 1).min(last), false),
-        Some(OverlayAction::Open) if rows > 0 => {
-            state.overlay = match reason {
-                None => stay(dead_reasons(state).get(selected).map(|g| g.reason.clone()), 0, false),
-                Some(r) => stay(Some(r), selected, true),
-            }
-        }
+        // Row 0 of the reasons is every reason at once: it has no list of its own.
+        Some(OverlayAction::Open) if rows > 0 => match reason {
+            None if selected == 0 => {}
+            None => state.overlay = stay(dead_reasons(state).get(selected - 1).map(|g| g.reason.clone()), 0, false),
+            Some(r) => state.overlay = stay(Some(r), selected, true),
+        },
         Some(action @ (OverlayAction::Redrive | OverlayAction::Purge)) => {
             if state.read_only || state.watch {
                 return refuse(
@@ -90,7 +91,7 @@ pub fn on_dead_key(
                 state.overlay = Overlay::Dialog(Dialog::Purge { ids, selection });
                 return Vec::new();
             }
-            let job = RedriveJob { ids, dry_run: true, selection, rate: None };
+            let job = RedriveJob { ids, dry_run: true, selection, rate: None, force: false };
             return start(state, Job::Redrive(job), "Planning the redrive (a dry run)");
         }
         _ => {}
@@ -102,11 +103,17 @@ fn action_word(action: OverlayAction) -> &'static str {
     if action == OverlayAction::Purge { "purge" } else { "redrive" }
 }
 
-/// The ids an action takes: all of the selected reason's, or the selected message.
+/// The ids an action takes: every message (row 0 of the reasons), all of the selected
+/// reason's, or the selected message.
 fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<(Vec<i64>, String)> {
     match reason {
+        None if selected == 0 => {
+            let Some(Ok(messages)) = &state.dead else { return None };
+            let ids: Vec<i64> = messages.iter().map(|m| m.msg_id).collect();
+            (!ids.is_empty()).then(|| (ids, "console: every reason".to_string()))
+        }
         None => {
-            let group = dead_reasons(state).into_iter().nth(selected)?;
+            let group = dead_reasons(state).into_iter().nth(selected - 1)?;
             Some((group.msg_ids, format!("console: reason {}", group.reason)))
         }
         Some(r) => {

@@ -120,8 +120,20 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     Ok(i32::from(!refused.is_empty() || still_held > 0))
 }
 
-pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json: bool) -> anyhow::Result<i32> {
-    ctx.refuse_if_read_only("reset-stuck")?;
+/// `reset-stuck`'s switches.
+pub struct ResetFlags {
+    pub dry_run: bool,
+    pub yes: bool,
+    pub json: bool,
+}
+
+pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFlags) -> anyhow::Result<i32> {
+    let ResetFlags { dry_run, yes, json } = flags;
+    if dry_run {
+        ctx.refuse_dry_run_if_read_only("reset-stuck")?;
+    } else {
+        ctx.refuse_if_read_only("reset-stuck")?;
+    }
     let older_than = duration_text::parse_flag(
         "--older-than",
         older_than,
@@ -134,27 +146,36 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, yes: bool, json
     let stuck = reset::stuck_months(&session.client, older_than).await?;
     if stuck.is_empty() {
         if json {
-            render::json(&reset::ResetReport::default())?;
+            render::json(&reset::ResetReport { dry_run, ..Default::default() })?;
         } else {
             outln!("no month has been processing for over {}", duration_text::format(older_than));
         }
         return Ok(0);
     }
-    let plan = present::reset::plan(older_than, &stuck, chrono::Utc::now());
+    let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
+    let local = session.per_transaction.clone();
+    // The plan is the routine itself, rolled back: month by month what the reset will do.
+    let found =
+        reset::reset_stuck_with(&mut session.client, local.as_deref(), &ctx.actor, older_than, Some(&months), true)
+            .await
+            .context("reset-stuck")?;
+    let plan = present::reset::plan(older_than, &stuck, chrono::Utc::now(), Some(&found));
+    if dry_run {
+        if json {
+            render::json(&found)?;
+        } else {
+            outln!("DRY RUN (nothing was changed):\n{}", present::plan_text(&plan));
+        }
+        return Ok(0);
+    }
     if !confirm::ask(&present::plan_text(&plan), yes)? {
         outln!("nothing done");
         return Ok(1);
     }
-    let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
-    let report = reset::reset_stuck_with(
-        &mut session.client,
-        session.per_transaction.clone().as_deref(),
-        &ctx.actor,
-        older_than,
-        Some(&months),
-    )
-    .await
-    .context("reset-stuck")?;
+    let report =
+        reset::reset_stuck_with(&mut session.client, local.as_deref(), &ctx.actor, older_than, Some(&months), false)
+            .await
+            .context("reset-stuck")?;
     if json {
         render::json(&report)?;
     } else {

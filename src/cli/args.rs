@@ -76,6 +76,9 @@ pub enum Command {
         /// Only months processing for longer than this
         #[arg(long, default_value = "1h", value_name = "DURATION")]
         older_than: String,
+        /// Show what the reset would do month by month (the routine, rolled back); change nothing
+        #[arg(long)]
+        dry_run: bool,
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,

@@ -130,8 +130,10 @@ async fn redrive(
     json: bool,
 ) -> anyhow::Result<i32> {
     let per_minute = rate.map(parse_rate).transpose().map_err(anyhow::Error::msg)?;
-    if !dry_run {
-        ctx.refuse_if_read_only("dead redrive (use --dry-run to look without changing anything)")?;
+    if dry_run {
+        ctx.refuse_dry_run_if_read_only("dead redrive")?;
+    } else {
+        ctx.refuse_if_read_only("dead redrive")?;
     }
     let mut session = ctx.connect_checked().await?;
     let (ids, selection) = chosen(&session.client, which).await?;

@@ -72,8 +72,10 @@ async fn chosen(ctx: &CommandContext, args: &RetryArgs) -> anyhow::Result<(Vec<Y
 }
 
 pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32> {
-    if !args.dry_run {
-        ctx.refuse_if_read_only("retry (use --dry-run to look without changing anything)")?;
+    if args.dry_run {
+        ctx.refuse_dry_run_if_read_only("retry")?;
+    } else {
+        ctx.refuse_if_read_only("retry")?;
     }
     let (months, selection) = chosen(ctx, &args).await?;
     let mut session = ctx.connect_checked().await?;

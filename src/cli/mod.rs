@@ -80,6 +80,18 @@ impl CommandContext {
         }
         Ok(())
     }
+
+    /// A dry run that runs the routine itself and rolls it back (retry, reset-stuck, dead
+    /// redrive) writes inside its transaction, which a read-only session refuses.
+    pub fn refuse_dry_run_if_read_only(&self, what: &str) -> anyhow::Result<()> {
+        if self.global.read_only {
+            anyhow::bail!(
+                "{what} --dry-run refused: --read-only is set, and this dry run runs the routine itself and rolls it \
+                 back, which a read-only session cannot; drop --read-only (a dry run never commits)"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Runs a headless command; returns the process exit code.
@@ -240,7 +252,9 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         }
         Command::Claim(args) => act::claim(ctx, args).await,
         Command::Release(args) => act::release(ctx, args).await,
-        Command::ResetStuck { older_than, yes, json } => act::reset_stuck(ctx, &older_than, yes, json).await,
+        Command::ResetStuck { older_than, dry_run, yes, json } => {
+            act::reset_stuck(ctx, &older_than, act::ResetFlags { dry_run, yes, json }).await
+        }
         Command::Console => console(ctx, false, false).await,
         Command::Watch { bell } => console(ctx, true, bell).await,
         Command::Demo(args) => demo(ctx, args).await,

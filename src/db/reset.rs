@@ -63,19 +63,22 @@ pub async fn reset_stuck(
     older_than: Duration,
     only: Option<&[YearMonth]>,
 ) -> Result<ResetReport, DbError> {
-    reset_stuck_with(client, None, actor, older_than, only).await
+    reset_stuck_with(client, None, actor, older_than, only, false).await
 }
 
 /// [`reset_stuck`], running `local_settings` (`SET LOCAL …`) first in its transaction
 /// (a session through a transaction pooler: [`Session::per_transaction`](crate::db::connect::Session)).
+/// A `dry_run` is the same routine — the same locks tried, the same guarded updates —
+/// rolled back at the end: exactly what the reset would do now, with nothing changed or audited.
 pub async fn reset_stuck_with(
     client: &mut Client,
     local_settings: Option<&str>,
     actor: &Actor,
     older_than: Duration,
     only: Option<&[YearMonth]>,
+    dry_run: bool,
 ) -> Result<ResetReport, DbError> {
-    let result = transact(client, local_settings, actor, older_than, only).await;
+    let result = transact(client, local_settings, actor, older_than, only, dry_run).await;
     if let Err(e) = &result
         && !e.is_connection_loss()
     {
@@ -84,7 +87,7 @@ pub async fn reset_stuck_with(
             action: "reset-stuck",
             target: None,
             target_pid: None,
-            parameters: serde_json::json!({ "older_than_secs": older_than.as_secs() }),
+            parameters: serde_json::json!({ "older_than_secs": older_than.as_secs(), "dry_run": dry_run }),
             outcome: &outcome,
             detail: None,
         };
@@ -99,12 +102,13 @@ async fn transact(
     actor: &Actor,
     older_than: Duration,
     only: Option<&[YearMonth]>,
+    dry_run: bool,
 ) -> Result<ResetReport, DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let secs = older_than.as_secs_f64();
     let tx = txn::begin(client, local_settings, "begin the reset").await?;
     let rows = tx.query_typed(STUCK, &[p(&secs)]).await.map_err(q("list stuck months"))?;
-    let mut report = ResetReport::default();
+    let mut report = ResetReport { dry_run, ..ResetReport::default() };
     let mut outcomes = serde_json::Map::new();
     for row in rows {
         let id: i32 = row.get(0);
@@ -159,6 +163,11 @@ async fn transact(
             detail: Some(serde_json::Value::Object(outcomes)),
         };
         audit::record(&tx, actor, &entry).await?;
+    }
+    if dry_run {
+        // Nothing stays: the updates, the audit row and the month locks all go with the rollback.
+        tx.rollback().await.map_err(q("end the dry run"))?;
+        return Ok(report);
     }
     // COMMIT releases the transaction-scoped month locks.
     tx.commit().await.map_err(q("commit the reset"))?;

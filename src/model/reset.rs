@@ -14,6 +14,8 @@ pub struct StuckMonthRow {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResetReport {
+    /// A plan: the routine ran and was rolled back.
+    pub dry_run: bool,
     /// Months reset, with their new status (`retry`, or `failed` when retries ran out).
     pub reset: Vec<(YearMonth, String)>,
     /// Left alone: a live session holds the month's lock.

@@ -10,27 +10,52 @@ use crate::model::RETRY_CAP;
 use crate::model::hold::since;
 use crate::model::reset::{ResetReport, StuckMonthRow};
 
-/// Exactly what a reset of these months will do (`now`: to say how long each has been processing).
-pub fn plan(older_than: Duration, months: &[StuckMonthRow], now: DateTime<Utc>) -> Vec<PlanLine> {
-    let mut lines = vec![PlanLine::strong(format!(
-        "Reset {} month(s) processing for over {} back to retry (retry_count + 1; failed when {RETRY_CAP} retries are used):",
-        months.len(),
-        dur(older_than)
-    ))];
+/// Exactly what a reset of these months will do (`now`: to say how long each has been
+/// processing); `found`, a dry run of the same routine, says it month by month.
+pub fn plan(
+    older_than: Duration,
+    months: &[StuckMonthRow],
+    now: DateTime<Utc>,
+    found: Option<&ResetReport>,
+) -> Vec<PlanLine> {
+    let count = found.map_or(months.len(), |r| r.reset.len());
+    let mut lines = vec![PlanLine::strong(if count == 0 {
+        format!("Nothing would be reset now ({} month(s) chosen):", months.len())
+    } else {
+        format!(
+            "Reset {count} month(s) processing for over {} back to retry (retry_count + 1; failed when {RETRY_CAP} retries are used):",
+            dur(older_than)
+        )
+    })];
     const SHOWN: usize = 12;
     lines.extend(months.iter().take(SHOWN).map(|m| {
         let since_text = m.started_at.map_or("no started_at".into(), |t| {
             format!("since {} ({} ago)", t.format("%Y-%m-%d %H:%M UTC"), dur(since(t, now)))
         });
-        PlanLine::plain(format!("  {}  {since_text}  retries {}", m.month, m.retry_count))
+        // The outcome first: it is what the operator decides on.
+        let outcome = found.map_or(String::new(), |r| format!("{}  ", planned(r, m)));
+        PlanLine::plain(format!("  {}  {outcome}{since_text}  retries {}", m.month, m.retry_count))
     }));
     if months.len() > SHOWN {
         lines.push(PlanLine::plain(format!("  … and {} more", months.len() - SHOWN)));
     }
-    lines.push(PlanLine::plain(
-        "A month whose lock a live worker holds is left alone. One transaction; each month audited.",
-    ));
+    lines.push(PlanLine::plain(match found {
+        Some(_) => "Planned by a dry run of the same routine (rolled back). One transaction; one audit row.",
+        None => "A month whose lock a live worker holds is left alone. One transaction; one audit row.",
+    }));
     lines
+}
+
+/// What the dry run found for one month.
+fn planned(found: &ResetReport, row: &StuckMonthRow) -> String {
+    if let Some((_, status)) = found.reset.iter().find(|(m, _)| *m == row.month) {
+        return if status == "failed" { "-> failed (retries used up)".into() } else { format!("-> {status}") };
+    }
+    if found.skipped_locked.contains(&row.month) {
+        return "left alone: a live worker holds its lock".into();
+    }
+    // In skipped_changed, or not even listed: no longer processing (or not for that long).
+    "left alone: no longer stuck".into()
 }
 
 /// What a reset did: a summary line, then one line per month.

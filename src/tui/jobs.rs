@@ -3,7 +3,7 @@
 //! message. A link lost mid-action is reported as "outcome unknown" and the
 //! action is never repeated.
 
-use crate::app::{DbEvent, Job, JobResult, RedriveJob, RetryJob};
+use crate::app::{DbEvent, Job, JobResult, RedriveJob, ResetJob, RetryJob};
 use crate::db::audit::Actor;
 use crate::db::connect::{self, ConnSettings, SessionOptions};
 use crate::db::{DbError, claim, dead, release, reset, retry};
@@ -27,7 +27,9 @@ pub async fn run(
         Job::Claim(p) if p.dry_run => "Claim (dry run)",
         Job::Claim(_) => "Claim",
         Job::Release { .. } => "Release",
-        Job::Reset { .. } => "Reset stuck months",
+        Job::PlanClaim(_) => "Claim (planning)",
+        Job::Reset(ResetJob { dry_run: true, .. }) => "Reset stuck months (planning)",
+        Job::Reset(_) => "Reset stuck months",
         Job::Retry(RetryJob { dry_run: true, .. }) => "Retry (planning)",
         Job::Retry(_) => "Retry",
         Job::Redrive(RedriveJob { dry_run: true, .. }) => "Redrive (planning)",
@@ -44,11 +46,25 @@ pub async fn run(
         Job::Release { target, method } => release::release(&session.client, &actor, &target, method, "operator")
             .await
             .map(|outcome| JobResult::Release { target, method, outcome }),
-        Job::Reset { older_than, months } => {
+        Job::PlanClaim(params) => {
+            let params = crate::model::claim::ClaimParams { dry_run: true, ..params };
+            let result = claim::claim(&mut session, &params, Some(&actor)).await;
+            result.map(|report| JobResult::ClaimPlan { params, report })
+        }
+        Job::Reset(job) => {
             let local = session.per_transaction.clone();
-            reset::reset_stuck_with(&mut session.client, local.as_deref(), &actor, older_than, Some(&months))
-                .await
-                .map(JobResult::Reset)
+            let months: Vec<_> = job.months.iter().map(|m| m.month).collect();
+            let (older_than, dry_run) = (job.older_than, job.dry_run);
+            let result = reset::reset_stuck_with(
+                &mut session.client,
+                local.as_deref(),
+                &actor,
+                older_than,
+                Some(&months),
+                dry_run,
+            )
+            .await;
+            result.map(|report| JobResult::Reset { job, report })
         }
         Job::Retry(job) => {
             let local = session.per_transaction.clone();
@@ -68,7 +84,7 @@ pub async fn run(
             let (chunk, pause) = crate::model::dead::pacing(rate);
             let request = dead::RedriveRequest {
                 ids: &job.ids,
-                force: false,
+                force: job.force,
                 dry_run: job.dry_run,
                 chunk,
                 pause,

@@ -19,6 +19,8 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
                 k.key(DialogAction::Increase),
                 job.rate.map_or("as fast as it goes".into(), |r| format!("{r}/min"))
             ),
+            // Force: also send messages whose month is completed since (the plan names them).
+            format!("{} force: {}", k.key(DialogAction::NextField), if job.force { "yes" } else { "no" }),
         ]
         .join(" · "),
         Dialog::Result { .. } => format!("{} close", k.key(DialogAction::Confirm)),

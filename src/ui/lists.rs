@@ -83,11 +83,14 @@ pub fn dead(
             let reasons = dead_reasons(state);
             title = format!("Dead letters · {} message(s), {} reason(s)", all.len(), reasons.len());
             lines.push(header(format!("{:>6}  {}", "Count", "Reason")));
-            let (first, count) = window(selected, reasons.len(), list_rows);
-            for (i, group) in reasons.iter().enumerate().skip(first).take(count) {
+            // Row 0: every reason at once (redrive or purge them all from here).
+            let rows: Vec<String> = std::iter::once(format!("{:>6}  (every reason)", all.len()))
+                .chain(reasons.iter().map(|g| format!("{:>6}  {}", g.count, sanitize(&g.reason))))
+                .collect();
+            let (first, count) = window(selected, rows.len(), list_rows);
+            for (i, text) in rows.iter().enumerate().skip(first).take(count) {
                 let style = if i == selected { theme.selected() } else { Style::new() };
-                let text = format!("{:>6}  {}", group.count, sanitize(&group.reason));
-                lines.push(Line::styled(clip(&text, text_width), style));
+                lines.push(Line::styled(clip(text, text_width), style));
             }
             if reasons.is_empty() {
                 lines.push(Line::styled("the dead-letter table is empty", theme.dim()));

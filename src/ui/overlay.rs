@@ -94,6 +94,10 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             }
             lines.push(Line::raw(""));
             lines.extend(plan_lines(&present::claim::plan(&form.params)));
+            if let Some(found) = &form.plan {
+                lines.push(Line::styled("A dry run of the routine (nothing changed) found:", theme.dim()));
+                lines.extend(present::claim::result(found).iter().take(14).map(|l| Line::raw(sanitize(l))));
+            }
             lines.push(Line::raw(""));
             lines.push(hint);
         }
@@ -103,9 +107,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Reset { older_than, months, taken_at } => {
+        Dialog::Reset { job, plan } => {
             style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::reset::plan(*older_than, months, *taken_at)));
+            lines.extend(plan_lines(&present::reset::plan(job.older_than, &job.months, job.taken_at, Some(plan))));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
