@@ -91,7 +91,7 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
         enqueued_total: 2_000_000 + seconds,
         estimated: true,
     };
-    Snapshot { taken_at: now, reader_pid: None, months, locks, queue, duplicates: Vec::new() }
+    Snapshot { taken_at: now, reader_pid: None, months, locks, queue, duplicates: Vec::new(), history: None }
 }
 
 fn scale_state() -> (State, Instant) {

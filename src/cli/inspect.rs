@@ -35,6 +35,7 @@ pub(super) async fn read_on(
     if ctx.config.queue_depth_query.is_none() {
         snap.duplicates = crate::db::queue::duplicates(&session.client).await?;
     }
+    snap.history = Some(crate::db::progress::history(&session.client).await?);
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let mut thresholds = ctx.config.thresholds.clone();
@@ -53,6 +54,8 @@ struct SnapshotDoc<'a> {
     queue: &'a QueueDepth,
     /// Months with more than one live queue message.
     duplicates: &'a [crate::model::snapshot::Duplicate],
+    /// How far along, how fast, when done (a band), and whether it stalled.
+    progress: &'a crate::model::progress::Progress,
     level: Level,
     reasons: &'a [String],
     connection: ConnectionDoc<'a>,
@@ -83,6 +86,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         locks: render::lock_views(&snap, &a),
         queue: &snap.queue,
         duplicates: &snap.duplicates,
+        progress: &a.progress,
         level: a.overall,
         reasons: &a.reasons,
     };
@@ -92,6 +96,8 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     }
     let counts: Vec<String> = doc.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     outln!("months: {} ({})", snap.months.len(), crate::text::sanitize(&counts.join(", ")));
+    let eta_clock = crate::present::progress::eta_clock(&a.progress).map(|c| format!(" ({c})")).unwrap_or_default();
+    outln!("progress: {}{eta_clock}", crate::present::progress::summary(&a.progress, snap.taken_at));
     let q = &snap.queue;
     let oldest = q
         .oldest_ready_at
@@ -141,6 +147,7 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
             "failed_months": failed,
             "stuck_locks": stuck_locks,
             "stuck_months": a.stuck_months,
+            "progress": a.progress,
         }))?;
     } else {
         let t = &ctx.config.thresholds;

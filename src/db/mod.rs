@@ -8,6 +8,7 @@ pub mod detail;
 pub mod error;
 pub mod migrate;
 pub mod param;
+pub mod progress;
 pub mod queue;
 pub mod release;
 pub mod reset;

@@ -24,6 +24,9 @@ pub struct Snapshot {
     /// defect shows this way); read less often than the rest (see the worker).
     #[serde(default)]
     pub duplicates: Vec<Duplicate>,
+    /// The throughput history (read once a minute by the console: see the worker).
+    #[serde(default)]
+    pub history: Option<crate::model::progress::History>,
 }
 
 /// A month with more than one live (ready, in flight or delayed) queue message.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::hold::{HoldEstimate, HoldTracker, since};
 use super::snapshot::{LockRow, Snapshot};
 use crate::model::lock_key::YearMonth;
+use crate::model::progress::{Progress, progress};
 use crate::model::status::Status;
 
 /// When a lock, a month or the queue is a problem. `Default` is all zeros and only
@@ -27,6 +28,9 @@ pub struct Thresholds {
     /// A month `processing` this long → stuck month.
     #[serde(with = "crate::duration_text")]
     pub stuck_month_after: Duration,
+    /// Work remains and no month completed for this long → stalled (a warning).
+    #[serde(with = "crate::duration_text")]
+    pub stalled_after: Duration,
     pub backlog_warning: u32,
     pub backlog_critical: u32,
     /// More failed months than this → warning.
@@ -135,7 +139,7 @@ fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assessment {
     pub locks: Vec<LockVerdict>,
     pub stuck_months: Vec<StuckMonth>,
@@ -147,6 +151,8 @@ pub struct Assessment {
     /// The pooler addresses judged by (to show a holder as `via pooler …`).
     #[serde(skip)]
     pub poolers: Vec<String>,
+    /// How far along, how fast, when done; stalled or not.
+    pub progress: Progress,
 }
 
 pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
@@ -196,7 +202,12 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
     if !snapshot.duplicates.is_empty() {
         raise(Level::Warning, format!("{} month(s) with more than one live queue message", snapshot.duplicates.len()));
     }
-    Assessment { locks, stuck_months, queue, failed_months, overall, reasons, poolers: t.poolers.clone() }
+    let progress = progress(&snapshot.months, snapshot.history.as_ref(), now, t.stalled_after);
+    if progress.stalled {
+        let quiet = progress.quiet_for.map_or("a while".into(), crate::duration_text::format);
+        raise(Level::Warning, format!("STALLED: {} months remain and none completed for {quiet}", progress.remaining));
+    }
+    Assessment { locks, stuck_months, queue, failed_months, overall, reasons, poolers: t.poolers.clone(), progress }
 }
 
 fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {

@@ -65,6 +65,7 @@ fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) ->
         locks,
         queue: QueueDepth { ready, ..QueueDepth::default() },
         duplicates: Vec::new(),
+        history: None,
     }
 }
 

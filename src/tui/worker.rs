@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{DbEvent, WorkerCmd};
 use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
-use crate::db::{DbError, audit, dead, detail, queue, snapshot};
+use crate::db::{DbError, audit, dead, detail, progress, queue, snapshot};
+use crate::model::progress::History;
 use crate::model::snapshot::Duplicate;
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -28,6 +29,46 @@ pub const NOT_OUR_QUEUE: &str =
     "this deployment's queue is not the backfill_queue table (queue_depth_query is set): no dead-letter table to show";
 /// How often the whole queue is read for duplicate messages (it costs a scan).
 const DUPLICATES_EVERY: Duration = Duration::from_secs(30);
+/// The throughput history changes by the minute (its buckets are hours and ten minutes).
+const HISTORY_EVERY: Duration = Duration::from_secs(60);
+
+/// Reads that cost more than a refresh, kept between snapshots and read every so often.
+#[derive(Default)]
+struct Occasional {
+    duplicates: Slot<Vec<Duplicate>>,
+    history: Slot<History>,
+}
+
+/// The last value read, and when it was last tried.
+struct Slot<T> {
+    tried: Option<Instant>,
+    value: Option<T>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self { tried: None, value: None }
+    }
+}
+
+/// Reads into `slot` when it was never tried or `every` has passed since; a failure keeps
+/// the old value and is logged (once per period): these are extras, never a reason to
+/// drop the session.
+async fn when_due<T, F, Fut>(slot: &mut Slot<T>, every: Duration, deadline: Duration, what: &str, read: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
+{
+    if slot.tried.is_some_and(|at| at.elapsed() < every) {
+        return;
+    }
+    slot.tried = Some(Instant::now());
+    match tokio::time::timeout(deadline, read()).await {
+        Ok(Ok(found)) => slot.value = Some(found),
+        Ok(Err(e)) => tracing::warn!("could not read the {what}: {e}"),
+        Err(_) => tracing::warn!("reading the {what} took over {}s", deadline.as_secs()),
+    }
+}
 
 /// `250 ms · 2^attempt`, capped, ±20 % jitter so many consoles do not stampede.
 pub fn backoff(attempt: u32) -> Duration {
@@ -60,7 +101,7 @@ impl Worker {
         // The months and locks of the last snapshot: the server sends them again only when changed.
         let mut known: Option<snapshot::ReadCache> = None;
         // The last look for duplicate queue messages, carried into the snapshots in between.
-        let mut duplicates: Option<(Instant, Vec<Duplicate>)> = None;
+        let mut occasional = Occasional::default();
         loop {
             if session.as_ref().is_some_and(Session::is_closed) {
                 session = None;
@@ -122,7 +163,7 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep_until(due), if !paused => {
                     last_refresh = Instant::now();
-                    if !self.refresh(s, &mut attempt, &mut known, &mut duplicates).await { session = None; }
+                    if !self.refresh(s, &mut attempt, &mut known, &mut occasional).await { session = None; }
                     next = Instant::now() + self.interval;
                 }
                 // A change was pushed: refresh soon, but never more than 5 times a second.
@@ -167,7 +208,7 @@ impl Worker {
         s: &Session,
         attempt: &mut u32,
         known: &mut Option<snapshot::ReadCache>,
-        duplicates: &mut Option<(Instant, Vec<Duplicate>)>,
+        occasional: &mut Occasional,
     ) -> bool {
         let deadline = self.options.statement_timeout.min(READ_DEADLINE);
         let read = snapshot::read_incremental_with(
@@ -190,18 +231,15 @@ impl Worker {
         match result {
             Ok(mut snap) => {
                 // Only for our own queue table, and only every so often (a scan of the queue).
-                if self.queue_query.is_none()
-                    && duplicates.as_ref().is_none_or(|(at, _)| at.elapsed() >= DUPLICATES_EVERY)
-                {
-                    match tokio::time::timeout(deadline, queue::duplicates(&s.client)).await {
-                        Ok(Ok(found)) => *duplicates = Some((Instant::now(), found)),
-                        Ok(Err(e)) => tracing::warn!("could not look for duplicate queue messages: {e}"),
-                        Err(_) => {
-                            tracing::warn!("the look for duplicate queue messages took over {}s", deadline.as_secs())
-                        }
-                    }
+                if self.queue_query.is_none() {
+                    let read = || queue::duplicates(&s.client);
+                    when_due(&mut occasional.duplicates, DUPLICATES_EVERY, deadline, "duplicate queue messages", read)
+                        .await;
                 }
-                snap.duplicates = duplicates.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
+                snap.duplicates = occasional.duplicates.value.clone().unwrap_or_default();
+                let read = || progress::history(&s.client);
+                when_due(&mut occasional.history, HISTORY_EVERY, deadline, "throughput history", read).await;
+                snap.history = occasional.history.value.clone();
                 let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
                 true
             }

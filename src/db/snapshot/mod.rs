@@ -249,8 +249,15 @@ pub async fn read_incremental_with(
     let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
     let lock_rows = locks.rows.iter().cloned().map(|raw| raw.into_row(&sessions)).collect();
     let month_rows = months.rows.as_ref().clone();
-    let mut snapshot =
-        Snapshot { taken_at, reader_pid, months: month_rows, locks: lock_rows, queue, duplicates: Vec::new() };
+    let mut snapshot = Snapshot {
+        taken_at,
+        reader_pid,
+        months: month_rows,
+        locks: lock_rows,
+        queue,
+        duplicates: Vec::new(),
+        history: None,
+    };
     snapshot.sort_months();
     let cache =
         ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused), months_sent };
