@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use backfill_console::app::{self, DbEvent, Msg, State};
 use backfill_console::config::Config;
+use backfill_console::model::progress::History;
 use backfill_console::model::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
 use backfill_console::ui::{self, Theme};
 use chrono::{TimeZone, Utc};
@@ -91,7 +92,16 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
         enqueued_total: 2_000_000 + seconds,
         estimated: true,
     };
-    Snapshot { taken_at: now, reader_pid: None, months, locks, queue, duplicates: Vec::new(), history: None }
+    // A day of throughput for the wall monitor's chart.
+    let history = History {
+        read_at: now,
+        hourly: (0..24).map(|h| 40 + (h * 7) % 23).collect(),
+        ten_minutes: (0..12).map(|m| 6 + (m * 5) % 7).collect(),
+        failed_hourly: (0..24).map(|h| h % 4).collect(),
+        last_completed_at: Some(now - chrono::Duration::seconds(30)),
+        first_started_at: None,
+    };
+    Snapshot { taken_at: now, reader_pid: None, months, locks, queue, duplicates: Vec::new(), history: Some(history) }
 }
 
 fn scale_state() -> (State, Instant) {
@@ -145,6 +155,18 @@ fn frame_200x60_steady(bencher: divan::Bencher) {
     let theme = Theme::new(&Config::builtin().unwrap().colours, false);
     let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
+        terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
+    });
+}
+
+#[divan::bench(sample_count = 200)]
+fn frame_200x60_watch_full_redraw(bencher: divan::Bencher) {
+    let (mut state, _) = scale_state();
+    state.watch = true;
+    let theme = Theme::new(&Config::builtin().unwrap().colours, false);
+    let mut terminal = terminal(Counter::default());
+    bencher.bench_local(|| {
+        terminal.clear().ok();
         terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
     });
 }

@@ -108,7 +108,7 @@ fn sort_help_pause_refresh_rate_and_quit() {
     on_action(&mut s, Action::Sort);
     assert_ne!(s.lock_sort, before);
     on_action(&mut s, Action::Help);
-    assert_eq!(s.overlay, Overlay::Help);
+    assert_eq!(s.overlay, Overlay::Help { scroll: 0 });
     key(&mut s, KeyCode::Esc);
     assert_eq!(s.overlay, Overlay::None);
     assert_eq!(on_action(&mut s, Action::Pause), [Effect::Worker(WorkerCmd::SetPaused(true))]);

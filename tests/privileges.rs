@@ -154,7 +154,7 @@ async fn read_only_mode_and_watch_issue_no_write_at_all() {
     tokio::task::spawn_blocking(move || {
         for args in [&["--read-only"][..], &["watch"]] {
             let mut c = Console::start(&u, args);
-            c.wait_for("pend 6");
+            c.wait_for("pending 6");
             c.send("c"); // refused: read-only
             std::thread::sleep(Duration::from_secs(3));
             c.send("q");

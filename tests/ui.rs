@@ -48,6 +48,15 @@ fn help_overlay() {
     let (mut state, _) = fixture::state(20);
     act(&mut state, Action::Help);
     insta::assert_snapshot!(render(&state, 100, 30, false));
+    // At 80×24 it is taller than the terminal: the title says so, and ↓ reaches the legend.
+    let top = render(&state, 80, 24, false);
+    assert!(top.contains("Keys · ↑/↓ scroll") && !top.contains("Ctrl-C quits"), "{top}");
+    for _ in 0..10 {
+        app::update(&mut state, Msg::Key(crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Down)));
+    }
+    let bottom = render(&state, 80, 24, false);
+    assert!(bottom.contains("Symbols: · pending") && bottom.contains("Ctrl-C quits from anywhere."), "{bottom}");
+    insta::assert_snapshot!("help_overlay_80x24_scrolled", bottom);
 }
 
 #[test]

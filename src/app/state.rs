@@ -29,7 +29,10 @@ pub enum Link {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     None,
-    Help,
+    /// The keys and the symbols; `scroll` lines down (a small terminal shows part at a time).
+    Help {
+        scroll: u16,
+    },
     Detail(Detail),
     Dialog(Dialog),
     /// Typing a filter (the text is `State::filter`).

@@ -42,7 +42,17 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             None => Vec::new(),
         },
         Overlay::Filter => on_filter_key(state, key),
-        Overlay::Help | Overlay::Detail(_) => {
+        Overlay::Help { scroll } => {
+            state.overlay = match state.keymap.overlay.action_for(&key) {
+                Some(OverlayAction::Close | OverlayAction::Open) => Overlay::None,
+                // The view clamps it to what there is to show.
+                Some(OverlayAction::Down) => Overlay::Help { scroll: scroll.saturating_add(1).min(60) },
+                Some(OverlayAction::Up) => Overlay::Help { scroll: scroll.saturating_sub(1) },
+                _ => Overlay::Help { scroll },
+            };
+            Vec::new()
+        }
+        Overlay::Detail(_) => {
             if matches!(state.keymap.overlay.action_for(&key), Some(OverlayAction::Close | OverlayAction::Open)) {
                 state.overlay = Overlay::None;
             }
@@ -90,7 +100,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             _ => state.month_sort = state.month_sort.next(),
         },
         Action::Detail => return open_detail(state),
-        Action::Help => state.overlay = Overlay::Help,
+        Action::Help => state.overlay = Overlay::Help { scroll: 0 },
         Action::Pause => {
             state.paused = !state.paused;
             return vec![Effect::Worker(WorkerCmd::SetPaused(state.paused))];

@@ -9,7 +9,7 @@ use crate::model::progress::{HOURS, History, TEN_MINUTES};
 
 /// Buckets are counted back from `now()` (bucket 0 ends now); each list comes oldest first,
 /// one count per bucket, so the client only reads it.
-const HISTORY: &str = "WITH t AS (SELECT now() AS now),
+pub const HISTORY: &str = "WITH t AS (SELECT now() AS now),
 done AS (
   SELECT extract(epoch FROM t.now - l.completed_at) AS ago
   FROM backfill_log l, t

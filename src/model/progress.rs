@@ -61,6 +61,8 @@ pub struct Progress {
     /// How long nothing has completed (when known).
     #[serde(skip)]
     pub quiet_for: Option<Duration>,
+    /// The newest completion.
+    pub last_completed_at: Option<DateTime<Utc>>,
 }
 
 impl Progress {
@@ -93,7 +95,8 @@ pub fn progress(
     let quiet_since = history.and_then(|h| h.last_completed_at.or(h.first_started_at));
     let quiet_for = quiet_since.map(|at| since(at, now));
     let stalled = remaining > 0 && quiet_for.is_some_and(|d| d >= stalled_after);
-    Progress { done, total, remaining, per_hour, eta_low, eta_high, stalled, quiet_for }
+    let last_completed_at = history.and_then(|h| h.last_completed_at);
+    Progress { done, total, remaining, per_hour, eta_low, eta_high, stalled, quiet_for, last_completed_at }
 }
 
 /// Months an hour in each recent bucket, from the first bucket with a completion on (the

@@ -17,7 +17,9 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled(format!("   {}", hints::filter(&state.keymap)), theme.dim()),
         ]),
         Overlay::Dialog(dialog) => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
-        Overlay::Help | Overlay::Detail(_) => Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim()),
+        Overlay::Help { .. } | Overlay::Detail(_) => {
+            Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim())
+        }
         Overlay::Errors { .. } => Line::styled(format!(" {}", hints::errors(&state.keymap)), theme.dim()),
         Overlay::Audit { .. } => Line::styled(format!(" {}", hints::audit(&state.keymap)), theme.dim()),
         Overlay::Dead { open, .. } => Line::styled(format!(" {}", hints::dead(&state.keymap, *open)), theme.dim()),

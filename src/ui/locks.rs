@@ -15,6 +15,7 @@ use crate::model::stuck::LockVerdict;
 use crate::model::{HoldBasis, LockRow, Snapshot};
 use crate::present;
 use crate::text::clip;
+use unicode_width::UnicodeWidthStr;
 
 /// One lock row and what the columns need to draw it.
 struct LockLine<'s> {
@@ -29,49 +30,58 @@ fn text(value: Option<&String>, width: usize) -> Cell<'static> {
     Cell::from(clip(value.map_or("-", |v| v.as_str()), width))
 }
 
-/// The lock table's columns, in order.
+/// The lock table's columns, in order. When space is short the client goes first, then
+/// the user, the application, the state, the idle time, the waiter count and the hold;
+/// the month, the pid and the stuck reason stay whole.
 fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
     [
         Column {
             header: "Month",
-            narrow: Some(8),
-            wide: 8,
+            width: 8,
+            min: 8,
+            give_way: 0,
             cell: |r, _| Cell::from(present::lock_month(r.lock.month(), r.lock.granted)),
         },
         Column {
             header: "Pid",
-            narrow: Some(6),
-            wide: 6,
+            width: 6,
+            min: 6,
+            give_way: 0,
             cell: |r, _| Cell::from(r.lock.pid.map_or("-".into(), |p| p.to_string())),
         },
         Column {
             header: "Application",
-            narrow: Some(12),
-            wide: 16,
+            width: 16,
+            min: 10,
+            give_way: 4,
             cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.application_name.as_ref()), w),
         },
         Column {
             header: "User",
-            narrow: None,
-            wide: 12,
+            width: 12,
+            min: 8,
+            give_way: 5,
             cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.usename.as_ref()), w),
         },
         Column {
             header: "Client",
-            narrow: None,
-            wide: 21,
+            width: 21,
+            min: 12,
+            give_way: 6,
             cell: |r, w| Cell::from(clip(&r.lock.holder.as_ref().map_or("-".into(), |h| h.client_via(r.poolers)), w)),
         },
         Column {
             header: "State",
-            narrow: Some(8),
-            wide: 13,
+            width: 13,
+            min: 6,
+            give_way: 3,
             cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.state.as_ref()), w),
         },
         Column {
             header: "Idle",
-            narrow: Some(6),
-            wide: 6,
+            width: 6,
+            min: 6,
+            give_way: 2,
             cell: |r, _| {
                 let idle = r.lock.holder.as_ref().filter(|h| h.is_idle()).and_then(|h| h.state_change);
                 Cell::from(idle.map_or(String::new(), |c| dur(since(c, r.snap.taken_at))))
@@ -79,8 +89,9 @@ fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
         },
         Column {
             header: "Held",
-            narrow: Some(8),
-            wide: 8,
+            width: 8,
+            min: 8,
+            give_way: 1,
             // A lower bound; "obs" marks one observed across refreshes (else: idle since).
             cell: |r, _| {
                 Cell::from(r.verdict.hold.map_or(String::new(), |h| {
@@ -91,14 +102,16 @@ fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
         },
         Column {
             header: "W",
-            narrow: Some(1),
-            wide: 1,
+            width: 1,
+            min: 1,
+            give_way: 2,
             cell: |r, _| Cell::from(r.snap.waiters_of(r.lock).to_string()),
         },
         Column {
             header: "Why stuck",
-            narrow: Some(0),
-            wide: 0,
+            width: 0,
+            min: 0,
+            give_way: 0,
             cell: |r, _| {
                 let why = present::lock_why(r.lock.granted, &r.lock.blocking_pids, &r.verdict.problems);
                 Cell::from(Span::styled(why, r.why_style))
@@ -123,12 +136,17 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let row = LockLine { lock, verdict, snap, poolers: &state.thresholds.poolers, why_style };
             (row, if lock.month().is_none() { theme.dim() } else { Style::new() })
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let fill_need = rows
+        .iter()
+        .map(|(r, _)| present::lock_why(r.lock.granted, &r.lock.blocking_pids, &r.verdict.problems).width())
+        .max()
+        .unwrap_or(0);
     let columns = columns();
     DataTable {
         title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
         columns: &columns,
-        wide: area.width >= 120,
+        fill_need: u16::try_from(fill_need).unwrap_or(u16::MAX).max(9),
         rows,
         selected: selected.map(|s| s - first),
         focused,

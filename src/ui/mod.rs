@@ -11,7 +11,7 @@ pub mod overlay;
 pub mod queue;
 pub mod table;
 pub mod theme;
-pub mod watch;
+pub mod wall;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -30,12 +30,12 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         return too_small(frame, area);
     }
     if state.watch {
-        watch::draw(frame, area, state, theme);
+        wall::draw(frame, area, state, theme);
     } else {
         main_screen(frame, area, state, theme);
     }
     match &state.overlay {
-        Overlay::Help => overlay::help(frame, area, state, theme),
+        Overlay::Help { scroll } => overlay::help(frame, area, *scroll, state, theme),
         Overlay::Dialog(d) => overlay::dialog(frame, area, d, state, theme),
         Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
         Overlay::Errors { selected } => errors::view(frame, area, *selected, state, theme),

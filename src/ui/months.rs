@@ -29,8 +29,9 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
     [
         Column {
             header: " Month",
-            narrow: Some(8),
-            wide: 8,
+            width: 8,
+            min: 8,
+            give_way: 0,
             // A marked month carries a dot before it.
             cell: |r, _| {
                 Cell::from(format!("{}{:04}-{:02}", if r.marked { "●" } else { " " }, r.month.year, r.month.month))
@@ -38,8 +39,9 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
         },
         Column {
             header: "Status",
-            narrow: Some(12),
-            wide: 12,
+            width: 12,
+            min: 12,
+            give_way: 0,
             cell: |r, w| {
                 let status = &r.month.status;
                 let text = format!("{} {}", Theme::status_symbol(status), status.as_str());
@@ -48,20 +50,23 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
         },
         Column {
             header: "R",
-            narrow: Some(1),
-            wide: 1,
+            width: 1,
+            min: 1,
+            give_way: 2,
             cell: |r, _| Cell::from(r.month.retry_count.map_or("-".into(), |n| n.to_string())),
         },
         Column {
             header: "Started",
-            narrow: None,
-            wide: 11,
+            width: 11,
+            min: 11,
+            give_way: 4,
             cell: |r, _| Cell::from(r.month.started_at.map_or("-".into(), |t| t.format("%m-%d %H:%M").to_string())),
         },
         Column {
             header: "Age",
-            narrow: Some(6),
-            wide: 6,
+            width: 6,
+            min: 6,
+            give_way: 3,
             cell: |r, _| {
                 let m = r.month;
                 let age = m.started_at.filter(|_| m.status == Status::Processing).map(|s| dur(since(s, r.taken_at)));
@@ -70,8 +75,9 @@ fn columns<'s>() -> [Column<MonthLine<'s>>; 6] {
         },
         Column {
             header: "Error",
-            narrow: Some(0),
-            wide: 0,
+            width: 0,
+            min: 0,
+            give_way: 0,
             cell: |r, w| Cell::from(clip(r.month.error.as_deref().unwrap_or(""), w)),
         },
     ]
@@ -97,7 +103,9 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     DataTable {
         title: months_title(title("Months", visible.len(), snap.months.len(), state, state.month_sort.label()), state),
         columns: &columns,
-        wide: area.width >= 70,
+        // An error can be any length: it asks for a little room (the started time gives way
+        // for it) and takes whatever else is left.
+        fill_need: 10,
         rows,
         selected: selected.map(|s| s - first),
         focused: state.focus == Panel::Months,

@@ -27,7 +27,7 @@ pub fn popup(frame: &mut Frame, area: Rect, width: u16, height: u16, title: Stri
     inner
 }
 
-pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+pub fn help(frame: &mut Frame, area: Rect, scroll: u16, state: &State, theme: &Theme) {
     let bindings: Vec<(String, String)> = state
         .keymap
         .normal
@@ -61,14 +61,24 @@ pub fn help(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         lines
             .push(Line::from(vec![Span::styled(format!("{mode}: "), theme.accent()), Span::styled(text, theme.dim())]));
     }
+    lines.push(Line::from(vec![Span::styled("Symbols: ", theme.accent()), Span::styled(LEGEND, theme.dim())]));
     lines.push(Line::styled("Ctrl-C quits from anywhere.", theme.dim()));
     if state.read_only || state.watch {
         lines.push(Line::styled("READ-ONLY: action keys are off", theme.level(Level::Warning)));
     }
-    let height = wrapped_height(&lines, 78) + 2;
-    let inner = popup(frame, area, 80, height, "Keys".into(), theme.accent());
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let content = wrapped_height(&lines, 78);
+    // Taller than the terminal: the title says so and ↑/↓ scroll.
+    let shown = area.height.saturating_sub(2);
+    let title = if content > shown { "Keys · ↑/↓ scroll" } else { "Keys" };
+    let inner = popup(frame, area, 80, content + 2, title.into(), theme.accent());
+    let scroll = scroll.min(content.saturating_sub(inner.height));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
 }
+
+/// What the symbols that are not self-explaining mean.
+const LEGEND: &str = "· pending ▶ processing ✓ completed ↻ retry ✗ failed · R retries used (of 5) · \
+    Held ≥1h02m: held at least that long (obs: seen held across refreshes; else idle since) · \
+    W sessions waiting for the lock · 2023-05… waiting for that month · ● marked · ≈ an estimate (a large queue)";
 
 /// `keys label · keys label` for one mode's bindings.
 fn mode_line<A: KeyAction>(bindings: impl Iterator<Item = (A, String)>) -> String {
@@ -170,7 +180,7 @@ fn plan_lines(plan: &[PlanLine]) -> Vec<Line<'static>> {
 }
 
 /// Rows the lines take once word-wrapped at `width`, as the paragraph will draw them.
-fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+pub(super) fn wrapped_height(lines: &[Line], width: u16) -> u16 {
     let paragraph = Paragraph::new(lines.to_vec()).wrap(Wrap { trim: false });
     u16::try_from(paragraph.line_count(width)).unwrap_or(u16::MAX)
 }

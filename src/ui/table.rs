@@ -11,27 +11,49 @@ use super::theme::Theme;
 use crate::app::State;
 use crate::text::clip;
 
-/// A column, declared once: its header, its width, and how a row fills its cell.
+/// A column, declared once: its header, its width, who gives way first when space is
+/// short, and how a row fills its cell.
 pub struct Column<R> {
     pub header: &'static str,
-    /// Cells wide in a normal table; `None`: shown only in a wide one.
-    pub narrow: Option<u16>,
-    /// Cells wide in a wide table. 0 (in either) fills what the others leave.
-    pub wide: u16,
+    /// Cells wide when there is room; 0: the fill column (what the others leave, and it is
+    /// kept whole before any column that gives way).
+    pub width: u16,
+    /// The narrowest it may shrink to before it is dropped (= `width`: it never shrinks).
+    pub min: u16,
+    /// Who gives way when space is short: the highest number shrinks first, then goes;
+    /// 0 never goes (a month, a pid).
+    pub give_way: u8,
     /// The cell for a row, given the cells it has (text longer than that is clipped with `…`).
     pub cell: fn(&R, usize) -> Cell<'static>,
 }
 
-/// The columns a table of this size shows, each with its width (0 = fill).
-fn shown<R>(columns: &[Column<R>], wide: bool) -> Vec<(&Column<R>, u16)> {
-    columns.iter().filter_map(|c| if wide { Some((c, c.wide)) } else { c.narrow.map(|w| (c, w)) }).collect()
+/// The width of each column in `avail` cells (`None`: dropped), the fill column wanting
+/// `fill_need`. While the columns do not fit, the one that gives way first shrinks toward
+/// its `min`, then goes; the fill column gets what is left (clipped only when every column
+/// that may give way has gone).
+pub fn allocate<R>(columns: &[Column<R>], avail: u16, fill_need: u16) -> Vec<Option<u16>> {
+    let mut widths: Vec<Option<u16>> = columns.iter().map(|c| Some(c.width)).collect();
+    let has_fill = columns.iter().any(|c| c.width == 0);
+    loop {
+        // One space after each column shown.
+        let used: u16 = widths.iter().flatten().map(|w| w + 1).sum::<u16>() + if has_fill { fill_need } else { 0 };
+        let Some(over) = used.checked_sub(avail).filter(|o| *o > 0) else { break };
+        let giving = columns
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| c.width > 0 && c.give_way > 0 && widths[*i].is_some())
+            .max_by_key(|(i, c)| (c.give_way, *i));
+        let Some((i, c)) = giving else { break };
+        let w = widths[i].unwrap_or(0);
+        widths[i] = if w > c.min { Some(w.saturating_sub(over).max(c.min)) } else { None };
+    }
+    widths
 }
-
 pub struct DataTable<'a, R> {
     pub title: Line<'a>,
     pub columns: &'a [Column<R>],
-    /// The wide layout (the caller decides from the area it has).
-    pub wide: bool,
+    /// How wide the fill column's longest text is (it is kept whole when it can be).
+    pub fill_need: u16,
     /// Rows, each with a style for the whole row.
     pub rows: Vec<(R, Style)>,
     pub selected: Option<usize>,
@@ -46,10 +68,16 @@ impl<R> DataTable<'_, R> {
             frame.render_widget(Paragraph::new(Line::styled(self.empty, theme.dim())).block(block), area);
             return;
         }
-        let columns = shown(self.columns, self.wide);
-        // Borders (2), the selection mark (1), one space between columns.
+        // Borders (2) and the selection mark (1).
+        let avail = area.width.saturating_sub(3);
+        let columns: Vec<(&Column<R>, u16)> = self
+            .columns
+            .iter()
+            .zip(allocate(self.columns, avail, self.fill_need))
+            .filter_map(|(c, w)| w.map(|w| (c, w)))
+            .collect();
         let fixed: u16 = columns.iter().map(|(_, w)| w + 1).sum();
-        let fill = usize::from(area.width.saturating_sub(3 + fixed)).max(1);
+        let fill = usize::from(avail.saturating_sub(fixed)).max(1);
         let widths: Vec<Constraint> =
             columns.iter().map(|(_, w)| if *w == 0 { Constraint::Fill(1) } else { Constraint::Length(*w) }).collect();
         let header = Row::new(columns.iter().map(|(c, _)| c.header))
@@ -93,4 +121,39 @@ pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &s
 pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
     let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
     frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(header: &'static str, width: u16, min: u16, give_way: u8) -> Column<()> {
+        Column { header, width, min, give_way, cell: |_, _| Cell::from("") }
+    }
+
+    fn columns() -> Vec<Column<()>> {
+        vec![
+            col("Month", 8, 8, 0),
+            col("Client", 21, 12, 3),
+            col("App", 16, 10, 2),
+            col("Held", 8, 8, 1),
+            col("Why", 0, 0, 0),
+        ]
+    }
+
+    #[test]
+    fn with_room_every_column_keeps_its_width() {
+        assert_eq!(allocate(&columns(), 120, 30), [Some(8), Some(21), Some(16), Some(8), Some(0)]);
+    }
+
+    #[test]
+    fn the_least_important_shrinks_then_goes_before_the_fill_column_is_cut() {
+        // 9 + 22 + 17 + 9 + 1 = 58 with the spaces; the reason needs 30: 88 wanted.
+        assert_eq!(allocate(&columns(), 80, 30), [Some(8), Some(13), Some(16), Some(8), Some(0)]);
+        assert_eq!(allocate(&columns(), 70, 30), [Some(8), None, Some(16), Some(8), Some(0)]);
+        assert_eq!(allocate(&columns(), 60, 30), [Some(8), None, Some(10), Some(8), Some(0)]);
+        assert_eq!(allocate(&columns(), 40, 30), [Some(8), None, None, None, Some(0)]);
+        // Nothing left to give way: the month stays, the reason gets what remains.
+        assert_eq!(allocate(&columns(), 20, 30), [Some(8), None, None, None, Some(0)]);
+    }
 }
