@@ -152,9 +152,9 @@ async fn read_only_mode_and_watch_issue_no_write_at_all() {
     assert!(stderr(&refused).contains("read-only"), "{}", stderr(&refused));
     let u = url.clone();
     tokio::task::spawn_blocking(move || {
-        for args in [&["--read-only"][..], &["watch"]] {
+        for (args, loaded) in [(&["--read-only"][..], "pend 6"), (&["watch"], "pending 6")] {
             let mut c = Console::start(&u, args);
-            c.wait_for("pending 6");
+            c.wait_for(loaded);
             c.send("c"); // refused: read-only
             std::thread::sleep(Duration::from_secs(3));
             c.send("q");
