@@ -190,7 +190,7 @@ mod tests {
     use super::*;
 
     use crate::app::Action;
-    use crate::app::keymap::{DialogAction, FilterAction, OverlayAction};
+    use crate::app::keymap::{DialogAction, FilterAction, OverlayAction, ReplayAction};
 
     #[test]
     fn the_shipped_file_is_complete() {
@@ -209,6 +209,7 @@ mod tests {
         assert!(DialogAction::ALL.iter().all(|a| map.dialog.first_key(*a).is_some()));
         assert!(FilterAction::ALL.iter().all(|a| map.filter.first_key(*a).is_some()));
         assert!(OverlayAction::ALL.iter().all(|a| map.overlay.first_key(*a).is_some()));
+        assert!(ReplayAction::ALL.iter().all(|a| map.replay.first_key(*a).is_some()));
     }
 
     #[test]

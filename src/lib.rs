@@ -11,6 +11,7 @@ pub mod logging;
 pub mod model;
 pub mod pgserver;
 pub mod present;
+pub mod redact;
 pub mod text;
 pub mod tui;
 pub mod ui;

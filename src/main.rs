@@ -13,9 +13,9 @@ use backfill_console::logging;
 fn main() {
     hide_password_from_process_title();
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Console);
+    let command = cli.command.unwrap_or(Command::Console { record: Default::default() });
     let tui = match &command {
-        Command::Console | Command::Watch { .. } => true,
+        Command::Console { .. } | Command::Watch { .. } | Command::Replay { .. } => true,
         Command::Demo(args) => !args.no_tui,
         _ => false,
     };

@@ -84,6 +84,10 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        DbEvent::Replay(view) => {
+            state.replay = Some(view);
+            Vec::new()
+        }
         DbEvent::DeadLetters(messages) => {
             state.dead = Some(messages.map_err(|e| crate::text::sanitize(&e)));
             Vec::new()

@@ -166,6 +166,21 @@ mode_actions!(
     }
 );
 
+mode_actions!(
+    /// Keys while replaying a recording (checked before the main screen's).
+    ReplayAction {
+        StepBack => "step back",
+        StepForward => "step forward",
+        JumpBack => "jump back a minute",
+        JumpForward => "jump ahead a minute",
+        Play => "play/stop",
+        Faster => "play faster",
+        Slower => "play slower",
+        NextAction => "next action",
+        PrevAction => "previous action",
+    }
+);
+
 /// The `[keys]` tables of a config file: the main screen's actions directly,
 /// the other modes in sub-tables.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -176,6 +191,7 @@ pub struct KeyTables {
     pub dialog: BTreeMap<DialogAction, Vec<String>>,
     pub filter_input: BTreeMap<FilterAction, Vec<String>>,
     pub overlay: BTreeMap<OverlayAction, Vec<String>>,
+    pub replay: BTreeMap<ReplayAction, Vec<String>>,
 }
 
 /// One mode's bindings.
@@ -251,6 +267,7 @@ pub struct Keymap {
     pub dialog: Bindings<DialogAction>,
     pub filter: Bindings<FilterAction>,
     pub overlay: Bindings<OverlayAction>,
+    pub replay: Bindings<ReplayAction>,
 }
 
 impl Keymap {
@@ -268,6 +285,7 @@ impl Keymap {
             dialog: Bindings::from_table("keys.dialog: ", &tables.dialog)?,
             filter,
             overlay: Bindings::from_table("keys.overlay: ", &tables.overlay)?,
+            replay: Bindings::from_table("keys.replay: ", &tables.replay)?,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod dialog;
 pub mod history;
 pub mod keymap;
 pub mod msg;
+pub mod replay;
 pub mod select;
 pub mod state;
 pub mod update;

@@ -83,6 +83,8 @@ pub enum DbEvent {
     DeadLetters(Result<Vec<DeadMessage>, String>),
     /// How far the running job is (a redrive's chunks).
     JobProgress(String),
+    /// Where a replay stands (sent by the replay driver with each frame).
+    Replay(super::replay::ReplayView),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).
@@ -106,6 +108,20 @@ pub enum Job {
         ids: Vec<i64>,
         selection: String,
     },
+}
+
+impl Job {
+    /// A dry run that plans a dialog (nothing changes), not an action.
+    pub fn is_plan(&self) -> bool {
+        match self {
+            Job::Claim(p) => p.dry_run,
+            Job::PlanClaim(_) => true,
+            Job::Reset(j) => j.dry_run,
+            Job::Retry(j) => j.dry_run,
+            Job::Redrive(j) => j.dry_run,
+            Job::Release { .. } | Job::Purge { .. } => false,
+        }
+    }
 }
 
 /// A reset of stuck months as the console asks for it.
@@ -200,6 +216,8 @@ pub enum Effect {
     /// Put text on the operator's clipboard (OSC 52, works over SSH).
     Copy(String),
     Bell,
+    /// Move the replay (only while replaying).
+    Replay(super::keymap::ReplayAction),
     Log {
         error: bool,
         text: String,

@@ -117,6 +117,8 @@ pub struct State {
     pub job_running: bool,
     pub last_level: Level,
     pub quit: bool,
+    /// Replaying a recording (`replay FILE`): where it stands.
+    pub replay: Option<super::replay::ReplayView>,
 }
 
 impl State {
@@ -157,6 +159,7 @@ impl State {
             job_running: false,
             last_level: Level::Ok,
             quit: false,
+            replay: None,
         }
     }
 

@@ -37,9 +37,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     match state.overlay.clone() {
-        Overlay::None => match state.keymap.action_for(&key) {
-            Some(action) => on_action(state, action),
-            None => Vec::new(),
+        // Replaying: the replay's keys first.
+        Overlay::None => match super::replay::on_key(state, &key) {
+            Some(effects) => effects,
+            None => match state.keymap.action_for(&key) {
+                Some(action) => on_action(state, action),
+                None => Vec::new(),
+            },
         },
         Overlay::Filter => on_filter_key(state, key),
         Overlay::Help { scroll } => {

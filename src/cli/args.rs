@@ -34,12 +34,23 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The interactive console (the default)
-    Console,
+    Console {
+        #[command(flatten)]
+        record: RecordArgs,
+    },
     /// The read-only wall-monitor layout
     Watch {
         /// Ring the terminal bell when the level turns critical
         #[arg(long)]
         bell: bool,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+    /// Open the console on a recording (`--record FILE`): the same screens, a time line to
+    /// move through, every action off
+    Replay {
+        /// The recording (its earlier part, after a rotation, is FILE.1)
+        file: PathBuf,
     },
     /// Apply the schema in sql/ (idempotent, versioned; adopts an existing backfill_log)
     Migrate {
@@ -121,6 +132,46 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The flight recorder of `console` and `watch`.
+#[derive(Debug, Args, Clone)]
+pub struct RecordArgs {
+    /// Append what is seen (snapshots as deltas) and done (every action and its outcome) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Past this size the recording rotates to FILE.1 (so at most twice this on disk): 64MB, 500KB, 1GB
+    #[arg(long, value_name = "SIZE", default_value = "64MB")]
+    pub record_max: String,
+}
+
+impl Default for RecordArgs {
+    fn default() -> Self {
+        Self { record: None, record_max: "64MB".into() }
+    }
+}
+
+/// `64MB`, `500KB`, `1GB` or bytes, between 64KB and 100GB.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let (number, unit) = match upper.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&t[..i], &upper[i..]),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        _ => return Err(format!("--record-max {text}: not a size; write 64MB, 500KB or 1GB")),
+    };
+    let n: u64 = number.parse().map_err(|_| format!("--record-max {text}: not a size; write 64MB, 500KB or 1GB"))?;
+    let bytes = n.saturating_mul(scale);
+    if !(64 << 10..=100 << 30).contains(&bytes) {
+        return Err(format!("--record-max {text}: must be between 64KB and 100GB"));
+    }
+    Ok(bytes)
 }
 
 #[derive(Debug, Subcommand)]

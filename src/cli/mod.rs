@@ -144,11 +144,13 @@ pub fn error_line(e: &anyhow::Error) -> String {
     line
 }
 
-async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Result<i32> {
+async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::RecordArgs) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("the console needs a terminal; for scripts use `snapshot --json`, `locks` or `check`");
     }
+    let max_bytes = args::parse_size(&record.record_max).map_err(anyhow::Error::msg)?;
+    let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes });
     let env = |key: &str| std::env::var(key).ok();
     let settings = connect::resolve(ctx.global.database_url.as_deref(), &env)?;
     let options = crate::tui::ConsoleOptions {
@@ -158,8 +160,19 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool) -> anyhow::Resul
         read_only: ctx.global.read_only,
         watch,
         bell,
+        record,
     };
     crate::tui::run(options).await
+}
+
+async fn replay(ctx: &CommandContext, file: &std::path::Path) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    // Read first: a file that is not a recording is a plain one-line error, not a broken screen.
+    let reel = crate::tui::replay::load(file)?;
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!("replay needs a terminal");
+    }
+    crate::tui::replay::run(reel, file, &ctx.config).await
 }
 
 async fn demo(ctx: &CommandContext, args: args::DemoArgs) -> anyhow::Result<i32> {
@@ -255,8 +268,9 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::ResetStuck { older_than, dry_run, yes, json } => {
             act::reset_stuck(ctx, &older_than, act::ResetFlags { dry_run, yes, json }).await
         }
-        Command::Console => console(ctx, false, false).await,
-        Command::Watch { bell } => console(ctx, true, bell).await,
+        Command::Console { record } => console(ctx, false, false, &record).await,
+        Command::Watch { bell, record } => console(ctx, true, bell, &record).await,
+        Command::Replay { file } => replay(ctx, &file).await,
         Command::Demo(args) => demo(ctx, args).await,
         Command::Errors { json } => incident::errors(ctx, json).await,
         Command::Retry(args) => incident::retry(ctx, args).await,

@@ -96,6 +96,7 @@ async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyho
             read_only: opts.read_only,
             watch: false,
             bell: false,
+            record: None,
         };
         match opts.duration {
             Some(d) => tokio::time::timeout(d, crate::tui::run(console)).await.unwrap_or(Ok(0))?,

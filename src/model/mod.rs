@@ -9,6 +9,8 @@ pub mod hold;
 pub mod lock_key;
 pub mod months;
 pub mod progress;
+pub mod recording;
+pub mod reel;
 pub mod release;
 pub mod reset;
 pub mod retry;

@@ -4,6 +4,8 @@
 //! screen is redrawn from state — only when something changed.
 
 mod jobs;
+pub mod recorder;
+pub mod replay;
 pub mod terminal;
 mod worker;
 
@@ -22,6 +24,7 @@ use crate::app::{self, Effect, Msg, State};
 use crate::config::Config;
 use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, SessionOptions};
+use crate::model::recording::{Header, What};
 use crate::ui::{self, Theme};
 
 pub struct ConsoleOptions {
@@ -32,6 +35,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     pub watch: bool,
     pub bell: bool,
+    /// `--record FILE`: the flight recorder.
+    pub record: Option<recorder::RecordOptions>,
 }
 
 /// Runs until the operator quits or a signal arrives; returns the exit status
@@ -66,6 +71,19 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         min_push_gap: if opts.watch { state.refresh } else { worker::CONSOLE_PUSH_GAP },
         queue_query: opts.config.queue_depth_query.clone(),
     };
+    // Opened before the terminal is taken: a file that cannot be written is a plain error.
+    let mut recorder = match &opts.record {
+        Some(options) => {
+            let header = Header {
+                format: crate::model::recording::FORMAT,
+                target: state.target.clone(),
+                mode: if opts.watch { "watch" } else { "console" }.into(),
+                server_version: None,
+            };
+            Some(recorder::Recorder::start(options, header)?)
+        }
+        None => None,
+    };
     let worker_task = tokio::spawn(worker.run());
 
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -94,13 +112,30 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         }
         let effects = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Event::Key(key))) => { dirty = true; app::update(&mut state, Msg::Key(key)) }
+                Some(Ok(Event::Key(key))) => {
+                    dirty = true;
+                    let confirming = match &state.overlay { app::Overlay::Dialog(d) => Some(d.title()), _ => None };
+                    let effects = app::update(&mut state, Msg::Key(key));
+                    record_request(recorder.as_mut(), confirming, &effects);
+                    effects
+                }
                 Some(Ok(Event::Resize(..))) => { dirty = true; Vec::new() }
                 Some(Ok(_)) => Vec::new(),
                 // The terminal is gone (SSH dropped): leave.
                 Some(Err(_)) | None => { exit = 129; break }
             },
-            Some(event) = db_rx.recv() => { dirty = true; app::update(&mut state, Msg::Db(event)) }
+            Some(event) = db_rx.recv() => {
+                dirty = true;
+                let job_done = matches!(event, app::DbEvent::JobDone(_));
+                if let (Some(r), app::DbEvent::Snapshot(snapshot, _)) = (recorder.as_mut(), &event) {
+                    r.snapshot(snapshot);
+                }
+                let effects = app::update(&mut state, Msg::Db(event));
+                if job_done {
+                    record_outcome(recorder.as_mut(), &state);
+                }
+                effects
+            }
             _ = tick.tick() => {
                 let now = Instant::now();
                 // Ages on screen change once a second; redraw only then.
@@ -141,6 +176,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                 }
                 Effect::Copy(text) => terminal::copy_to_clipboard(&text),
                 Effect::Bell => terminal::bell(),
+                // Only a replay moves (it has its own loop).
+                Effect::Replay(_) => {}
                 Effect::Log { error: true, text } => tracing::warn!("{text}"),
                 Effect::Log { error: false, text } => tracing::info!("{text}"),
             }
@@ -153,6 +190,24 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     drop(term);
     drop(guard);
     Ok(exit)
+}
+
+/// The operator confirmed an action (a dialog's go-ahead that started a job, not a plan).
+fn record_request(recorder: Option<&mut recorder::Recorder>, confirming: Option<String>, effects: &[Effect]) {
+    if let (Some(r), Some(title)) = (recorder, confirming)
+        && effects.iter().any(|e| matches!(e, Effect::Run(job) if !job.is_plan()))
+    {
+        r.record(What::Requested { title });
+    }
+}
+
+/// An action's outcome as the console showed it.
+fn record_outcome(recorder: Option<&mut recorder::Recorder>, state: &State) {
+    if let (Some(r), app::Overlay::Dialog(app::dialog::Dialog::Result { title, lines, ok })) =
+        (recorder, &state.overlay)
+    {
+        r.record(What::Outcome { title: title.clone(), lines: lines.clone(), ok: *ok });
+    }
 }
 
 /// One frame inside a synchronized update: the terminal shows it whole.

@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::hints;
 use super::theme::Theme;
+use crate::app::keymap::KeyAction;
 use crate::app::{Action, Overlay, State};
 
 pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -31,6 +32,19 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
     let mut spans = Vec::new();
     let mut used = 1;
+    // Replaying: the replay's keys come first.
+    if state.replay.is_some() {
+        for (action, keys) in state.keymap.replay.bindings() {
+            let label = action.label();
+            let item_width = keys.chars().count() + label.chars().count() + 3;
+            if used + item_width > width {
+                return Line::from(spans);
+            }
+            used += item_width;
+            spans.push(Span::styled(format!(" {keys}"), theme.accent()));
+            spans.push(Span::raw(format!(" {label} ")));
+        }
+    }
     for (action, _) in state.keymap.normal.bindings() {
         if !action.in_footer() || (action.is_destructive() && (state.read_only || state.watch)) {
             continue;

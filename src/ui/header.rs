@@ -68,7 +68,9 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.paused {
         badges.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
     }
-    if state.read_only || state.watch {
+    if state.replay.is_some() {
+        badges.push(Span::styled(" REPLAY ", theme.alert(Level::Warning)));
+    } else if state.read_only || state.watch {
         badges.push(Span::styled(" READ-ONLY ", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)));
     }
     // Each badge carries its own padding: side by side they read apart.

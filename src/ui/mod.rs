@@ -9,6 +9,7 @@ pub mod locks;
 pub mod months;
 pub mod overlay;
 pub mod queue;
+pub mod replay;
 pub mod table;
 pub mod theme;
 pub mod wall;
@@ -29,6 +30,15 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return too_small(frame, area);
     }
+    // Replaying: the time line on top, the recorded screen under it.
+    let area = match &state.replay {
+        Some(view) => {
+            let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            replay::timeline(frame, line, view, theme);
+            rest
+        }
+        None => area,
+    };
     if state.watch {
         wall::draw(frame, area, state, theme);
     } else {

@@ -1,0 +1,128 @@
+//! The flight recorder's format: one JSON document a line — a header, then what was seen
+//! (a whole snapshot first, then deltas) and what was done, each with its time. Pure:
+//! the deltas are computed and applied here; the file is written and read at the edges.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::progress::History;
+use crate::model::snapshot::{Duplicate, LockRow, MonthRow, QueueDepth, Snapshot};
+
+/// The format written; a reader refuses a newer one.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When it happened (a snapshot: when the server read it).
+    pub t: DateTime<Utc>,
+    #[serde(flatten)]
+    pub what: What,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum What {
+    /// The first line of every file.
+    Header(Header),
+    /// A whole snapshot (the first of a file, and after a gap).
+    Snapshot(Box<Snapshot>),
+    /// What changed since the snapshot before.
+    Delta(Box<Delta>),
+    /// The operator confirmed an action (what the dialog said would be done).
+    Requested { title: String },
+    /// An action's outcome, in the words the console showed.
+    Outcome { title: String, lines: Vec<String>, ok: bool },
+    /// The writer fell behind and dropped this many entries (the draw loop never waits for it).
+    Gap { dropped: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    /// `user@host:port/db` — never a password.
+    pub target: String,
+    /// `console` or `watch`.
+    pub mode: String,
+    pub server_version: Option<String>,
+}
+
+/// A snapshot as the difference from the one before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    pub taken_at: DateTime<Utc>,
+    pub reader_pid: Option<i32>,
+    /// Rows new or changed.
+    pub months: Vec<MonthRow>,
+    /// Ids of rows gone.
+    pub removed: Vec<i32>,
+    /// All lock rows, when any changed.
+    pub locks: Option<Vec<LockRow>>,
+    pub queue: QueueDepth,
+    /// When they changed.
+    pub duplicates: Option<Vec<Duplicate>>,
+    /// When it changed.
+    pub history: Option<History>,
+}
+
+/// What `new` changed from `old`.
+pub fn delta(old: &Snapshot, new: &Snapshot) -> Delta {
+    let before: BTreeMap<i32, &MonthRow> = old.months.iter().map(|m| (m.id, m)).collect();
+    let now: BTreeMap<i32, &MonthRow> = new.months.iter().map(|m| (m.id, m)).collect();
+    let changed = new.months.iter().filter(|m| before.get(&m.id).is_none_or(|b| *b != *m)).cloned().collect();
+    let removed = before.keys().filter(|id| !now.contains_key(id)).copied().collect();
+    Delta {
+        taken_at: new.taken_at,
+        reader_pid: new.reader_pid,
+        months: changed,
+        removed,
+        locks: (old.locks != new.locks).then(|| new.locks.clone()),
+        queue: new.queue.clone(),
+        duplicates: (old.duplicates != new.duplicates).then(|| new.duplicates.clone()),
+        history: (old.history != new.history).then(|| new.history.clone()).flatten(),
+    }
+}
+
+/// The snapshot `d` describes, from the one before it.
+pub fn apply(base: &Snapshot, d: &Delta) -> Snapshot {
+    let mut months: BTreeMap<i32, MonthRow> = base.months.iter().map(|m| (m.id, m.clone())).collect();
+    for id in &d.removed {
+        months.remove(id);
+    }
+    for m in &d.months {
+        months.insert(m.id, m.clone());
+    }
+    let mut snapshot = Snapshot {
+        taken_at: d.taken_at,
+        reader_pid: d.reader_pid,
+        months: months.into_values().collect(),
+        locks: d.locks.clone().unwrap_or_else(|| base.locks.clone()),
+        queue: d.queue.clone(),
+        duplicates: d.duplicates.clone().unwrap_or_else(|| base.duplicates.clone()),
+        history: d.history.clone().or_else(|| base.history.clone()),
+    };
+    snapshot.sort_months();
+    snapshot
+}
+
+/// Every text a recording keeps from the database, without passwords: lock holders'
+/// queries and application names, and the months' errors.
+pub fn redact(snapshot: &mut Snapshot) {
+    for lock in &mut snapshot.locks {
+        if let Some(holder) = &mut lock.holder {
+            for text in [&mut holder.query, &mut holder.application_name].into_iter().flatten() {
+                *text = crate::redact::secrets(text);
+            }
+        }
+    }
+    for month in &mut snapshot.months {
+        if let Some(error) = &mut month.error {
+            *error = crate::redact::secrets(error);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "recording_tests.rs"]
+mod tests;

@@ -1,0 +1,74 @@
+use chrono::TimeZone;
+
+use super::*;
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
+}
+
+fn month(id: i32, status: &str, error: Option<&str>) -> MonthRow {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "year": 2000 + id / 12, "month": id % 12 + 1, "status": status, "error": error,
+    }))
+    .unwrap()
+}
+
+fn lock(pid: i32, key: u32, query: &str) -> LockRow {
+    serde_json::from_value(serde_json::json!({
+        "pid": pid, "granted": true, "classid": 0, "objid": key, "objsubid": 1, "in_this_database": true,
+        "mode": "ExclusiveLock", "blocking_pids": [],
+        "holder": { "pid": pid, "application_name": "scheduler", "query": query },
+    }))
+    .unwrap()
+}
+
+fn snapshot(at: i64, months: Vec<MonthRow>, locks: Vec<LockRow>) -> Snapshot {
+    let mut s = Snapshot {
+        taken_at: t(at),
+        reader_pid: Some(7),
+        months,
+        locks,
+        queue: QueueDepth { ready: at, ..QueueDepth::default() },
+        duplicates: Vec::new(),
+        history: None,
+    };
+    s.sort_months();
+    s
+}
+
+#[test]
+fn a_delta_carries_only_what_changed_and_applies_back_to_the_same_snapshot() {
+    let old = snapshot(0, (0..50).map(|i| month(i, "pending", None)).collect(), vec![lock(10, 200001, "SELECT 1")]);
+    let mut months: Vec<MonthRow> = (1..50).map(|i| month(i, "pending", None)).collect();
+    months[3] = month(4, "processing", None);
+    months.push(month(60, "pending", None));
+    let new = snapshot(1, months, vec![lock(10, 200001, "SELECT 1")]);
+    let d = delta(&old, &new);
+    assert_eq!(d.months.iter().map(|m| m.id).collect::<Vec<_>>(), [60, 4], "newest first, as the snapshot keeps them");
+    assert_eq!(d.removed, [0]);
+    assert_eq!(d.locks, None, "the locks did not change");
+    assert_eq!(apply(&old, &d), new);
+    // A lock taken: all lock rows travel.
+    let newer = snapshot(2, new.months.clone(), vec![lock(10, 200001, "SELECT 1"), lock(11, 200002, "SELECT 2")]);
+    let d = delta(&new, &newer);
+    assert!(d.months.is_empty() && d.removed.is_empty());
+    assert_eq!(d.locks.as_ref().map(Vec::len), Some(2));
+    assert_eq!(apply(&new, &d), newer);
+    // Through JSON and back (the file), the same.
+    let line = serde_json::to_string(&Entry { t: t(2), what: What::Delta(Box::new(d.clone())) }).unwrap();
+    let back: Entry = serde_json::from_str(&line).unwrap();
+    assert_eq!(back.what, What::Delta(Box::new(d)));
+}
+
+#[test]
+fn redaction_takes_passwords_out_of_queries_and_errors() {
+    let mut s = snapshot(
+        0,
+        vec![month(1, "failed", Some("could not connect to postgres://svc:hunter2@db/books"))],
+        vec![lock(10, 200001, "ALTER ROLE svc PASSWORD 'hunter2'")],
+    );
+    redact(&mut s);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("postgres://svc:***@db/books") && text.contains("PASSWORD ***"), "{text}");
+}

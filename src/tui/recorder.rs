@@ -1,0 +1,160 @@
+//! The flight recorder's writer (`--record FILE`): what was seen (snapshots as deltas) and
+//! what was done, appended as JSON lines by a thread of its own. The draw loop only hands
+//! entries over (never waiting: when the writer falls behind, entries are dropped and a
+//! gap is written). The file is created 0600; past the size cap it rotates to FILE.1,
+//! and the new file starts with a header and a whole snapshot. Passwords are taken out.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use chrono::Utc;
+
+use crate::model::Snapshot;
+use crate::model::recording::{Entry, Header, What, delta, redact};
+
+/// Where and how much to record.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub path: PathBuf,
+    /// Past this many bytes the file rotates to `FILE.1` (so at most twice this on disk).
+    pub max_bytes: u64,
+}
+
+pub struct Recorder {
+    tx: SyncSender<Entry>,
+    dropped: u64,
+}
+
+impl Recorder {
+    /// Opens the file (an error now, before the console starts, names it) and starts the writer.
+    pub fn start(options: &RecordOptions, header: Header) -> anyhow::Result<Self> {
+        let file = open(&options.path).map_err(|e| {
+            anyhow::anyhow!(
+                "--record {}: cannot open it for writing ({e}); choose a writable file",
+                options.path.display()
+            )
+        })?;
+        let (tx, rx) = sync_channel(256);
+        let writer = Writer::new(options.clone(), header, file)?;
+        std::thread::Builder::new().name("recorder".into()).spawn(move || writer.run(rx))?;
+        Ok(Self { tx, dropped: 0 })
+    }
+
+    /// Hands an entry to the writer, never waiting.
+    pub fn record(&mut self, what: What) {
+        if self.dropped > 0 {
+            match self.tx.try_send(Entry { t: Utc::now(), what: What::Gap { dropped: self.dropped } }) {
+                Ok(()) => self.dropped = 0,
+                Err(_) => {
+                    self.dropped += 1;
+                    return;
+                }
+            }
+        }
+        match self.tx.try_send(Entry { t: Utc::now(), what }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => self.dropped += 1,
+            // The writer stopped (a write failed; it said so in the log).
+            Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    pub fn snapshot(&mut self, snapshot: &Snapshot) {
+        self.record(What::Snapshot(Box::new(snapshot.clone())));
+    }
+}
+
+fn open(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+}
+
+struct Writer {
+    options: RecordOptions,
+    header: Header,
+    out: BufWriter<File>,
+    written: u64,
+    /// The last snapshot written (deltas are from it).
+    last: Option<Snapshot>,
+}
+
+impl Writer {
+    fn new(options: RecordOptions, header: Header, file: File) -> anyhow::Result<Self> {
+        let written = file.metadata()?.len();
+        let mut writer = Self { options, header, out: BufWriter::new(file), written, last: None };
+        writer.write_header()?;
+        Ok(writer)
+    }
+
+    fn run(mut self, rx: Receiver<Entry>) {
+        for entry in rx {
+            if let Err(e) = self.write(entry) {
+                tracing::warn!("recording stopped: cannot write {}: {e}", self.options.path.display());
+                return;
+            }
+        }
+        let _ = self.out.flush();
+    }
+
+    fn write(&mut self, entry: Entry) -> std::io::Result<()> {
+        let what = match entry.what {
+            What::Snapshot(mut snapshot) => {
+                redact(&mut snapshot);
+                let what = match &self.last {
+                    Some(before) => What::Delta(Box::new(delta(before, &snapshot))),
+                    None => What::Snapshot(snapshot.clone()),
+                };
+                self.last = Some(*snapshot);
+                what
+            }
+            What::Gap { dropped } => {
+                // What is missing breaks the chain of deltas: the next snapshot is whole.
+                self.last = None;
+                What::Gap { dropped }
+            }
+            What::Outcome { title, lines, ok } => What::Outcome {
+                title: crate::redact::secrets(&title),
+                lines: lines.iter().map(|l| crate::redact::secrets(l)).collect(),
+                ok,
+            },
+            What::Requested { title } => What::Requested { title: crate::redact::secrets(&title) },
+            other => other,
+        };
+        self.line(&Entry { t: entry.t, what })?;
+        if self.written > self.options.max_bytes {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, entry: &Entry) -> std::io::Result<()> {
+        let mut text = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+        text.push('\n');
+        self.out.write_all(text.as_bytes())?;
+        // Every entry reaches the file at once: a crash loses nothing recorded.
+        self.out.flush()?;
+        self.written += text.len() as u64;
+        Ok(())
+    }
+
+    fn write_header(&mut self) -> std::io::Result<()> {
+        self.line(&Entry { t: Utc::now(), what: What::Header(self.header.clone()) })
+    }
+
+    /// FILE → FILE.1 (replacing an older one); a new FILE starts whole.
+    fn rotate(&mut self) -> std::io::Result<()> {
+        self.out.flush()?;
+        let mut old = self.options.path.clone().into_os_string();
+        old.push(".1");
+        std::fs::rename(&self.options.path, &old)?;
+        self.out = BufWriter::new(open(&self.options.path)?);
+        self.written = 0;
+        self.write_header()?;
+        if let Some(last) = self.last.clone() {
+            self.line(&Entry { t: last.taken_at, what: What::Snapshot(Box::new(last)) })?;
+        }
+        Ok(())
+    }
+}
