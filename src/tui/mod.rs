@@ -184,6 +184,9 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         }
     }
     tracing::info!("console stopped");
+    if let Some(recorder) = recorder {
+        recorder.finish();
+    }
     tui_logger::move_events();
     drop(cmd_tx); // the worker ends, and its session with it
     let _ = tokio::time::timeout(Duration::from_secs(2), worker_task).await;

@@ -26,6 +26,7 @@ pub struct RecordOptions {
 pub struct Recorder {
     tx: SyncSender<Entry>,
     dropped: u64,
+    writer: std::thread::JoinHandle<()>,
 }
 
 impl Recorder {
@@ -39,8 +40,14 @@ impl Recorder {
         })?;
         let (tx, rx) = sync_channel(256);
         let writer = Writer::new(options.clone(), header, file)?;
-        std::thread::Builder::new().name("recorder".into()).spawn(move || writer.run(rx))?;
-        Ok(Self { tx, dropped: 0 })
+        let writer = std::thread::Builder::new().name("recorder".into()).spawn(move || writer.run(rx))?;
+        Ok(Self { tx, dropped: 0, writer })
+    }
+
+    /// Writes what is still queued and closes the file (at the console's exit).
+    pub fn finish(self) {
+        drop(self.tx);
+        let _ = self.writer.join();
     }
 
     /// Hands an entry to the writer, never waiting.
@@ -76,6 +83,12 @@ struct Writer {
     header: Header,
     out: BufWriter<File>,
     written: u64,
+    /// What the file held before its first delta (the header and a whole snapshot): the
+    /// cap counts what grows after it, so a snapshot larger than the cap never rotates
+    /// on every entry.
+    base: u64,
+    /// This file has its whole snapshot (later ones, after a gap, count against the cap).
+    has_base: bool,
     /// The last snapshot written (deltas are from it).
     last: Option<Snapshot>,
 }
@@ -83,8 +96,10 @@ struct Writer {
 impl Writer {
     fn new(options: RecordOptions, header: Header, file: File) -> anyhow::Result<Self> {
         let written = file.metadata()?.len();
-        let mut writer = Self { options, header, out: BufWriter::new(file), written, last: None };
+        let mut writer =
+            Self { options, header, out: BufWriter::new(file), written, base: written, has_base: false, last: None };
         writer.write_header()?;
+        writer.base = writer.written;
         Ok(writer)
     }
 
@@ -99,12 +114,16 @@ impl Writer {
     }
 
     fn write(&mut self, entry: Entry) -> std::io::Result<()> {
+        let mut whole = false;
         let what = match entry.what {
             What::Snapshot(mut snapshot) => {
                 redact(&mut snapshot);
                 let what = match &self.last {
                     Some(before) => What::Delta(Box::new(delta(before, &snapshot))),
-                    None => What::Snapshot(snapshot.clone()),
+                    None => {
+                        whole = true;
+                        What::Snapshot(snapshot.clone())
+                    }
                 };
                 self.last = Some(*snapshot);
                 what
@@ -123,7 +142,11 @@ impl Writer {
             other => other,
         };
         self.line(&Entry { t: entry.t, what })?;
-        if self.written > self.options.max_bytes {
+        if whole && !self.has_base {
+            self.base = self.written;
+            self.has_base = true;
+        }
+        if self.written.saturating_sub(self.base) > self.options.max_bytes {
             self.rotate()?;
         }
         Ok(())
@@ -155,6 +178,8 @@ impl Writer {
         if let Some(last) = self.last.clone() {
             self.line(&Entry { t: last.taken_at, what: What::Snapshot(Box::new(last)) })?;
         }
+        self.base = self.written;
+        self.has_base = self.last.is_some();
         Ok(())
     }
 }
