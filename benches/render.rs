@@ -171,6 +171,25 @@ fn frame_200x60_watch_full_redraw(bencher: divan::Bencher) {
     });
 }
 
+/// What recording costs the draw loop per refresh: handing a snapshot at scale to the
+/// writer thread (a clone and a channel send; the delta and the file are the writer's).
+#[divan::bench(sample_count = 200)]
+fn recorder_hand_over_at_scale(bencher: divan::Bencher) {
+    let snapshot = scale_snapshot(0);
+    let dir = tempfile::tempdir().unwrap();
+    let options =
+        backfill_console::tui::recorder::RecordOptions { path: dir.path().join("bench.rec"), max_bytes: 64 << 20 };
+    let header = backfill_console::model::recording::Header {
+        format: backfill_console::model::recording::FORMAT,
+        target: "bench".into(),
+        mode: "watch".into(),
+        server_version: None,
+    };
+    let mut recorder = backfill_console::tui::recorder::Recorder::start(&options, header).unwrap();
+    bencher.bench_local(|| recorder.snapshot(&snapshot));
+    recorder.finish(std::time::Duration::from_secs(20));
+}
+
 /// Bytes sent for a refresh where nothing changed, and one where a second passed.
 fn report_bytes() {
     let theme = Theme::new(&Config::builtin().unwrap().colours, false);

@@ -173,11 +173,11 @@ fn main() {
                 "UPDATE backfill_log SET status = 'completed', started_at = now() - (id % 2880) * interval '1 minute' - interval '5 minutes',
                    completed_at = now() - (id % 2880) * interval '1 minute' WHERE id % 2 = 0;
                  UPDATE backfill_log SET status = 'failed', started_at = now() - (id % 1440) * interval '1 minute',
-                   last_retry_at = now() - (id % 1440) * interval '1 minute' WHERE id % 12 = 1;
-                 VACUUM ANALYZE backfill_log",
+                   last_retry_at = now() - (id % 1440) * interval '1 minute' WHERE id % 12 = 1",
             )
             .await
             .unwrap();
+        writer.client.batch_execute("VACUUM ANALYZE backfill_log").await.unwrap();
         let (mut history, mut history_server) = (Vec::new(), Vec::new());
         for _ in 0..15 {
             let t = Instant::now();

@@ -22,7 +22,7 @@ fn frames_come_back_equal_and_a_full_file_rotates_to_one_that_starts_whole() {
     for snapshot in &frames {
         recorder.snapshot(snapshot);
     }
-    recorder.finish();
+    recorder.finish(std::time::Duration::from_secs(20));
     let older = load(&dir.path().join("wall.rec.1")).unwrap_or_else(|e| panic!("{e}"));
     let newer = load(&path).unwrap_or_else(|e| panic!("{e}"));
     let text = std::fs::read_to_string(&path).unwrap();

@@ -55,6 +55,14 @@ async fn insert(
     let queued = rng.random_range(resolved / 2..=resolved);
     let days_ago: f64 = rng.random_range(1.0..400.0);
     let minutes: f64 = rng.random_range(3.0..40.0);
+    // Four in ten completed months finished within the last day, so the wall monitor's
+    // throughput chart and ETA have a day of history from the first minute.
+    let recent = rng.random_bool(0.4);
+    let ago_secs = if *status == Status::Completed && recent {
+        rng.random_range(600.0..86_000.0)
+    } else {
+        days_ago.floor() * 86_400.0
+    };
     let retries = match status {
         Status::Retry => rng.random_range(1..=3),
         Status::Failed => RETRY_CAP,
@@ -67,8 +75,8 @@ async fn insert(
            resolution_rate, gemini_calls, xai_calls, isbndb_calls, started_at, completed_at,
            error_message, retry_count, prompt_variant)
          VALUES ($1, $2, $3, $4, $5, $6, round(($5::int * 100)::numeric / greatest($4::int, 1), 2), $7, $8, $9,
-           CASE WHEN $16 THEN now() - make_interval(days => $10) END,
-           CASE WHEN $11 THEN now() - make_interval(days => $10) + make_interval(mins => $12) END,
+           CASE WHEN $16 THEN now() - make_interval(secs => $10) - make_interval(mins => $12) END,
+           CASE WHEN $11 THEN now() - make_interval(secs => $10) END,
            $13, $14, $15)
          ON CONFLICT (year, month) DO NOTHING",
         &[
@@ -81,7 +89,7 @@ async fn insert(
             &if done { books / 10 + 1 } else { 0 },
             &if done { books / 20 } else { 0 },
             &if done { resolved } else { 0 },
-            &(days_ago as i32),
+            &ago_secs,
             &done,
             &(minutes as i32),
             &error,

@@ -57,6 +57,19 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let read_options = SessionOptions { read_only: state.read_only, pooler, ..SessionOptions::default() };
     let write_options = SessionOptions { pooler, ..SessionOptions::default() };
 
+    // Opened before the terminal is taken: a file that cannot be written is a plain error.
+    let mut recorder = match &opts.record {
+        Some(options) => {
+            let header = Header {
+                format: crate::model::recording::FORMAT,
+                target: state.target.clone(),
+                mode: if opts.watch { "watch" } else { "console" }.into(),
+                server_version: None,
+            };
+            Some(recorder::Recorder::start(options, header)?)
+        }
+        None => None,
+    };
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (db_tx, mut db_rx) = mpsc::channel(64);
     let worker = worker::Worker {
@@ -70,19 +83,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         // fleet: that keeps `watch` nearly free for days; the console answers in 200 ms.
         min_push_gap: if opts.watch { state.refresh } else { worker::CONSOLE_PUSH_GAP },
         queue_query: opts.config.queue_depth_query.clone(),
-    };
-    // Opened before the terminal is taken: a file that cannot be written is a plain error.
-    let mut recorder = match &opts.record {
-        Some(options) => {
-            let header = Header {
-                format: crate::model::recording::FORMAT,
-                target: state.target.clone(),
-                mode: if opts.watch { "watch" } else { "console" }.into(),
-                server_version: None,
-            };
-            Some(recorder::Recorder::start(options, header)?)
-        }
-        None => None,
+        // Snapshots are handed to the recorder from the worker: the clone never costs a frame.
+        recorder: recorder.as_ref().map(recorder::Recorder::sender),
     };
     let worker_task = tokio::spawn(worker.run());
 
@@ -127,9 +129,6 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             Some(event) = db_rx.recv() => {
                 dirty = true;
                 let job_done = matches!(event, app::DbEvent::JobDone(_));
-                if let (Some(r), app::DbEvent::Snapshot(snapshot, _)) = (recorder.as_mut(), &event) {
-                    r.snapshot(snapshot);
-                }
                 let effects = app::update(&mut state, Msg::Db(event));
                 if job_done {
                     record_outcome(recorder.as_mut(), &state);
@@ -184,12 +183,12 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         }
     }
     tracing::info!("console stopped");
-    if let Some(recorder) = recorder {
-        recorder.finish();
-    }
     tui_logger::move_events();
     drop(cmd_tx); // the worker ends, and its session with it
     let _ = tokio::time::timeout(Duration::from_secs(2), worker_task).await;
+    if let Some(recorder) = recorder {
+        recorder.finish(Duration::from_secs(2));
+    }
     drop(term);
     drop(guard);
     Ok(exit)

@@ -44,33 +44,64 @@ impl Recorder {
         Ok(Self { tx, dropped: 0, writer })
     }
 
-    /// Writes what is still queued and closes the file (at the console's exit).
-    pub fn finish(self) {
+    /// Lets the writer put down what is still queued and close the file (at the console's
+    /// exit), waiting at most `within` (a sender still held elsewhere keeps it open: the
+    /// entries already written stay written either way).
+    pub fn finish(self, within: std::time::Duration) {
         drop(self.tx);
-        let _ = self.writer.join();
+        let until = std::time::Instant::now() + within;
+        while !self.writer.is_finished() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Another handle on the same writer (the worker hands it the snapshots, off the draw loop).
+    pub fn sender(&self) -> RecordSender {
+        RecordSender { tx: self.tx.clone(), dropped: std::sync::atomic::AtomicU64::new(0) }
     }
 
     /// Hands an entry to the writer, never waiting.
     pub fn record(&mut self, what: What) {
-        if self.dropped > 0 {
-            match self.tx.try_send(Entry { t: Utc::now(), what: What::Gap { dropped: self.dropped } }) {
-                Ok(()) => self.dropped = 0,
-                Err(_) => {
-                    self.dropped += 1;
-                    return;
-                }
-            }
-        }
-        match self.tx.try_send(Entry { t: Utc::now(), what }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => self.dropped += 1,
-            // The writer stopped (a write failed; it said so in the log).
-            Err(TrySendError::Disconnected(_)) => {}
-        }
+        record(&self.tx, &mut self.dropped, what);
     }
 
     pub fn snapshot(&mut self, snapshot: &Snapshot) {
         self.record(What::Snapshot(Box::new(snapshot.clone())));
+    }
+}
+
+/// A handle on a recorder's writer, for another task.
+pub struct RecordSender {
+    tx: SyncSender<Entry>,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl RecordSender {
+    /// Hands a snapshot to the writer (a clone and a channel send), never waiting.
+    pub fn snapshot(&self, snapshot: &Snapshot) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut dropped = self.dropped.load(Relaxed);
+        record(&self.tx, &mut dropped, What::Snapshot(Box::new(snapshot.clone())));
+        self.dropped.store(dropped, Relaxed);
+    }
+}
+
+/// Sends `what`, first a gap when entries were dropped; counts a drop when the writer is behind.
+fn record(tx: &SyncSender<Entry>, dropped: &mut u64, what: What) {
+    if *dropped > 0 {
+        match tx.try_send(Entry { t: Utc::now(), what: What::Gap { dropped: *dropped } }) {
+            Ok(()) => *dropped = 0,
+            Err(_) => {
+                *dropped += 1;
+                return;
+            }
+        }
+    }
+    match tx.try_send(Entry { t: Utc::now(), what }) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => *dropped += 1,
+        // The writer stopped (a write failed; it said so in the log).
+        Err(TrySendError::Disconnected(_)) => {}
     }
 }
 

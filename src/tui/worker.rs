@@ -89,6 +89,8 @@ pub struct Worker {
     pub min_push_gap: Duration,
     /// The deployment's own queue depth query, if any.
     pub queue_query: Option<String>,
+    /// `--record`: every snapshot is handed to the flight recorder.
+    pub recorder: Option<super::recorder::RecordSender>,
 }
 
 impl Worker {
@@ -240,6 +242,9 @@ impl Worker {
                 let read = || progress::history(&s.client);
                 when_due(&mut occasional.history, HISTORY_EVERY, deadline, "throughput history", read).await;
                 snap.history = occasional.history.value.clone();
+                if let Some(recorder) = &self.recorder {
+                    recorder.snapshot(&snap);
+                }
                 let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
                 true
             }
