@@ -47,8 +47,11 @@ pub fn banner(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(paragraph, area);
 }
 
-/// Every stuck lock and stuck month, and a stall, one wrapped line each.
+/// Every stuck lock and stuck month, and a stall, one wrapped line each — as many as the
+/// panel holds, then how many more there are.
 pub fn list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let room = usize::from(area.height.saturating_sub(2)).max(1);
+    let mut total = 0;
     let mut lines: Vec<Line> = Vec::new();
     if let (Some(snap), Some(a)) = (&state.snapshot, &state.assessment) {
         if a.progress.stalled {
@@ -58,7 +61,9 @@ pub fn list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 theme.alert(Level::Critical),
             ));
         }
-        for (lock, verdict) in snap.locks.iter().zip(&a.locks).filter(|(_, v)| v.is_stuck()) {
+        let stuck_locks = snap.locks.iter().zip(&a.locks).filter(|(_, v)| v.is_stuck());
+        total = usize::from(a.progress.stalled) + stuck_locks.clone().count() + a.stuck_months.len();
+        for (lock, verdict) in stuck_locks.take(room) {
             let month = present::lock_month(lock.month(), lock.granted);
             let who = lock.holder.as_ref().and_then(|h| h.application_name.clone()).unwrap_or_default();
             let why = present::lock_why(lock.granted, &lock.blocking_pids, &verdict.problems);
@@ -68,7 +73,7 @@ pub fn list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 Span::styled(why, theme.stuck()),
             ]));
         }
-        for m in &a.stuck_months {
+        for m in a.stuck_months.iter().take(room.saturating_sub(lines.len())) {
             let age = m.processing_for.map_or("no started_at".into(), dur);
             lines.push(Line::from(vec![
                 Span::styled(m.month.to_string(), Style::new().add_modifier(Modifier::BOLD)),
@@ -79,7 +84,9 @@ pub fn list(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             lines.push(Line::styled("no stuck lock, no stuck month", theme.dim()));
         }
     }
-    let title = format!(" Alerts · {} ", lines.len());
+    // Wrapped lines take more rows: the count of what is not shown goes in the title.
+    let title =
+        if total > room { format!(" Alerts · {total} (the first shown) ") } else { format!(" Alerts · {total} ") };
     let paragraph = Paragraph::new(lines).block(Block::bordered().title(title)).wrap(Wrap { trim: false });
     frame.render_widget(paragraph, area);
 }
