@@ -51,6 +51,7 @@ async fn a_recorded_release_replays_before_and_after() {
     tokio::task::spawn_blocking(move || {
         let mut c = Console::start(&url, &["replay", &path]);
         c.wait_for("REPLAY");
+        c.wait_for("│ PG1"); // the server version the console connected to, as recorded
         c.wait_for("next "); // the time line names the next action
         // To the screen as it was when the release was confirmed: the lock still held.
         c.send("n");

@@ -34,6 +34,8 @@ pub enum What {
     Requested { title: String },
     /// An action's outcome, in the words the console showed.
     Outcome { title: String, lines: Vec<String>, ok: bool },
+    /// The console (re)connected to this server version.
+    Connected { server_version: String },
     /// The writer fell behind and dropped this many entries (the draw loop never waits for it).
     Gap { dropped: u64 },
 }

@@ -65,6 +65,9 @@ impl Reel {
                 }
                 // A later session in the same file, or a gap: the next snapshot is whole.
                 What::Header(_) | What::Gap { .. } => current = None,
+                What::Connected { server_version } => {
+                    reel.header.server_version.get_or_insert(server_version);
+                }
                 What::Requested { title } => reel.actions.push((entry.t, format!("confirmed: {title}"))),
                 What::Outcome { title, lines, ok } => {
                     let first = lines.first().cloned().unwrap_or_default();

@@ -129,6 +129,9 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             Some(event) = db_rx.recv() => {
                 dirty = true;
                 let job_done = matches!(event, app::DbEvent::JobDone(_));
+                if let (Some(r), app::DbEvent::Connected { server_version, .. }) = (recorder.as_mut(), &event) {
+                    r.record(What::Connected { server_version: server_version.clone() });
+                }
                 let effects = app::update(&mut state, Msg::Db(event));
                 if job_done {
                     record_outcome(recorder.as_mut(), &state);

@@ -174,7 +174,7 @@ fn fresh_state(keymap: app::keymap::Keymap, thresholds: crate::model::Thresholds
     state.read_only = true;
     state.watch = reel.header.mode == "watch";
     // Recorded data is never stale: each frame comes with its own clock (see `Player::instant`).
-    let version = reel.header.server_version.clone().unwrap_or_else(|| "(recorded)".into());
+    let version = reel.header.server_version.clone().unwrap_or_else(|| "?".into());
     app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: version, route: Route::direct() }));
     state
 }
