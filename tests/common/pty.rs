@@ -19,6 +19,16 @@ pub struct Console {
     _state_dir: tempfile::TempDir,
 }
 
+/// A test that fails half-way leaves no console running behind it.
+impl Drop for Console {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Console {
     pub fn start(url: &str, args: &[&str]) -> Self {
         Self::start_with(url, args, &[], 30, 100)
