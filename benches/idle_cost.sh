@@ -7,38 +7,15 @@
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
-work=$(mktemp -d)
-session="idle-cost-$$"
-cleanup() {
-    status=$?
-    tmux kill-session -t "$session" 2>/dev/null || true
-    if [ -n "${demo_pid:-}" ]; then
-        kill "$demo_pid" 2>/dev/null || true
-        wait "$demo_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+BIN=$PWD/target/release/backfill-console
+. benches/demo_env.sh
 
 cargo build --release --locked --quiet
-bin=$PWD/target/release/backfill-console
+bin=$BIN
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet "pg_activity==3.6.*" "psycopg[binary]"
 
-"$bin" demo --no-tui --chaos 0.5 > "$work/demo.out" 2>&1 &
-demo_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$work/demo.out" 2>/dev/null | grep '^postgres' || true)
-    [ -n "$url" ] && break
-    sleep 0.2
-done
-[ -n "$url" ] || { echo "the demo printed no URL:"; cat "$work/demo.out"; exit 1; }
-port=$(printf '%s' "$url" | sed -n 's|.*:\([0-9][0-9]*\)/.*|\1|p')
-# The demo's password comes in a 0600 password file it names on its second line.
-pgpass=$(sed -n 2p "$work/demo.out" | sed 's|.*: ||')
+start_demo
 
 tmux new-session -d -s "$session" -x 200 -y 60 "PGPASSFILE='$pgpass' exec $bin --database-url '$url' watch"
 tmux new-window -t "$session" "PGPASSFILE='$pgpass' PGSSLMODE=disable exec $work/venv/bin/pg_activity -h 127.0.0.1 -p $port -U postgres -d postgres --refresh 1"

@@ -139,7 +139,13 @@ fn main() {
 
 #[divan::bench(sample_count = 200)]
 fn frame_200x60_full_redraw(bencher: divan::Bencher) {
-    let (state, _) = scale_state();
+    full_redraw(bencher, false);
+}
+
+/// Every frame drawn whole, of the console or of `watch`.
+fn full_redraw(bencher: divan::Bencher, watch: bool) {
+    let (mut state, _) = scale_state();
+    state.watch = watch;
     let theme = Theme::new(&Config::builtin().unwrap().colours, false);
     let mut terminal = terminal(Counter::default());
     bencher.bench_local(|| {
@@ -161,18 +167,11 @@ fn frame_200x60_steady(bencher: divan::Bencher) {
 
 #[divan::bench(sample_count = 200)]
 fn frame_200x60_watch_full_redraw(bencher: divan::Bencher) {
-    let (mut state, _) = scale_state();
-    state.watch = true;
-    let theme = Theme::new(&Config::builtin().unwrap().colours, false);
-    let mut terminal = terminal(Counter::default());
-    bencher.bench_local(|| {
-        terminal.clear().ok();
-        terminal.draw(|f| ui::draw(f, &state, &theme)).unwrap();
-    });
+    full_redraw(bencher, true);
 }
 
-/// What recording costs the draw loop per refresh: handing a snapshot at scale to the
-/// writer thread (a clone and a channel send; the delta and the file are the writer's).
+/// What recording costs per refresh: handing a snapshot at scale to the writer thread (a
+/// clone and a channel send, in the worker task; the delta and the file are the writer's).
 #[divan::bench(sample_count = 200)]
 fn recorder_hand_over_at_scale(bencher: divan::Bencher) {
     let snapshot = scale_snapshot(0);

@@ -7,35 +7,12 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-1800}
 interval=${2:-300}
-work=$(mktemp -d)
-session="soak-$$"
-cleanup() {
-    status=$?
-    tmux kill-session -t "$session" 2>/dev/null || true
-    if [ -n "${demo_pid:-}" ]; then
-        kill "$demo_pid" 2>/dev/null || true
-        wait "$demo_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 if [ -z "${BIN:-}" ]; then
     cargo build --release --locked --quiet
     BIN=$PWD/target/release/backfill-console
 fi
-"$BIN" demo --no-tui --chaos 0.5 > "$work/demo.out" 2>&1 &
-demo_pid=$!
-url=""
-for _ in $(seq 1 100); do
-    url=$(head -n 1 "$work/demo.out" 2>/dev/null | grep '^postgres' || true)
-    [ -n "$url" ] && break
-    sleep 0.2
-done
-[ -n "$url" ] || { echo "the demo printed no URL:"; cat "$work/demo.out"; exit 1; }
-pgpass=$(sed -n 2p "$work/demo.out" | sed 's|.*: ||')
+. benches/demo_env.sh
+start_demo
 tmux new-session -d -s "$session" -x 200 -y 60 "PGPASSFILE='$pgpass' exec $BIN --database-url '$url' watch"
 sleep 60 # past start-up and the first history read
 watch_pid=$(tmux list-panes -t "$session:0" -F '#{pane_pid}')
