@@ -29,6 +29,18 @@ async fn a_recorded_release_replays_before_and_after() {
         c.wait_for(&format!("pid {pid}: terminated"));
         c.send("\r");
         c.wait_gone(&format!("2024-03  {pid}"));
+        // A frame read after the outcome is in the file before we quit (the console refreshes
+        // at once after an action; the recorder writes each entry as it comes).
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&rec).unwrap();
+            let after = text.split("\"outcome\"").nth(1).unwrap_or("");
+            if after.contains("\"delta\"") || after.contains("\"snapshot\"") {
+                break;
+            }
+            assert!(std::time::Instant::now() < until, "no frame recorded after the outcome:\n{text}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         c.send("q");
         assert_eq!(c.wait_exit(), 0);
     })
@@ -52,19 +64,17 @@ async fn a_recorded_release_replays_before_and_after() {
         let mut c = Console::start(&url, &["replay", &path]);
         c.wait_for("REPLAY");
         c.wait_for("│ PG1"); // the server version the console connected to, as recorded
-        c.wait_for("next "); // the time line names the next action
-        // To the screen as it was when the release was confirmed: the lock still held.
-        c.send("n");
-        c.wait_for("next");
+        // The first frame was read before the release: the lock held, the release ahead.
         c.wait_for(&format!("2024-03  {holder_pid}"));
+        c.wait_for("next ");
         c.wait_for("confirmed: Terminate");
-        // And just after it: gone, the outcome on the time line.
-        c.send("n");
+        // `n` goes to the screen when the next recorded action happened, pressed again to the
+        // frame after it; how many frames the console read meanwhile varies, so press until
+        // the outcome is behind (a handful of presses at most).
+        press_until(&mut c, "n", "last", "Release done", 6);
         c.wait_gone(&format!("2024-03  {holder_pid}"));
-        c.wait_for("Release done");
-        // Back one step: held again. Actions are refused.
-        c.send(",");
-        c.wait_for(&format!("2024-03  {holder_pid}"));
+        // Back, step by step, to a frame where the lock is still held.
+        press_until(&mut c, ",", "2024-03", &holder_pid, 6);
         c.send("c");
         c.wait_for("claim refused: read-only mode");
         c.send("q");
@@ -75,6 +85,27 @@ async fn a_recorded_release_replays_before_and_after() {
     // The replay touched nothing: every month still pending, no audit row more.
     assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status <> 'pending'").await, 0);
     assert_eq!(common::count(&admin.client, audit_rows).await, audited);
+}
+
+/// Sends `key` until a line containing `marker` also contains `want` (at most `times`).
+fn press_until(c: &mut Console, key: &str, marker: &str, want: &str, times: usize) {
+    for _ in 0..times {
+        if c.contents().lines().any(|l| l.contains(marker) && l.contains(want)) {
+            return;
+        }
+        let before = c.contents();
+        c.send(key);
+        // The frame changes the time line (its frame number): wait for the new screen.
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while c.contents() == before && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    assert!(
+        c.contents().lines().any(|l| l.contains(marker) && l.contains(want)),
+        "no line with {marker} and {want} after {times} presses of {key}:\n{}",
+        c.contents()
+    );
 }
 
 #[test]
