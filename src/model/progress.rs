@@ -92,10 +92,18 @@ pub fn progress(
         Some(rates) => (Some(quantile(&rates, 0.5)), Some(now), Some(now)),
         None => (None, None, None),
     };
-    let quiet_since = history.and_then(|h| h.last_completed_at.or(h.first_started_at));
-    let quiet_for = quiet_since.map(|at| since(at, now));
+    // The newest completion: the months read this refresh know it as well as the history
+    // (read once a minute), and fresher; nothing ever completed: since the first start.
+    // (`None` orders below any time: the max is the newest known.)
+    let last_completed_at =
+        months.iter().filter_map(|m| m.completed_at).max().max(history.and_then(|h| h.last_completed_at));
+    let first_started = months.iter().filter_map(|m| m.started_at).min();
+    let first_started = match (first_started, history.and_then(|h| h.first_started_at)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let quiet_for = last_completed_at.or(first_started).map(|at| since(at, now));
     let stalled = remaining > 0 && quiet_for.is_some_and(|d| d >= stalled_after);
-    let last_completed_at = history.and_then(|h| h.last_completed_at);
     Progress { done, total, remaining, per_hour, eta_low, eta_high, stalled, quiet_for, last_completed_at }
 }
 

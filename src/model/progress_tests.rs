@@ -108,3 +108,18 @@ fn stalled_when_work_remains_and_nothing_completed_for_the_threshold() {
     let p = progress(&months(5, 0, 0, 0), Some(&never), t(0), HALF_HOUR);
     assert!(p.stalled && p.quiet_for == Some(Duration::from_secs(3600)));
 }
+
+#[test]
+fn a_completion_in_this_refresh_counts_before_the_history_catches_up() {
+    // The history (read a minute ago) last saw a completion 3 h back; this refresh's months
+    // show one a minute ago: not stalled, and that is the last completion.
+    let h = history(&[10, 0, 0], Some(-3 * 3600));
+    let mut m = months(5, 1, 20, 0);
+    m[7].completed_at = Some(t(-60));
+    let p = progress(&m, Some(&h), t(0), HALF_HOUR);
+    assert!(!p.stalled);
+    assert_eq!(p.last_completed_at, Some(t(-60)));
+    // Without any history read yet, the months alone judge it.
+    let p = progress(&m, None, t(0), HALF_HOUR);
+    assert_eq!((p.stalled, p.quiet_for), (false, Some(Duration::from_secs(60))));
+}
