@@ -184,8 +184,10 @@ fn recorder_hand_over_at_scale(bencher: divan::Bencher) {
         mode: "watch".into(),
         server_version: None,
     };
-    let mut recorder = backfill_console::tui::recorder::Recorder::start(&options, header).unwrap();
-    bencher.bench_local(|| recorder.snapshot(&snapshot));
+    let recorder = backfill_console::tui::recorder::Recorder::start(&options, header).unwrap();
+    let sender = recorder.sender();
+    bencher.bench_local(|| sender.snapshot(&snapshot));
+    drop(sender);
     recorder.finish(std::time::Duration::from_secs(20));
 }
 

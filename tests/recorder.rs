@@ -17,11 +17,14 @@ fn frames_come_back_equal_and_a_full_file_rotates_to_one_that_starts_whole() {
     let path = dir.path().join("wall.rec");
     // A cap of 1,000 bytes of deltas: the queue changes every frame (a few hundred bytes each).
     let options = RecordOptions { path: path.clone(), max_bytes: 1000 };
-    let mut recorder = Recorder::start(&options, header()).unwrap();
+    let recorder = Recorder::start(&options, header()).unwrap();
+    // Snapshots reach the writer as they do in the console: through the worker's sender.
+    let sender = recorder.sender();
     let frames: Vec<_> = (0..12).map(|i| fixture::snapshot(i, 20 + i)).collect();
     for snapshot in &frames {
-        recorder.snapshot(snapshot);
+        sender.snapshot(snapshot);
     }
+    drop(sender);
     recorder.finish(std::time::Duration::from_secs(20));
     let older = load(&dir.path().join("wall.rec.1")).unwrap_or_else(|e| panic!("{e}"));
     let newer = load(&path).unwrap_or_else(|e| panic!("{e}"));

@@ -60,7 +60,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
 pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("release")?;
     let session = ctx.connect_checked().await?;
-    let (snap, assessment) = super::inspect::read_on(ctx, &session).await?;
+    let (snap, assessment) = super::inspect::read_on(ctx, &session, false).await?;
     let plans = match args.pid {
         Some(pid) => {
             let found = holder_plans(&snap, &assessment, |i| snap.locks[i].pid == Some(pid));

@@ -17,7 +17,7 @@ struct ErrorsDoc<'a> {
 }
 
 pub async fn errors(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
-    let (snap, _) = super::inspect::read(ctx).await?;
+    let (snap, _) = super::inspect::read(ctx, false).await?;
     let all = causes(&snap.months);
     if json {
         render::json(&ErrorsDoc { causes: &all })?;
@@ -52,7 +52,7 @@ async fn chosen(ctx: &CommandContext, args: &RetryArgs) -> anyhow::Result<(Vec<Y
         let selection = format!("--months {}", months::compact(&listed));
         return Ok((listed, selection));
     }
-    let (snap, _) = super::inspect::read(ctx).await?;
+    let (snap, _) = super::inspect::read(ctx, false).await?;
     if let Some(signature) = &args.cause {
         let all = causes(&snap.months);
         let cause = all.iter().find(|c| c.signature == signature.trim()).ok_or_else(|| {

@@ -14,15 +14,18 @@ use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, Status,
 
 /// One read, judged. One-shot commands have no history, so hold times come
 /// from the holders' idle time only (a lower bound).
-pub(super) async fn read(ctx: &CommandContext) -> anyhow::Result<(Snapshot, Assessment)> {
+/// `with_history`: also the throughput history (the rate and the ETA band), for the
+/// commands that show progress; the others skip the statement.
+pub(super) async fn read(ctx: &CommandContext, with_history: bool) -> anyhow::Result<(Snapshot, Assessment)> {
     let session = ctx.connect_checked().await?;
-    read_on(ctx, &session).await
+    read_on(ctx, &session, with_history).await
 }
 
 /// [`read`] on a session the caller goes on using (`release` acts on it afterwards).
 pub(super) async fn read_on(
     ctx: &CommandContext,
     session: &crate::db::connect::Session,
+    with_history: bool,
 ) -> anyhow::Result<(Snapshot, Assessment)> {
     let (snap, _) = snapshot::read_incremental_with(
         &session.client,
@@ -35,7 +38,9 @@ pub(super) async fn read_on(
     if ctx.config.queue_depth_query.is_none() {
         snap.duplicates = crate::db::queue::duplicates(&session.client).await?;
     }
-    snap.history = Some(crate::db::progress::history(&session.client).await?);
+    if with_history {
+        snap.history = Some(crate::db::progress::history(&session.client).await?);
+    }
     let mut holds = HoldTracker::default();
     holds.observe(&snap);
     let mut thresholds = ctx.config.thresholds.clone();
@@ -72,7 +77,7 @@ struct ConnectionDoc<'a> {
 
 pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     let session = ctx.connect_checked().await?;
-    let (snap, a) = read_on(ctx, &session).await?;
+    let (snap, a) = read_on(ctx, &session, true).await?;
     let doc = SnapshotDoc {
         connection: ConnectionDoc {
             pooling: session.pooling,
@@ -123,7 +128,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
 }
 
 pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
-    let (snap, a) = read(ctx).await?;
+    let (snap, a) = read(ctx, false).await?;
     let views = render::lock_views(&snap, &a);
     if json {
         render::json(&views)?;
@@ -136,7 +141,7 @@ pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
 }
 
 pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
-    let (snap, a) = read(ctx).await?;
+    let (snap, a) = read(ctx, true).await?;
     let failed = a.failed_months;
     let stuck_locks = a.locks.iter().filter(|v| v.is_stuck()).count();
     if json {

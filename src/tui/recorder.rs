@@ -64,10 +64,6 @@ impl Recorder {
     pub fn record(&mut self, what: What) {
         record(&self.tx, &mut self.dropped, what);
     }
-
-    pub fn snapshot(&mut self, snapshot: &Snapshot) {
-        self.record(What::Snapshot(Box::new(snapshot.clone())));
-    }
 }
 
 /// A handle on a recorder's writer, for another task.

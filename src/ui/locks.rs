@@ -23,6 +23,8 @@ struct LockLine<'s> {
     verdict: &'s LockVerdict,
     snap: &'s Snapshot,
     poolers: &'s [String],
+    /// Why it is stuck (or what it waits on), worded once: the column and its width need it.
+    why: String,
     why_style: Style,
 }
 
@@ -112,10 +114,7 @@ fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
             width: 0,
             min: 0,
             give_way: 0,
-            cell: |r, _| {
-                let why = present::lock_why(r.lock.granted, &r.lock.blocking_pids, &r.verdict.problems);
-                Cell::from(Span::styled(why, r.why_style))
-            },
+            cell: |r, _| Cell::from(Span::styled(r.why.clone(), r.why_style)),
         },
     ]
 }
@@ -133,15 +132,12 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|&i| {
             let (lock, verdict) = (&snap.locks[i], &assessment.locks[i]);
             let why_style = if verdict.is_stuck() { theme.stuck() } else { Style::new() };
-            let row = LockLine { lock, verdict, snap, poolers: &state.thresholds.poolers, why_style };
+            let why = present::lock_why(lock.granted, &lock.blocking_pids, &verdict.problems);
+            let row = LockLine { lock, verdict, snap, poolers: &state.thresholds.poolers, why, why_style };
             (row, if lock.month().is_none() { theme.dim() } else { Style::new() })
         })
         .collect::<Vec<_>>();
-    let fill_need = rows
-        .iter()
-        .map(|(r, _)| present::lock_why(r.lock.granted, &r.lock.blocking_pids, &r.verdict.problems).width())
-        .max()
-        .unwrap_or(0);
+    let fill_need = rows.iter().map(|(r, _)| r.why.width()).max().unwrap_or(0);
     let columns = columns();
     DataTable {
         title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
