@@ -176,15 +176,18 @@ fn frame_200x60_watch_full_redraw(bencher: divan::Bencher) {
 fn recorder_hand_over_at_scale(bencher: divan::Bencher) {
     let snapshot = scale_snapshot(0);
     let dir = tempfile::tempdir().unwrap();
-    let options =
-        backfill_console::tui::recorder::RecordOptions { path: dir.path().join("bench.rec"), max_bytes: 64 << 20 };
+    let options = backfill_console::tui::recorder::RecordOptions {
+        path: dir.path().join("bench.rec"),
+        max_bytes: 64 << 20,
+        queries: false,
+    };
     let header = backfill_console::model::recording::Header {
         format: backfill_console::model::recording::FORMAT,
         target: "bench".into(),
         mode: "watch".into(),
         server_version: None,
     };
-    let recorder = backfill_console::tui::recorder::Recorder::start(&options, header).unwrap();
+    let recorder = backfill_console::tui::recorder::Recorder::start(&options, header, Box::new(|_| {})).unwrap();
     let sender = recorder.sender();
     bencher.bench_local(|| sender.snapshot(&snapshot));
     drop(sender);

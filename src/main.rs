@@ -15,7 +15,8 @@ fn main() {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Console { record: Default::default() });
     let tui = match &command {
-        Command::Console { .. } | Command::Watch { .. } | Command::Replay { .. } => true,
+        Command::Console { .. } | Command::Watch { .. } => true,
+        Command::Replay { summary, .. } => !summary,
         Command::Demo(args) => !args.no_tui,
         _ => false,
     };

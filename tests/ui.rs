@@ -132,6 +132,26 @@ fn stale_state() {
 }
 
 #[test]
+fn a_recording_that_stops_says_so_in_the_header_and_the_status_line() {
+    let (mut state, _) = fixture::state(20);
+    state.recording = Some(app::Recording::On);
+    let on = fixture::screen::render_rows(&state, 80, 24, false, 0..2);
+    assert!(on.lines().next().unwrap().contains("● REC"), "{on}");
+    app::update(
+        &mut state,
+        Msg::Db(DbEvent::RecordingStopped("cannot write to wall.rec: No space left on device".into())),
+    );
+    for (width, height) in [(80, 24), (160, 48)] {
+        // The header, and the status line above the footer.
+        let header = fixture::screen::render_rows(&state, width, height, false, 0..1);
+        let status = fixture::screen::render_rows(&state, width, height, false, height - 2..height - 1);
+        assert!(header.contains("REC STOPPED"), "{header}");
+        assert!(status.contains("the recording stopped: cannot write to wall.rec"), "{status}");
+        insta::assert_snapshot!(format!("recording_stopped_{width}x{height}"), format!("{header}{status}"));
+    }
+}
+
+#[test]
 fn watch_layout() {
     let (mut state, _) = fixture::state(250);
     state.watch = true;

@@ -88,6 +88,13 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.replay = Some(view);
             Vec::new()
         }
+        DbEvent::RecordingStopped(why) => {
+            let why = crate::text::sanitize(&why);
+            state.recording = Some(super::state::Recording::Stopped(why.clone()));
+            let text = format!("the recording stopped: {why}");
+            state.notice = Some(Notice { text: text.clone(), level: Level::Critical });
+            vec![Effect::Log { error: true, text }]
+        }
         DbEvent::DeadLetters(messages) => {
             state.dead = Some(messages.map_err(|e| crate::text::sanitize(&e)));
             Vec::new()

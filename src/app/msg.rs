@@ -85,6 +85,8 @@ pub enum DbEvent {
     JobProgress(String),
     /// Where a replay stands (sent by the replay driver with each frame).
     Replay(super::replay::ReplayView),
+    /// The flight recorder stopped before the console did, and why.
+    RecordingStopped(String),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).

@@ -62,6 +62,14 @@ pub enum Detail {
     Session { pid: i32 },
 }
 
+/// The flight recorder (`--record`), as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recording {
+    On,
+    /// Stopped before the console did: why (a full disk, the file replaced under it).
+    Stopped(String),
+}
+
 /// A one-line message under the header (the last result, a refusal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -119,6 +127,8 @@ pub struct State {
     pub quit: bool,
     /// Replaying a recording (`replay FILE`): where it stands.
     pub replay: Option<super::replay::ReplayView>,
+    /// Recording (`--record FILE`), or stopped.
+    pub recording: Option<Recording>,
 }
 
 impl State {
@@ -160,6 +170,7 @@ impl State {
             last_level: Level::Ok,
             quit: false,
             replay: None,
+            recording: None,
         }
     }
 

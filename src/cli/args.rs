@@ -51,6 +51,9 @@ pub enum Command {
     Replay {
         /// The recording (its earlier part, after a rotation, is FILE.1)
         file: PathBuf,
+        /// Print what the recording holds (frames, time span, actions) and exit
+        #[arg(long)]
+        summary: bool,
     },
     /// Apply the schema in sql/ (idempotent, versioned; adopts an existing backfill_log)
     Migrate {
@@ -143,11 +146,15 @@ pub struct RecordArgs {
     /// Past this size the recording rotates to FILE.1 (so at most twice this on disk): 64MB, 500KB, 1GB
     #[arg(long, value_name = "SIZE", default_value = "64MB")]
     pub record_max: String,
+    /// Also keep lock holders' query text in the recording (passwords taken out); by
+    /// default no other session's statement is recorded
+    #[arg(long, requires = "record")]
+    pub record_queries: bool,
 }
 
 impl Default for RecordArgs {
     fn default() -> Self {
-        Self { record: None, record_max: "64MB".into() }
+        Self { record: None, record_max: "64MB".into(), record_queries: false }
     }
 }
 

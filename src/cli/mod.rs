@@ -150,7 +150,8 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::R
         anyhow::bail!("the console needs a terminal; for scripts use `snapshot --json`, `locks` or `check`");
     }
     let max_bytes = args::parse_size(&record.record_max).map_err(anyhow::Error::msg)?;
-    let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes });
+    let queries = record.record_queries;
+    let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes, queries });
     let env = |key: &str| std::env::var(key).ok();
     let settings = connect::resolve(ctx.global.database_url.as_deref(), &env)?;
     let options = crate::tui::ConsoleOptions {
@@ -165,10 +166,27 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::R
     crate::tui::run(options).await
 }
 
-async fn replay(ctx: &CommandContext, file: &std::path::Path) -> anyhow::Result<i32> {
+async fn replay(ctx: &CommandContext, file: &std::path::Path, summary: bool) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     // Read first: a file that is not a recording is a plain one-line error, not a broken screen.
     let reel = crate::tui::replay::load(file)?;
+    if summary {
+        let (first, last) = reel.span();
+        outln!(
+            "{}: {} frame(s) from {} to {} UTC, {} recorded action(s) and event(s), recorded by {} on {}",
+            file.display(),
+            reel.len(),
+            first.format("%Y-%m-%d %H:%M:%S"),
+            last.format("%Y-%m-%d %H:%M:%S"),
+            reel.actions.len(),
+            crate::text::sanitize(&reel.header.mode),
+            crate::text::sanitize(&reel.header.target),
+        );
+        for note in &reel.notes {
+            outln!("note: {note}");
+        }
+        return Ok(0);
+    }
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("replay needs a terminal");
     }
@@ -270,7 +288,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         }
         Command::Console { record } => console(ctx, false, false, &record).await,
         Command::Watch { bell, record } => console(ctx, true, bell, &record).await,
-        Command::Replay { file } => replay(ctx, &file).await,
+        Command::Replay { file, summary } => replay(ctx, &file, summary).await,
         Command::Demo(args) => demo(ctx, args).await,
         Command::Errors { json } => incident::errors(ctx, json).await,
         Command::Retry(args) => incident::retry(ctx, args).await,

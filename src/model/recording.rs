@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::progress::History;
 use crate::model::snapshot::{Duplicate, LockRow, MonthRow, QueueDepth, Snapshot};
 
-/// The format written; a reader refuses a newer one.
-pub const FORMAT: u32 = 1;
+/// The format written; a reader refuses a newer one. 2 added `link_lost` and `stopped`.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
@@ -36,6 +36,12 @@ pub enum What {
     Outcome { title: String, lines: Vec<String>, ok: bool },
     /// The console (re)connected to this server version.
     Connected { server_version: String },
+    /// The link to the database went down (the console keeps the last data, marked stale,
+    /// and reconnects); the next `connected` ends the outage.
+    LinkLost { error: String },
+    /// The recording stopped before the console did (the last line of a file that could
+    /// still take one).
+    Stopped { reason: String },
     /// The writer fell behind and dropped this many entries (the draw loop never waits for it).
     Gap { dropped: u64 },
 }
@@ -108,13 +114,20 @@ pub fn apply(base: &Snapshot, d: &Delta) -> Snapshot {
     snapshot
 }
 
+/// What a lock holder's query becomes in a recording made without `--record-queries`.
+pub const QUERY_NOT_RECORDED: &str = "(query text not recorded; --record-queries keeps it)";
+
 /// Every text a recording keeps from the database, without passwords: lock holders'
-/// queries and application names, and the months' errors.
-pub fn redact(snapshot: &mut Snapshot) {
+/// application names, and the months' errors; the holders' queries only when `queries`
+/// (any session's statement may carry a secret in a spelling no redaction foresees).
+pub fn redact(snapshot: &mut Snapshot, queries: bool) {
     for lock in &mut snapshot.locks {
         if let Some(holder) = &mut lock.holder {
-            for text in [&mut holder.query, &mut holder.application_name].into_iter().flatten() {
-                *text = crate::redact::secrets(text);
+            if let Some(query) = &mut holder.query {
+                *query = if queries { crate::redact::secrets(query) } else { QUERY_NOT_RECORDED.to_string() };
+            }
+            if let Some(name) = &mut holder.application_name {
+                *name = crate::redact::secrets(name);
             }
         }
     }

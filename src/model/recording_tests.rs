@@ -67,8 +67,15 @@ fn redaction_takes_passwords_out_of_queries_and_errors() {
         vec![month(1, "failed", Some("could not connect to postgres://svc:hunter2@db/books"))],
         vec![lock(10, 200001, "ALTER ROLE svc PASSWORD 'hunter2'")],
     );
-    redact(&mut s);
+    let original = s.clone();
+    redact(&mut s, true);
     let text = serde_json::to_string(&s).unwrap();
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("postgres://svc:***@db/books") && text.contains("PASSWORD ***"), "{text}");
+    // Without --record-queries no other session's statement is kept at all.
+    let mut s = original;
+    redact(&mut s, false);
+    let text = serde_json::to_string(&s).unwrap();
+    assert!(!text.contains("hunter2") && !text.contains("ALTER ROLE"), "{text}");
+    assert!(text.contains(QUERY_NOT_RECORDED), "{text}");
 }

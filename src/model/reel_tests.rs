@@ -1,3 +1,5 @@
+use std::io::Cursor;
+
 use chrono::TimeZone;
 
 use super::*;
@@ -42,21 +44,61 @@ fn recording(frames: i64) -> Vec<Entry> {
     entries
 }
 
+fn bytes(entries: &[Entry]) -> Vec<u8> {
+    entries.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect::<String>().into_bytes()
+}
+
+type TestReel = Reel<Cursor<Vec<u8>>, Cursor<Vec<u8>>>;
+
+fn open(data: Vec<u8>) -> Result<TestReel, String> {
+    Reel::open(Cursor::new(data), Cursor::new(Vec::new()))
+}
+
 #[test]
-fn every_frame_comes_back_whole_however_far_from_a_keyframe() {
-    let reel = Reel::new(recording(450)).unwrap();
+fn every_frame_comes_back_whole_however_far_from_a_checkpoint() {
+    let mut reel = open(bytes(&recording(450))).unwrap();
     assert_eq!(reel.len(), 450);
-    for i in [0, 1, 4, 5, 199, 200, 201, 399, 449] {
-        assert_eq!(reel.snapshot(i), snapshot(i as i64), "frame {i}");
+    for i in [0, 1, 4, 5, 199, 200, 201, 399, 449, 10_000] {
+        let frame = reel.frame(i).unwrap();
+        assert_eq!(frame.snapshot, snapshot(i.min(449) as i64), "frame {i}");
+        assert_eq!(frame.index, i.min(449));
     }
-    assert_eq!(reel.time(449), t(449));
-    assert_eq!(reel.frame_at(t(4)), 4);
-    assert_eq!(reel.frame_at(t(-10)), 0);
+    // Stepping on from a frame gives the next one, and stops at the end.
+    let frame = reel.frame(198).unwrap();
+    let next = reel.step(&frame).unwrap().unwrap();
+    assert_eq!((next.index, next.snapshot.clone()), (199, snapshot(199)));
+    let last = reel.frame(449).unwrap();
+    assert!(reel.step(&last).unwrap().is_none());
+    assert_eq!(reel.span(), (t(0), t(449)));
+    assert_eq!(reel.frame_at(t(4)).unwrap().index, 4);
+    assert_eq!(reel.frame_at(t(-10)).unwrap().index, 0);
+    assert_eq!(reel.frame_at(t(100_000)).unwrap().index, 449);
+}
+
+#[test]
+fn the_index_stays_bounded_however_long_the_recording() {
+    // Enough frames to double the checkpoints' spacing three times (small limits, same code).
+    let limits = Limits { max_checkpoints: 16, first_spacing: 10 };
+    let frames = 10 * 16 * 5;
+    let mut data = bytes(&recording(2));
+    let step =
+        serde_json::to_string(&Entry { t: t(1), what: What::Delta(Box::new(delta(&snapshot(1), &snapshot(1)))) })
+            .unwrap()
+            + "\n";
+    for _ in 2..frames {
+        data.extend_from_slice(step.as_bytes());
+    }
+    let mut reel = Reel::open_with(Cursor::new(data), Cursor::new(Vec::new()), limits).unwrap();
+    assert_eq!(reel.len(), frames);
+    assert!(reel.checkpoints() <= 16 && reel.checkpoints() > 8, "{}", reel.checkpoints());
+    for i in [0, 1, 799, frames - 1] {
+        assert_eq!(reel.frame(i).unwrap().snapshot.queue.ready, i.min(1) as i64, "frame {i}");
+    }
 }
 
 #[test]
 fn actions_are_found_around_a_time() {
-    let reel = Reel::new(recording(10)).unwrap();
+    let reel = open(bytes(&recording(10))).unwrap();
     assert_eq!(reel.actions.len(), 2);
     let (last, next) = reel.actions_around(t(3));
     assert!(last.is_none());
@@ -67,16 +109,59 @@ fn actions_are_found_around_a_time() {
 }
 
 #[test]
+fn an_outage_and_a_stop_are_on_the_time_line() {
+    let mut entries = recording(6);
+    entries.insert(3, Entry { t: t(2), what: What::LinkLost { error: "server closed the connection".into() } });
+    entries.insert(4, Entry { t: t(3), what: What::Connected { server_version: "15.4".into() } });
+    entries.push(Entry { t: t(6), what: What::Stopped { reason: "cannot write: disk full".into() } });
+    let reel = open(bytes(&entries)).unwrap();
+    let texts: Vec<&str> = reel.actions.iter().map(|(_, a)| a.as_str()).collect();
+    assert!(texts.contains(&"link lost: server closed the connection"), "{texts:?}");
+    assert!(texts.contains(&"reconnected to the database"), "{texts:?}");
+    assert!(texts.contains(&"recording stopped: cannot write: disk full"), "{texts:?}");
+}
+
+#[test]
+fn a_last_line_cut_in_the_middle_of_a_character_is_left_out_and_said() {
+    let mut data = bytes(&recording(5));
+    let cut = serde_json::to_string(&Entry { t: t(5), what: What::Requested { title: "Réinitialiser".into() } })
+        .unwrap()
+        .into_bytes();
+    let at = cut.iter().position(|b| *b == 0xC3).unwrap() + 1; // inside the two bytes of 'é'
+    data.extend_from_slice(&cut[..at]);
+    let reel = open(data).unwrap();
+    assert_eq!(reel.len(), 5);
+    assert!(reel.notes.iter().any(|n| n.contains("cut short")), "{:?}", reel.notes);
+}
+
+#[test]
+fn a_time_out_of_range_is_refused_naming_the_line() {
+    let mut entries = recording(3);
+    let stamp = serde_json::to_string(&t(1)).unwrap();
+    let line = serde_json::to_string(&entries[2]).unwrap().replace(&stamp, "\"-262143-01-01T00:00:00Z\"");
+    assert_ne!(line, serde_json::to_string(&entries[2]).unwrap());
+    entries.truncate(2);
+    let mut data = bytes(&entries);
+    data.extend_from_slice(format!("{line}\n").as_bytes());
+    data.extend_from_slice(&bytes(&recording(3)[2..]));
+    let err = open(data).err().unwrap();
+    assert!(err.contains("line 3") && err.contains("out of range"), "{err}");
+}
+
+#[test]
 fn a_broken_recording_is_refused_with_the_reason() {
     let no_header = recording(3).split_off(1);
-    assert!(Reel::new(no_header).err().unwrap().contains("header"));
+    assert!(open(bytes(&no_header)).err().unwrap().contains("header"));
     let mut newer = recording(3);
     if let What::Header(h) = &mut newer[0].what {
         h.format = FORMAT + 1;
     }
-    assert!(Reel::new(newer).err().unwrap().contains("newer"));
+    assert!(open(bytes(&newer)).err().unwrap().contains("newer"));
     let mut delta_first = recording(3);
     delta_first.remove(1);
-    assert!(Reel::new(delta_first).err().unwrap().contains("before any whole snapshot"));
-    assert!(Reel::new(vec![header()]).err().unwrap().contains("no snapshot"));
+    assert!(open(bytes(&delta_first)).err().unwrap().contains("before any whole snapshot"));
+    assert!(open(bytes(&[header()])).err().unwrap().contains("no snapshot"));
+    let mut garbage = bytes(&recording(3));
+    garbage.splice(0..0, b"not json\n".iter().copied());
+    assert!(open(garbage).err().unwrap().contains("line 1"));
 }

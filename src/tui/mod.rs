@@ -4,6 +4,7 @@
 //! screen is redrawn from state — only when something changed.
 
 mod jobs;
+pub mod record_file;
 pub mod recorder;
 pub mod replay;
 pub mod terminal;
@@ -57,6 +58,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let read_options = SessionOptions { read_only: state.read_only, pooler, ..SessionOptions::default() };
     let write_options = SessionOptions { pooler, ..SessionOptions::default() };
 
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let (db_tx, mut db_rx) = mpsc::channel(64);
     // Opened before the terminal is taken: a file that cannot be written is a plain error.
     let mut recorder = match &opts.record {
         Some(options) => {
@@ -66,12 +69,16 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                 mode: if opts.watch { "watch" } else { "console" }.into(),
                 server_version: None,
             };
-            Some(recorder::Recorder::start(options, header)?)
+            // The writer's thread says so when the recording stops early (the REC STOPPED badge).
+            let tx = db_tx.clone();
+            let on_stop: recorder::OnStop = Box::new(move |why| {
+                let _ = tx.try_send(app::DbEvent::RecordingStopped(why));
+            });
+            state.recording = Some(app::Recording::On);
+            Some(recorder::Recorder::start(options, header, on_stop)?)
         }
         None => None,
     };
-    let (cmd_tx, cmd_rx) = mpsc::channel(16);
-    let (db_tx, mut db_rx) = mpsc::channel(64);
     let worker = worker::Worker {
         settings: opts.settings.clone(),
         options: read_options,
@@ -129,9 +136,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             Some(event) = db_rx.recv() => {
                 dirty = true;
                 let job_done = matches!(event, app::DbEvent::JobDone(_));
-                if let (Some(r), app::DbEvent::Connected { server_version, .. }) = (recorder.as_mut(), &event) {
-                    r.record(What::Connected { server_version: server_version.clone() });
-                }
+                record_link(recorder.as_mut(), &state, &event);
                 let effects = app::update(&mut state, Msg::Db(event));
                 if job_done {
                     record_outcome(recorder.as_mut(), &state);
@@ -195,6 +200,23 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     drop(term);
     drop(guard);
     Ok(exit)
+}
+
+/// The link's changes: every (re)connection, and the start of each outage (the console
+/// keeps the last data, marked stale; a replay shows where the recording has no frames).
+fn record_link(recorder: Option<&mut recorder::Recorder>, state: &State, event: &app::DbEvent) {
+    let Some(r) = recorder else { return };
+    match event {
+        app::DbEvent::Connected { server_version, .. } => {
+            r.record(What::Connected { server_version: server_version.clone() });
+        }
+        app::DbEvent::RefreshFailed { error, link_lost: true, .. }
+            if !matches!(state.link, app::Link::Reconnecting { .. }) =>
+        {
+            r.record(What::LinkLost { error: error.clone() });
+        }
+        _ => {}
+    }
 }
 
 /// The operator confirmed an action (a dialog's go-ahead that started a job, not a plan).

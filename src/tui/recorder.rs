@@ -4,14 +4,13 @@
 //! gap is written). The file is created 0600; past the size cap it rotates to FILE.1,
 //! and the new file starts with a header and a whole snapshot. Passwords are taken out.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use chrono::Utc;
 
+use super::record_file::RecordFile;
 use crate::model::Snapshot;
 use crate::model::recording::{Entry, Header, What, delta, redact};
 
@@ -21,7 +20,14 @@ pub struct RecordOptions {
     pub path: PathBuf,
     /// Past this many bytes the file rotates to `FILE.1` (so at most twice this on disk).
     pub max_bytes: u64,
+    /// Keep other sessions' query text (passwords still taken out); off by default: a
+    /// query is the one text a recording would keep that anybody may have typed a secret into.
+    pub queries: bool,
 }
+
+/// Told once, from the writer's thread, when the recording stops before the console
+/// does (a full disk, a file replaced under it): the reason, one line.
+pub type OnStop = Box<dyn FnOnce(String) + Send>;
 
 pub struct Recorder {
     tx: SyncSender<Entry>,
@@ -30,16 +36,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Opens the file (an error now, before the console starts, names it) and starts the writer.
-    pub fn start(options: &RecordOptions, header: Header) -> anyhow::Result<Self> {
-        let file = open(&options.path).map_err(|e| {
-            anyhow::anyhow!(
-                "--record {}: cannot open it for writing ({e}); choose a writable file",
-                options.path.display()
-            )
-        })?;
+    /// Opens the file (an error now, before the console starts, names it and why) and
+    /// starts the writer; `on_stop` hears why, should it stop early.
+    pub fn start(options: &RecordOptions, header: Header, on_stop: OnStop) -> anyhow::Result<Self> {
+        let file = RecordFile::open(&options.path).map_err(|e| anyhow::anyhow!("--record {e}"))?;
         let (tx, rx) = sync_channel(256);
-        let writer = Writer::new(options.clone(), header, file)?;
+        let writer = Writer::new(options.clone(), header, file, on_stop)
+            .map_err(|e| anyhow::anyhow!("--record {}: cannot write to it ({e})", options.path.display()))?;
         let writer = std::thread::Builder::new().name("recorder".into()).spawn(move || writer.run(rx))?;
         Ok(Self { tx, dropped: 0, writer })
     }
@@ -101,14 +104,20 @@ fn record(tx: &SyncSender<Entry>, dropped: &mut u64, what: What) {
     }
 }
 
-fn open(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+/// Why the writer stopped.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error("cannot write to {0}: {1}")]
+    Write(String, std::io::Error),
+    #[error("cannot rotate: {0}")]
+    Rotate(#[from] super::record_file::RecordFileError),
 }
 
 struct Writer {
     options: RecordOptions,
     header: Header,
-    out: BufWriter<File>,
+    out: RecordFile,
+    on_stop: Option<OnStop>,
     written: u64,
     /// What the file held before its first delta (the header and a whole snapshot): the
     /// cap counts what grows after it, so a snapshot larger than the cap never rotates
@@ -121,30 +130,46 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(options: RecordOptions, header: Header, file: File) -> anyhow::Result<Self> {
-        let written = file.metadata()?.len();
-        let mut writer =
-            Self { options, header, out: BufWriter::new(file), written, base: written, has_base: false, last: None };
-        writer.write_header()?;
+    fn new(options: RecordOptions, header: Header, file: RecordFile, on_stop: OnStop) -> std::io::Result<Self> {
+        let written = file.len;
+        let mut writer = Self {
+            options,
+            header,
+            out: file,
+            on_stop: Some(on_stop),
+            written,
+            base: written,
+            has_base: false,
+            last: None,
+        };
+        writer.write_header().map_err(|e| match e {
+            Stop::Write(_, e) => e,
+            other => std::io::Error::other(other.to_string()),
+        })?;
         writer.base = writer.written;
         Ok(writer)
     }
 
     fn run(mut self, rx: Receiver<Entry>) {
         for entry in rx {
-            if let Err(e) = self.write(entry) {
-                tracing::warn!("recording stopped: cannot write {}: {e}", self.options.path.display());
+            if let Err(stop) = self.write(entry) {
+                let reason = stop.to_string();
+                tracing::warn!("recording stopped: {reason}");
+                // Said in the file too when it can still take a line (a rotation refused).
+                let _ = self.line(&Entry { t: Utc::now(), what: What::Stopped { reason: reason.clone() } });
+                if let Some(tell) = self.on_stop.take() {
+                    tell(reason);
+                }
                 return;
             }
         }
-        let _ = self.out.flush();
     }
 
-    fn write(&mut self, entry: Entry) -> std::io::Result<()> {
+    fn write(&mut self, entry: Entry) -> Result<(), Stop> {
         let mut whole = false;
         let what = match entry.what {
             What::Snapshot(mut snapshot) => {
-                redact(&mut snapshot);
+                redact(&mut snapshot, self.options.queries);
                 let what = match &self.last {
                     Some(before) => What::Delta(Box::new(delta(before, &snapshot))),
                     None => {
@@ -179,27 +204,24 @@ impl Writer {
         Ok(())
     }
 
-    fn line(&mut self, entry: &Entry) -> std::io::Result<()> {
-        let mut text = serde_json::to_string(entry).map_err(std::io::Error::other)?;
+    /// One entry, one `write` of a whole line: every entry reaches the file at once (a
+    /// crash loses nothing recorded, and no line is ever interleaved).
+    fn line(&mut self, entry: &Entry) -> Result<(), Stop> {
+        let path = || self.options.path.display().to_string();
+        let mut text = serde_json::to_string(entry).map_err(|e| Stop::Write(path(), std::io::Error::other(e)))?;
         text.push('\n');
-        self.out.write_all(text.as_bytes())?;
-        // Every entry reaches the file at once: a crash loses nothing recorded.
-        self.out.flush()?;
+        self.out.file().write_all(text.as_bytes()).map_err(|e| Stop::Write(path(), e))?;
         self.written += text.len() as u64;
         Ok(())
     }
 
-    fn write_header(&mut self) -> std::io::Result<()> {
+    fn write_header(&mut self) -> Result<(), Stop> {
         self.line(&Entry { t: Utc::now(), what: What::Header(self.header.clone()) })
     }
 
-    /// FILE → FILE.1 (replacing an older one); a new FILE starts whole.
-    fn rotate(&mut self) -> std::io::Result<()> {
-        self.out.flush()?;
-        let mut old = self.options.path.clone().into_os_string();
-        old.push(".1");
-        std::fs::rename(&self.options.path, &old)?;
-        self.out = BufWriter::new(open(&self.options.path)?);
+    /// FILE → FILE.1 (replacing an older part); a new FILE starts whole.
+    fn rotate(&mut self) -> Result<(), Stop> {
+        self.out.rotate(&self.options.path)?;
         self.written = 0;
         self.write_header()?;
         if let Some(last) = self.last.clone() {

@@ -3,9 +3,11 @@
 //! minute, play at a speed, go to the recorded actions). Every action is refused: the
 //! state is read-only, and the screen says REPLAY.
 
-use std::io::{BufRead, BufReader, stdout};
+use std::io::stdout;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use crossterm::event::{Event, EventStream};
 use futures_util::StreamExt;
@@ -17,9 +19,7 @@ use crate::app::keymap::ReplayAction;
 use crate::app::replay::ReplayView;
 use crate::app::{self, DbEvent, Effect, Msg, Route, State};
 use crate::config::Config;
-use crate::model::Snapshot;
-use crate::model::recording::Entry;
-use crate::model::reel::Reel;
+use crate::model::reel::{Frame, Reel};
 use crate::ui::Theme;
 
 /// Frames absorbed before the one shown after a jump (the queue's sparkline and rates,
@@ -29,36 +29,32 @@ const SPEEDS: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
 /// Playing never waits longer than this for the next frame (a quiet hour is skipped).
 const LONGEST_WAIT: Duration = Duration::from_secs(2);
 
-/// Reads a recording. A line that is not one is an error naming the file and the line;
-/// a last line cut short (the recorder was killed mid-write) is left out.
-pub fn load(path: &Path) -> anyhow::Result<Reel> {
+/// A recording file, read through its index.
+pub type FileReel = Reel<std::fs::File, std::fs::File>;
+
+/// Opens and indexes a recording: no link, device or FIFO is followed or read (see
+/// [`super::record_file`]), and memory stays bounded whatever the file's size. A line
+/// that is not a recording's is an error naming the file and the line; a last line cut
+/// short (the recorder was killed mid-write) is left out, and that is said.
+pub fn load(path: &Path) -> anyhow::Result<FileReel> {
     let name = path.display();
-    let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("replay {name}: cannot open it ({e})"))?;
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("replay {name}: cannot read it ({e})"))?;
-    let last = lines.iter().rposition(|l| !l.trim().is_empty()).unwrap_or(0);
-    let mut entries = Vec::new();
-    for (i, line) in lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        match serde_json::from_str::<Entry>(line) {
-            Ok(entry) => entries.push(entry),
-            Err(_) if i == last && i > 0 => tracing::warn!("replay {name}: its last line is cut short; left out"),
-            Err(e) => anyhow::bail!(
-                "replay {name}: line {} is not a recording line ({}); is it a file written by --record?",
-                i + 1,
-                crate::text::clip(&e.to_string(), 80)
-            ),
-        }
+    let file = super::record_file::open_for_reading(path).map_err(|e| anyhow::anyhow!("replay {e}"))?;
+    let spill = tempfile::tempfile().map_err(|e| anyhow::anyhow!("replay {name}: cannot make its index ({e})"))?;
+    let reel =
+        Reel::open(file, spill).map_err(|why| anyhow::anyhow!("replay {name}: not a usable recording: {why}"))?;
+    for note in &reel.notes {
+        tracing::warn!("replay {name}: {note}");
     }
-    Reel::new(entries).map_err(|why| anyhow::anyhow!("replay {name}: not a usable recording: {why}"))
+    Ok(reel)
 }
 
 struct Player {
-    reel: Reel,
+    reel: FileReel,
     file: String,
-    pos: usize,
-    current: Snapshot,
+    current: Frame,
+    /// The frame after `current`, once read (playing asks for it to know when it is due).
+    upcoming: Option<Option<Frame>>,
+    first: DateTime<Utc>,
     playing: bool,
     speed: u32,
     /// The clock the frames are fed on: the first frame at `base`, the others as far
@@ -67,51 +63,75 @@ struct Player {
 }
 
 impl Player {
-    fn instant(&self, i: usize) -> Instant {
-        self.base + (self.reel.time(i) - self.reel.time(0)).to_std().unwrap_or_default()
+    fn instant(&self, taken_at: DateTime<Utc>) -> Instant {
+        self.base + (taken_at - self.first).to_std().unwrap_or_default()
     }
 
-    fn absorb(&self, state: &mut State, i: usize, snapshot: Snapshot) {
-        let at = self.instant(i);
-        app::update(state, Msg::Db(DbEvent::Snapshot(Box::new(snapshot), at)));
+    fn absorb(&self, state: &mut State, frame: &Frame) {
+        let at = self.instant(frame.snapshot.taken_at);
+        app::update(state, Msg::Db(DbEvent::Snapshot(Box::new(frame.snapshot.clone()), at)));
         app::update(state, Msg::Tick(at));
     }
 
-    /// Shows frame `target`: one delta on when it is the next, else a fresh state warmed up
-    /// on the frames before it (what the operator was looking at is kept).
-    fn go(&mut self, state: &mut State, target: usize) {
-        let target = target.min(self.reel.len() - 1);
-        if target == self.pos + 1 {
-            self.current = self.reel.advance(&self.current, target);
-            self.absorb(state, target, self.current.clone());
-        } else if target != self.pos || state.snapshot.is_none() {
-            let mut fresh = fresh_state(state.keymap.clone(), state.thresholds.clone(), &self.reel);
-            carry_view(state, &mut fresh);
-            let from = target.saturating_sub(WARM_UP);
-            let mut snapshot = self.reel.snapshot(from);
-            self.absorb(&mut fresh, from, snapshot.clone());
-            for i in from + 1..=target {
-                snapshot = self.reel.advance(&snapshot, i);
-                self.absorb(&mut fresh, i, snapshot.clone());
-            }
-            self.current = snapshot;
-            *state = fresh;
+    fn next(&mut self) -> Result<Option<Frame>, String> {
+        match self.upcoming.take() {
+            Some(next) => Ok(next),
+            None => self.reel.step(&self.current),
         }
-        self.pos = target;
+    }
+
+    /// Shows `target`: one delta on when it is the next frame, else a fresh state warmed
+    /// up on the frames before it (what the operator was looking at is kept).
+    fn go(&mut self, state: &mut State, target: Target) -> Result<(), String> {
+        let frame = match target {
+            Target::Frame(i) if i == self.current.index + 1 => self.next()?,
+            Target::Frame(i) if i == self.current.index && state.snapshot.is_some() => None,
+            Target::Frame(i) => Some(self.reel.frame(i)?),
+            Target::At(t) => Some(self.reel.frame_at(t)?),
+        };
+        match frame {
+            Some(frame) if frame.index == self.current.index + 1 => {
+                self.absorb(state, &frame);
+                self.current = frame;
+            }
+            Some(frame) => {
+                let mut fresh = fresh_state(state.keymap.clone(), state.thresholds.clone(), &self.reel);
+                carry_view(state, &mut fresh);
+                let mut warm = self.reel.frame(frame.index.saturating_sub(WARM_UP))?;
+                self.absorb(&mut fresh, &warm);
+                while warm.index < frame.index {
+                    match self.reel.step(&warm)? {
+                        Some(next) => warm = next,
+                        None => break,
+                    }
+                    self.absorb(&mut fresh, &warm);
+                }
+                self.current = warm;
+                *state = fresh;
+            }
+            None => {
+                if target != Target::Frame(self.current.index) {
+                    self.playing = false; // the end
+                }
+            }
+        }
+        self.upcoming = None;
         let view = self.view();
         app::update(state, Msg::Db(DbEvent::Replay(view)));
+        Ok(())
     }
 
     fn view(&self) -> ReplayView {
-        let at = self.reel.time(self.pos);
+        let at = self.current.snapshot.taken_at;
         let (last, next) = self.reel.actions_around(at);
+        let (first, end) = self.reel.span();
         ReplayView {
             file: self.file.clone(),
-            frame: self.pos,
+            frame: self.current.index,
             frames: self.reel.len(),
             at,
-            first: self.reel.time(0),
-            last: self.reel.time(self.reel.len() - 1),
+            first,
+            last: end,
             playing: self.playing,
             speed: self.speed,
             last_action: last.cloned(),
@@ -119,57 +139,76 @@ impl Player {
         }
     }
 
-    fn act(&mut self, state: &mut State, action: ReplayAction) {
-        let at = self.reel.time(self.pos);
+    fn act(&mut self, state: &mut State, action: ReplayAction) -> Result<(), String> {
+        let at = self.current.snapshot.taken_at;
+        let pos = self.current.index;
         let minute = chrono::Duration::seconds(60);
+        // Times in a reel are checked to lie in 1970..3000: a minute either way cannot overflow.
+        let shifted = |d: chrono::Duration| at.checked_add_signed(d).unwrap_or(at);
         let target = match action {
-            ReplayAction::StepBack => self.pos.saturating_sub(1),
-            ReplayAction::StepForward => self.pos + 1,
-            ReplayAction::JumpBack => self.reel.frame_at(at - minute).min(self.pos.saturating_sub(1)),
-            ReplayAction::JumpForward => self.reel.frame_at(at + minute).max(self.pos + 1),
+            ReplayAction::StepBack => Target::Frame(pos.saturating_sub(1)),
+            ReplayAction::StepForward => Target::Frame(pos + 1),
+            ReplayAction::JumpBack => {
+                let t = shifted(-minute);
+                let i = self.reel.frame_at(t)?.index.min(pos.saturating_sub(1));
+                Target::Frame(i)
+            }
+            ReplayAction::JumpForward => Target::Frame(self.reel.frame_at(shifted(minute))?.index.max(pos + 1)),
             ReplayAction::Play => {
                 self.playing = !self.playing;
-                self.pos
+                Target::Frame(pos)
             }
             ReplayAction::Faster | ReplayAction::Slower => {
                 let i = SPEEDS.iter().position(|s| *s == self.speed).unwrap_or(0);
                 let i =
                     if action == ReplayAction::Faster { (i + 1).min(SPEEDS.len() - 1) } else { i.saturating_sub(1) };
                 self.speed = SPEEDS[i];
-                self.pos
+                Target::Frame(pos)
             }
             // The screen as it was when the action happened; pressed again, the frame after.
-            ReplayAction::NextAction => match self.reel.actions_around(at).1 {
-                Some((t, _)) => self.reel.frame_at(*t).max(self.pos + 1).min(self.after(*t)),
-                None => self.pos,
+            ReplayAction::NextAction => match self.reel.actions_around(at).1.map(|(t, _)| *t) {
+                Some(t) => {
+                    let at_action = self.reel.frame_at(t)?.index;
+                    let after = (at_action + 1).min(self.reel.len() - 1);
+                    Target::Frame(at_action.max(pos + 1).min(after))
+                }
+                None => Target::Frame(pos),
             },
-            ReplayAction::PrevAction => match self.reel.actions_around(at - chrono::Duration::milliseconds(1)).0 {
-                Some((t, _)) => self.reel.frame_at(*t),
-                None => self.pos,
-            },
+            ReplayAction::PrevAction => {
+                match self.reel.actions_around(shifted(-chrono::Duration::milliseconds(1))).0.map(|(t, _)| *t) {
+                    Some(t) => Target::At(t),
+                    None => Target::Frame(pos),
+                }
+            }
         };
-        if target >= self.reel.len() {
+        if matches!(target, Target::Frame(i) if i >= self.reel.len()) {
             self.playing = false;
         }
-        self.go(state, target);
-    }
-
-    /// The first frame read after `t`.
-    fn after(&self, t: chrono::DateTime<chrono::Utc>) -> usize {
-        (self.reel.frame_at(t) + 1).min(self.reel.len() - 1)
+        self.go(state, target)
     }
 
     /// How long until the next frame is due, when playing.
-    fn next_due(&self) -> Option<Duration> {
-        if !self.playing || self.pos + 1 >= self.reel.len() {
+    fn next_due(&mut self) -> Option<Duration> {
+        if !self.playing {
             return None;
         }
-        let gap = (self.reel.time(self.pos + 1) - self.reel.time(self.pos)).to_std().unwrap_or_default();
+        if self.upcoming.is_none() {
+            self.upcoming = Some(self.reel.step(&self.current).unwrap_or(None));
+        }
+        let next = self.upcoming.as_ref()?.as_ref()?;
+        let gap = (next.snapshot.taken_at - self.current.snapshot.taken_at).to_std().unwrap_or_default();
         Some((gap / self.speed).min(LONGEST_WAIT))
     }
 }
 
-fn fresh_state(keymap: app::keymap::Keymap, thresholds: crate::model::Thresholds, reel: &Reel) -> State {
+/// Where to go: a frame, or the last frame read at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Frame(usize),
+    At(DateTime<Utc>),
+}
+
+fn fresh_state(keymap: app::keymap::Keymap, thresholds: crate::model::Thresholds, reel: &FileReel) -> State {
     let mut state = State::new(thresholds, Duration::from_secs(1), keymap, reel.header.target.clone(), Instant::now());
     state.read_only = true;
     state.watch = reel.header.mode == "watch";
@@ -194,14 +233,18 @@ fn carry_view(from: &State, to: &mut State) {
     }
 }
 
-pub async fn run(reel: Reel, file: &Path, config: &Config) -> anyhow::Result<i32> {
+pub async fn run(mut reel: FileReel, file: &Path, config: &Config) -> anyhow::Result<i32> {
     let keymap = config.keymap().map_err(anyhow::Error::msg)?;
     let theme = Theme::new(&config.colours, Theme::no_color_from_env());
     let mut state = fresh_state(keymap, config.thresholds.clone(), &reel);
-    let current = reel.snapshot(0);
-    let file = file.display().to_string();
-    let mut player = Player { reel, file, pos: 0, current, playing: false, speed: 1, base: Instant::now() };
-    player.go(&mut state, 0);
+    let name = file.display().to_string();
+    let current = reel.frame(0).map_err(|why| anyhow::anyhow!("replay {name}: {why}"))?;
+    let first = reel.span().0;
+    let mut player =
+        Player { reel, file: name, current, upcoming: None, first, playing: false, speed: 1, base: Instant::now() };
+    player.absorb(&mut state, &player.current.clone());
+    let view = player.view();
+    app::update(&mut state, Msg::Db(DbEvent::Replay(view)));
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -230,7 +273,12 @@ pub async fn run(reel: Reel, file: &Path, config: &Config) -> anyhow::Result<i32
         };
         for effect in effects {
             match effect {
-                Effect::Replay(action) => player.act(&mut state, action),
+                Effect::Replay(action) => {
+                    if let Err(why) = player.act(&mut state, action) {
+                        player.playing = false;
+                        tracing::warn!("replay {}: {why}", player.file);
+                    }
+                }
                 Effect::Copy(text) => super::terminal::copy_to_clipboard(&text),
                 Effect::Log { error: true, text } => tracing::warn!("{text}"),
                 Effect::Log { error: false, text } => tracing::info!("{text}"),

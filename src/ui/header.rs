@@ -68,6 +68,14 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if state.paused {
         badges.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
     }
+    match &state.recording {
+        Some(crate::app::Recording::On) => badges.push(Span::styled(" ● REC ", theme.dim())),
+        // Why: the status line and the log say it.
+        Some(crate::app::Recording::Stopped(_)) => {
+            badges.push(Span::styled(" REC STOPPED ", theme.alert(Level::Critical)));
+        }
+        None => {}
+    }
     if state.replay.is_some() {
         badges.push(Span::styled(" REPLAY ", theme.alert(Level::Warning)));
     } else if state.read_only || state.watch {
