@@ -9,6 +9,12 @@
 --   claim:       UPDATE backfill_log, INSERT backfill_queue, INSERT backfill_console_audit
 --   reset-stuck: UPDATE backfill_log, INSERT backfill_console_audit
 --   release:     pg_signal_backend (it cannot signal a superuser's backend), INSERT backfill_console_audit
+--   retry:       UPDATE backfill_log, INSERT backfill_console_audit
+--   dead redrive/purge: DELETE backfill_queue_dead, INSERT backfill_queue (redrive), UPDATE backfill_log
+--                (a redrive claims a pending month for its message), INSERT backfill_console_audit
+-- The audit table takes INSERT only into the columns a client may fill: who (the login),
+--   when, the backend and the application name are set by the database itself (migration
+--   007's trigger), and no role here may UPDATE or DELETE an audit row.
 -- An action the role may not take is refused by the server and the console says
 -- which privilege is missing; the refusal is audited where the role may write
 -- the audit table, and logged otherwise.
@@ -33,5 +39,9 @@ GRANT SELECT ON SEQUENCE backfill_queue_msg_id_seq TO backfill_watcher;
 GRANT backfill_watcher TO backfill_operator;
 GRANT pg_signal_backend TO backfill_operator;
 GRANT UPDATE ON backfill_log TO backfill_operator;
-GRANT INSERT ON backfill_queue, backfill_console_audit TO backfill_operator;
+GRANT INSERT ON backfill_queue TO backfill_operator;
+GRANT DELETE ON backfill_queue_dead TO backfill_operator;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON backfill_console_audit FROM backfill_operator;
+GRANT INSERT (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail,
+  ssh_client, claims) ON backfill_console_audit TO backfill_operator;
 GRANT USAGE ON SEQUENCE backfill_queue_msg_id_seq, backfill_console_audit_id_seq TO backfill_operator;

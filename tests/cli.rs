@@ -269,7 +269,7 @@ async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password()
     let mut s = db.session().await;
     common::seed(&mut s, "2024-01", "2024-12").await;
     s.client.batch_execute("UPDATE backfill_log SET status = 'failed' WHERE month IN (10, 11)").await.unwrap();
-    let ssh = [("SSH_CONNECTION", "203.0.113.7 51234 10.0.0.2 22"), ("USER", "ops")];
+    let ssh = [("SSH_CONNECTION", "203.0.113.7 51234 10.0.0.2 22"), ("USER", "ops"), ("SUDO_USER", "alice")];
     let retried = run_with(&db.url, &["retry", "--months", "2024-10..2024-11", "--yes"], &ssh);
     assert_eq!(retried.code, 0, "{}", retried.stderr);
     let claimed = run(&db.url, &["claim", "--months", "2024-11", "--json"]);
@@ -278,7 +278,14 @@ async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password()
     let rows = doc["rows"].as_array().unwrap();
     let retry = rows.iter().find(|r| r["action"] == "retry").unwrap_or_else(|| panic!("{doc}"));
     assert_eq!(retry["ssh_client"], "203.0.113.7:51234");
-    assert_eq!(retry["os_user"], "ops");
+    // The OS user is the process's own (its uid); what the environment says is a claim.
+    let me = nix::unistd::User::from_uid(nix::unistd::getuid()).unwrap().unwrap().name;
+    assert_eq!(retry["os_user"], me.as_str());
+    assert_eq!(retry["claims"]["ssh_client"], "203.0.113.7:51234");
+    assert_eq!(retry["claims"]["sudo_user"], "alice");
+    if me != "ops" {
+        assert_eq!(retry["claims"]["env_user"], "ops");
+    }
     assert_eq!(retry["parameters"]["months"], "2024-10..2024-11");
     assert_eq!(retry["outcome"], "done: retried 2, skipped 0");
     assert!(retry["db_user"].as_str().is_some_and(|u| !u.is_empty()));
@@ -290,7 +297,11 @@ async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password()
     let january = json(&run(&db.url, &["audit", "--month", "2024-01", "--json"]));
     assert_eq!(january["rows"], serde_json::json!([]));
     let text = run(&db.url, &["audit"]);
-    assert!(text.stdout.contains("ops@") && text.stdout.contains("(ssh 203.0.113.7:51234)"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(&format!("{me}@")) && text.stdout.contains("(claims: ssh 203.0.113.7:51234, sudo alice"),
+        "{}",
+        text.stdout
+    );
     let password = db.url.split(':').nth(2).and_then(|s| s.split('@').next()).unwrap();
     let all = common::count(
         &s.client,

@@ -10,6 +10,7 @@ use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
 use backfill_console::model::dead::{DeadMessage, RedriveReport, RedriveSkip};
 use backfill_console::model::lock_key::YearMonth;
+use backfill_console::model::payload::Payload;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixture::screen::render;
 
@@ -139,9 +140,10 @@ fn the_audit_view_lists_newest_first_and_the_filter_applies() {
         action: action.into(),
         target_month: None,
         target_pid: None,
-        parameters: serde_json::json!({ "months": months }),
+        parameters: Payload::Value(serde_json::json!({ "months": months })),
         outcome: outcome.into(),
         detail: None,
+        claims: Default::default(),
     };
     let rows = vec![
         row(3, "retry", "2024-10..2024-12", "done: retried 3, skipped 0"),
@@ -153,6 +155,9 @@ fn the_audit_view_lists_newest_first_and_the_filter_applies() {
     insta::assert_snapshot!("audit_view_160x48", render(&s, 160, 48, false));
     s.filter = "retry".into();
     let screen = render(&s, 160, 48, false);
-    assert!(screen.contains("1 row(s) matching \"retry\"") && screen.contains("(ssh 203.0.113.7:51234)"), "{screen}");
+    assert!(
+        screen.contains("1 row(s) matching \"retry\"") && screen.contains("(claims: ssh 203.0.113.7:51234)"),
+        "{screen}"
+    );
     assert!(!screen.contains("dead.redrive"), "{screen}");
 }

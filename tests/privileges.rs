@@ -104,6 +104,44 @@ async fn the_operator_acts_and_is_audited_by_name() {
 }
 
 #[tokio::test]
+async fn the_audit_trail_cannot_be_forged_by_a_role_that_writes_it() {
+    let (db, admin, _) = world().await;
+    let (user, pw) = common::login_in_role(&db, "backfill_operator").await;
+    let operator = common::connect_url(&common::url_as(&db, &user, &pw)).await;
+    // Naming who or when is refused outright (column grants) …
+    let forged = "INSERT INTO backfill_console_audit (db_user, at, backend_pid, application_name, action, outcome)
+                  VALUES ('alice', now() - interval '3 hours', 1, 'scheduler', 'release.terminate', 'done')";
+    let err = operator.client.batch_execute(forged).await.unwrap_err();
+    assert!(format!("{err:?}").contains("permission denied"), "{err:?}");
+    // … and whatever an INSERT says, the row carries the real login, time, backend and application.
+    admin.client.batch_execute(forged).await.unwrap();
+    let row = admin
+        .client
+        .query_one(
+            "SELECT db_user, at > now() - interval '1 minute', backend_pid = pg_backend_pid(), application_name
+             FROM backfill_console_audit WHERE action = 'release.terminate'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (db_user, recent, ours, application): (String, bool, bool, String) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_ne!(db_user, "alice");
+    assert!(recent && ours, "the time and the backend are the database's");
+    assert_eq!(application, "backfill-console");
+    // What the console writes goes in, the login stamped by the database.
+    let o = run(&common::url_as(&db, &user, &pw), &["claim", "--years", "2024..2024", "--batch", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let by: String = admin
+        .client
+        .query_one("SELECT db_user FROM backfill_console_audit WHERE action = 'claim'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(by, user);
+}
+
+#[tokio::test]
 async fn a_refusal_is_audited_where_the_role_may_write_the_audit() {
     let (db, admin, _) = world().await;
     let (user, pw) = common::login_in_role(&db, "backfill_watcher").await;

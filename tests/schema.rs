@@ -12,7 +12,16 @@ async fn migrate_creates_the_schema_and_is_idempotent() {
     let first = migrate::migrate(&mut s.client).await.unwrap();
     assert_eq!(
         first.applied,
-        ["001_backfill_log", "002_queue", "003_audit", "004_notify", "005_queue_depth", "006_audit_ssh"]
+        [
+            "001_backfill_log",
+            "002_queue",
+            "003_audit",
+            "004_notify",
+            "005_queue_depth",
+            "006_audit_ssh",
+            "007_audit_integrity",
+            "008_queue_month"
+        ]
     );
     assert_eq!(first.adopted_backfill_log_rows, None);
     let second = migrate::migrate(&mut s.client).await.unwrap();

@@ -6,36 +6,40 @@ use tokio_postgres::GenericClient;
 
 use super::DbError;
 use super::lock_key::YearMonth;
-pub use crate::model::audit::AuditRow;
+pub use crate::model::audit::{AuditRow, Claims};
+use crate::model::payload::Payload;
 
-/// Who is acting, as far as the operating system knows (the database user and
-/// application name are filled in by the server's column defaults).
+/// Who is acting: the operating-system user of this process (from its uid: nothing in
+/// the environment can change it) and the host; what the environment claims besides
+/// (`SUDO_USER`, `$USER`, `SSH_CONNECTION`) is recorded as claims, shown as such. The
+/// database user, the time, the backend and the application name are set by the
+/// database itself (migration 007), whatever a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
     pub os_user: String,
     pub os_host: String,
-    /// The operator's SSH client (`address:port` from `SSH_CONNECTION`), when in an SSH session.
-    pub ssh_client: Option<String>,
+    pub claims: Claims,
 }
 
 impl Actor {
     pub fn current() -> Self {
-        let os_user = std::env::var("SUDO_USER")
-            .ok()
-            .map(|sudo| format!("{sudo} (via sudo)"))
-            .or_else(|| std::env::var("USER").ok())
-            .or_else(|| std::env::var("LOGNAME").ok())
-            .or_else(|| nix::unistd::User::from_uid(nix::unistd::getuid()).ok().flatten().map(|u| u.name))
-            .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()));
+        let uid = nix::unistd::getuid();
+        let os_user = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(|| format!("uid {uid}"), |u| u.name);
         let os_host =
             nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "unknown".into());
-        let ssh_client = std::env::var("SSH_CONNECTION").ok().as_deref().and_then(ssh_client);
-        Self { os_user, os_host, ssh_client }
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty()).map(|v| crate::text::clip(&v, 64));
+        let claims = Claims {
+            sudo_user: env("SUDO_USER"),
+            // Only when it says something the uid does not.
+            env_user: env("USER").or_else(|| env("LOGNAME")).filter(|u| *u != os_user),
+            ssh_client: std::env::var("SSH_CONNECTION").ok().as_deref().and_then(ssh_client),
+        };
+        Self { os_user, os_host, claims }
     }
 
-    /// A test's or a benchmark's actor (no SSH session).
+    /// A test's or a benchmark's actor (no claims).
     pub fn named(os_user: &str, os_host: &str) -> Self {
-        Self { os_user: os_user.into(), os_host: os_host.into(), ssh_client: None }
+        Self { os_user: os_user.into(), os_host: os_host.into(), claims: Claims::default() }
     }
 }
 
@@ -59,9 +63,11 @@ pub struct AuditEntry<'a> {
     pub detail: Option<serde_json::Value>,
 }
 
+/// Only the columns a client may fill (who, when, the backend and the application are
+/// the database's: migration 007's trigger, and `sql/roles.sql` grants no more).
 pub const INSERT: &str = "INSERT INTO backfill_console_audit
-    (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail, ssh_client)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail, ssh_client, claims)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
 
 /// Writes one row (inside whatever transaction `client` is in) and returns its id.
 pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEntry<'_>) -> Result<i64, DbError> {
@@ -78,7 +84,8 @@ pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEn
                 p(&entry.parameters),
                 p(&entry.outcome),
                 p(&entry.detail),
-                p(&actor.ssh_client),
+                p(&actor.claims.ssh_client),
+                p(&actor.claims.as_json()),
             ],
         )
         .await
@@ -100,7 +107,7 @@ pub async fn read(
     let rows = client
         .query_typed(
             "SELECT id, at, db_user, os_user, os_host, ssh_client, application_name, action, target_year,
-                    target_month, target_pid, parameters, outcome, detail
+                    target_month, target_pid, parameters::text, outcome, detail::text, claims::text
              FROM backfill_console_audit
              WHERE at >= now() - make_interval(secs => $1)
                AND ($2::int IS NULL OR target_year * 100 + target_month = $2 OR detail ? $3
@@ -126,9 +133,10 @@ pub async fn read(
                 .zip(r.get::<_, Option<i32>>(9))
                 .and_then(|(y, m)| YearMonth::new(y, m)),
             target_pid: r.get(10),
-            parameters: r.get(11),
+            parameters: Payload::parse(&r.get::<_, String>(11)),
             outcome: r.get(12),
-            detail: r.get(13),
+            detail: r.get::<_, Option<String>>(13).map(|t| Payload::parse(&t)),
+            claims: r.get::<_, Option<String>>(14).map(|t| Claims::parse(&t)).unwrap_or_default(),
         })
         .collect())
 }

@@ -43,6 +43,18 @@ pub const MIGRATIONS: &[Migration] = &[
         comment_edits: &["c02e53a8db9b7821"],
     },
     Migration { version: 6, name: "audit_ssh", sql: include_str!("../../sql/006_audit_ssh.sql"), comment_edits: &[] },
+    Migration {
+        version: 7,
+        name: "audit_integrity",
+        sql: include_str!("../../sql/007_audit_integrity.sql"),
+        comment_edits: &[],
+    },
+    Migration {
+        version: 8,
+        name: "queue_month",
+        sql: include_str!("../../sql/008_queue_month.sql"),
+        comment_edits: &[],
+    },
 ];
 
 impl Migration {

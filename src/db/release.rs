@@ -47,12 +47,12 @@ fn statement(method: Method) -> String {
                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))),
          acted AS (SELECT pid, {function}(pid) AS ok FROM target)
          INSERT INTO backfill_console_audit
-           (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, ssh_client)
+           (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, ssh_client, claims)
          SELECT $4, $5, $6, $7, $8, $1, $9,
            coalesce((SELECT CASE WHEN ok THEN 'done' ELSE 'failed: the server did not signal the backend' END
                      FROM acted),
                     CASE WHEN $1 = pg_backend_pid() THEN '{OWN_BACKEND}' ELSE $10 END),
-           $11
+           $11, $12
          RETURNING outcome",
         function = function(method),
         OWN_BACKEND = OWN_BACKEND,
@@ -87,7 +87,8 @@ pub async fn release(
                 p(&target.month.month),
                 p(&params),
                 p(&REFUSED),
-                p(&actor.ssh_client),
+                p(&actor.claims.ssh_client),
+                p(&actor.claims.as_json()),
             ],
         )
         .await;

@@ -4,6 +4,45 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::lock_key::YearMonth;
+use super::payload::Payload;
+
+/// What the acting process's environment claimed (none of it verifiable): shown as claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Claims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo_user: Option<String>,
+    /// `$USER` (or `$LOGNAME`) when it differs from the process's user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_user: Option<String>,
+    /// The SSH client from `SSH_CONNECTION`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_client: Option<String>,
+}
+
+impl Claims {
+    /// Read back; anything else (written by hand, nested too deep) counts as no claim.
+    pub fn parse(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    pub fn as_json(&self) -> Option<serde_json::Value> {
+        let value = serde_json::to_value(self).ok()?;
+        value.as_object().is_some_and(|o| !o.is_empty()).then_some(value)
+    }
+
+    /// `ssh 203.0.113.7:51234, sudo alice, $USER ops` (empty when none).
+    pub fn describe(&self) -> String {
+        [
+            self.ssh_client.as_ref().map(|s| format!("ssh {s}")),
+            self.sudo_user.as_ref().map(|s| format!("sudo {s}")),
+            self.env_user.as_ref().map(|s| format!("$USER {s}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditRow {
@@ -17,19 +56,33 @@ pub struct AuditRow {
     pub action: String,
     pub target_month: Option<YearMonth>,
     pub target_pid: Option<i32>,
-    pub parameters: serde_json::Value,
+    pub parameters: Payload,
     pub outcome: String,
-    pub detail: Option<serde_json::Value>,
+    pub detail: Option<Payload>,
+    /// What the actor's environment claimed (rows written before migration 007 have
+    /// only `ssh_client`, shown as a claim too).
+    #[serde(default)]
+    pub claims: Claims,
 }
 
 impl AuditRow {
-    /// `ops@bastion-1 (ssh 203.0.113.7:51234) as backfill`.
+    /// `ops@bastion-1 as backfill (claims: ssh 203.0.113.7:51234, sudo alice)`: what the
+    /// database and the process's uid say, then what the environment claimed.
     pub fn who(&self) -> String {
-        let mut who = format!("{}@{}", self.os_user.as_deref().unwrap_or("?"), self.os_host.as_deref().unwrap_or("?"));
-        if let Some(ssh) = &self.ssh_client {
-            who.push_str(&format!(" (ssh {ssh})"));
+        let mut who = format!(
+            "{}@{} as {}",
+            self.os_user.as_deref().unwrap_or("?"),
+            self.os_host.as_deref().unwrap_or("?"),
+            self.db_user
+        );
+        let mut claims = self.claims.clone();
+        if claims.ssh_client.is_none() {
+            claims.ssh_client = self.ssh_client.clone();
         }
-        who.push_str(&format!(" as {}", self.db_user));
+        let claimed = claims.describe();
+        if !claimed.is_empty() {
+            who.push_str(&format!(" (claims: {claimed})"));
+        }
         who
     }
 

@@ -8,6 +8,7 @@ pub mod failure;
 pub mod hold;
 pub mod lock_key;
 pub mod months;
+pub mod payload;
 pub mod progress;
 pub mod recording;
 pub mod reel;
