@@ -3,6 +3,21 @@
 //! post-incident reading, never the terminal it draws on.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The console's log file, once opened.
+static LOG_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Appends a line to the log file directly (the panic hook: the log pane's buffer may
+/// never reach the file).
+pub fn append_to_file(text: &str) {
+    use std::io::Write;
+    if let Some(path) = LOG_FILE.get()
+        && let Ok(mut file) = std::fs::File::options().append(true).open(path)
+    {
+        let _ = writeln!(file, "{} {text}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+    }
+}
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -38,6 +53,7 @@ pub fn init_tui() -> Option<PathBuf> {
     tui_logger::set_default_level(tui_logger::LevelFilter::Info);
     let path = log_file()?;
     tui_logger::set_log_file(tui_logger::TuiLoggerFile::new(&path.to_string_lossy()));
+    let _ = LOG_FILE.set(path.clone());
     Some(path)
 }
 

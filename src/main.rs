@@ -12,6 +12,8 @@ use backfill_console::logging;
 
 fn main() {
     hide_password_from_process_title();
+    // A panic in any thread or task ends the process cleanly (terminal restored, one line).
+    backfill_console::tui::terminal::install_panic_exit();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Console { record: Default::default() });
     let tui = match &command {

@@ -100,3 +100,98 @@ async fn duplicate_queue_messages_are_listed_and_make_check_warn() {
     assert_eq!(warned.code, 1, "{}{}", warned.stdout, warned.stderr);
     assert!(warned.stdout.contains("1 month(s) with more than one live queue message"), "{}", warned.stdout);
 }
+
+/// `[[[…300 levels…]]]`: deeper than any JSON parser here goes.
+fn too_deep() -> String {
+    format!("{}{}", "[".repeat(300), "]".repeat(300))
+}
+
+/// A poison payload (and a poison audit row) is shown as unreadable, for that one value;
+/// every command reads, redrives and purges around it and never panics.
+#[tokio::test]
+async fn a_payload_nested_too_deep_is_shown_as_unreadable_and_stops_no_command() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-02").await;
+    let fine = common::dead_letter(&s, 2024, 1, "consumer crashed").await;
+    let poison: i64 = s
+        .client
+        .query_one(
+            "INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
+             VALUES (900001, now(), now(), 3, $1::text::jsonb, 'poison') RETURNING msg_id",
+            &[&too_deep()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    s.client
+        .execute(
+            "INSERT INTO backfill_console_audit (action, outcome, parameters, detail)
+             VALUES ('claim', 'done', $1::text::jsonb, $1::text::jsonb)",
+            &[&too_deep()],
+        )
+        .await
+        .unwrap();
+    let text = run(&db.url, &["dead", "list"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert!(text.stdout.contains("poison") && text.stdout.contains(&format!("msg {poison}")), "{}", text.stdout);
+    let doc = json(&run(&db.url, &["dead", "list", "--json"]));
+    let shown = doc["messages"].as_array().unwrap().iter().find(|m| m["msg_id"] == poison).unwrap().clone();
+    assert_eq!(shown["message"]["unreadable"], "nested deeper than 128 levels", "{shown}");
+    let audit = run(&db.url, &["audit"]);
+    assert_eq!(audit.code, 0, "{}", audit.stderr);
+    let audit_json = json(&run(&db.url, &["audit", "--json"]));
+    assert_eq!(audit_json["rows"][0]["parameters"]["unreadable"], "nested deeper than 128 levels");
+    // Redrive and purge work around it (and on it: it names no month, so it goes as it is).
+    let moved = json(&run(&db.url, &["dead", "redrive", "--all", "--yes", "--json"]));
+    assert_eq!(moved["moved"], serde_json::json!([fine, poison]), "{moved}");
+    let back: i64 =
+        s.client.query_one("SELECT msg_id FROM backfill_queue WHERE msg_id = $1", &[&poison]).await.unwrap().get(0);
+    assert_eq!(back, poison);
+    s.client.execute("DELETE FROM backfill_queue WHERE msg_id = $1", &[&poison]).await.unwrap();
+    s.client
+        .execute(
+            "INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
+             VALUES ($1, now(), now(), 3, $2::text::jsonb, 'poison')",
+            &[&poison, &too_deep()],
+        )
+        .await
+        .unwrap();
+    let purged = json(&run(&db.url, &["dead", "purge", "--reason", "poison", "--yes", "--json"]));
+    assert_eq!(purged["purged"], serde_json::json!([poison]));
+}
+
+/// One `msg_id` in both tables: that message is reported and left where it is, and the
+/// rest of the redrive goes on (a raw duplicate-key error used to fail every chunk with it).
+#[tokio::test]
+async fn a_message_already_in_the_queue_is_reported_and_the_rest_goes_on() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    common::seed(&mut s, "2024-01", "2024-03").await;
+    let a = common::dead_letter(&s, 2024, 1, "crashed").await;
+    let b = common::dead_letter(&s, 2024, 2, "crashed").await;
+    // A copy of b's row is back in the queue under the same id (a hand-made repair gone wrong).
+    s.client
+        .execute("INSERT INTO backfill_queue (msg_id, message) VALUES ($1, '{\"note\": \"copy\"}')", &[&b])
+        .await
+        .unwrap();
+    let r = run(&db.url, &["dead", "redrive", "--all", "--yes", "--json"]);
+    assert_eq!(r.code, 1, "a message left alone: exit 1\n{}", r.stderr);
+    let report = json(&r);
+    assert_eq!(report["moved"], serde_json::json!([a]));
+    assert_eq!(report["skipped"], serde_json::json!([{ "msg_id": b, "reason": "already_queued" }]));
+    assert_eq!(
+        common::count(&s.client, &format!("SELECT count(*) FROM backfill_queue_dead WHERE msg_id = {b}")).await,
+        1
+    );
+}
+
+#[test]
+fn a_million_ids_in_several_ranges_are_refused() {
+    let r = run(
+        "postgresql://nobody@127.0.0.1:1/none",
+        &["dead", "redrive", "--ids", "1..999999,1000001..1999999", "--yes"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("more than a million"), "{}", r.stderr);
+}

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use backfill_console::db::connect::Session;
-use backfill_console::db::dead::{self, RedriveRequest, RedriveSkip};
+use backfill_console::db::dead::{self, RedriveRequest, RedriveSkip, Which};
 
 /// Dead letters for each (year, month) with `reason`; their ids.
 async fn dead_letters(s: &Session, months: &[(i32, i32)], reason: &str) -> Vec<i64> {
@@ -40,11 +40,14 @@ async fn exactly_the_chosen_messages_move_once_and_completed_months_wait_for_for
         .unwrap();
     let crashed = dead_letters(&s, &[(2024, 1), (2024, 2), (2024, 3)], "consumer crashed").await;
     let timeouts = dead_letters(&s, &[(2024, 4)], "isbndb timeout").await;
-    let listed = dead::list(&s.client, None).await.unwrap();
-    assert_eq!(listed.len(), 4);
-    let groups = backfill_console::model::dead::by_reason(&listed);
-    assert_eq!((groups[0].reason.as_str(), groups[0].count), ("consumer crashed", 3));
-    assert_eq!(dead::list(&s.client, Some("isbndb timeout")).await.unwrap().len(), 1);
+    let listed = dead::list(&s.client, None, 100).await.unwrap();
+    assert_eq!((listed.total, listed.messages.len()), (4, 4));
+    assert_eq!((listed.reasons[0].reason.as_str(), listed.reasons[0].count), ("consumer crashed", 3));
+    assert_eq!(dead::list(&s.client, Some("isbndb timeout"), 100).await.unwrap().messages.len(), 1);
+    // A page: every reason still counted, only the newest messages read.
+    let page = dead::list(&s.client, None, 1).await.unwrap();
+    assert_eq!((page.total, page.messages.len(), page.messages[0].msg_id), (4, 1, timeouts[0]));
+    assert_eq!(dead::ids(&s.client, &Which::Reason("consumer crashed".into()), None).await.unwrap(), crashed);
     let (_stop, mut never) = tokio::sync::watch::channel(false);
     // A dry run changes nothing.
     let dry = RedriveRequest { dry_run: true, ..request(&crashed, 2) };
@@ -57,6 +60,9 @@ async fn exactly_the_chosen_messages_move_once_and_completed_months_wait_for_for
         .unwrap();
     assert_eq!(report.moved, [crashed[0], crashed[1]]);
     assert_eq!(report.chunks, 2);
+    // Their pending months were claimed with the message: the claim routine will not queue them again.
+    assert_eq!(report.claimed.iter().map(|c| c.month.to_string()).collect::<Vec<_>>(), ["2024-01", "2024-02"]);
+    assert_eq!(common::status_of(&s.client, 2024, 1).await, "processing");
     for id in &crashed[..2] {
         assert_eq!(where_is(&s, *id).await, (1, 0));
         let (reads, ready): (i32, bool) = {
@@ -78,7 +84,8 @@ async fn exactly_the_chosen_messages_move_once_and_completed_months_wait_for_for
     assert!(again.skipped.iter().all(|k| k.why == RedriveSkip::Gone) && again.skipped.len() == 2);
     assert_eq!(common::count(&s.client, "SELECT count(*) FROM backfill_queue").await, 3);
     // Purge: exactly the chosen, one audit row.
-    let purged = dead::purge(&mut s.client, None, &common::actor(), &timeouts, "test").await.unwrap();
+    let purged =
+        dead::purge(&mut s.client, None, &common::actor(), &Which::Ids(timeouts.clone()), None, "test").await.unwrap();
     assert_eq!(purged.purged, timeouts);
     assert_eq!(where_is(&s, timeouts[0]).await, (0, 0));
     let audits =
@@ -112,8 +119,8 @@ async fn a_redrive_cancelled_between_chunks_leaves_every_message_in_exactly_one_
 }
 
 /// The link dies between two chunks (the server ends the session while the redrive
-/// waits to send its next chunk): the redrive fails as a lost link, the committed chunk
-/// stays, the rest are still dead letters — none in both tables or neither.
+/// waits to send its next chunk): the redrive stops and reports the lost link with what
+/// the committed chunk did; the rest are still dead letters — none in both tables or neither.
 #[tokio::test]
 async fn a_redrive_cut_off_between_chunks_leaves_every_message_in_exactly_one_table() {
     let db = common::migrated_db().await;
@@ -138,8 +145,9 @@ async fn a_redrive_cut_off_between_chunks_leaves_every_message_in_exactly_one_ta
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     killer.client.execute("SELECT pg_terminate_backend($1)", &[&pid]).await.unwrap();
-    let err = task.await.unwrap().unwrap_err();
-    assert!(err.is_connection_loss(), "{err}");
+    let report = task.await.unwrap().expect("the first chunk was committed: a report, with the error");
+    assert!(report.stopped && report.error.is_some(), "{report:?}");
+    assert_eq!((report.moved.as_slice(), report.remaining.as_slice()), (&ids[..2], &ids[2..]));
     for (i, id) in ids.iter().enumerate() {
         let expected = if i < 2 { (1, 0) } else { (0, 1) };
         assert_eq!(where_is(&killer, *id).await, expected, "message {id}");
@@ -170,8 +178,10 @@ async fn racing_redrives_and_purges_move_each_message_once() {
                     continue;
                 }
                 if w == 3 && rng.random_bool(0.3) {
-                    purged
-                        .extend(dead::purge(&mut s.client, None, &common::actor(), &chosen, "t").await.unwrap().purged);
+                    let which = Which::Ids(chosen);
+                    purged.extend(
+                        dead::purge(&mut s.client, None, &common::actor(), &which, None, "t").await.unwrap().purged,
+                    );
                 } else {
                     let (_stop, mut never) = tokio::sync::watch::channel(false);
                     let req = request(&chosen, rng.random_range(1..6));

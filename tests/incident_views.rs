@@ -8,7 +8,7 @@ use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
-use backfill_console::model::dead::{DeadMessage, RedriveReport, RedriveSkip};
+use backfill_console::model::dead::{DeadLetters, DeadMessage, DeadReason, RedriveReport, RedriveSkip, Which};
 use backfill_console::model::lock_key::YearMonth;
 use backfill_console::model::payload::Payload;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -27,8 +27,24 @@ fn dead(msg_id: i64, month: i32, reason: &str, status: Status) -> DeadMessage {
         enqueued_at: fixture::t(7200),
         dead_at: fixture::t(3600 - msg_id),
         reason: Some(reason.into()),
-        message: serde_json::json!({ "job_id": "0b6f5d9e-1c1a-4f0e-9b51-6a0e1c3f7a21", "year": 2024, "month": month }),
+        message: Payload::Value(
+            serde_json::json!({ "job_id": "0b6f5d9e-1c1a-4f0e-9b51-6a0e1c3f7a21", "year": 2024, "month": month }),
+        ),
     }
+}
+
+/// What the worker reads: every reason counted (here from the messages), the messages.
+fn letters(messages: Vec<DeadMessage>) -> DeadLetters {
+    let mut reasons: Vec<DeadReason> = Vec::new();
+    for m in &messages {
+        let reason = m.reason.clone().unwrap_or_default();
+        match reasons.iter_mut().find(|r| r.reason == reason) {
+            Some(r) => r.count += 1,
+            None => reasons.push(DeadReason { reason, count: 1, newest: m.dead_at }),
+        }
+    }
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+    DeadLetters { total: messages.len() as i64, reasons, messages, read_at: Some(fixture::t(0)) }
 }
 
 #[test]
@@ -42,7 +58,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
         dead(42, 4, "consumer crashed", Status::Completed),
         dead(43, 5, "isbndb timeout", Status::Retry),
     ];
-    app::update(&mut s, Msg::Db(DbEvent::DeadLetters(Ok(messages))));
+    app::update(&mut s, Msg::Db(DbEvent::DeadLetters(Ok(letters(messages)))));
     insta::assert_snapshot!("dead_reasons_80x24", render(&s, 80, 24, false));
     // Row 0 is every reason at once: it has no list of its own.
     key(&mut s, KeyCode::Enter);
@@ -61,7 +77,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     key(&mut s, KeyCode::Down);
     let fx = key(&mut s, KeyCode::Char('r'));
     let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((job.ids.clone(), job.dry_run, job.force), (vec![41, 42], true, false));
+    assert_eq!((job.which.clone(), job.dry_run, job.force), (Which::Reason("consumer crashed".into()), true, false));
     let skip = backfill_console::model::dead::SkippedMessage { msg_id: 42, why: RedriveSkip::MonthCompleted };
     let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, skipped: vec![skip], ..Default::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: plan })));
@@ -80,13 +96,13 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     assert!(screen.contains("rate: 60/min"), "{screen}");
     insta::assert_snapshot!("redrive_dialog_160x48", screen);
     let fx = key(&mut s, KeyCode::Enter);
-    assert!(
-        matches!(
-            fx.as_slice(),
-            [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), force: true, .. }))]
-        ),
-        "{fx:?}"
-    );
+    // Confirmed: exactly the messages the plan weighed, by id.
+    let [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), force: true, which, .. }))] =
+        fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(which, &Which::Ids(vec![41, 42]));
     // Running: progress shows, and Esc asks it to stop between chunks.
     app::update(&mut s, Msg::Db(DbEvent::JobProgress("chunk 1: moved 1 of 2, left alone 0".into())));
     let running = render(&s, 80, 24, false);
@@ -98,18 +114,19 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let (mut all, _) = fixture::state(20);
     on_action(&mut all, Action::DeadLetters);
     let messages = vec![dead(41, 3, "consumer crashed", Status::Pending), dead(43, 5, "isbndb timeout", Status::Retry)];
-    app::update(&mut all, Msg::Db(DbEvent::DeadLetters(Ok(messages))));
+    app::update(&mut all, Msg::Db(DbEvent::DeadLetters(Ok(letters(messages)))));
     let fx = key(&mut all, KeyCode::Char('r'));
     let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
-    assert_eq!((job.ids.clone(), job.selection.as_str()), (vec![41, 43], "console: every reason"));
+    assert_eq!((job.which.clone(), job.selection.as_str()), (Which::All, "console: every reason"));
     // Purge a single message: the count is in the confirmation.
     let (mut p, _) = fixture::state(20);
     on_action(&mut p, Action::DeadLetters);
-    app::update(&mut p, Msg::Db(DbEvent::DeadLetters(Ok(vec![dead(43, 5, "isbndb timeout", Status::Retry)]))));
+    app::update(&mut p, Msg::Db(DbEvent::DeadLetters(Ok(letters(vec![dead(43, 5, "isbndb timeout", Status::Retry)])))));
+    key(&mut p, KeyCode::Down);
     key(&mut p, KeyCode::Enter);
     key(&mut p, KeyCode::Char('X'));
-    let Overlay::Dialog(Dialog::Purge { ids, .. }) = &p.overlay else { panic!("{:?}", p.overlay) };
-    assert_eq!(ids, &[43]);
+    let Overlay::Dialog(Dialog::Purge { which, count, .. }) = &p.overlay else { panic!("{:?}", p.overlay) };
+    assert_eq!((which, *count), (&Which::Ids(vec![43]), 1));
     assert!(render(&p, 80, 24, true).contains("DELETE 1 dead letter(s) for good: 43"));
     insta::assert_snapshot!("purge_dialog_80x24", render(&p, 80, 24, false));
     insta::assert_snapshot!("purge_dialog_160x48", render(&p, 160, 48, false));
@@ -119,7 +136,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let (mut ro, _) = fixture::state(20);
     ro.read_only = true;
     on_action(&mut ro, Action::DeadLetters);
-    app::update(&mut ro, Msg::Db(DbEvent::DeadLetters(Ok(vec![dead(43, 5, "x", Status::Retry)]))));
+    app::update(&mut ro, Msg::Db(DbEvent::DeadLetters(Ok(letters(vec![dead(43, 5, "x", Status::Retry)])))));
     assert!(matches!(key(&mut ro, KeyCode::Char('r')).as_slice(), [Effect::Log { .. }]));
     assert!(ro.notice.as_ref().unwrap().text.contains("read-only"));
 }

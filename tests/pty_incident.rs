@@ -63,3 +63,78 @@ async fn operator_marks_three_failed_months_and_retries_them_through_the_dialog(
     .unwrap();
     assert_eq!(code, 0);
 }
+
+/// A dead letter and an audit row nested 300 deep: the console's views show that one
+/// value as unreadable and go on (a panicked task used to leave a frozen screen behind).
+#[tokio::test(flavor = "multi_thread")]
+async fn poison_values_are_shown_as_unreadable_in_the_console() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    admin
+        .client
+        .execute(
+            "INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
+             VALUES (900001, now(), now(), 3, $1::text::jsonb, 'poison pill')",
+            &[&deep],
+        )
+        .await
+        .unwrap();
+    admin
+        .client
+        .execute(
+            "INSERT INTO backfill_console_audit (action, outcome, parameters, detail)
+             VALUES ('claim', 'done: forged deep', $1::text::jsonb, $1::text::jsonb)",
+            &[&deep],
+        )
+        .await
+        .unwrap();
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &[], &[], 30, 120);
+        c.wait_for("Months 3/3");
+        c.send("D");
+        c.wait_for("poison pill");
+        c.send("j"); // row 0 is every reason at once
+        c.send("\r");
+        c.wait_for("900001");
+        c.send("\r");
+        c.wait_for("payload unreadable (nested deeper than 128 levels)");
+        // One Esc at a time (two at once read as Alt+Esc): the payload, the list, the view.
+        c.send("\x1b");
+        c.wait_gone("payload unreadable");
+        c.send("\x1b");
+        c.wait_for("(every reason)");
+        c.send("\x1b");
+        c.wait_gone("Dead letters");
+        c.send("A");
+        c.wait_for("done: forged deep");
+        c.send("\x1b");
+        c.wait_gone("Audit trail");
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+        c.assert_restored();
+    })
+    .await
+    .unwrap();
+}
+
+/// A panic in a task (here the database worker, asked to by the test build) ends the
+/// whole process: the terminal given back, one line saying so, exit status 101.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_in_a_task_ends_the_process_with_the_terminal_restored() {
+    let db = common::migrated_db().await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &[], &[("BACKFILL_TEST_PANIC", "worker")], 30, 120);
+        assert_eq!(c.wait_exit(), 101, "the screen:\n{}", c.contents());
+        c.assert_restored();
+        let screen = c.contents();
+        let lines: Vec<&str> = screen.lines().filter(|l| l.contains("internal error")).collect();
+        assert_eq!(lines.len(), 1, "{screen}");
+        assert!(lines[0].contains("a test asked the worker to panic"), "{screen}");
+    })
+    .await
+    .unwrap();
+}

@@ -123,7 +123,11 @@ pub enum Dialog {
     },
     /// Dead letters deleted (the count is in the confirmation).
     Purge {
-        ids: Vec<i64>,
+        which: crate::model::dead::Which,
+        /// How many, and which, in words.
+        count: usize,
+        what: String,
+        until: Option<chrono::DateTime<chrono::Utc>>,
         selection: String,
     },
     /// A job is running.
@@ -154,8 +158,8 @@ impl Dialog {
             }
             Dialog::Reset { job, .. } => format!("Reset stuck months ({} chosen)", job.months.len()),
             Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
-            Dialog::Redrive { job, .. } => format!("Redrive {} dead letter(s)", job.ids.len()),
-            Dialog::Purge { ids, .. } => format!("Purge {} dead letter(s)", ids.len()),
+            Dialog::Redrive { plan, .. } => format!("Redrive {} dead letter(s)", plan.considered().len()),
+            Dialog::Purge { count, .. } => format!("Purge {count} dead letter(s)"),
             Dialog::Running { title, .. } | Dialog::Result { title, .. } => title.clone(),
         }
     }

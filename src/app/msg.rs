@@ -6,7 +6,7 @@ use crossterm::event::KeyEvent;
 
 use crate::model::audit::AuditRow;
 use crate::model::claim::{ClaimParams, ClaimReport};
-use crate::model::dead::{DeadMessage, PurgeReport, RedriveReport};
+use crate::model::dead::{DeadLetters, PurgeReport, RedriveReport, Which};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
 use crate::model::reset::{ResetReport, StuckMonthRow};
@@ -79,8 +79,8 @@ pub enum DbEvent {
     },
     /// The audit trail, newest first (or why it could not be read).
     Audit(Result<Vec<AuditRow>, String>),
-    /// The dead-letter table, newest first (or why it could not be read).
-    DeadLetters(Result<Vec<DeadMessage>, String>),
+    /// The dead-letter table: every reason counted, the newest messages (or why it could not be read).
+    DeadLetters(Result<DeadLetters, String>),
     /// How far the running job is (a redrive's chunks).
     JobProgress(String),
     /// Where a replay stands (sent by the replay driver with each frame).
@@ -105,9 +105,10 @@ pub enum Job {
     Retry(RetryJob),
     /// Dead letters back to the queue; `dry_run` plans it.
     Redrive(RedriveJob),
-    /// Dead letters deleted.
+    /// Dead letters deleted: `which`, none that died after `until` (what the operator saw).
     Purge {
-        ids: Vec<i64>,
+        which: Which,
+        until: Option<chrono::DateTime<chrono::Utc>>,
         selection: String,
     },
 }
@@ -140,7 +141,11 @@ pub struct ResetJob {
 /// A redrive as the console asks for it (no rate: its chunks back to back).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedriveJob {
-    pub ids: Vec<i64>,
+    /// What to redrive: a plan resolves a reason (or all) to ids; the confirmed job
+    /// takes exactly the ids the plan weighed.
+    pub which: Which,
+    /// None that died after this (what the operator saw), for a reason or all.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
     pub dry_run: bool,
     pub selection: String,
     /// At most this many messages a minute (`None`: chunks back to back).

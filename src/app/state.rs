@@ -10,7 +10,7 @@ use super::keymap::Keymap;
 use super::view::{LockSort, MonthSort};
 use crate::model::audit::AuditRow;
 use crate::model::causes::Cause;
-use crate::model::dead::DeadMessage;
+use crate::model::dead::DeadLetters;
 use crate::model::lock_key::YearMonth;
 use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 
@@ -113,7 +113,7 @@ pub struct State {
     /// The audit trail as last read for its view (`None`: reading).
     pub audit: Option<Result<Vec<AuditRow>, String>>,
     /// The dead letters as last read for their view (`None`: reading).
-    pub dead: Option<Result<Vec<DeadMessage>, String>>,
+    pub dead: Option<Result<DeadLetters, String>>,
     pub overlay: Overlay,
     pub notice: Option<Notice>,
     /// Why the last refresh failed, until one succeeds (shown when there is no

@@ -268,11 +268,13 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             let job = RedriveJob { force: !job.force, dry_run: true, ..job };
             start(state, Job::Redrive(job), "Planning the redrive (a dry run)")
         }
-        (Dialog::Redrive { job, .. }, DialogAction::Confirm) => {
-            start(state, Job::Redrive(RedriveJob { dry_run: false, ..job }), "Redriving")
+        (Dialog::Redrive { job, plan }, DialogAction::Confirm) => {
+            // Exactly the messages the plan weighed (no newcomer of the reason).
+            let which = crate::model::dead::Which::Ids(plan.considered());
+            start(state, Job::Redrive(RedriveJob { dry_run: false, which, ..job }), "Redriving")
         }
-        (Dialog::Purge { ids, selection }, DialogAction::Confirm) => {
-            start(state, Job::Purge { ids, selection }, "Purging")
+        (Dialog::Purge { which, until, selection, .. }, DialogAction::Confirm) => {
+            start(state, Job::Purge { which, until, selection }, "Purging")
         }
         (Dialog::Reset { job, .. }, DialogAction::Confirm) => {
             start(state, Job::Reset(ResetJob { dry_run: false, ..job }), "Resetting stuck months")

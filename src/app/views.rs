@@ -8,7 +8,7 @@ use super::state::{Overlay, State};
 use super::update::{refuse, start};
 use super::view::matches;
 use crate::model::audit::AuditRow;
-use crate::model::dead::{DeadMessage, DeadReason, by_reason, reason_of};
+use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
 
 /// The audit rows the view shows: the filter applied.
 pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
@@ -21,18 +21,18 @@ pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
         .collect()
 }
 
-/// The dead letters by reason, the most frequent first.
-pub fn dead_reasons(state: &State) -> Vec<DeadReason> {
+/// The dead letters by reason, the most frequent first (every reason, counted exactly).
+pub fn dead_reasons(state: &State) -> &[DeadReason] {
     match &state.dead {
-        Some(Ok(messages)) => by_reason(messages),
-        _ => Vec::new(),
+        Some(Ok(letters)) => &letters.reasons,
+        _ => &[],
     }
 }
 
-/// The messages of one reason, newest first.
+/// The messages of one reason among those read (the newest), newest first.
 pub fn dead_messages<'a>(state: &'a State, reason: &str) -> Vec<&'a DeadMessage> {
     match &state.dead {
-        Some(Ok(messages)) => messages.iter().filter(|m| reason_of(m) == reason).collect(),
+        Some(Ok(letters)) => letters.messages_of(reason),
         _ => Vec::new(),
     }
 }
@@ -84,14 +84,19 @@ pub fn on_dead_key(
                     format!("{} refused: read-only mode (no action is allowed)", action_word(action)),
                 );
             }
-            let Some((ids, selection)) = chosen(state, reason.as_deref(), selected) else {
+            let Some(chosen) = chosen(state, reason.as_deref(), selected) else {
                 return refuse(state, "no dead letter selected".into());
             };
+            let until = match &state.dead {
+                Some(Ok(letters)) => letters.read_at,
+                _ => None,
+            };
+            let Chosen { which, count, what, selection } = chosen;
             if action == OverlayAction::Purge {
-                state.overlay = Overlay::Dialog(Dialog::Purge { ids, selection });
+                state.overlay = Overlay::Dialog(Dialog::Purge { which, count, what, until, selection });
                 return Vec::new();
             }
-            let job = RedriveJob { ids, dry_run: true, selection, rate: None, force: false };
+            let job = RedriveJob { which, until, dry_run: true, selection, rate: None, force: false };
             return start(state, Job::Redrive(job), "Planning the redrive (a dry run)");
         }
         _ => {}
@@ -103,22 +108,44 @@ fn action_word(action: OverlayAction) -> &'static str {
     if action == OverlayAction::Purge { "purge" } else { "redrive" }
 }
 
-/// The ids an action takes: every message (row 0 of the reasons), all of the selected
-/// reason's, or the selected message.
-fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<(Vec<i64>, String)> {
+/// What an action takes, how many (as the view counted them), in words, and for the audit.
+struct Chosen {
+    which: Which,
+    count: usize,
+    what: String,
+    selection: String,
+}
+
+/// Every message (row 0 of the reasons), all of the selected reason's, or the selected message.
+fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<Chosen> {
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
     match reason {
         None if selected == 0 => {
-            let Some(Ok(messages)) = &state.dead else { return None };
-            let ids: Vec<i64> = messages.iter().map(|m| m.msg_id).collect();
-            (!ids.is_empty()).then(|| (ids, "console: every reason".to_string()))
+            let Some(Ok(letters)) = &state.dead else { return None };
+            (letters.total > 0).then(|| Chosen {
+                which: Which::All,
+                count: count(letters.total),
+                what: "every dead letter".into(),
+                selection: "console: every reason".into(),
+            })
         }
         None => {
-            let group = dead_reasons(state).into_iter().nth(selected - 1)?;
-            Some((group.msg_ids, format!("console: reason {}", group.reason)))
+            let group = dead_reasons(state).get(selected - 1)?;
+            Some(Chosen {
+                which: Which::Reason(group.reason.clone()),
+                count: count(group.count),
+                what: format!("every dead letter with the reason `{}`", group.reason),
+                selection: format!("console: reason {}", group.reason),
+            })
         }
         Some(r) => {
             let message = dead_messages(state, r).into_iter().nth(selected)?;
-            Some((vec![message.msg_id], format!("console: message {}", message.msg_id)))
+            Some(Chosen {
+                which: Which::Ids(vec![message.msg_id]),
+                count: 1,
+                what: compact_ids(&[message.msg_id]),
+                selection: format!("console: message {}", message.msg_id),
+            })
         }
     }
 }

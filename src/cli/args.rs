@@ -183,11 +183,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum DeadCommand {
-    /// Dead letters grouped by reason, newest first
+    /// Dead letters grouped by reason (every reason counted), the newest messages listed
     List {
         /// Only this reason
         #[arg(long)]
         reason: Option<String>,
+        /// List at most this many messages, newest first (1-10000)
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        limit: i64,
         #[arg(long)]
         json: bool,
     },

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use super::output::outln;
 
 use super::args::{DeadCommand, DeadSelection};
 use super::{CommandContext, confirm, render};
-use crate::db::dead::{self, RedriveRequest};
-use crate::model::dead::{by_reason, pacing, reason_of};
+use crate::db::dead::{self, RedriveRequest, Which};
+use crate::model::dead::pacing;
 use crate::present;
 use crate::text::{clip, sanitize};
 
@@ -18,7 +20,7 @@ pub async fn run(ctx: &CommandContext, command: DeadCommand) -> anyhow::Result<i
         );
     }
     match command {
-        DeadCommand::List { reason, json } => list(ctx, reason.as_deref(), json).await,
+        DeadCommand::List { reason, limit, json } => list(ctx, reason.as_deref(), limit, json).await,
         DeadCommand::Redrive { which, rate, force, dry_run, yes, json } => {
             redrive(ctx, &which, rate.as_deref(), force, dry_run, yes, json).await
         }
@@ -26,44 +28,64 @@ pub async fn run(ctx: &CommandContext, command: DeadCommand) -> anyhow::Result<i
     }
 }
 
-async fn list(ctx: &CommandContext, reason: Option<&str>, json: bool) -> anyhow::Result<i32> {
+async fn list(ctx: &CommandContext, reason: Option<&str>, limit: i64, json: bool) -> anyhow::Result<i32> {
+    if !(1..=10_000).contains(&limit) {
+        anyhow::bail!("--limit {limit}: between 1 and 10000");
+    }
     let session = ctx.connect_checked().await?;
-    let messages = dead::list(&session.client, reason).await?;
+    let letters = dead::list(&session.client, reason, limit).await?;
     if json {
-        let reasons = by_reason(&messages);
-        render::json(&serde_json::json!({ "reasons": reasons, "messages": messages }))?;
+        render::json(&letters)?;
         return Ok(0);
     }
-    if messages.is_empty() {
+    let reasons: Vec<_> = letters.reasons.iter().filter(|r| reason.is_none_or(|want| want == r.reason)).collect();
+    if reasons.is_empty() {
         outln!("no dead letter{}", reason.map_or(String::new(), |r| format!(" with the reason `{}`", clip(r, 60))));
         return Ok(0);
     }
-    for group in by_reason(&messages) {
-        outln!("{:>5}  {}", group.count, sanitize(&group.reason));
-        for m in messages.iter().filter(|m| reason_of(m) == group.reason) {
+    for group in reasons {
+        outln!("{:>7}  {}", group.count, sanitize(&group.reason));
+        for m in letters.messages_of(&group.reason) {
             let month = m.month.map_or("-".into(), |m| m.to_string());
             let status = m.month_status.as_ref().map_or("not in backfill_log".into(), |s| sanitize(s.as_str()));
             outln!(
-                "       msg {}  month {month} ({status})  reads {}  dead {}",
+                "         msg {}  month {month} ({status})  delivered {}×  dead {}",
                 m.msg_id,
                 m.read_count,
                 m.dead_at.format("%Y-%m-%d %H:%M:%S")
             );
         }
     }
+    let listed = letters.messages.len() as i64;
+    let of = reason.map_or(letters.total, |r| letters.reasons.iter().find(|g| g.reason == r).map_or(0, |g| g.count));
+    if listed < of {
+        outln!("the newest {listed} of {of} dead letter(s) are listed; --limit N lists more (up to 10000)");
+    }
     Ok(0)
 }
 
-/// The ids a selection names, and how it was chosen (for the audit rows).
-async fn chosen(client: &tokio_postgres::Client, which: &DeadSelection) -> anyhow::Result<(Vec<i64>, String)> {
-    if let Some(list) = &which.ids {
-        let ids = parse_ids(list).map_err(|e| anyhow::anyhow!("--ids: {e}"))?;
+/// What the flags choose, checked before anything is connected to.
+fn selection(which: &DeadSelection) -> anyhow::Result<Which> {
+    Ok(match (&which.ids, &which.reason) {
+        (Some(list), _) => Which::Ids(parse_ids(list).map_err(|e| anyhow::anyhow!("--ids: {e}"))?),
+        (None, Some(reason)) => Which::Reason(reason.clone()),
+        (None, None) => Which::All,
+    })
+}
+
+/// The ids a selection names (ids only: no payload is read), and how it was chosen (for
+/// the audit rows).
+async fn chosen(client: &tokio_postgres::Client, which: Which) -> anyhow::Result<(Vec<i64>, String)> {
+    if let Which::Ids(ids) = which {
         let selection = format!("--ids {}", dead::compact_ids(&ids));
         return Ok((ids, selection));
     }
-    let reason = which.reason.as_deref();
-    let messages = dead::list(client, reason).await?;
-    if messages.is_empty() {
+    let reason = match &which {
+        Which::Reason(r) => Some(r.as_str()),
+        _ => None,
+    };
+    let ids = dead::ids(client, &which, None).await?;
+    if ids.is_empty() {
         match reason {
             Some(r) => anyhow::bail!(
                 "--reason: no dead letter has the reason `{}`; `backfill-console dead list` shows the reasons",
@@ -73,12 +95,14 @@ async fn chosen(client: &tokio_postgres::Client, which: &DeadSelection) -> anyho
         }
     }
     let selection = reason.map_or_else(|| "--all".to_string(), |r| format!("--reason {r}"));
-    Ok((messages.iter().map(|m| m.msg_id).collect(), selection))
+    Ok((ids, selection))
 }
 
 /// `1,2,5..9`: message ids, ranges inclusive.
 pub fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
+    const MAX_IDS: i64 = 1_000_000;
     let mut ids = Vec::new();
+    let mut named: i64 = 0;
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let id = |s: &str| {
             s.trim().parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("`{s}` is not a message id"))
@@ -90,8 +114,10 @@ pub fn parse_ids(text: &str) -> Result<Vec<i64>, String> {
         if a > b {
             return Err(format!("`{part}`: the range runs backwards; write {b}..{a}"));
         }
-        if b - a >= 1_000_000 || ids.len() > 1_000_000 {
-            return Err(format!("`{part}` names more than a million messages"));
+        // Counted over every part, before any is expanded.
+        named = named.saturating_add(b - a + 1);
+        if named > MAX_IDS {
+            return Err(format!("the list names more than a million messages (at `{part}`); redrive in parts"));
         }
         ids.extend(a..=b);
     }
@@ -130,6 +156,7 @@ async fn redrive(
     json: bool,
 ) -> anyhow::Result<i32> {
     let per_minute = rate.map(parse_rate).transpose().map_err(anyhow::Error::msg)?;
+    let which = selection(which)?;
     if dry_run {
         ctx.refuse_dry_run_if_read_only("dead redrive")?;
     } else {
@@ -153,10 +180,16 @@ async fn redrive(
         outln!("nothing done");
         return Ok(1);
     }
-    // Ctrl-C (or SIGTERM) stops between chunks: what was committed stays, audited.
+    // Ctrl-C, SIGTERM or SIGHUP stops between chunks: what was committed stays, audited,
+    // and is reported like any other end.
     let (stop, mut cancel) = tokio::sync::watch::channel(false);
+    let mut signals = Vec::new();
+    for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
+        signals.push(signal(kind)?);
+    }
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        let waits = signals.iter_mut().map(|s| Box::pin(s.recv()));
+        let _ = futures_util::future::select_all(waits).await;
         let _ = stop.send(true);
     });
     request.dry_run = false;
@@ -169,20 +202,30 @@ async fn redrive(
     };
     let report =
         dead::redrive(&mut session.client, local.as_deref(), &ctx.actor, &request, &mut cancel, &mut progress).await?;
+    // Stopped by a lost link mid-way: what the committed chunks did is said (in JSON too),
+    // with the error, and the exit status says it did not finish.
     render::report(&report, json, &present::dead::redrive_result(&report))?;
+    if let Some(error) = &report.error {
+        anyhow::bail!(
+            "the redrive stopped: {error}; the {} chunk(s) before it were committed (see above and the audit table)",
+            report.chunks
+        );
+    }
     Ok(i32::from(report.stopped || !report.skipped.is_empty()))
 }
 
 async fn purge(ctx: &CommandContext, which: &DeadSelection, yes: bool, json: bool) -> anyhow::Result<i32> {
     ctx.refuse_if_read_only("dead purge")?;
+    let which = selection(which)?;
     let mut session = ctx.connect_checked().await?;
     let (ids, selection) = chosen(&session.client, which).await?;
-    if !confirm::ask(&present::plan_text(&present::dead::purge_plan(&ids)), yes)? {
+    if !confirm::ask(&present::plan_text(&present::dead::purge_plan(ids.len(), &dead::compact_ids(&ids))), yes)? {
         outln!("nothing done");
         return Ok(1);
     }
     let local = session.per_transaction.clone();
-    let report = dead::purge(&mut session.client, local.as_deref(), &ctx.actor, &ids, &selection).await?;
+    let report =
+        dead::purge(&mut session.client, local.as_deref(), &ctx.actor, &Which::Ids(ids), None, &selection).await?;
     render::report(&report, json, &present::dead::purge_result(&report))?;
     Ok(i32::from(!report.gone.is_empty()))
 }
@@ -198,6 +241,9 @@ mod tests {
         assert!(parse_ids("x").unwrap_err().contains("`x` is not a message id"));
         assert!(parse_ids("0").unwrap_err().contains("`0` is not"));
         assert!(parse_ids("9..3").unwrap_err().contains("write 3..9"));
+        // The cap counts every part: two ranges just under a million each are refused.
+        assert!(parse_ids("1..999999,1000001..1999999").unwrap_err().contains("more than a million"));
+        assert_eq!(parse_ids("1..1000000").unwrap().len(), 1_000_000);
         assert_eq!(parse_rate("60/min").unwrap(), 60.0);
         assert_eq!(parse_rate("2/s").unwrap(), 120.0);
         assert_eq!(parse_rate("600/h").unwrap(), 10.0);

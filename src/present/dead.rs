@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::PlanLine;
 use crate::duration_text::format as dur;
-use crate::model::dead::{PurgeReport, RedriveReport, RedriveSkip, compact_ids as ids};
+use crate::model::dead::{PurgeReport, RedriveReport, compact_ids as ids};
 
 /// Exactly what the redrive will do, from its dry run; `chunk` messages every `pause`.
 pub fn redrive_plan(dry_run: &RedriveReport, chunk: usize, pause: Duration) -> Vec<PlanLine> {
@@ -30,14 +30,9 @@ pub fn redrive_plan(dry_run: &RedriveReport, chunk: usize, pause: Duration) -> V
     if n > 0 {
         lines.push(PlanLine::plain(format!("  {}", ids(&dry_run.moved))));
     }
-    for (why, label) in [
-        (RedriveSkip::MonthCompleted, "their month is completed since (force sends them anyway)"),
-        (RedriveSkip::Gone, "no longer in the dead-letter table"),
-    ] {
-        let those: Vec<i64> = dry_run.skipped.iter().filter(|s| s.why == why).map(|s| s.msg_id).collect();
-        if !those.is_empty() {
-            lines.push(PlanLine::plain(format!("Left alone, {}: {label}: {}", those.len(), ids(&those))));
-        }
+    lines.extend(claimed_lines(dry_run).into_iter().map(PlanLine::plain));
+    for (label, those) in skipped_by_why(dry_run) {
+        lines.push(PlanLine::plain(format!("Left alone, {}: {label}: {}", those.len(), ids(&those))));
     }
     lines.push(PlanLine::plain(
         "Each chunk is one transaction and one audit row; a cancel stops between chunks, never inside one.",
@@ -57,12 +52,12 @@ pub fn redrive_result(report: &RedriveReport) -> Vec<String> {
     if !report.moved.is_empty() {
         lines.push(format!("{verb}: {}", ids(&report.moved)));
     }
-    for s in &report.skipped {
-        let why = match s.why {
-            RedriveSkip::MonthCompleted => "its month is completed",
-            RedriveSkip::Gone => "gone from the dead-letter table",
-        };
-        lines.push(format!("left alone {}: {why}", s.msg_id));
+    lines.extend(claimed_lines(report));
+    for (label, those) in skipped_by_why(report) {
+        lines.push(format!("left alone {}: {label}", ids(&those)));
+    }
+    if let Some(error) = &report.error {
+        lines.push(format!("stopped by an error: {error}"));
     }
     if report.stopped {
         lines.push(format!(
@@ -74,10 +69,48 @@ pub fn redrive_result(report: &RedriveReport) -> Vec<String> {
     lines
 }
 
-/// Exactly what the purge will do.
-pub fn purge_plan(chosen: &[i64]) -> Vec<PlanLine> {
+/// The months claimed for their message, grouped by what they were.
+fn claimed_lines(report: &RedriveReport) -> Vec<String> {
+    let mut by_status: Vec<(String, Vec<String>)> = Vec::new();
+    for c in &report.claimed {
+        let was = c.was.as_str().to_string();
+        let item = format!("{} (msg {})", c.month, c.msg_id);
+        match by_status.iter_mut().find(|(s, _)| *s == was) {
+            Some((_, items)) => items.push(item),
+            None => by_status.push((was, vec![item])),
+        }
+    }
+    by_status
+        .into_iter()
+        .map(|(was, items)| {
+            let shown: Vec<String> = items.iter().take(12).cloned().collect();
+            let more = if items.len() > shown.len() { format!(" and {} more", items.len() - shown.len()) } else { String::new() };
+            format!(
+                "Their month goes {was} -> processing with the message (the claim routine will not queue it again), {}: {}{more}",
+                items.len(),
+                shown.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The messages left alone, grouped by why (in the order the reasons first appear).
+fn skipped_by_why(report: &RedriveReport) -> Vec<(String, Vec<i64>)> {
+    let mut groups: Vec<(String, Vec<i64>)> = Vec::new();
+    for s in &report.skipped {
+        let why = s.why.describe();
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, ids)) => ids.push(s.msg_id),
+            None => groups.push((why, vec![s.msg_id])),
+        }
+    }
+    groups
+}
+
+/// Exactly what the purge will do: `count` dead letters, `what` they are.
+pub fn purge_plan(count: usize, what: &str) -> Vec<PlanLine> {
     vec![
-        PlanLine::strong(format!("DELETE {} dead letter(s) for good: {}", chosen.len(), ids(chosen))),
+        PlanLine::strong(format!("DELETE {count} dead letter(s) for good: {what}")),
         PlanLine::plain("One transaction and one audit row; they cannot be redriven afterwards."),
     ]
 }

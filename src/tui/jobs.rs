@@ -82,15 +82,19 @@ pub async fn run(
             // A dry run plans every chunk at once; the real one keeps the rate.
             let rate = if job.dry_run { None } else { job.rate.map(f64::from) };
             let (chunk, pause) = crate::model::dead::pacing(rate);
+            let ids = match dead::ids(&session.client, &job.which, job.until).await {
+                Ok(ids) => ids,
+                Err(e) => return failed(name, &e, e.kind()),
+            };
             let request = dead::RedriveRequest {
-                ids: &job.ids,
+                ids: &ids,
                 force: job.force,
                 dry_run: job.dry_run,
                 chunk,
                 pause,
                 selection: &job.selection,
             };
-            let total = job.ids.len();
+            let total = ids.len();
             let progress = control.progress.clone();
             let mut report_progress = move |r: &crate::model::dead::RedriveReport| {
                 let text =
@@ -109,9 +113,10 @@ pub async fn run(
             .await;
             result.map(|report| JobResult::Redrive { job: job.clone(), report })
         }
-        Job::Purge { ids, selection } => {
+        Job::Purge { which, until, selection } => {
             let local = session.per_transaction.clone();
-            dead::purge(&mut session.client, local.as_deref(), &actor, &ids, &selection).await.map(JobResult::Purge)
+            let result = dead::purge(&mut session.client, local.as_deref(), &actor, &which, until, &selection).await;
+            result.map(JobResult::Purge)
         }
     };
     match result {

@@ -27,6 +27,8 @@ const AUDIT_ROWS: i64 = 500;
 /// The dead-letter view of a deployment whose queue is elsewhere.
 pub const NOT_OUR_QUEUE: &str =
     "this deployment's queue is not the backfill_queue table (queue_depth_query is set): no dead-letter table to show";
+/// The dead-letter view reads every reason's count and the newest this many messages.
+const DEAD_LETTERS_READ: i64 = 1000;
 /// How often the whole queue is read for duplicate messages (it costs a scan).
 const DUPLICATES_EVERY: Duration = Duration::from_secs(30);
 /// The throughput history changes by the minute (its buckets are hours and ten minutes).
@@ -95,6 +97,12 @@ pub struct Worker {
 
 impl Worker {
     pub async fn run(mut self) {
+        // The tests' way to prove a panic in a task ends the whole process (see pty tests).
+        #[cfg(feature = "test-support")]
+        if std::env::var_os("BACKFILL_TEST_PANIC").is_some_and(|v| v == "worker") {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            panic!("a test asked the worker to panic");
+        }
         let mut session: Option<Session> = None;
         let mut attempt: u32 = 0;
         let mut paused = false;
@@ -193,7 +201,7 @@ impl Worker {
                     Some(WorkerCmd::LoadDeadLetters) => {
                         let messages = match self.queue_query {
                             Some(_) => Err(NOT_OUR_QUEUE.to_string()),
-                            None => dead::list(&s.client, None).await.map_err(|e| e.to_string()),
+                            None => dead::list(&s.client, None, DEAD_LETTERS_READ).await.map_err(|e| e.to_string()),
                         };
                         let _ = self.events.send(DbEvent::DeadLetters(messages)).await;
                     }

@@ -81,10 +81,10 @@ pub fn dead(
         }
         (Some(Ok(all)), None) => {
             let reasons = dead_reasons(state);
-            title = format!("Dead letters · {} message(s), {} reason(s)", all.len(), reasons.len());
+            title = format!("Dead letters · {} message(s), {} reason(s)", all.total, reasons.len());
             lines.push(header(format!("{:>6}  {}", "Count", "Reason")));
             // Row 0: every reason at once (redrive or purge them all from here).
-            let rows: Vec<String> = std::iter::once(format!("{:>6}  (every reason)", all.len()))
+            let rows: Vec<String> = std::iter::once(format!("{:>6}  (every reason)", all.total))
                 .chain(reasons.iter().map(|g| format!("{:>6}  {}", g.count, sanitize(&g.reason))))
                 .collect();
             let (first, count) = window(selected, rows.len(), list_rows);
@@ -96,12 +96,18 @@ pub fn dead(
                 lines.push(Line::styled("the dead-letter table is empty", theme.dim()));
             }
         }
-        (Some(Ok(_)), Some(reason)) => {
+        (Some(Ok(all)), Some(reason)) => {
             let messages = dead_messages(state, reason);
-            title = format!("Dead letters · {} · {} message(s)", clip(reason, 40), messages.len());
+            let of = all.reasons.iter().find(|g| g.reason == reason).map_or(0, |g| g.count);
+            let shown = if (messages.len() as i64) < of {
+                format!("the newest {} of {of} message(s)", messages.len())
+            } else {
+                format!("{of} message(s)")
+            };
+            title = format!("Dead letters · {} · {shown}", clip(reason, 40));
             if open {
                 if let Some(m) = messages.get(selected) {
-                    let payload = serde_json::to_string_pretty(&m.message).unwrap_or_default();
+                    let payload = m.message.pretty();
                     lines.push(Line::from(vec![
                         Span::styled(format!("msg {} ", m.msg_id), theme.accent()),
                         Span::raw(format!(

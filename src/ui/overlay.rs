@@ -136,9 +136,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Purge { ids, .. } => {
+        Dialog::Purge { count, what, .. } => {
             style = theme.level(Level::Critical);
-            lines.extend(plan_lines(&present::dead::purge_plan(ids)));
+            lines.extend(plan_lines(&present::dead::purge_plan(*count, what)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }
