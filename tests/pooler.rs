@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use backfill_console::db::connect::{self, Applied, Pooling, SessionOptions};
-use backfill_console::pgserver::{PoolMode, TempBouncer};
+use backfill_console::pgserver::{BouncerSettings, PoolMode, TempBouncer};
 use common::pty::Console;
 
 const BIN: &str = env!("CARGO_BIN_EXE_backfill-console");
@@ -44,17 +44,10 @@ async fn the_pooler_and_its_mode_are_detected_and_the_settings_read_back() {
         let s = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
         assert_eq!(s.pooling, expected, "{mode:?}");
         assert_eq!(s.pooler_addr.as_deref(), Some("127.0.0.1"));
-        match expected {
-            Pooling::Session => {
-                assert_eq!(s.guards.applied, Applied::Set, "options refused: SET instead");
-                assert!(s.guards.missing().is_empty(), "{:?}", s.guards);
-                assert!(s.per_transaction.is_none());
-            }
-            _ => {
-                assert_eq!(s.guards.applied, Applied::PerTransaction);
-                assert!(s.per_transaction.as_deref().unwrap().contains("SET LOCAL lock_timeout = '3000'"));
-            }
-        }
+        // Through any pooler nothing is set on the session (it would stay on a server backend
+        // the next client gets): the settings go with every transaction.
+        assert_eq!(s.guards.applied, Applied::PerTransaction, "{mode:?}");
+        assert!(s.per_transaction.as_deref().unwrap().contains("SET LOCAL lock_timeout = '3000'"));
         // A direct connection is not mistaken for a pooled one.
         let direct = connect::connect(&db.settings(), &SessionOptions::default()).await.unwrap();
         assert_eq!((direct.pooling, direct.guards.applied), (Pooling::None, Applied::StartupOptions));
@@ -137,8 +130,8 @@ async fn reset_through_a_transaction_pooler_keeps_its_lock_timeout() {
 #[tokio::test(flavor = "multi_thread")]
 async fn console_and_watch_through_both_modes() {
     for (mode, via, push_off) in [
-        (PoolMode::Session, "via session pooler", false),
-        (PoolMode::Transaction, "push off (transaction pooler)", true),
+        (PoolMode::Session, "via session pooler", "push off (pooler): polling every"),
+        (PoolMode::Transaction, "push off (transaction pooler)", "push off (transaction pooler): polling every"),
     ] {
         let pool = bouncer(mode);
         let db = common::migrated_db().await;
@@ -151,9 +144,7 @@ async fn console_and_watch_through_both_modes() {
                 let mut c = Console::start_with(&url, &args, &[], 30, 200);
                 c.wait_for("● connected");
                 c.wait_for(via);
-                if push_off {
-                    c.wait_for("push off (transaction pooler): polling every");
-                }
+                c.wait_for(push_off);
                 c.wait_for("3"); // data arrived
                 assert!(!c.contents().contains("SAFETY OFF"), "{}", c.contents());
                 c.send("q");
@@ -284,4 +275,152 @@ async fn a_month_lock_on_the_reading_backend_itself_is_stranded_at_once() {
     let a = assess(&snap, &HoldTracker::default(), &backfill_console::config::Config::builtin().unwrap().thresholds);
     let i = snap.locks.iter().position(|l| l.pid == Some(s.backend_pid) && l.objid == 202406).unwrap();
     assert!(matches!(a.locks[i].problems[..], [LockProblem::Stranded { .. }]), "{:?}", a.locks[i]);
+}
+
+fn small_pool(mode: PoolMode, pool_size: u32, server_reset_query: Option<&str>) -> TempBouncer {
+    let settings =
+        BouncerSettings { pool_size: Some(pool_size), server_reset_query: server_reset_query.map(str::to_string) };
+    TempBouncer::start_with(common::server(), mode, &settings).expect("start a throwaway PgBouncer")
+}
+
+/// Six commands at once through a session pool of two server connections: each waits its
+/// turn (as psql does) and all succeed; the probe never holds one connection while it
+/// waits for a second.
+#[tokio::test(flavor = "multi_thread")]
+async fn six_commands_at_once_through_a_session_pool_of_two_all_succeed() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let pool = small_pool(PoolMode::Session, 2, None);
+    let url = pool.url(&db.name);
+    let kids: Vec<_> = (0..6)
+        .map(|i| {
+            let args: &[&str] = if i % 2 == 0 { &["snapshot", "--json"] } else { &["locks", "--json"] };
+            Command::new(BIN)
+                .args(args)
+                .env("DATABASE_URL", &url)
+                .env_remove("PGPASSWORD")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for kid in kids {
+        let out = tokio::task::spawn_blocking(move || kid.wait_with_output().unwrap()).await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(doc.is_object() || doc.is_array(), "{doc}");
+    }
+}
+
+/// A pool of one, its only server connection held by another client: the command waits
+/// in the pooler's queue, says so on stderr (not "is the link up?"), and succeeds once
+/// the connection is free.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_command_waits_its_turn_in_the_pooler_queue_and_says_so() {
+    use std::io::BufRead;
+    let db = common::migrated_db().await;
+    let pool = small_pool(PoolMode::Session, 1, None);
+    let url = pool.url(&db.name);
+    let holder = common::connect_url(&url).await;
+    let mut kid = Command::new(BIN)
+        .args(["snapshot", "--json"])
+        .env("DATABASE_URL", &url)
+        .env_remove("PGPASSWORD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = kid.stderr.take().unwrap();
+    // Release the held connection only once the command said it waits (no sleep to guess).
+    let (first_tx, first_rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stderr).lines().map_while(Result::ok);
+        if let Some(first) = lines.next() {
+            let _ = first_tx.send(first);
+        }
+        lines.collect::<Vec<String>>()
+    });
+    let first = tokio::task::spawn_blocking(move || first_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("a word from the waiting command");
+    drop(holder);
+    let out = tokio::task::spawn_blocking(move || kid.wait_with_output().unwrap()).await.unwrap();
+    let rest = reader.join().unwrap();
+    assert!(first.starts_with("waiting for a server connection in the pooler's queue for 2 s"), "{first}\n{rest:?}");
+    assert!(out.status.success(), "{first}\n{rest:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["connection"]["pooling"], "unknown", "the probe gave up rather than wait: {doc}");
+}
+
+/// PgBouncer with `server_reset_query` empty hands the next client the very server
+/// backend we used: a read-only snapshot and a console must leave nothing on it — no
+/// setting, no LISTEN.
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_is_left_on_a_pooled_backend_whatever_the_poolers_reset_settings() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    for mode in [PoolMode::Session, PoolMode::Transaction] {
+        let pool = small_pool(mode, 1, Some(""));
+        let url = pool.url(&db.name);
+        let snap = ok_json(&url, &["--read-only", "snapshot", "--json"]);
+        assert_eq!(snap["counts"]["pending"], 2, "{snap}");
+        let (u, console_url) = (url.clone(), url.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut c = Console::start_with(&console_url, &["--read-only"], &[], 30, 200);
+            c.wait_for("● connected");
+            c.wait_for("pend 2");
+            c.send("q");
+            assert_eq!(c.wait_exit(), 0);
+        })
+        .await
+        .unwrap();
+        let _ = u;
+        // The next client of the pool (one server connection: the same backend).
+        let next = common::connect_url(&url).await;
+        let row = next
+            .client
+            .query_one(
+                "SELECT current_setting('default_transaction_read_only'), current_setting('statement_timeout'),
+                        current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout'),
+                        (SELECT count(*) FROM pg_listening_channels())",
+                &[],
+            )
+            .await
+            .unwrap();
+        let left: (String, String, String, String, i64) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        assert_eq!(left, ("off".into(), "0".into(), "0".into(), "0".into(), 0), "{mode:?}: left on the backend");
+        // And the fleet's next write through it works.
+        next.client.batch_execute("UPDATE backfill_log SET status = 'pending'").await.unwrap();
+    }
+}
+
+/// The console's header says it is waiting in the pooler's queue (not "reconnecting"),
+/// and connects once a server connection is free.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_header_shows_the_wait_in_the_pooler_queue() {
+    let db = common::migrated_db().await;
+    let pool = small_pool(PoolMode::Session, 1, None);
+    let url = pool.url(&db.name);
+    let holder = common::connect_url(&url).await;
+    let console_url = url.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let task = tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&console_url, &[], &[], 30, 200);
+        c.wait_for("waiting for a server connection in the pooler's queue for");
+        tx.send(()).unwrap();
+        c.wait_for("● connected");
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+    });
+    tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).expect("the header says it waits"))
+        .await
+        .unwrap();
+    drop(holder);
+    task.await.unwrap();
 }

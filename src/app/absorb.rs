@@ -88,6 +88,13 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.replay = Some(view);
             Vec::new()
         }
+        DbEvent::Queued(waited) => {
+            // Only while no session is up (a reconnect keeps its data, marked stale).
+            if matches!(state.link, Link::Connecting | Link::Queued { .. } | Link::Reconnecting { .. }) {
+                state.link = Link::Queued { waited };
+            }
+            Vec::new()
+        }
         DbEvent::RecordingStopped(why) => {
             let why = crate::text::sanitize(&why);
             state.recording = Some(super::state::Recording::Stopped(why.clone()));

@@ -29,6 +29,8 @@ pub enum Via {
     SessionPooler,
     /// No session state carries over: push (LISTEN) is off, the console polls.
     TransactionPooler,
+    /// A pooler whose mode is unknown (the probe found every server connection busy).
+    Pooler,
 }
 
 impl Via {
@@ -37,6 +39,7 @@ impl Via {
             Via::Direct => "direct",
             Via::SessionPooler => "session pooler",
             Via::TransactionPooler => "transaction pooler",
+            Via::Pooler => "pooler (mode unknown)",
         }
     }
 }
@@ -87,6 +90,8 @@ pub enum DbEvent {
     Replay(super::replay::ReplayView),
     /// The flight recorder stopped before the console did, and why.
     RecordingStopped(String),
+    /// Connecting: a pooler holds the start-up in its queue, this long so far.
+    Queued(Duration),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).

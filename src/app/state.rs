@@ -18,6 +18,10 @@ use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Link {
     Connecting,
+    /// Connecting, held in a pooler's queue (every server connection busy) this long.
+    Queued {
+        waited: Duration,
+    },
     Connected,
     /// Lost; retrying with backoff.
     Reconnecting {
@@ -182,7 +186,7 @@ impl State {
     /// Stale: the link is down, or no good refresh for two intervals (paused data is not stale).
     pub fn is_stale(&self) -> bool {
         match (&self.link, self.data_age()) {
-            (Link::Reconnecting { .. }, Some(_)) => true,
+            (Link::Reconnecting { .. } | Link::Queued { .. }, Some(_)) => true,
             (_, Some(age)) => !self.paused && age > self.refresh * 2 + Duration::from_secs(1),
             _ => false,
         }

@@ -39,6 +39,7 @@ impl CommandContext {
     async fn connect_with(&self, options: SessionOptions) -> anyhow::Result<Session> {
         let env = |key: &str| std::env::var(key).ok();
         let settings = connect::resolve(self.global.database_url.as_deref(), &env)?;
+        let options = SessionOptions { waiting: Some(queue_notice()), ..options };
         Ok(connect::connect(&settings, &options).await?)
     }
 
@@ -92,6 +93,23 @@ impl CommandContext {
         }
         Ok(())
     }
+}
+
+/// A line on stderr while a pooler holds the start-up in its queue (after 2 s, then every
+/// 10 s): the command is waiting its turn, not hanging on a dead link.
+fn queue_notice() -> connect::WaitReport {
+    let next = std::sync::atomic::AtomicU64::new(2);
+    connect::WaitReport(std::sync::Arc::new(move |waited: std::time::Duration| {
+        let secs = waited.as_secs();
+        let due = next.load(std::sync::atomic::Ordering::Relaxed);
+        if secs >= due {
+            next.store(secs.max(due) / 10 * 10 + 10, std::sync::atomic::Ordering::Relaxed);
+            let _ = writeln!(
+                std::io::stderr(),
+                "waiting for a server connection in the pooler's queue for {secs} s (every one is in use)"
+            );
+        }
+    }))
 }
 
 /// Runs a headless command; returns the process exit code.

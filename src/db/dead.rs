@@ -224,10 +224,8 @@ async fn redrive_chunk(
     let ids: Vec<i64> = chunk.to_vec();
     let tx = txn::begin(client, local_settings, "begin the redrive").await?;
     let locked = tx.query_typed(LOCK, &[p(&ids)]).await.map_err(q("lock the chosen dead letters"))?;
-    let found: BTreeMap<i64, Chosen> = locked
-        .iter()
-        .map(|r| (r.get::<_, i64>(0), Chosen { key: r.get(1), locked: r.get(2) }))
-        .collect();
+    let found: BTreeMap<i64, Chosen> =
+        locked.iter().map(|r| (r.get::<_, i64>(0), Chosen { key: r.get(1), locked: r.get(2) })).collect();
     let keys: Vec<i32> = found.values().filter(|c| c.locked).filter_map(|c| c.key).collect();
     let state: BTreeMap<i32, MonthState> = tx
         .query_typed(STATE, &[p(&keys)])

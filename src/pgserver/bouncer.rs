@@ -28,6 +28,15 @@ impl PoolMode {
     }
 }
 
+/// What a test sets beyond the mode (everything else stays PgBouncer's default).
+#[derive(Debug, Clone, Default)]
+pub struct BouncerSettings {
+    /// `default_pool_size` (server connections per user and database; default 20).
+    pub pool_size: Option<u32>,
+    /// `server_reset_query` (default `DISCARD ALL`); `Some("")` turns it off.
+    pub server_reset_query: Option<String>,
+}
+
 pub struct TempBouncer {
     dir: PathBuf,
     port: u16,
@@ -51,6 +60,11 @@ fn find_binary() -> Result<PathBuf, PgServerError> {
 impl TempBouncer {
     /// Starts PgBouncer in `mode` in front of `server` (all its databases, as its superuser).
     pub fn start(server: &TempServer, mode: PoolMode) -> Result<Self, PgServerError> {
+        Self::start_with(server, mode, &BouncerSettings::default())
+    }
+
+    /// [`TempBouncer::start`] with some of PgBouncer's settings changed.
+    pub fn start_with(server: &TempServer, mode: PoolMode, extra: &BouncerSettings) -> Result<Self, PgServerError> {
         let binary = find_binary()?;
         let run_as = account::server_account()?;
         let dir = private_dir("backfill-bouncer-")?;
@@ -65,7 +79,7 @@ impl TempBouncer {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port()?;
-            bouncer.write_files(server, mode, port, run_as)?;
+            bouncer.write_files(server, mode, extra, port, run_as)?;
             match bouncer.launch(&binary, run_as) {
                 Ok(()) => {
                     bouncer.port = port;
@@ -95,10 +109,11 @@ impl TempBouncer {
         &self,
         server: &TempServer,
         mode: PoolMode,
+        extra: &BouncerSettings,
         port: u16,
         run_as: Option<RunAs>,
     ) -> Result<(), PgServerError> {
-        let ini = format!(
+        let mut ini = format!(
             "[databases]\n* = host=127.0.0.1 port={server_port}\n\n[pgbouncer]\n\
              listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
              auth_type = scram-sha-256\nauth_file = {dir}/userlist.txt\npool_mode = {mode}\n\
@@ -107,6 +122,12 @@ impl TempBouncer {
             dir = self.dir.display(),
             mode = mode.word(),
         );
+        if let Some(size) = extra.pool_size {
+            ini.push_str(&format!("default_pool_size = {size}\n"));
+        }
+        if let Some(query) = &extra.server_reset_query {
+            ini.push_str(&format!("server_reset_query = {query}\n"));
+        }
         let users = format!("\"{}\" \"{}\"\n", super::SUPERUSER, self.password);
         for (name, text) in [("pgbouncer.ini", ini), ("userlist.txt", users)] {
             let path = self.dir.join(name);

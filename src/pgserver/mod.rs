@@ -27,7 +27,7 @@ use rand::distr::Alphanumeric;
 
 use account::RunAs;
 pub use binaries::find_bindir;
-pub use bouncer::{PoolMode, TempBouncer};
+pub use bouncer::{BouncerSettings, PoolMode, TempBouncer};
 pub use control::Halt;
 
 const SUPERUSER: &str = "postgres";

@@ -57,9 +57,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let pooler = opts.config.pooler;
     let read_options = SessionOptions { read_only: state.read_only, pooler, ..SessionOptions::default() };
     let write_options = SessionOptions { pooler, ..SessionOptions::default() };
-
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (db_tx, mut db_rx) = mpsc::channel(64);
+    // The header says so while a pooler holds the reading session's start-up in its queue.
+    let read_options = SessionOptions { waiting: Some(queue_reporter(db_tx.clone())), ..read_options };
+
     // Opened before the terminal is taken: a file that cannot be written is a plain error.
     let mut recorder = match &opts.record {
         Some(options) => {
@@ -200,6 +202,17 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     drop(term);
     drop(guard);
     Ok(exit)
+}
+
+/// Tells the loop, once a second at most, how long a pooler has held the start-up in its queue.
+fn queue_reporter(tx: mpsc::Sender<app::DbEvent>) -> crate::db::connect::WaitReport {
+    let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+    crate::db::connect::WaitReport(std::sync::Arc::new(move |waited: Duration| {
+        let secs = waited.as_secs();
+        if last.swap(secs, std::sync::atomic::Ordering::Relaxed) != secs {
+            let _ = tx.try_send(app::DbEvent::Queued(waited));
+        }
+    }))
 }
 
 /// The link's changes: every (re)connection, and the start of each outage (the console

@@ -120,8 +120,9 @@ impl Worker {
                 match connect::connect(&self.settings, &self.options).await {
                     Ok(s) => {
                         attempt = 0;
-                        // LISTEN belongs to one server backend: off through a transaction pooler.
-                        if self.listen && s.pooling != connect::Pooling::Transaction {
+                        // LISTEN is session state: through any pooler it would stay on a server
+                        // backend the next client gets (whatever the pooler's reset settings).
+                        if self.listen && s.pooling == connect::Pooling::None {
                             // Push: the triggers of migration 004 tell us when something changed.
                             let sql = format!("LISTEN {}", snapshot::CHANGE_CHANNEL);
                             if let Err(e) = s.client.batch_execute(&sql).await {
@@ -134,6 +135,7 @@ impl Worker {
                                 connect::Pooling::None => crate::app::Via::Direct,
                                 connect::Pooling::Session => crate::app::Via::SessionPooler,
                                 connect::Pooling::Transaction => crate::app::Via::TransactionPooler,
+                                connect::Pooling::Unknown => crate::app::Via::Pooler,
                             },
                             pooler_addr: s.pooler_addr.clone(),
                             safety: s.guards.summary(),

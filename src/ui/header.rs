@@ -29,6 +29,14 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     let (link, link_style) = match &state.link {
         Link::Connecting => ("connecting…".to_string(), theme.level(Level::Warning)),
+        Link::Queued { waited } => (
+            if wide {
+                format!("⧗ waiting for a server connection in the pooler's queue for {}", dur(*waited))
+            } else {
+                format!("⧗ pooler queue {}", dur(*waited))
+            },
+            theme.level(Level::Warning),
+        ),
         Link::Connected => ("● connected".to_string(), Style::new()),
         Link::Reconnecting { attempt, .. } => (format!("⟳ reconnect #{attempt}"), theme.level(Level::Critical)),
     };
@@ -36,7 +44,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let via = state.route.as_ref().map_or(Via::Direct, |r| r.via);
     let transaction_pooler = via == Via::TransactionPooler;
     // Through a transaction pooler the push-off note below names it; the address is in the log.
-    if let Some(route) = state.route.as_ref().filter(|r| r.via == Via::SessionPooler) {
+    if let Some(route) = state.route.as_ref().filter(|r| matches!(r.via, Via::SessionPooler | Via::Pooler)) {
         let at = route.pooler_addr.as_deref().filter(|_| wide).map(|a| format!(" {a}")).unwrap_or_default();
         spans.push(Span::raw(format!(" │ via {}{at}", via.describe())));
     }
@@ -46,11 +54,12 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::raw(format!(" │ {} ago", dur(age))));
     }
     let every = crate::duration_text::format_fine(state.refresh);
-    if !state.paused && transaction_pooler {
-        let text = if wide {
-            format!(" │ push off (transaction pooler): polling every {every}")
-        } else {
-            format!(" │ push off: poll {every}")
+    if !state.paused && via != Via::Direct {
+        // LISTEN is session state: through any pooler the console polls.
+        let text = match (wide, transaction_pooler) {
+            (true, true) => format!(" │ push off (transaction pooler): polling every {every}"),
+            (true, false) => format!(" │ push off (pooler): polling every {every}"),
+            (false, _) => format!(" │ push off: poll {every}"),
         };
         spans.push(Span::styled(text, theme.dim()));
     } else if !state.paused && wide {

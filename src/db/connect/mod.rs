@@ -21,6 +21,7 @@ use tokio_postgres::{Client, Config};
 pub use guards::{Applied, Guards};
 pub use pooling::{PoolerSetting, Pooling};
 pub use settings::{ConnSettings, PasswordSource, Secret, SslMode, resolve};
+pub use transport::{QueuePolicy, WaitReport};
 
 use crate::db::error::DbError;
 
@@ -38,6 +39,9 @@ pub struct SessionOptions {
     pub long_statements: bool,
     /// Which pooler is in between: detected (`Auto`) or the config's word.
     pub pooler: pooling::PoolerSetting,
+    /// Told how long the start-up has waited in a pooler's queue (the CLI prints it, the
+    /// console's header shows it).
+    pub waiting: Option<transport::WaitReport>,
 }
 
 impl Default for SessionOptions {
@@ -49,6 +53,7 @@ impl Default for SessionOptions {
             read_only: false,
             long_statements: false,
             pooler: pooling::PoolerSetting::Auto,
+            waiting: None,
         }
     }
 }
@@ -139,25 +144,32 @@ fn pg_config(settings: &ConnSettings, session: &SessionOptions, with_options: bo
     config
 }
 
-/// Connects and reads the backend pid and server version, all within the connect
-/// timeout; every later round trip has the session's [`SessionOptions::round_trip_limit`].
-/// Through a pooler that refuses the `options` start-up parameter it connects
-/// without it; the safety settings are then applied with `SET` — except through a
-/// transaction pooler, where a session `SET` would leak into other clients' server
-/// backends: there they are applied per transaction (`SET LOCAL`) by the code that
-/// opens transactions. What is in force is read back and kept in [`Session::guards`].
+/// How long the pooler probe waits in a pooler's queue for its second server connection
+/// before it gives up and takes the safe reading (mode unknown).
+const PROBE_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// Connects and reads the backend pid and server version, within the connect timeout
+/// (time spent in a pooler's queue does not count: see [`transport::QueuePolicy`]);
+/// every later round trip has the session's [`SessionOptions::round_trip_limit`].
+/// Through a pooler that refuses the `options` start-up parameter it connects without
+/// it. Through any pooler nothing is ever set on the session — a session `SET` (or a
+/// `LISTEN`) would stay on a server backend that the pooler hands to the next client,
+/// whatever its reset settings: the safety settings are applied per transaction (`SET
+/// LOCAL`) by the code that opens transactions. What is in force is read back and kept
+/// in [`Session::guards`].
 pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Result<Session, DbError> {
     let tls = tls::client_config(settings.sslmode, settings.sslrootcert.as_deref())?;
     let limit = session.round_trip_limit();
     let bare = pg_config(settings, session, false);
+    let queue = QueuePolicy::Wait { report: session.waiting.clone(), max: transport::MAX_QUEUE_WAIT };
     let (opened, applied) =
-        match transport::open(settings, &pg_config(settings, session, true), tls.clone(), limit).await {
+        match transport::open(settings, &pg_config(settings, session, true), tls.clone(), limit, &queue, false).await {
             Ok(opened) => (opened, Applied::StartupOptions),
             Err(e) if e.to_string().contains("unsupported startup parameter") => {
                 tracing::info!(
-                    "the server (a pooler) refused the options start-up parameter; applying the settings with SET"
+                    "the server (a pooler) refused the options start-up parameter; the settings go per transaction"
                 );
-                (transport::open(settings, &bare, tls.clone(), limit).await?, Applied::Set)
+                (transport::open(settings, &bare, tls.clone(), limit, &queue, true).await?, Applied::Set)
             }
             Err(e) => return Err(e),
         };
@@ -165,13 +177,11 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
     let suspected = applied == Applied::Set || !guards.missing().is_empty();
     let pooling = match session.pooler.fixed() {
         Some(fixed) => fixed,
-        None if suspected => {
-            let second = transport::open(settings, &bare, tls, limit).await?;
-            pooling::probe(&opened.client, opened.backend_pid, &second.client).await?
-        }
+        None if suspected => probe(settings, &bare, tls, limit, &opened).await,
         None => Pooling::None,
     };
-    if pooling != Pooling::Transaction && !guards.missing().is_empty() {
+    if pooling == Pooling::None && !guards.missing().is_empty() {
+        // Our own backend (the operator says there is no pooler): a session SET is ours.
         opened
             .client
             .batch_execute(&guards::set_sql(session, false))
@@ -180,7 +190,7 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         guards = guards::read_back(&opened.client, session, Applied::Set).await?;
     }
     let pooler_addr = if pooling == Pooling::None { None } else { client_addr(&opened.client).await };
-    if pooling == Pooling::Transaction {
+    if pooling != Pooling::None {
         guards.applied = Applied::PerTransaction;
     } else if !guards.missing().is_empty() {
         tracing::warn!("{}", guards.summary());
@@ -190,13 +200,41 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         server_version: opened.server_version,
         client: opened.client,
         notifications: opened.notifications,
-        prepared: crate::db::claim::Prepared::unnamed(pooling == Pooling::Transaction),
-        per_transaction: (pooling == Pooling::Transaction).then(|| guards::set_sql(session, true)),
+        prepared: crate::db::claim::Prepared::unnamed(pooling != Pooling::None),
+        per_transaction: (pooling != Pooling::None).then(|| guards::set_sql(session, true)),
         guards,
         pooling,
         pooler_addr,
         connection: opened.connection,
     })
+}
+
+/// The pooler's mode, from a second client connection that may wait in the pooler's
+/// queue only briefly: holding our own server connection while waiting for another
+/// could wait for ever on a small session pool. Given up, the mode is unknown (the
+/// safe reading: settings per transaction, no push, no stranded-lock judgement of its own).
+async fn probe(
+    settings: &ConnSettings,
+    bare: &Config,
+    tls: Option<rustls::ClientConfig>,
+    limit: Option<std::time::Duration>,
+    opened: &transport::Opened,
+) -> Pooling {
+    let queue = QueuePolicy::GiveUpAfter(PROBE_QUEUE_WAIT);
+    let second = match transport::open(settings, bare, tls, limit, &queue, true).await {
+        Ok(second) => second,
+        Err(e) => {
+            tracing::info!("the pooler's mode is unknown: {e}");
+            return Pooling::Unknown;
+        }
+    };
+    match pooling::probe(&opened.client, opened.backend_pid, &second.client).await {
+        Ok(mode) => mode,
+        Err(e) => {
+            tracing::info!("the pooler's mode is unknown: {e}");
+            Pooling::Unknown
+        }
+    }
 }
 
 /// Our backend's client address: through a pooler, the pooler's.

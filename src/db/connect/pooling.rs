@@ -26,6 +26,9 @@ pub enum Pooling {
     /// A transaction-mode pooler: a server backend per transaction — no session
     /// state (settings, prepared statements, LISTEN, session locks) carries over.
     Transaction,
+    /// A pooler whose mode the probe could not learn (every server connection was busy):
+    /// treated as safely as a transaction pooler, but no lock is judged stranded for it.
+    Unknown,
 }
 
 /// The config's `pooler` key: detect, or take the operator's word.

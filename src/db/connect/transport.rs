@@ -4,7 +4,8 @@
 //! round trip within the [`Watchdog`] limit, with TCP keepalives and
 //! `TCP_USER_TIMEOUT` on the socket.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use socket2::{SockRef, TcpKeepalive};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -16,11 +17,38 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::settings::ConnSettings;
-use super::watchdog::Watchdog;
+use super::watchdog::{LinkState, Watchdog};
 use crate::db::error::{DbError, describe_connect_error, describe_connect_io};
 
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A server that answered the start-up and then owes the rest of it for this long is a
+/// pooler holding us in its queue (a PostgreSQL server finishes in milliseconds).
+const QUEUE_SIGN: Duration = Duration::from_secs(1);
+/// Longest wait in a pooler's queue (PgBouncer's own `query_wait_timeout`, 120 s by
+/// default, usually answers first).
+pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(600);
+
+/// Told how long the connection has waited in a pooler's queue so far (every ~250 ms).
+#[derive(Clone)]
+pub struct WaitReport(pub Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl std::fmt::Debug for WaitReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WaitReport")
+    }
+}
+
+/// What to do when a pooler holds the start-up in its queue (every server connection busy).
+#[derive(Debug, Clone)]
+pub enum QueuePolicy {
+    /// Wait our turn, as psql does (the time queued does not count against the connect
+    /// timeout), telling `report` how long so far.
+    Wait { report: Option<WaitReport>, max: Duration },
+    /// Give up after this long queued (the pooler probe: never wait for a second server
+    /// connection while holding the first).
+    GiveUpAfter(Duration),
+}
 /// What one successful attempt hands back.
 pub struct Opened {
     pub client: Client,
@@ -37,15 +65,19 @@ pub async fn open(
     config: &Config,
     tls: Option<rustls::ClientConfig>,
     round_trip: Option<Duration>,
+    queue: &QueuePolicy,
+    pooled: bool,
 ) -> Result<Opened, DbError> {
     let limit = settings.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
     let mut last = None;
     for (host, port) in settings.hosts.iter().zip(settings.ports.iter().cycle()) {
         let target = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
         let target = format!("{}@{target}/{}", settings.user, settings.dbname);
+        let link = Arc::new(LinkState::default());
         let attempt = async {
             let (client, connection, notifications) =
-                one_host(settings, config, tls.clone(), round_trip, host, *port, &target).await?;
+                one_host(settings, config, tls.clone(), round_trip, host, *port, &target, link.clone()).await?;
+            link.started();
             let row = client
                 .query_typed_one("SELECT pg_backend_pid(), current_setting('server_version')", &[])
                 .await
@@ -58,25 +90,93 @@ pub async fn open(
                 server_version: row.get(1),
             })
         };
-        match tokio::time::timeout(limit, attempt).await {
-            Ok(Ok(done)) => return Ok(done),
-            Ok(Err(e)) => last = Some(e),
-            Err(_) => {
-                last = Some(DbError::Connect {
-                    target,
-                    reason: format!(
-                        "no complete answer within the connect timeout ({} s) — is that a PostgreSQL server, and is the link up? (connect_timeout / PGCONNECT_TIMEOUT set the limit)",
-                        limit.as_secs_f64()
-                    ),
-                })
-            }
+        match within(attempt, &link, limit, queue, pooled, &target).await {
+            Ok(done) => return Ok(done),
+            Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| DbError::Connect { target: settings.target(), reason: "no host to connect to".into() }))
 }
 
+/// Runs one host's attempt under the connect timeout — except while a pooler holds it in
+/// its queue, which `queue` decides. A pooler queues a client at one of two points: in
+/// the start-up (the server answered it, then owes the rest: a PostgreSQL server never
+/// pauses there), or — `pooled`, known to be a pooler — at the first query right after
+/// a start-up it completed at once (PgBouncer assigns a server connection then).
+async fn within<F: std::future::Future<Output = Result<Opened, DbError>>>(
+    attempt: F,
+    link: &LinkState,
+    limit: Duration,
+    queue: &QueuePolicy,
+    pooled: bool,
+    target: &str,
+) -> Result<Opened, DbError> {
+    let error = |reason: String| DbError::Connect { target: target.to_string(), reason };
+    tokio::pin!(attempt);
+    let mut deadline = Instant::now() + limit;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            done = &mut attempt => {
+                // Out of the queue: every later round trip has its full deadline again.
+                link.set_patient(false);
+                return done;
+            }
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        let in_startup = link.server_quiet_for().filter(|_| !link.has_started());
+        let at_first_query = link.client_waiting_for().filter(|_| pooled && link.has_started());
+        let queued = in_startup.or(at_first_query).filter(|q| *q >= QUEUE_SIGN);
+        link.set_patient(queued.is_some() && matches!(queue, QueuePolicy::Wait { .. }));
+        match queued {
+            Some(queued) => match queue {
+                QueuePolicy::GiveUpAfter(after) if queued >= *after => {
+                    return Err(error(format!(
+                        "waited {} s in the pooler's queue for a server connection; gave up",
+                        queued.as_secs()
+                    )));
+                }
+                QueuePolicy::GiveUpAfter(_) => {}
+                QueuePolicy::Wait { report, max } => {
+                    if queued >= *max {
+                        return Err(error(format!(
+                            "waited {} in the pooler's queue for a server connection: every one is in use \
+                             (the pool is too small for its clients, or they hold their connections)",
+                            crate::duration_text::format(queued)
+                        )));
+                    }
+                    if let Some(WaitReport(report)) = report {
+                        report(queued);
+                    }
+                    // Queued time does not count against the connect timeout.
+                    deadline = now + limit;
+                }
+            },
+            None if now >= deadline => {
+                let secs = limit.as_secs_f64();
+                return Err(error(if link.has_started() {
+                    format!(
+                        "the start-up completed but the first query got no answer within {secs} s — a \
+                         transaction pooler whose server connections are all busy, or a server too loaded to \
+                         answer (connect_timeout / PGCONNECT_TIMEOUT set the limit)"
+                    )
+                } else {
+                    format!(
+                        "no complete answer within the connect timeout ({secs} s) — is that a PostgreSQL server, \
+                         and is the link up? (connect_timeout / PGCONNECT_TIMEOUT set the limit)"
+                    )
+                }));
+            }
+            None => {}
+        }
+    }
+}
+
 type Link = (Client, JoinHandle<()>, mpsc::Receiver<String>);
 
+#[allow(clippy::too_many_arguments)]
 async fn one_host(
     settings: &ConnSettings,
     config: &Config,
@@ -85,6 +185,7 @@ async fn one_host(
     host: &str,
     port: u16,
     target: &str,
+    link: Arc<LinkState>,
 ) -> Result<Link, DbError> {
     let mut config = config.clone();
     if host.starts_with('/') {
@@ -92,11 +193,11 @@ async fn one_host(
         let path = format!("{host}/.s.PGSQL.{port}");
         let stream = UnixStream::connect(&path).await.map_err(|e| describe_connect_io(target, &e))?;
         config.ssl_mode(PgSslMode::Disable);
-        return start(&config, Watchdog::new(stream, round_trip), NoTls, settings, target).await;
+        return start(&config, Watchdog::watched(stream, round_trip, link), NoTls, settings, target).await;
     }
     let stream = TcpStream::connect((host, port)).await.map_err(|e| describe_connect_io(target, &e))?;
     tune(&stream, settings, round_trip);
-    let stream = Watchdog::new(stream, round_trip);
+    let stream = Watchdog::watched(stream, round_trip, link);
     match tls {
         None => {
             config.ssl_mode(PgSslMode::Disable);
