@@ -101,7 +101,16 @@ fn scale_snapshot(seconds: i64) -> Snapshot {
         last_completed_at: Some(now - chrono::Duration::seconds(30)),
         first_started_at: None,
     };
-    Snapshot { taken_at: now, reader_pid: None, months, locks, queue, duplicates: Vec::new(), history: Some(history) }
+    Snapshot {
+        taken_at: now,
+        reader_pid: None,
+        months,
+        locks,
+        queue,
+        processing: None,
+        duplicates: Vec::new(),
+        history: Some(history),
+    }
 }
 
 fn scale_state() -> (State, Instant) {

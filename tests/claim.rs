@@ -29,13 +29,13 @@ const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
 /// With the walk's second look switched off (it row-locks the month and would
 /// block that scheduler, see below), B's guarded UPDATE changes 0 rows.
 /// Returns the queue's message count.
-async fn claimed_between_lock_and_update(row_count: bool) -> (i64, claim::ClaimReport) {
+async fn claimed_between_lock_and_update(row_count: bool, live_message: bool) -> (i64, claim::ClaimReport) {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-01").await;
     let mut b = db.session().await;
     let (gate_b, mut ctl_b) = gate();
-    let checks = Checks { recheck_after_lock: false, row_count };
+    let checks = Checks { recheck_after_lock: false, row_count, live_message };
     let task_b = tokio::spawn(async move { claim::claim_weakened(&mut b, &params(10), Some(&gate_b), checks).await });
     ctl_b.expect(Step::Walked).await;
     ctl_b.go();
@@ -56,7 +56,7 @@ const CLAIM_WITHOUT_THE_LOCK: &str =
 
 #[tokio::test]
 async fn the_row_count_guard_alone_sends_no_second_message() {
-    let (messages, b) = claimed_between_lock_and_update(true).await;
+    let (messages, b) = claimed_between_lock_and_update(true, false).await;
     assert!(b.claimed.is_empty());
     assert_eq!(b.skipped_raced, [ym(2024, 1)]);
     assert_eq!(messages, 1);
@@ -65,9 +65,54 @@ async fn the_row_count_guard_alone_sends_no_second_message() {
 #[tokio::test]
 async fn without_either_guard_the_claim_sends_a_duplicate() {
     // The existing scheduler's defect, which the test above guards against.
-    let (messages, b) = claimed_between_lock_and_update(false).await;
+    let (messages, b) = claimed_between_lock_and_update(false, false).await;
     assert_eq!(b.claimed.len(), 1, "the defective variant enqueues a month it did not update");
     assert_eq!(messages, 2);
+}
+
+#[tokio::test]
+async fn the_live_message_guard_alone_sends_no_second_message() {
+    let (messages, b) = claimed_between_lock_and_update(false, true).await;
+    assert!(b.claimed.is_empty());
+    assert_eq!(b.skipped_queued, [ym(2024, 1)]);
+    assert_eq!(messages, 1);
+}
+
+/// A month `pending` again whose message is still queued (a reset by hand, the old
+/// scheduler's leftover): claiming it — listed or not — would put a second live message
+/// on the queue. It is held back and said so; the defective variant (no live-message
+/// guard) sends the duplicate.
+#[tokio::test]
+async fn a_month_with_a_live_message_is_never_claimed_again() {
+    for (guarded, months) in [(true, Some("2024-02")), (true, None), (false, Some("2024-02"))] {
+        let db = common::migrated_db().await;
+        let mut admin = db.session().await;
+        common::seed(&mut admin, "2024-01", "2024-02").await;
+        admin
+            .client
+            .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
+            .await
+            .unwrap();
+        let mut s = db.session().await;
+        let p = match months {
+            Some(list) => ClaimParams::for_months(vec![YearMonth::parse(list).unwrap()]).unwrap(),
+            None => params(10),
+        };
+        let checks = Checks { live_message: guarded, ..Checks::ALL };
+        let report = claim::claim_weakened(&mut s, &p, None, checks).await.unwrap();
+        let february = common::count(
+            &admin.client,
+            "SELECT count(*) FROM backfill_queue WHERE backfill_message_month(message) = 202402",
+        )
+        .await;
+        if guarded {
+            assert_eq!(report.skipped_queued, [ym(2024, 2)], "{months:?}");
+            assert_eq!(february, 1, "{months:?}: one live message, still");
+            assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
+        } else {
+            assert_eq!(february, 2, "without the guard the month gets a second live message");
+        }
+    }
 }
 
 #[tokio::test]

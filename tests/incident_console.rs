@@ -130,13 +130,14 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
         retry_count: Some(0),
         lock_free: holder_pid.is_none(),
         holder_pid,
+        queued_msg: None,
     };
     let found = ClaimReport {
         dry_run: true,
         candidates: vec![candidate(8, None), candidate(6, Some(4242))],
         ..ClaimReport::default()
     };
-    let done = JobResult::ClaimPlan { params: params.clone(), report: found };
+    let done = JobResult::ClaimPlan { params: params.clone(), report: Box::new(found) };
     app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
     let Overlay::Dialog(Dialog::Claim(form)) = &c.overlay else { panic!("{:?}", c.overlay) };
     assert!(!form.params.dry_run, "the confirmed claim is the real one");
@@ -151,7 +152,7 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     assert!(matches!(fx.as_slice(), [Effect::Run(Job::PlanClaim(p))] if p.force_retry && p.dry_run), "{fx:?}");
     let done = JobResult::ClaimPlan {
         params: ClaimParams { force_retry: true, ..params.clone() },
-        report: ClaimReport { dry_run: true, ..ClaimReport::default() },
+        report: Box::new(ClaimReport { dry_run: true, ..ClaimReport::default() }),
     };
     app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
     let fx = key(&mut c, KeyCode::Enter);

@@ -80,7 +80,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     assert_eq!((job.which.clone(), job.dry_run, job.force), (Which::Reason("consumer crashed".into()), true, false));
     let skip = backfill_console::model::dead::SkippedMessage { msg_id: 42, why: RedriveSkip::MonthCompleted };
     let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, skipped: vec![skip], ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: plan })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: Box::new(plan) })));
     let Overlay::Dialog(Dialog::Redrive { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
     insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
     // Tab: also send the message whose month is completed since — planned again, forced.
@@ -88,7 +88,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let [Effect::Run(Job::Redrive(forced))] = fx.as_slice() else { panic!("{fx:?}") };
     assert!(forced.force && forced.dry_run, "{forced:?}");
     let plan = RedriveReport { dry_run: true, moved: vec![41, 42], chunks: 1, ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: forced.clone(), report: plan })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: forced.clone(), report: Box::new(plan) })));
     assert!(render(&s, 80, 24, true).contains("Tab force: yes"));
     // → sets a rate: the plan and the hint say it.
     key(&mut s, KeyCode::Right);

@@ -94,6 +94,17 @@ async fn every_command_works_through_pgbouncer_in_both_modes() {
             .batch_execute("UPDATE backfill_log SET started_at = now() - interval '2 hours' WHERE month <= 3")
             .await
             .unwrap();
+        // Their messages are still queued: not stuck, and left alone (a reset would queue the work twice).
+        let held = run(&url, &["reset-stuck", "--yes", "--json"]);
+        let held: serde_json::Value = serde_json::from_slice(&held.stdout).unwrap();
+        assert_eq!(held["skipped_queued"].as_array().unwrap().len(), 3, "{mode:?}: {held}");
+        // The consumers lost them (gone from the queue): now they are abandoned, and reset.
+        s.client
+            .batch_execute(
+                "DELETE FROM backfill_queue WHERE backfill_message_month(message) IN (202401, 202402, 202403)",
+            )
+            .await
+            .unwrap();
         let reset = ok_json(&url, &["reset-stuck", "--yes", "--json"]);
         assert_eq!(reset["reset"].as_array().unwrap().len(), 3, "{mode:?}: {reset}");
         let release = ok_json(&url, &["release", "--stuck", "--yes", "--json"]);

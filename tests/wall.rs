@@ -57,7 +57,7 @@ fn watch_at_three_sizes_shows_every_critical_fact_whole() {
             assert!(screen.contains("ETA "), "{name}:\n{screen}");
             assert!(screen.contains("2023-05 pid 4242"), "{name}:\n{screen}");
             assert!(screen.contains("2024-09 processing for 2h01m"), "{name}:\n{screen}");
-            let alerts = panel_text(&screen, "Alerts");
+            let alerts = panel_text(&screen, "Verdicts");
             assert!(alerts.contains(REASON), "{name}: the reason whole or wrapped: {alerts}\n{screen}");
             for tile in ["done", "months left", "done per hour", "queue ready"] {
                 assert!(screen.contains(&format!(" {tile} ")), "{name}: tile {tile}:\n{screen}");

@@ -4,9 +4,9 @@ use super::dialog::{ClaimForm, Dialog};
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
-use crate::model::causes::causes;
 use crate::model::release::Outcome;
-use crate::model::{FailureKind, Level, assess};
+use crate::model::stuck::assess_with;
+use crate::model::{FailureKind, Level};
 use crate::present;
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
@@ -39,10 +39,10 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             snapshot.sort_months();
             state.holds.observe(&snapshot);
             state.history.push(snapshot.taken_at, &snapshot.queue);
-            let assessment = assess(&snapshot, &state.holds, &state.thresholds);
+            let assessment = assess_with(&snapshot, &state.holds, &state.thresholds, state.history.steady_rates());
             let level = assessment.overall;
             state.status_counts = snapshot.status_counts();
-            state.causes = causes(&snapshot.months);
+            state.causes = assessment.causes.clone();
             state.snapshot = Some(*snapshot);
             state.assessment = Some(assessment);
             state.received_at = Some(at);
@@ -122,12 +122,12 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
             return Vec::new();
         }
         JobResult::ClaimPlan { params, report } => {
-            state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params, report)));
+            state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params, *report)));
             return Vec::new();
         }
         JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
         JobResult::Redrive { job, report } if job.dry_run => {
-            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: report });
+            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: *report });
             return Vec::new();
         }
         _ => {}

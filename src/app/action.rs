@@ -71,6 +71,8 @@ pub enum Action {
     Audit,
     /// The dead-letter table (redrive and purge from there).
     DeadLetters,
+    /// The verdicts: each cause of trouble, its evidence and its cure.
+    Verdicts,
 }
 
 impl Action {
@@ -111,6 +113,7 @@ impl Action {
         Action::Retry,
         Action::Audit,
         Action::DeadLetters,
+        Action::Verdicts,
     ];
 
     /// Actions that change the database; refused in read-only mode and `watch`.
@@ -157,6 +160,7 @@ impl Action {
             Action::Retry => "retry failed",
             Action::Audit => "audit trail",
             Action::DeadLetters => "dead letters",
+            Action::Verdicts => "verdicts",
         }
     }
 
@@ -176,6 +180,7 @@ impl Action {
                 | Action::Errors
                 | Action::Mark
                 | Action::Retry
+                | Action::Verdicts
         )
     }
 }

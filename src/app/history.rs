@@ -10,6 +10,8 @@ use crate::model::QueueDepth;
 /// One hour at a 1 s refresh; older samples are dropped.
 pub const CAPACITY: usize = 3600;
 const RATE_WINDOW_SECS: i64 = 60;
+const STEADY_WINDOW_SECS: i64 = 300;
+const STEADY_MIN_SECS: i64 = 180;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -24,12 +26,8 @@ pub struct QueueHistory {
     samples: VecDeque<Sample>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rates {
-    /// Messages per minute.
-    pub enqueued: f64,
-    pub dequeued: f64,
-}
+/// Messages a minute in and out (the verdicts judge a consumer stall by them too).
+pub type Rates = crate::model::verdict::QueueRates;
 
 impl QueueHistory {
     pub fn push(&mut self, at: DateTime<Utc>, q: &QueueDepth) {
@@ -59,8 +57,19 @@ impl QueueHistory {
 
     /// Rates over the last minute (or what there is of it); `None` before two samples.
     pub fn rates(&self) -> Option<Rates> {
+        self.rates_within(RATE_WINDOW_SECS)
+    }
+
+    /// Rates over the last five minutes, once at least three have been watched: steady
+    /// enough to call a stall by (a scheduler's burst makes the last minute's lopsided).
+    pub fn steady_rates(&self) -> Option<Rates> {
+        let (first, last) = (self.samples.front()?, self.samples.back()?);
+        ((last.at - first.at).num_seconds() >= STEADY_MIN_SECS).then(|| self.rates_within(STEADY_WINDOW_SECS)).flatten()
+    }
+
+    fn rates_within(&self, window: i64) -> Option<Rates> {
         let last = self.samples.back()?;
-        let first = self.samples.iter().find(|s| (last.at - s.at).num_seconds() <= RATE_WINDOW_SECS)?;
+        let first = self.samples.iter().find(|s| (last.at - s.at).num_seconds() <= window)?;
         let secs = (last.at - first.at).num_milliseconds() as f64 / 1000.0;
         if secs <= 0.0 {
             return None;

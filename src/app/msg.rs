@@ -175,7 +175,7 @@ pub enum JobResult {
     /// A claim of listed months planned (a dry run), for its dialog.
     ClaimPlan {
         params: ClaimParams,
-        report: ClaimReport,
+        report: Box<ClaimReport>,
     },
     Release {
         target: Target,
@@ -195,7 +195,7 @@ pub enum JobResult {
     /// A redrive ran (or, `dry_run`, was planned).
     Redrive {
         job: RedriveJob,
-        report: RedriveReport,
+        report: Box<RedriveReport>,
     },
     Purge(PurgeReport),
     /// The job failed; `kind` says whether its outcome is unknown (the link dropped

@@ -164,11 +164,12 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     Ok(Dialog::Release { plan: Box::new(plan), method })
 }
 
-/// The reset the operator asks for: the stuck months (the marked ones, with marks).
+/// The reset the operator asks for: the abandoned months — `processing`, no live message,
+/// no worker (the marked ones, with marks). Never a month whose message is still queued.
 pub fn reset_job(state: &State) -> Result<ResetJob, String> {
     let assessment = state.assessment.as_ref().ok_or("no data yet")?;
     if assessment.stuck_months.is_empty() {
-        return Err(format!("no month has been processing for {} or more", dur(state.thresholds.stuck_month_after)));
+        return Err(nothing_to_reset(assessment, &state.thresholds));
     }
     let snap = state.snapshot.as_ref().ok_or("no data yet")?;
     // With marks: the marked stuck months only.
@@ -187,10 +188,35 @@ pub fn reset_job(state: &State) -> Result<ResetJob, String> {
         .collect();
     if months.is_empty() {
         return Err(format!(
-            "none of the {} marked months has been processing for {} or more",
-            state.marked.len(),
-            dur(state.thresholds.stuck_month_after)
+            "none of the {} marked months is abandoned (processing, no message, no worker)",
+            state.marked.len()
         ));
     }
-    Ok(ResetJob { older_than: state.thresholds.stuck_month_after, months, taken_at: snap.taken_at, dry_run: true })
+    // Known work: what makes a month resettable is no message and no worker, not its age.
+    let older_than =
+        if assessment.work.is_some() { std::time::Duration::ZERO } else { state.thresholds.stuck_month_after };
+    Ok(ResetJob { older_than, months, taken_at: snap.taken_at, dry_run: true })
+}
+
+/// Why `R` offers nothing: the processing months' messages say what they wait for.
+fn nothing_to_reset(assessment: &crate::model::Assessment, t: &crate::model::Thresholds) -> String {
+    use crate::model::work::Work;
+    let Some(work) = &assessment.work else {
+        return format!("no month has been processing for {} or more", dur(t.stuck_month_after));
+    };
+    let waiting = work.iter().filter(|w| matches!(w.work, Work::Waiting { .. })).count();
+    let left = work.iter().filter(|w| matches!(w.work, Work::TakenAndLeft { .. })).count();
+    let mut why = vec!["nothing to reset".to_string()];
+    if waiting > 0 {
+        why.push(format!(
+            "{waiting} processing month(s) still have their message in the queue (a consumer stall, not stuck months: a reset would queue their work twice)"
+        ));
+    }
+    if left > 0 {
+        why.push(format!("{left} month(s) whose message a consumer took are handed out again by the queue"));
+    }
+    if waiting == 0 && left == 0 {
+        why.push("no month is processing without a message and a worker".into());
+    }
+    why.join(": ")
 }

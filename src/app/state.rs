@@ -49,6 +49,11 @@ pub enum Overlay {
     Audit {
         selected: usize,
     },
+    /// The verdicts (`assessment.verdicts`); `open`: the selected one whole.
+    Verdicts {
+        selected: usize,
+        open: bool,
+    },
     /// The dead letters (`State::dead`): by reason, then (`reason` set) its messages,
     /// then (`open`) the selected message's payload.
     Dead {
@@ -73,6 +78,9 @@ pub enum Recording {
     /// Stopped before the console did: why (a full disk, the file replaced under it).
     Stopped(String),
 }
+
+/// How long a notice stays on the status line.
+pub const NOTICE_SHOWN: Duration = Duration::from_secs(20);
 
 /// A one-line message under the header (the last result, a refusal).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +127,11 @@ pub struct State {
     /// The dead letters as last read for their view (`None`: reading).
     pub dead: Option<Result<DeadLetters, String>>,
     pub overlay: Overlay,
+    /// The last result or refusal, shown on the status line for [`NOTICE_SHOWN`] (the
+    /// log pane keeps every one); the verdicts have a place of their own.
     pub notice: Option<Notice>,
+    /// When the notice on screen was given.
+    pub notice_at: Option<Instant>,
     /// Why the last refresh failed, until one succeeds (shown when there is no
     /// snapshot yet, or the one on screen is stale).
     pub refresh_error: Option<String>,
@@ -170,12 +182,19 @@ impl State {
             dead: None,
             overlay: Overlay::None,
             notice: None,
+            notice_at: None,
             job_running: false,
             last_level: Level::Ok,
             quit: false,
             replay: None,
             recording: None,
         }
+    }
+
+    /// The notice, while it is fresh.
+    pub fn fresh_notice(&self) -> Option<&Notice> {
+        let at = self.notice_at?;
+        self.notice.as_ref().filter(|_| self.now.saturating_duration_since(at) < NOTICE_SHOWN)
     }
 
     /// How old the data on screen is.

@@ -19,6 +19,15 @@ const MIN_REFRESH: Duration = Duration::from_millis(250);
 const MAX_REFRESH: Duration = Duration::from_secs(60);
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let before = state.notice.clone();
+    let effects = dispatch(state, msg);
+    if state.notice != before && state.notice.is_some() {
+        state.notice_at = Some(state.now);
+    }
+    effects
+}
+
+fn dispatch(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick(now) => {
             state.now = now;
@@ -64,6 +73,10 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         }
         Overlay::Errors { selected } => {
             on_errors_key(state, selected, state.keymap.overlay.action_for(&key));
+            Vec::new()
+        }
+        Overlay::Verdicts { selected, open } => {
+            views::on_verdicts_key(state, selected, open, state.keymap.overlay.action_for(&key));
             Vec::new()
         }
         Overlay::Audit { selected } => {
@@ -128,6 +141,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             };
         }
         Action::Errors => state.overlay = Overlay::Errors { selected: 0 },
+        Action::Verdicts => state.overlay = Overlay::Verdicts { selected: 0, open: false },
         Action::Audit => {
             state.audit = None;
             state.overlay = Overlay::Audit { selected: 0 };

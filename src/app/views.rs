@@ -37,6 +37,19 @@ pub fn dead_messages<'a>(state: &'a State, reason: &str) -> Vec<&'a DeadMessage>
     }
 }
 
+/// The verdicts' view: move, open one, back, close.
+pub fn on_verdicts_key(state: &mut State, selected: usize, open: bool, action: Option<OverlayAction>) {
+    let last = state.assessment.as_ref().map_or(0, |a| a.verdicts.len()).saturating_sub(1);
+    state.overlay = match (action, open) {
+        (Some(OverlayAction::Close), true) => Overlay::Verdicts { selected, open: false },
+        (Some(OverlayAction::Close), false) => Overlay::None,
+        (Some(OverlayAction::Open), _) => Overlay::Verdicts { selected, open: true },
+        (Some(OverlayAction::Up), false) => Overlay::Verdicts { selected: selected.saturating_sub(1), open },
+        (Some(OverlayAction::Down), false) => Overlay::Verdicts { selected: (selected + 1).min(last), open },
+        _ => Overlay::Verdicts { selected, open },
+    };
+}
+
 pub fn on_audit_key(state: &mut State, selected: usize, action: Option<OverlayAction>) {
     let last = audit_rows(state).len().saturating_sub(1);
     state.overlay = match action {

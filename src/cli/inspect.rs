@@ -62,7 +62,12 @@ struct SnapshotDoc<'a> {
     /// How far along, how fast, when done (a band), and whether it stalled.
     progress: &'a crate::model::progress::Progress,
     level: Level,
+    /// The causes of trouble, named, with their evidence and cure.
+    verdicts: &'a [crate::model::verdict::Verdict],
     reasons: &'a [String],
+    /// What is happening to each processing month (absent: the queue is not ours to see).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processing: Option<&'a [crate::model::work::MonthWork]>,
     connection: ConnectionDoc<'a>,
 }
 
@@ -93,7 +98,9 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
         duplicates: &snap.duplicates,
         progress: &a.progress,
         level: a.overall,
+        verdicts: &a.verdicts,
         reasons: &a.reasons,
+        processing: a.work.as_deref(),
     };
     if json {
         render::json(&doc)?;
@@ -123,8 +130,19 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     if !doc.locks.is_empty() {
         out!("{}", render::lock_table(&doc.locks));
     }
-    outln!("status: {:?}{}", a.overall, reasons_suffix(&a));
+    outln!("status: {}", a.overall.word());
+    print_verdicts(&a);
     Ok(0)
+}
+
+/// Each verdict, and what helps (or what to look at when no console action does).
+fn print_verdicts(a: &Assessment) {
+    for v in &a.verdicts {
+        outln!("  {} {}", v.level.word(), crate::text::sanitize(&v.summary));
+        let how = v.remedy.command.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+        let cure = if v.remedy.action.is_some() { "cure" } else { "no console cure" };
+        outln!("    {cure}: {}{how}", crate::text::sanitize(&v.remedy.text));
+    }
 }
 
 pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
@@ -147,6 +165,7 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     if json {
         render::json(&serde_json::json!({
             "level": a.overall,
+            "verdicts": a.verdicts,
             "reasons": a.reasons,
             "queue": snap.queue,
             "failed_months": failed,
@@ -170,10 +189,8 @@ pub async fn check(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
             stuck_locks,
             a.stuck_months.len()
         );
+        // The plugin convention's long output: each verdict and its cure, a line each.
+        print_verdicts(&a);
     }
     Ok(a.overall.exit_code())
-}
-
-fn reasons_suffix(a: &Assessment) -> String {
-    if a.reasons.is_empty() { String::new() } else { format!(" — {}", a.reasons.join("; ")) }
 }

@@ -17,7 +17,7 @@ use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
 use super::txn;
 use crate::model::lock_key::YearMonth;
-pub use crate::model::reset::{ResetReport, StuckMonthRow};
+pub use crate::model::reset::{QueuedMonth, ResetReport, StuckMonthRow};
 
 const STUCK: &str = "SELECT id, year, month, started_at, coalesce(retry_count, 0) FROM backfill_log
     WHERE status = 'processing' AND (started_at IS NULL OR started_at < now() - make_interval(secs => $1))
@@ -124,6 +124,14 @@ async fn transact(
             outcomes.insert(month.to_string(), "left alone: a live worker holds its lock".into());
             continue;
         }
+        // After the lock: a month whose message is still queued is not stuck, and a reset
+        // would let the claim routine queue its work a second time.
+        if let Some(msg_id) = txn::live_message(&tx, month).await? {
+            let queued = QueuedMonth { month, msg_id };
+            outcomes.insert(month.to_string(), format!("left alone: {}", queued.describe()).into());
+            report.skipped_queued.push(queued);
+            continue;
+        }
         let started: Option<DateTime<Utc>> = row.get(3);
         let note = match started {
             Some(at) => {
@@ -149,7 +157,7 @@ async fn transact(
         let outcome = format!(
             "done: reset {}, left alone {}",
             report.reset.len(),
-            report.skipped_locked.len() + report.skipped_changed.len()
+            report.skipped_locked.len() + report.skipped_changed.len() + report.skipped_queued.len()
         );
         let entry = AuditEntry {
             action: "reset-stuck",

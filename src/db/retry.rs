@@ -90,6 +90,12 @@ async fn transact(
             report.skipped.push(Skipped { month, why: RetrySkip::Locked });
             continue;
         }
+        // After the lock: a failed month whose message is still queued would be claimed and
+        // queued a second time.
+        if let Some(msg_id) = txn::live_message(&tx, month).await? {
+            report.skipped.push(Skipped { month, why: RetrySkip::Queued { msg_id } });
+            continue;
+        }
         let updated = tx
             .query_typed_opt(RETRY, &[p(&month.year), p(&month.month), p(&request.reset_count)])
             .await

@@ -20,6 +20,21 @@ pub async fn begin<'a>(
     Ok(tx)
 }
 
+/// The month's live queue message (ready, in flight or delayed), if it has one: asked
+/// after [`try_month_lock`] in a statement of its own, so it sees whatever a claim or a
+/// redrive committed before the lock was taken. An action that would let the claim
+/// routine queue the month again (a reset, a retry) leaves such a month alone.
+pub async fn live_message(tx: &Transaction<'_>, month: YearMonth) -> Result<Option<i64>, DbError> {
+    Ok(tx
+        .query_typed_opt(
+            "SELECT msg_id FROM backfill_queue WHERE backfill_message_month(message) = $1 ORDER BY msg_id LIMIT 1",
+            &[p(&(month.year * 100 + month.month))],
+        )
+        .await
+        .map_err(|e| DbError::query("look for the month's queue message", e))?
+        .map(|r| r.get(0)))
+}
+
 /// Tries the month's advisory lock for this transaction only (released at its end);
 /// `false`: a live session holds it.
 pub async fn try_month_lock(tx: &Transaction<'_>, month: YearMonth) -> Result<bool, DbError> {

@@ -31,6 +31,10 @@ pub struct Cause {
     /// The earliest and latest `last_retry_at`/`started_at` of its months.
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
+    /// When each of its months last failed, as far as the table tells (its last attempt's
+    /// start): what an error burst is judged by.
+    #[serde(skip)]
+    pub seen: Vec<DateTime<Utc>>,
 }
 
 impl Cause {
@@ -57,7 +61,9 @@ pub fn causes(months: &[MonthRow]) -> Vec<Cause> {
             at_retry_cap: 0,
             first_seen: None,
             last_seen: None,
+            seen: Vec::new(),
         });
+        cause.seen.extend(seen);
         cause.count += 1;
         if cause.months.last().is_none_or(|newest| month > *newest) || cause.example.is_empty() {
             cause.example = message.unwrap_or(NO_MESSAGE).to_string();

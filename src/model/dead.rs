@@ -134,13 +134,9 @@ impl RedriveSkip {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClaimedFor {
     pub msg_id: i64,
-    #[serde(serialize_with = "month_text_some")]
+    #[serde(serialize_with = "super::months::as_text::one")]
     pub month: YearMonth,
     pub was: Status,
-}
-
-fn month_text_some<S: serde::Serializer>(month: &YearMonth, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&month.to_string())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

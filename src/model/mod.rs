@@ -18,6 +18,8 @@ pub mod retry;
 pub mod snapshot;
 pub mod status;
 pub mod stuck;
+pub mod verdict;
+pub mod work;
 
 pub use failure::FailureKind;
 pub use hold::{HoldBasis, HoldEstimate, HoldTracker};

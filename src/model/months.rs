@@ -83,6 +83,11 @@ pub mod as_text {
         }
         seq.end()
     }
+
+    /// One month as `2024-03`.
+    pub fn one<S: Serializer>(month: &YearMonth, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&month.to_string())
+    }
 }
 
 #[cfg(test)]

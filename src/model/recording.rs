@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::progress::History;
-use crate::model::snapshot::{Duplicate, LockRow, MonthRow, QueueDepth, Snapshot};
+use crate::model::snapshot::{Duplicate, LockRow, MonthRow, QueueDepth, QueuedFor, Snapshot};
 
 /// The format written; a reader refuses a newer one. 2 added `link_lost` and `stopped`.
 pub const FORMAT: u32 = 2;
@@ -68,6 +68,9 @@ pub struct Delta {
     /// All lock rows, when any changed.
     pub locks: Option<Vec<LockRow>>,
     pub queue: QueueDepth,
+    /// The processing months' messages (always: a few dozen small rows).
+    #[serde(default)]
+    pub processing: Option<Vec<QueuedFor>>,
     /// When they changed.
     pub duplicates: Option<Vec<Duplicate>>,
     /// When it changed.
@@ -87,6 +90,7 @@ pub fn delta(old: &Snapshot, new: &Snapshot) -> Delta {
         removed,
         locks: (old.locks != new.locks).then(|| new.locks.clone()),
         queue: new.queue.clone(),
+        processing: new.processing.clone(),
         duplicates: (old.duplicates != new.duplicates).then(|| new.duplicates.clone()),
         history: (old.history != new.history).then(|| new.history.clone()).flatten(),
     }
@@ -107,6 +111,7 @@ pub fn apply(base: &Snapshot, d: &Delta) -> Snapshot {
         months: months.into_values().collect(),
         locks: d.locks.clone().unwrap_or_else(|| base.locks.clone()),
         queue: d.queue.clone(),
+        processing: d.processing.clone(),
         duplicates: d.duplicates.clone().unwrap_or_else(|| base.duplicates.clone()),
         history: d.history.clone().or_else(|| base.history.clone()),
     };

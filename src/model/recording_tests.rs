@@ -29,6 +29,7 @@ fn snapshot(at: i64, months: Vec<MonthRow>, locks: Vec<LockRow>) -> Snapshot {
         months,
         locks,
         queue: QueueDepth { ready: at, ..QueueDepth::default() },
+        processing: None,
         duplicates: Vec::new(),
         history: None,
     };

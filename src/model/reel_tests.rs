@@ -26,6 +26,7 @@ fn snapshot(i: i64) -> Snapshot {
         months: vec![month],
         locks: Vec::new(),
         queue: QueueDepth { ready: i, ..QueueDepth::default() },
+        processing: None,
         duplicates: Vec::new(),
         history: None,
     }

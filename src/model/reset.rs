@@ -22,4 +22,21 @@ pub struct ResetReport {
     pub skipped_locked: Vec<YearMonth>,
     /// Left alone: no longer processing or no longer old enough when we got there.
     pub skipped_changed: Vec<YearMonth>,
+    /// Left alone: its message is still in the queue (a consumer stall, not a stuck
+    /// month: a reset would let the claim routine queue its work a second time).
+    pub skipped_queued: Vec<QueuedMonth>,
+}
+
+/// A month left alone because its message is still in the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueuedMonth {
+    #[serde(serialize_with = "crate::model::months::as_text::one")]
+    pub month: YearMonth,
+    pub msg_id: i64,
+}
+
+impl QueuedMonth {
+    pub fn describe(&self) -> String {
+        format!("its message #{} is still in the queue: a consumer stall, not a stuck month", self.msg_id)
+    }
 }

@@ -15,6 +15,8 @@ pub enum RetrySkip {
     AtRetryCap { retry_count: i32 },
     /// A live session holds the month's lock (a worker or a scheduler is on it).
     Locked,
+    /// Its message is still in the queue: a consumer may yet take it.
+    Queued { msg_id: i64 },
     /// It is not `failed` (any more): only failed months go back to retry.
     Status { status: Status },
     /// No such month in `backfill_log`.
@@ -28,6 +30,9 @@ impl RetrySkip {
                 format!("at the retry cap ({retry_count} retries; only a retry that resets the count takes it)")
             }
             RetrySkip::Locked => "a live session holds its lock".into(),
+            RetrySkip::Queued { msg_id } => {
+                format!("its message #{msg_id} is still in the queue (a consumer may yet take it)")
+            }
             RetrySkip::Status { status } => format!("it is {} (only failed months are retried)", status.as_str()),
             RetrySkip::Missing => "not in backfill_log".into(),
         }

@@ -20,6 +20,10 @@ pub struct Snapshot {
     pub months: Vec<MonthRow>,
     pub locks: Vec<LockRow>,
     pub queue: QueueDepth,
+    /// Each `processing` month's live message (the first, when it has one); `None` when
+    /// not known (a deployment whose queue is not the `backfill_queue` table).
+    #[serde(default)]
+    pub processing: Option<Vec<QueuedFor>>,
     /// Months with more than one live message in the queue (the old scheduler's
     /// defect shows this way); read less often than the rest (see the worker).
     #[serde(default)]
@@ -27,6 +31,23 @@ pub struct Snapshot {
     /// The throughput history (read once a minute by the console: see the worker).
     #[serde(default)]
     pub history: Option<crate::model::progress::History>,
+}
+
+/// A `processing` month and its live message, if any (read as an array, fields by position).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedFor {
+    pub year: i32,
+    pub month: i32,
+    pub msg_id: Option<i64>,
+    pub read_count: Option<i32>,
+    pub enqueued_at: Option<DateTime<Utc>>,
+    pub visible_at: Option<DateTime<Utc>>,
+}
+
+impl QueuedFor {
+    pub fn year_month(&self) -> Option<YearMonth> {
+        YearMonth::new(self.year, self.month)
+    }
 }
 
 /// A month with more than one live (ready, in flight or delayed) queue message.

@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::hold::{HoldEstimate, HoldTracker, since};
 use super::snapshot::{LockRow, Snapshot};
+use crate::model::causes::{Cause, causes};
 use crate::model::lock_key::YearMonth;
 use crate::model::progress::{Progress, progress};
 use crate::model::status::Status;
+use crate::model::verdict::{Evidence, QueueRates, Verdict, abandoned, judge};
+use crate::model::work::{MonthWork, processing_work};
 
 /// When a lock, a month or the queue is a problem. `Default` is all zeros and only
 /// lets a config file name some of them; the shipped values come from the config.
@@ -35,6 +38,16 @@ pub struct Thresholds {
     pub backlog_critical: u32,
     /// More failed months than this → warning.
     pub failed_warning: u32,
+    /// Ready messages (or a processing month's message) waiting this long to be taken →
+    /// a consumer stall.
+    #[serde(with = "crate::duration_text")]
+    pub consumer_stall_after: Duration,
+    /// This many dead letters or more → a warning (fewer are shown, at OK).
+    pub dead_letters_warning: u32,
+    /// An error burst: at least this many failures of one cause in the last hour …
+    pub error_burst_min: u32,
+    /// … and this many times its usual hourly rate.
+    pub error_burst_factor: u32,
     /// Addresses of connection poolers (the config's `poolers`, and the one the
     /// console itself connects through): a month lock held by a backend whose client
     /// is one of them can be stranded.
@@ -142,12 +155,22 @@ fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assessment {
     pub locks: Vec<LockVerdict>,
+    /// The months a reset may take: `processing`, no live message and no lock holder
+    /// (with a deployment's own queue, whose messages the console cannot see: every month
+    /// `processing` past `stuck_month_after`; the reset still skips a held lock).
     pub stuck_months: Vec<StuckMonth>,
+    /// What is happening to each `processing` month (`None`: the queue is not ours to see).
+    pub work: Option<Vec<MonthWork>>,
     pub queue: Level,
     pub failed_months: i64,
     pub overall: Level,
-    /// One line per reason the overall level is not OK.
+    /// The causes of trouble, named, the most severe first.
+    pub verdicts: Vec<Verdict>,
+    /// One line per verdict at a level above OK (its summary).
     pub reasons: Vec<String>,
+    /// The failed and retry months by cause.
+    #[serde(skip)]
+    pub causes: Vec<Cause>,
     /// The pooler addresses judged by (to show a holder as `via pooler …`).
     #[serde(skip)]
     pub poolers: Vec<String>,
@@ -156,18 +179,29 @@ pub struct Assessment {
 }
 
 pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Assessment {
+    assess_with(snapshot, holds, t, None)
+}
+
+/// [`assess`] with the queue's rates, when the caller watched them (the console).
+pub fn assess_with(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds, rates: Option<QueueRates>) -> Assessment {
     let now = snapshot.taken_at;
     let locks: Vec<LockVerdict> = snapshot.locks.iter().map(|lock| judge_lock(snapshot, lock, holds, t)).collect();
-    let stuck_months: Vec<StuckMonth> = snapshot
-        .months
-        .iter()
-        .filter(|m| m.status == Status::Processing)
-        .filter_map(|m| {
-            let processing_for = m.started_at.map(|s| since(s, now));
-            let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
-            Some(StuckMonth { month: m.year_month()?, processing_for }).filter(|_| stuck)
-        })
-        .collect();
+    let work = processing_work(snapshot);
+    let stuck_months: Vec<StuckMonth> = match &work {
+        Some(work) => {
+            abandoned(work).map(|w| StuckMonth { month: w.month, processing_for: w.processing_for }).collect()
+        }
+        None => snapshot
+            .months
+            .iter()
+            .filter(|m| m.status == Status::Processing)
+            .filter_map(|m| {
+                let processing_for = m.started_at.map(|s| since(s, now));
+                let stuck = processing_for.is_none_or(|d| d >= t.stuck_month_after);
+                Some(StuckMonth { month: m.year_month()?, processing_for }).filter(|_| stuck)
+            })
+            .collect(),
+    };
     let ready = snapshot.queue.ready;
     let queue = if ready >= i64::from(t.backlog_critical) {
         Level::Critical
@@ -177,37 +211,33 @@ pub fn assess(snapshot: &Snapshot, holds: &HoldTracker, t: &Thresholds) -> Asses
         Level::Ok
     };
     let failed_months = snapshot.months.iter().filter(|m| m.status == Status::Failed).count() as i64;
-    let mut reasons = Vec::new();
-    let mut overall = Level::Ok;
-    let mut raise = |level: Level, reason: String| {
-        overall = overall.max(level);
-        reasons.push(reason);
-    };
-    if queue != Level::Ok {
-        raise(
-            queue,
-            format!("queue backlog {ready} ready (warn ≥ {}, crit ≥ {})", t.backlog_warning, t.backlog_critical),
-        );
-    }
-    if failed_months > i64::from(t.failed_warning) {
-        raise(Level::Warning, format!("{failed_months} failed months (warn > {})", t.failed_warning));
-    }
-    let stuck_locks = locks.iter().filter(|v| v.is_stuck()).count();
-    if stuck_locks > 0 {
-        raise(Level::Warning, format!("{stuck_locks} stuck month lock(s)"));
-    }
-    if !stuck_months.is_empty() {
-        raise(Level::Warning, format!("{} month(s) stuck in processing", stuck_months.len()));
-    }
-    if !snapshot.duplicates.is_empty() {
-        raise(Level::Warning, format!("{} month(s) with more than one live queue message", snapshot.duplicates.len()));
-    }
     let progress = progress(&snapshot.months, snapshot.history.as_ref(), now, t.stalled_after);
-    if progress.stalled {
-        let quiet = progress.quiet_for.map_or("a while".into(), crate::duration_text::format);
-        raise(Level::Warning, format!("STALLED: {} months remain and none completed for {quiet}", progress.remaining));
+    let causes = causes(&snapshot.months);
+    let evidence = Evidence {
+        snapshot,
+        locks: &locks,
+        work: work.as_deref(),
+        causes: &causes,
+        progress: &progress,
+        failed_months,
+        rates,
+    };
+    let verdicts = judge(&evidence, t);
+    let overall = verdicts.iter().map(|v| v.level).max().unwrap_or(Level::Ok);
+    let reasons = verdicts.iter().filter(|v| v.level > Level::Ok).map(|v| v.summary.clone()).collect();
+    Assessment {
+        locks,
+        stuck_months,
+        work,
+        queue,
+        failed_months,
+        overall,
+        verdicts,
+        reasons,
+        causes,
+        poolers: t.poolers.clone(),
+        progress,
     }
-    Assessment { locks, stuck_months, queue, failed_months, overall, reasons, poolers: t.poolers.clone(), progress }
 }
 
 fn judge_lock(snapshot: &Snapshot, lock: &LockRow, holds: &HoldTracker, t: &Thresholds) -> LockVerdict {

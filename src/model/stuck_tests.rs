@@ -64,6 +64,7 @@ fn snapshot(now: i64, months: Vec<MonthRow>, locks: Vec<LockRow>, ready: i64) ->
         months,
         locks,
         queue: QueueDepth { ready, ..QueueDepth::default() },
+        processing: None,
         duplicates: Vec::new(),
         history: None,
     }

@@ -54,12 +54,21 @@ pub fn result(report: &ClaimReport) -> Vec<String> {
     }
     for c in &report.candidates {
         let lock = c.holder_pid.map_or("lock free".into(), |pid| format!("locked by pid {pid}"));
-        lines.push(format!("candidate {}-{:02}  {}  {lock}", c.year, c.month, sanitize(c.status.as_str())));
+        let queued = c.queued_msg.map_or(String::new(), |id| {
+            format!("  left alone: its message #{id} is still in the queue (a second would run the work twice)")
+        });
+        lines.push(format!("candidate {}-{:02}  {}  {lock}{queued}", c.year, c.month, sanitize(c.status.as_str())));
     }
     if !report.skipped_locked.is_empty() {
         lines.push(format!(
             "skipped (its lock stayed held: another scheduler or worker): {}",
             super::months(&report.skipped_locked)
+        ));
+    }
+    if !report.skipped_queued.is_empty() {
+        lines.push(format!(
+            "left alone (its message is still in the queue: a second would run the work twice): {}",
+            super::months(&report.skipped_queued)
         ));
     }
     if !report.skipped_raced.is_empty() {

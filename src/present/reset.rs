@@ -19,12 +19,16 @@ pub fn plan(
     found: Option<&ResetReport>,
 ) -> Vec<PlanLine> {
     let count = found.map_or(months.len(), |r| r.reset.len());
+    let which = if older_than.is_zero() {
+        "processing with no live message and no worker".to_string()
+    } else {
+        format!("processing for over {}", dur(older_than))
+    };
     let mut lines = vec![PlanLine::strong(if count == 0 {
         format!("Nothing would be reset now ({} month(s) chosen):", months.len())
     } else {
         format!(
-            "Reset {count} month(s) processing for over {} back to retry (retry_count + 1; failed when {RETRY_CAP} retries are used):",
-            dur(older_than)
+            "Reset {count} month(s) {which} back to retry (retry_count + 1; failed when {RETRY_CAP} retries are used):"
         )
     })];
     const SHOWN: usize = 12;
@@ -41,7 +45,7 @@ pub fn plan(
     }
     lines.push(PlanLine::plain(match found {
         Some(_) => "Planned by a dry run of the same routine (rolled back). One transaction; one audit row.",
-        None => "A month whose lock a live worker holds is left alone. One transaction; one audit row.",
+        None => "A month whose lock a live worker holds, or whose message is still queued, is left alone. One transaction; one audit row.",
     }));
     lines
 }
@@ -54,6 +58,9 @@ fn planned(found: &ResetReport, row: &StuckMonthRow) -> String {
     if found.skipped_locked.contains(&row.month) {
         return "left alone: a live worker holds its lock".into();
     }
+    if let Some(queued) = found.skipped_queued.iter().find(|q| q.month == row.month) {
+        return format!("left alone: {}", queued.describe());
+    }
     // In skipped_changed, or not even listed: no longer processing (or not for that long).
     "left alone: no longer stuck".into()
 }
@@ -61,13 +68,15 @@ fn planned(found: &ResetReport, row: &StuckMonthRow) -> String {
 /// What a reset did: a summary line, then one line per month.
 pub fn result(report: &ResetReport) -> Vec<String> {
     let mut lines = vec![format!(
-        "reset {}, left alone {} (a live worker holds the lock), {} (changed meanwhile)",
+        "reset {}, left alone {} (a live worker holds the lock), {} (its message still queued), {} (changed meanwhile)",
         report.reset.len(),
         report.skipped_locked.len(),
+        report.skipped_queued.len(),
         report.skipped_changed.len()
     )];
     lines.extend(report.reset.iter().map(|(m, status)| format!("reset {m} -> {status}")));
     lines.extend(report.skipped_locked.iter().map(|m| format!("left alone {m}: a live worker holds its lock")));
+    lines.extend(report.skipped_queued.iter().map(|q| format!("left alone {}: {}", q.month, q.describe())));
     lines.extend(report.skipped_changed.iter().map(|m| format!("left alone {m}: no longer stuck when reached")));
     lines
 }

@@ -49,7 +49,7 @@ pub async fn run(
         Job::PlanClaim(params) => {
             let params = crate::model::claim::ClaimParams { dry_run: true, ..params };
             let result = claim::claim(&mut session, &params, Some(&actor)).await;
-            result.map(|report| JobResult::ClaimPlan { params, report })
+            result.map(|report| JobResult::ClaimPlan { params, report: Box::new(report) })
         }
         Job::Reset(job) => {
             let local = session.per_transaction.clone();
@@ -111,7 +111,7 @@ pub async fn run(
                 &mut report_progress,
             )
             .await;
-            result.map(|report| JobResult::Redrive { job: job.clone(), report })
+            result.map(|report| JobResult::Redrive { job: job.clone(), report: Box::new(report) })
         }
         Job::Purge { which, until, selection } => {
             let local = session.per_transaction.clone();

@@ -22,6 +22,9 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim())
         }
         Overlay::Errors { .. } => Line::styled(format!(" {}", hints::errors(&state.keymap)), theme.dim()),
+        Overlay::Verdicts { open, .. } => {
+            Line::styled(format!(" {}", hints::verdicts(&state.keymap, *open)), theme.dim())
+        }
         Overlay::Audit { .. } => Line::styled(format!(" {}", hints::audit(&state.keymap)), theme.dim()),
         Overlay::Dead { open, .. } => Line::styled(format!(" {}", hints::dead(&state.keymap, *open)), theme.dim()),
         Overlay::None => hints(state, theme, area.width as usize),

@@ -66,6 +66,12 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(format!(" │ every {every}"), theme.dim()));
     }
     let mut badges: Vec<Span> = Vec::new();
+    // The overall level, always (its causes are on the verdict strip).
+    if let Some(a) = &state.assessment {
+        let level = a.overall;
+        let style = if level == Level::Ok { theme.dim() } else { theme.alert(level) };
+        badges.push(Span::styled(format!(" {} {} ", crate::ui::verdicts::symbol(level), level.word()), style));
+    }
     if state.route.as_ref().is_some_and(|r| !r.safety_ok) {
         // Which settings: the log says (and `snapshot --json`).
         badges.push(Span::styled(" SAFETY OFF ", theme.alert(Level::Warning)));
@@ -102,22 +108,18 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(badges), right);
 }
 
-/// The last notice (an action's result, a refusal) or else why things are not OK.
+/// The last notice (an action's result, a refusal) while it is fresh, else why the data is
+/// not coming (the verdicts have their own strip above; the log pane keeps every notice).
 pub fn status_line(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let line = if let Some(notice) = &state.notice {
+    let line = if let Some(notice) = state.fresh_notice() {
         Line::styled(format!(" {}", clip(&notice.text, area.width as usize)), theme.level(notice.level))
     } else if let Link::Reconnecting { error, .. } = &state.link {
         Line::styled(
             format!(" database unreachable: {}", clip(error, area.width as usize)),
             theme.level(Level::Critical),
         )
-    } else if let Some(a) = &state.assessment {
-        if a.reasons.is_empty() {
-            Line::styled(" all clear", theme.dim())
-        } else {
-            let text = format!(" {}: {}", a.overall.word(), a.reasons.join("; "));
-            Line::styled(clip(&text, area.width as usize), theme.level(a.overall))
-        }
+    } else if state.assessment.is_some() {
+        Line::raw("")
     } else if let Some(error) = &state.refresh_error {
         let text = format!(" no snapshot yet: {error}");
         Line::styled(clip(&text, area.width as usize), theme.level(Level::Critical))

@@ -94,6 +94,21 @@ pub fn dead(keymap: &Keymap, open: bool) -> String {
     )
 }
 
+/// The hint under the verdicts' view.
+pub fn verdicts(keymap: &Keymap, open: bool) -> String {
+    let k = &keymap.overlay;
+    if open {
+        return format!("{} back", k.key(OverlayAction::Close));
+    }
+    format!(
+        "{}/{} move · {} evidence and cure · {} close",
+        k.key(OverlayAction::Up),
+        k.key(OverlayAction::Down),
+        k.key(OverlayAction::Open),
+        k.key(OverlayAction::Close)
+    )
+}
+
 /// The hint under help and detail views.
 pub fn overlay(keymap: &Keymap) -> String {
     format!("{} close", keymap.overlay.key(OverlayAction::Close))

@@ -12,6 +12,7 @@ pub mod queue;
 pub mod replay;
 pub mod table;
 pub mod theme;
+pub mod verdicts;
 pub mod wall;
 
 use ratatui::Frame;
@@ -39,28 +40,35 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
         }
         None => area,
     };
-    if state.watch {
-        wall::draw(frame, area, state, theme);
-    } else {
-        main_screen(frame, area, state, theme);
-    }
+    // Overlays open over the panels; the header, the verdicts, the status line and the
+    // footer stay in sight (nothing may hide what is wrong).
+    let panels =
+        if state.watch { wall::draw(frame, area, state, theme) } else { main_screen(frame, area, state, theme) };
     match &state.overlay {
-        Overlay::Help { scroll } => overlay::help(frame, area, *scroll, state, theme),
-        Overlay::Dialog(d) => overlay::dialog(frame, area, d, state, theme),
-        Overlay::Detail(d) => overlay::detail(frame, area, d, state, theme),
-        Overlay::Errors { selected } => errors::view(frame, area, *selected, state, theme),
-        Overlay::Audit { selected } => lists::audit(frame, area, *selected, state, theme),
+        Overlay::Help { scroll } => overlay::help(frame, panels, *scroll, state, theme),
+        Overlay::Dialog(d) => overlay::dialog(frame, panels, d, state, theme),
+        Overlay::Detail(d) => overlay::detail(frame, panels, d, state, theme),
+        Overlay::Errors { selected } => errors::view(frame, panels, *selected, state, theme),
+        Overlay::Audit { selected } => lists::audit(frame, panels, *selected, state, theme),
         Overlay::Dead { reason, selected, open } => {
-            lists::dead(frame, area, reason.as_deref(), *selected, *open, state, theme)
+            lists::dead(frame, panels, reason.as_deref(), *selected, *open, state, theme)
         }
+        Overlay::Verdicts { selected, open } => verdicts::view(frame, panels, *selected, *open, state, theme),
         Overlay::None | Overlay::Filter => {}
     }
 }
 
-fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let [top, body, status, foot] =
-        Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1), Constraint::Length(1)])
-            .areas(area);
+/// Draws the console's screen; returns the panels' area (where overlays open).
+fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> Rect {
+    let strip = verdicts::strip_height(state, area.height);
+    let [top, body, verdict_area, status, foot] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(strip),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     header::header(frame, top, state, theme);
     let [upper, middle, lower] =
         Layout::vertical([Constraint::Percentage(43), Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
@@ -73,8 +81,10 @@ fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let [queue_area, log_area] = Layout::horizontal([Constraint::Length(44), Constraint::Fill(1)]).areas(lower);
     queue::panel(frame, queue_area, state, theme);
     log_pane(frame, log_area, theme);
+    verdicts::strip(frame, verdict_area, state, theme);
     header::status_line(frame, status, state, theme);
     footer::footer(frame, foot, state, theme);
+    body
 }
 
 /// What the console did and what failed (tracing, through tui-logger).

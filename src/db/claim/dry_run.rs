@@ -17,7 +17,9 @@ const CANDIDATES_WITH_HOLDERS: &str = concat!(
         SELECT DISTINCT ON (l.objid) l.objid::bigint AS key, l.pid FROM pg_locks l
         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objsubid = 1
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-    SELECT c.year, c.month, c.status::text, c.retry_count, h.pid AS holder
+    SELECT c.year, c.month, c.status::text, c.retry_count, h.pid AS holder,
+           (SELECT q.msg_id FROM backfill_queue q WHERE backfill_message_month(q.message) = c.year * 100 + c.month
+            LIMIT 1) AS queued
     FROM backfill_log c LEFT JOIN held h ON h.key = c.year * 100 + c.month
     WHERE c.status = ANY($1) AND (c.status <> 'failed' OR c.retry_count < ",
     crate::retry_cap!(),
@@ -45,19 +47,21 @@ pub async fn report(client: &Client, params: &ClaimParams) -> Result<ClaimReport
             retry_count: row.get("retry_count"),
             lock_free: holder.is_none(),
             holder_pid: holder,
+            queued_msg: row.get("queued"),
         }
     });
     let candidates = until_free(all, usize::try_from(params.batch_size).unwrap_or(0));
     Ok(ClaimReport { dry_run: true, candidates, ..ClaimReport::default() })
 }
 
-/// The candidates up to and including the `wanted`-th one with a free lock:
-/// what a claim run now would take, and what it would pass over on the way.
+/// The candidates up to and including the `wanted`-th one a claim would take (a free
+/// lock, no live message): what a claim run now would take, and what it would pass over
+/// on the way.
 fn until_free(all: impl Iterator<Item = Candidate>, wanted: usize) -> Vec<Candidate> {
     let mut free = 0;
     all.take_while(|c| {
         let more = free < wanted;
-        free += usize::from(c.lock_free);
+        free += usize::from(c.lock_free && c.queued_msg.is_none());
         more
     })
     .collect()
@@ -81,6 +85,7 @@ mod tests {
             retry_count: Some(0),
             lock_free,
             holder_pid: (!lock_free).then_some(7),
+            queued_msg: None,
         }
     }
 

@@ -255,7 +255,12 @@ impl Batch<'_> {
         }
         for (m, job_id) in locked.iter().zip(jobs) {
             let job = job_id.to_string();
-            let Some(&(msg_id, _)) = sent.iter().find(|(_, j)| *j == job) else {
+            if sent.queued.contains(&m.id) {
+                // Its message is still live (left over, redriven): a second would run the work twice.
+                self.report.skipped_queued.push(m.month);
+                continue;
+            }
+            let Some(&(msg_id, _)) = sent.messages.iter().find(|(_, j)| *j == job) else {
                 // The guarded UPDATE changed no row: claimed by somebody else meanwhile.
                 self.report.skipped_raced.push(m.month);
                 continue;

@@ -107,51 +107,75 @@ const WALK_AGAIN: &str = walk!(again!(), lock_then_recheck!());
 const WALK_PAGE_LOCK_ONLY: &str = walk!(page!(), lock_only!());
 const WALK_AGAIN_LOCK_ONLY: &str = walk!(again!(), lock_only!());
 
-/// The claim's two guards against enqueueing a month somebody else claimed.
-/// Both are always on; the tests switch them off one at a time, to prove each
-/// one on its own prevents the duplicate the existing scheduler sends.
+/// The claim's guards against a second live message for a month. All are always on;
+/// the tests switch them off one at a time, to prove each one on its own prevents the
+/// duplicate the existing scheduler sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checks {
     /// The walk reads a month again after taking its lock (latest committed version).
     pub recheck_after_lock: bool,
     /// A message only for a row the guarded UPDATE really changed.
     pub row_count: bool,
+    /// No message for a month that has a live one already (left over, redriven, or the
+    /// old scheduler's): that month is held back, not claimed.
+    pub live_message: bool,
 }
 
 impl Checks {
-    pub const ALL: Checks = Checks { recheck_after_lock: true, row_count: true };
+    pub const ALL: Checks = Checks { recheck_after_lock: true, row_count: true, live_message: true };
 }
 
-/// SPEC §2 steps 4 and 5 for the months locked in a pass, in one statement:
-/// the guarded UPDATE (`$1` ids, `$2` statuses), then one message (`$3` ids,
-/// `$4` messages) for each row it really changed — a month claimed meanwhile
-/// gets none. Returns each message's id with its job id.
-const UPDATE_AND_ENQUEUE: &str = concat!(
-    "WITH updated AS (
+/// SPEC §2 steps 4 and 5 for the months locked in a pass, in one statement (after the
+/// walk's, so it sees whatever committed before the locks were taken): the months with
+/// a live message already are held back (`$1` ids); the guarded UPDATE of the others
+/// (`$2` statuses); then one message (`$3` ids, `$4` messages) for each row it really
+/// changed — a month claimed meanwhile gets none. Returns each message's id with its
+/// job id, and (its id in the third column) each month held back.
+macro_rules! update_and_enqueue {
+    ($live:literal, $only_updated:literal) => {
+        concat!(
+            "WITH queued AS MATERIALIZED (
+        SELECT b.id FROM backfill_log b WHERE b.id = ANY($1) AND ",
+            $live,
+            "),
+      updated AS (
         UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
           error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < ",
-    crate::retry_cap!(),
-    ") RETURNING id)
-    INSERT INTO backfill_queue (message)
-    SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i)
-    WHERE m.id IN (SELECT id FROM updated) ORDER BY m.i
-    RETURNING msg_id, message->>'job_id'"
+        WHERE id = ANY($1) AND id NOT IN (SELECT id FROM queued) AND status = ANY($2)
+          AND (status <> 'failed' OR retry_count < ",
+            crate::retry_cap!(),
+            ") RETURNING id),
+      sent AS (
+        INSERT INTO backfill_queue (message)
+        SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i)
+        WHERE ",
+            $only_updated,
+            " ORDER BY m.i
+        RETURNING msg_id, message->>'job_id' AS job_id)
+    SELECT msg_id, job_id, NULL::int FROM sent UNION ALL SELECT NULL, NULL, id FROM queued"
+        )
+    };
+}
+
+const UPDATE_AND_ENQUEUE: &str = update_and_enqueue!(
+    "EXISTS (SELECT 1 FROM backfill_queue q WHERE backfill_message_month(q.message) = b.year * 100 + b.month)",
+    "m.id IN (SELECT id FROM updated)"
 );
 
-/// The same without the row-count guard: every locked month is enqueued,
-/// whatever the UPDATE changed (the existing scheduler's defect; tests only).
+/// The same without the row-count guard: every locked month is enqueued, whatever
+/// the UPDATE changed (the existing scheduler's defect; tests only).
 #[cfg(feature = "test-support")]
-const UPDATE_AND_ENQUEUE_UNCHECKED: &str = concat!(
-    "WITH updated AS (
-        UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
-          error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-        WHERE id = ANY($1) AND status = ANY($2) AND (status <> 'failed' OR retry_count < ",
-    crate::retry_cap!(),
-    ") RETURNING id)
-    INSERT INTO backfill_queue (message)
-    SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i) ORDER BY m.i
-    RETURNING msg_id, message->>'job_id'"
+const UPDATE_AND_ENQUEUE_UNCHECKED: &str = update_and_enqueue!("false", "true");
+
+/// The same without the live-message guard (tests only).
+#[cfg(feature = "test-support")]
+const UPDATE_AND_ENQUEUE_NO_LIVE_CHECK: &str = update_and_enqueue!("false", "m.id IN (SELECT id FROM updated)");
+
+/// The live-message guard alone (no row-count guard; tests only).
+#[cfg(feature = "test-support")]
+const UPDATE_AND_ENQUEUE_LIVE_CHECK_ONLY: &str = update_and_enqueue!(
+    "EXISTS (SELECT 1 FROM backfill_queue q WHERE backfill_message_month(q.message) = b.year * 100 + b.month)",
+    "m.id NOT IN (SELECT id FROM queued)"
 );
 
 /// One candidate month as read.
@@ -329,8 +353,17 @@ fn tally(rows: &[tokio_postgres::Row]) -> Pass {
     pass
 }
 
-/// Updates the months and enqueues `messages` (one per month, same order) for
-/// the rows really changed; returns `(msg_id, job_id)` of each message sent.
+/// What one update-and-enqueue did.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// `(msg_id, job_id)` of each message sent.
+    pub messages: Vec<(i64, String)>,
+    /// The months held back: each has a live message already.
+    pub queued: Vec<i32>,
+}
+
+/// Updates the months and enqueues `messages` (one per month, same order) for the
+/// rows really changed, holding back every month that has a live message already.
 pub async fn update_and_enqueue(
     tx: &Transaction<'_>,
     prepared: &mut Prepared,
@@ -338,11 +371,16 @@ pub async fn update_and_enqueue(
     statuses: &[&str],
     messages: &[serde_json::Value],
     checks: Checks,
-) -> Result<Vec<(i64, String)>, DbError> {
+) -> Result<Sent, DbError> {
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
-    // The defective variant exists only for the tests that prove the check matters.
+    // The defective variants exist only for the tests that prove each check matters.
     #[cfg(feature = "test-support")]
-    let sql = if checks.row_count { UPDATE_AND_ENQUEUE } else { UPDATE_AND_ENQUEUE_UNCHECKED };
+    let sql = match (checks.row_count, checks.live_message) {
+        (true, true) => UPDATE_AND_ENQUEUE,
+        (true, false) => UPDATE_AND_ENQUEUE_NO_LIVE_CHECK,
+        (false, true) => UPDATE_AND_ENQUEUE_LIVE_CHECK_ONLY,
+        (false, false) => UPDATE_AND_ENQUEUE_UNCHECKED,
+    };
     #[cfg(not(feature = "test-support"))]
     let (sql, _) = (UPDATE_AND_ENQUEUE, checks);
     let rows = query(
@@ -358,7 +396,15 @@ pub async fn update_and_enqueue(
     )
     .await
     .map_err(q("mark the months processing and enqueue them"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let mut sent = Sent::default();
+    for r in &rows {
+        match (r.get::<_, Option<i64>>(0), r.get::<_, Option<String>>(1), r.get::<_, Option<i32>>(2)) {
+            (Some(msg_id), Some(job_id), _) => sent.messages.push((msg_id, job_id)),
+            (_, _, Some(id)) => sent.queued.push(id),
+            _ => {}
+        }
+    }
+    Ok(sent)
 }
 
 /// Each statement of the claim exactly as it is sent, to be read whole in review.

@@ -15,6 +15,7 @@ use tokio_postgres::Client;
 pub use sql::{Known, parts as snapshot_parts_sql, snapshot_sql};
 
 use super::DbError;
+use crate::model::snapshot::QueuedFor;
 use crate::model::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
 
 /// Longest error text carried in a snapshot; the detail view reads the rest.
@@ -77,6 +78,9 @@ struct Raw {
     locks: RawPart<RawLocks>,
     sessions: Vec<SessionInfo>,
     queue: QueueDepth,
+    /// `None` for a deployment's own queue.
+    #[serde(default)]
+    processing: Option<Vec<QueuedFor>>,
 }
 
 /// A lock row as sent: a JSON array, the fields in this order (see `sql::LOCK_ROWS`;
@@ -232,20 +236,20 @@ pub async fn read_incremental_with(
     let mut known = known.unwrap_or(&empty);
     // At most twice: a delta that does not add up is followed by a full read.
     let (raw, months, months_reused, locks, locks_reused) = loop {
-        let Raw { taken_at, reader_pid, months, locks, sessions, queue } =
+        let Raw { taken_at, reader_pid, months, locks, sessions, queue, processing } =
             read_raw(client, local_settings, queue_query, known.known_fingerprints()).await?;
         let sent = months.rows.as_ref().map_or(0, Vec::len);
         let months = months.resolve(known.months.as_ref(), |m| i64::from(m.id));
         let locks = locks.into_rows().resolve(known.locks.as_ref(), |_| 0);
         match (months, locks) {
             (Some((months, mr)), Some((locks, lr))) => {
-                break ((taken_at, reader_pid, sessions, queue, sent), months, mr, locks, lr);
+                break ((taken_at, reader_pid, sessions, queue, sent, processing), months, mr, locks, lr);
             }
             _ if known.months.is_some() || known.locks.is_some() => known = &empty,
             _ => return Err(DbError::Refused("the snapshot came without its months or locks; read it again".into())),
         }
     };
-    let (taken_at, reader_pid, sessions, queue, months_sent) = raw;
+    let (taken_at, reader_pid, sessions, queue, months_sent, processing) = raw;
     let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
     let lock_rows = locks.rows.iter().cloned().map(|raw| raw.into_row(&sessions)).collect();
     let month_rows = months.rows.as_ref().clone();
@@ -255,6 +259,7 @@ pub async fn read_incremental_with(
         months: month_rows,
         locks: lock_rows,
         queue,
+        processing,
         duplicates: Vec::new(),
         history: None,
     };

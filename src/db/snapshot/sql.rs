@@ -27,6 +27,8 @@ pub fn snapshot_sql(queue_query: Option<&str>, known: Known<'_>) -> String {
     };
     let months = months_sql(known.months, known.months_horizon);
     let locks = locks_sql(known.locks);
+    // A deployment's own queue: where a month's message is, is not known.
+    let processing = if queue_query.is_some() { "NULL" } else { PROCESSING };
     format!(
         "WITH l AS MATERIALIZED ({LOCKS}) SELECT json_build_object(
   'taken_at', now(),
@@ -34,7 +36,8 @@ pub fn snapshot_sql(queue_query: Option<&str>, known: Known<'_>) -> String {
   'months', {months},
   'locks', {locks},
   'sessions', {SESSIONS},
-  'queue', {queue}
+  'queue', {queue},
+  'processing', {processing}
 )::text"
     )
 }
@@ -50,6 +53,17 @@ pub fn parts(known: Known<'_>) -> Vec<(&'static str, String)> {
         ("queue", format!("SELECT {}::text", builtin_queue_sql())),
     ]
 }
+
+/// Each `processing` month's live message, if it has one (one probe of the queue's month
+/// index per such month: what tells a consumer stall from a dead consumer or an abandoned
+/// month). Fields by position (`model::snapshot::QueuedFor`).
+const PROCESSING: &str = "(SELECT coalesce(json_agg(json_build_array(b.year, b.month, q.msg_id, q.read_count,
+          q.enqueued_at, q.visible_at)), '[]')
+      FROM backfill_log b
+      LEFT JOIN LATERAL (SELECT q.msg_id, q.read_count, q.enqueued_at, q.visible_at FROM backfill_queue q
+                         WHERE backfill_message_month(q.message) = b.year * 100 + b.month
+                         ORDER BY q.msg_id LIMIT 1) q ON true
+      WHERE b.status = 'processing')";
 
 /// The advisory locks, read once (`pg_lock_status` walks the whole lock table).
 /// `waitstart` (PostgreSQL 14+) is read through `to_jsonb` so older servers

@@ -25,6 +25,9 @@ pub struct Candidate {
     pub lock_free: bool,
     /// The backend holding the month lock, when it is not free.
     pub holder_pid: Option<i32>,
+    /// Its live queue message, when it has one already: a claim holds it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_msg: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -36,6 +39,10 @@ pub struct ClaimReport {
     /// Months another scheduler claimed after we read them (found again in the
     /// walk, or 0 rows updated).
     pub skipped_raced: Vec<YearMonth>,
+    /// Months held back because they have a live queue message already (a second one
+    /// would have their work done twice).
+    #[serde(default)]
+    pub skipped_queued: Vec<YearMonth>,
     pub dry_run: bool,
     /// Only for a dry run: the candidates and whether each lock is free.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -55,11 +62,15 @@ impl ClaimReport {
                 self.candidates.len() - free
             );
         }
-        format!(
+        let mut text = format!(
             "claimed {}, skipped {} locked, {} raced",
             self.claimed.len(),
             self.skipped_locked.len(),
             self.skipped_raced.len()
-        )
+        );
+        if !self.skipped_queued.is_empty() {
+            text.push_str(&format!(", {} with a live message already", self.skipped_queued.len()));
+        }
+        text
     }
 }

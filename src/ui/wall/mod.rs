@@ -14,7 +14,8 @@ use super::theme::Theme;
 use super::{footer, header, locks, months, queue};
 use crate::app::State;
 
-pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+/// Draws the wall; returns the area under its header and banner (where overlays open).
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> Rect {
     let banner_height = alerts::banner_height(state, area.width);
     let tile_height = tiles::height(area);
     let [top, banner, headline, gauge, body, foot] = Layout::vertical([
@@ -61,4 +62,5 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         alerts::list(frame, right, state, theme);
     }
     footer::footer(frame, foot, state, theme);
+    Rect { y: headline.y, height: area.height.saturating_sub(headline.y - area.y + 1), ..area }
 }
