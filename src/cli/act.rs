@@ -137,7 +137,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
     let older_than = duration_text::parse_flag(
         "--older-than",
         older_than,
-        std::time::Duration::from_secs(1),
+        std::time::Duration::ZERO,
         duration_text::MAX,
         "no month has been processing that long",
     )
@@ -181,6 +181,9 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
     } else {
         render::result_lines(&present::reset::result(&report));
     }
-    // Non-zero when a stuck month was not acted on (its lock held, or it changed meanwhile).
-    Ok(i32::from(!report.skipped_locked.is_empty() || !report.skipped_changed.is_empty()))
+    // Non-zero when a stuck month was not acted on (its lock held, its message still queued,
+    // or it changed meanwhile).
+    let left_alone =
+        !report.skipped_locked.is_empty() || !report.skipped_changed.is_empty() || !report.skipped_queued.is_empty();
+    Ok(i32::from(left_alone))
 }

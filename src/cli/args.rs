@@ -87,7 +87,8 @@ pub enum Command {
     Release(ReleaseArgs),
     /// Return months stuck in processing to retry
     ResetStuck {
-        /// Only months processing for longer than this
+        /// Only months processing for longer than this (0s: every month with no live message and
+        /// no worker — the reset never takes another, whatever its age)
         #[arg(long, default_value = "1h", value_name = "DURATION")]
         older_than: String,
         /// Show what the reset would do month by month (the routine, rolled back); change nothing

@@ -180,6 +180,30 @@ pub async fn redrive(
     cancel: &mut watch::Receiver<bool>,
     progress: &mut (dyn FnMut(&RedriveReport) + Send),
 ) -> Result<RedriveReport, DbError> {
+    redrive_with(client, local_settings, actor, request, cancel, progress, true).await
+}
+
+/// The redrive as it was before its month guard: every chosen message moves as it is (the
+/// defect the guard prevents; tests only).
+#[cfg(feature = "test-support")]
+pub async fn redrive_unguarded(
+    client: &mut Client,
+    actor: &Actor,
+    request: &RedriveRequest<'_>,
+) -> Result<RedriveReport, DbError> {
+    let (_stop, mut never) = watch::channel(false);
+    redrive_with(client, None, actor, request, &mut never, &mut |_| {}, false).await
+}
+
+async fn redrive_with(
+    client: &mut Client,
+    local_settings: Option<&str>,
+    actor: &Actor,
+    request: &RedriveRequest<'_>,
+    cancel: &mut watch::Receiver<bool>,
+    progress: &mut (dyn FnMut(&RedriveReport) + Send),
+    guarded: bool,
+) -> Result<RedriveReport, DbError> {
     let mut ids = request.ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -191,9 +215,8 @@ pub async fn redrive(
             report.remaining = chunks[i..].concat();
             break;
         }
-        if let Err(e) =
-            redrive_chunk(client, local_settings, actor, request, chunk, (i + 1, chunks.len()), &mut report).await
-        {
+        let at = (i + 1, chunks.len());
+        if let Err(e) = redrive_chunk(client, local_settings, actor, request, chunk, at, guarded, &mut report).await {
             if i == 0 {
                 return Err(e);
             }
@@ -211,6 +234,7 @@ pub async fn redrive(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn redrive_chunk(
     client: &mut Client,
     local_settings: Option<&str>,
@@ -218,6 +242,7 @@ async fn redrive_chunk(
     request: &RedriveRequest<'_>,
     chunk: &[i64],
     (number, of): (usize, usize),
+    guarded: bool,
     report: &mut RedriveReport,
 ) -> Result<(), DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
@@ -244,7 +269,13 @@ async fn redrive_chunk(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let decided = redrive_decisions(&ids, &found, &state, &queued, request.force);
+    let mut decided = redrive_decisions(&ids, &found, &state, &queued, request.force);
+    if !guarded {
+        // Before the guard: every message found goes as it is, its month untouched.
+        decided.movable = ids.iter().copied().filter(|id| found.contains_key(id) && !queued.contains(id)).collect();
+        decided.claim.clear();
+        decided.skipped.retain(|s| s.why == RedriveSkip::Gone || s.why == RedriveSkip::AlreadyQueued);
+    }
     let claim_ids: Vec<i32> = decided.claim.iter().map(|c| c.row).collect();
     let claimed: Vec<i32> = if claim_ids.is_empty() {
         Vec::new()

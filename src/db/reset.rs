@@ -78,7 +78,7 @@ pub async fn reset_stuck_with(
     only: Option<&[YearMonth]>,
     dry_run: bool,
 ) -> Result<ResetReport, DbError> {
-    let result = transact(client, local_settings, actor, older_than, only, dry_run).await;
+    let result = transact(client, local_settings, actor, older_than, only, dry_run, true).await;
     if let Err(e) = &result
         && !e.is_connection_loss()
     {
@@ -96,6 +96,18 @@ pub async fn reset_stuck_with(
     result
 }
 
+/// The reset without its live-message guard: a month whose message is still queued is
+/// reset too (the defect the guard prevents; tests only).
+#[cfg(feature = "test-support")]
+pub async fn reset_stuck_unguarded(
+    client: &mut Client,
+    actor: &Actor,
+    older_than: Duration,
+    only: Option<&[YearMonth]>,
+) -> Result<ResetReport, DbError> {
+    transact(client, None, actor, older_than, only, false, false).await
+}
+
 async fn transact(
     client: &mut Client,
     local_settings: Option<&str>,
@@ -103,6 +115,7 @@ async fn transact(
     older_than: Duration,
     only: Option<&[YearMonth]>,
     dry_run: bool,
+    live_guard: bool,
 ) -> Result<ResetReport, DbError> {
     let q = |what: &'static str| move |e: tokio_postgres::Error| DbError::query(what, e);
     let secs = older_than.as_secs_f64();
@@ -126,7 +139,7 @@ async fn transact(
         }
         // After the lock: a month whose message is still queued is not stuck, and a reset
         // would let the claim routine queue its work a second time.
-        if let Some(msg_id) = txn::live_message(&tx, month).await? {
+        if let Some(msg_id) = txn::live_message(&tx, month).await?.filter(|_| live_guard) {
             let queued = QueuedMonth { month, msg_id };
             outcomes.insert(month.to_string(), format!("left alone: {}", queued.describe()).into());
             report.skipped_queued.push(queued);
