@@ -10,7 +10,7 @@ use backfill_console::db::claim::{self, ClaimParams, Step};
 use backfill_console::db::dead::{self, RedriveRequest, RedriveSkip};
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::db::{reset, retry};
-use common::cli::{json, run, run_with};
+use common::cli::{json, run};
 use common::gate::gate;
 
 fn ym(text: &str) -> YearMonth {
