@@ -207,13 +207,13 @@ async fn errors_group_causes_and_retry_takes_a_cause_back() {
     let causes = doc["causes"].as_array().unwrap();
     assert_eq!(causes.len(), 2, "{doc}");
     let top = &causes[0];
-    assert_eq!(top["signature"], "gemini: <n> Service Unavailable (model <id>)");
+    assert_eq!(top["signature"], "gemini: 503 Service Unavailable (model <id>)");
     assert_eq!(top["count"], 4);
     assert_eq!(top["months"], serde_json::json!(["2024-01", "2024-02", "2024-03", "2024-04"]));
     assert_eq!(top["statuses"], serde_json::json!({"failed": 4}));
     assert_eq!(top["at_retry_cap"], 1);
     let text = run(&db.url, &["errors"]);
-    assert!(text.stdout.contains("gemini: <n> Service Unavailable (model <id>)"), "{}", text.stdout);
+    assert!(text.stdout.contains("gemini: 503 Service Unavailable (model <id>)"), "{}", text.stdout);
     // Retry that cause: the month at the cap is left alone, and that makes the exit 1.
     let signature = top["signature"].as_str().unwrap();
     let retried = run(&db.url, &["retry", "--cause", signature, "--yes", "--json"]);

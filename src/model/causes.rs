@@ -85,103 +85,9 @@ pub fn causes(months: &[MonthRow]) -> Vec<Cause> {
     all
 }
 
-/// The message with its varying parts masked: `<n>`, `<uuid>`, `<hex>`, `<time>`,
-/// `<duration>`, `<id>` (a word with digits in it) and `'…'` for quoted values;
-/// whitespace folded.
+/// The signature a message is grouped by (see [`super::signature`]).
 pub fn signature(message: &str) -> String {
-    let chars: Vec<char> = message.chars().collect();
-    let mut out = String::with_capacity(message.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if matches!(c, '\'' | '"' | '`')
-            && let Some(len) = chars[i + 1..].iter().position(|&d| d == c)
-        {
-            out.push(c);
-            out.push('…');
-            out.push(c);
-            i += len + 2;
-        } else if is_word(c) {
-            let start = i;
-            while i < chars.len() && is_word(chars[i]) {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            // Sentence punctuation stays outside the word ("after 30s." / "id 42:").
-            let trimmed = word.trim_end_matches(['.', ':', ',', '-', '+']);
-            out.push_str(&mask(trimmed));
-            out.push_str(&word[trimmed.len()..]);
-        } else if c.is_whitespace() {
-            if !out.ends_with(' ') {
-                out.push(' ');
-            }
-            i += 1;
-        } else {
-            out.push(c);
-            i += 1;
-        }
-    }
-    out.trim().to_string()
-}
-
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '+')
-}
-
-/// A word as it stands in a signature.
-fn mask(word: &str) -> String {
-    if !word.chars().any(|c| c.is_ascii_digit()) {
-        return word.to_string();
-    }
-    let kind = if is_uuid(word) {
-        "<uuid>"
-    } else if is_time(word) {
-        "<time>"
-    } else if is_duration(word) {
-        "<duration>"
-    } else if word.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '+')) {
-        "<n>"
-    } else if is_hex(word) {
-        "<hex>"
-    } else {
-        "<id>"
-    };
-    kind.to_string()
-}
-
-fn is_uuid(word: &str) -> bool {
-    word.len() == 36
-        && word.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
-}
-
-/// `2024-03-05`, `2024-03-05T10:00:00Z`, `10:00:00.123`, with offsets.
-fn is_time(word: &str) -> bool {
-    let b = word.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    let date = digits(0..4) && b.get(4) == Some(&b'-') && digits(5..7) && b.get(7) == Some(&b'-') && digits(8..10);
-    let clock = digits(0..2) && b.get(2) == Some(&b':') && digits(3..5);
-    date || clock
-}
-
-/// `30s`, `1.5ms`, `10m`, `2h`, `500µs`, `3min`, `5sec`, `4days`.
-fn is_duration(word: &str) -> bool {
-    let unit_at = word.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(word.len());
-    let (number, unit) = word.split_at(unit_at);
-    !number.is_empty()
-        && number.chars().next().is_some_and(|c| c.is_ascii_digit())
-        && [
-            "ns", "us", "µs", "ms", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes",
-            "h", "hr", "hrs", "hour", "hours", "d", "day", "days",
-        ]
-        .contains(&unit.to_ascii_lowercase().as_str())
-}
-
-/// `0xdeadbeef`, or 8+ hex digits with at least one letter and one digit (a commit, an object id).
-fn is_hex(word: &str) -> bool {
-    if let Some(rest) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
-        return !rest.is_empty() && rest.chars().all(|c| c.is_ascii_hexdigit());
-    }
-    word.len() >= 8 && word.chars().all(|c| c.is_ascii_hexdigit()) && word.chars().any(|c| c.is_ascii_alphabetic())
+    super::signature::of(message)
 }
 
 #[cfg(test)]
@@ -189,31 +95,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn varying_parts_are_masked() {
+    fn varying_parts_are_masked_and_the_kind_of_error_kept() {
         let cases = [
-            ("gemini: 503 Service Unavailable (model x-12)", "gemini: <n> Service Unavailable (model <id>)"),
+            ("gemini: 503 Service Unavailable (model x-12)", "gemini: 503 Service Unavailable (model <id>)"),
             ("timeout after 30s.", "timeout after <duration>."),
             ("job 3f2b8c1e-9d4a-4e7b-a1c2-0f9e8d7c6b5a failed", "job <uuid> failed"),
             ("at 2024-03-05T10:00:00Z: boom", "at <time>: boom"),
             ("at 2024-03-05 10:00:00.123+00 boom", "at <time> <time> boom"),
             ("isbn 'ABC123' not found", "isbn '…' not found"),
-            ("object deadbeef0042 missing at 0x7ffd", "object <hex> missing at <hex>"),
-            ("rate   limited\n(429)", "rate limited (<n>)"),
+            ("object deadbeef0042 missing at 0x7ffd", "object <id> missing at <id>"),
+            ("rate   limited\n(429)", "rate limited (429)"),
             ("took 1.5ms, then 3min", "took <duration>, then <duration>"),
             ("no digits here", "no digits here"),
         ];
         for (message, expected) in cases {
             assert_eq!(signature(message), expected, "{message}");
         }
-    }
-
-    #[test]
-    fn messages_that_differ_only_in_ids_fold_together_and_other_causes_stay_apart() {
-        let a = signature("gemini: 503 Service Unavailable (model gemini-1.5) after 12s, request 8f1e2d3c4b5a6978");
-        let b = signature("gemini: 503 Service Unavailable (model gemini-2.0) after 31s, request 0a1b2c3d4e5f6071");
-        assert_eq!(a, b);
-        assert_ne!(a, signature("gemini: 429 Too Many Requests (model gemini-1.5) after 12s"));
-        assert_ne!(signature("isbndb: not found"), signature("isbndb: forbidden"));
     }
 
     fn row(year: i32, month: i32, status: &str, retries: i32, error: Option<&str>) -> MonthRow {
@@ -243,7 +140,7 @@ mod tests {
         let all = causes(&rows);
         assert_eq!(all.len(), 3);
         let top = &all[0];
-        assert_eq!((top.signature.as_str(), top.count, top.at_retry_cap), ("gemini: <n> (model <id>)", 3, 2));
+        assert_eq!((top.signature.as_str(), top.count, top.at_retry_cap), ("gemini: 503 (model <id>)", 3, 2));
         assert_eq!(top.month_ranges(), "2024-03..2024-05");
         assert_eq!(top.example, "gemini: 503 (model z-1)");
         assert_eq!(top.statuses[&Status::Failed], 2);

@@ -15,6 +15,7 @@ pub mod reel;
 pub mod release;
 pub mod reset;
 pub mod retry;
+pub mod signature;
 pub mod snapshot;
 pub mod status;
 pub mod stuck;

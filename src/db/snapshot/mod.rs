@@ -18,8 +18,10 @@ use super::DbError;
 use crate::model::snapshot::QueuedFor;
 use crate::model::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
 
-/// Longest error text carried in a snapshot; the detail view reads the rest.
-pub const ERROR_PREVIEW_CHARS: i32 = 300;
+/// Longest error text carried in a snapshot whole; a longer one comes as its first and
+/// last halves of this (the causes are grouped on it: a traceback's last lines name its
+/// exception). The detail view reads the rest.
+pub const ERROR_PREVIEW_CHARS: i32 = 2000;
 
 /// Queue figures are counted exactly up to this many; beyond it they are
 /// estimates (a page sample scaled to the catalogue row count, never below the cap)

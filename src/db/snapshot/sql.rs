@@ -128,6 +128,7 @@ fn fingerprint_literal(known: Option<&str>) -> &str {
 /// a delta; the reader sees it by the count and reads everything again.
 fn months_sql(known: Option<&str>, horizon: Option<u32>) -> String {
     let known = fingerprint_literal(known);
+    let half = ERROR_PREVIEW_CHARS / 2;
     let (delta, filter) = match horizon {
         Some(h) => ("true", format!("age(xmin) <= age('{h}'::xid)")),
         None => ("false", "true".to_string()),
@@ -139,7 +140,9 @@ fn months_sql(known: Option<&str>, horizon: Option<u32>) -> String {
           (SELECT coalesce(json_agg(json_build_object(
               'id', id, 'year', year, 'month', month, 'status', status, 'retry_count', retry_count,
               'started_at', started_at, 'completed_at', completed_at, 'last_retry_at', last_retry_at,
-              'error', left(error_message, {ERROR_PREVIEW_CHARS})) ORDER BY year DESC, month DESC), '[]')
+              'error', CASE WHEN length(error_message) <= {ERROR_PREVIEW_CHARS} THEN error_message
+                            ELSE left(error_message, {half}) || ' … ' || right(error_message, {half}) END)
+              ORDER BY year DESC, month DESC), '[]')
            FROM backfill_log WHERE {filter}) END)
         FROM (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) AS fp FROM backfill_log) f)"
     )
