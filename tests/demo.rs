@@ -51,6 +51,12 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     assert!(url.starts_with("postgresql://postgres@127.0.0.1:"), "no password in the printed URL: {url}");
     let pgpass_line = lines.next().unwrap().unwrap();
     let pgpass = PathBuf::from(pgpass_line.rsplit(": ").next().unwrap());
+    // The demo's scaled thresholds, for a second console or `watch` on it.
+    let config_line = lines.next().unwrap().unwrap();
+    let config = PathBuf::from(config_line.rsplit(": ").next().unwrap());
+    let loaded = backfill_console::config::Config::load(Some(&config)).unwrap();
+    assert_eq!(loaded.thresholds.leaked_after, Duration::from_secs(1), "10 s at --speed 10");
+    assert!(lines.next().unwrap().unwrap().contains(&format!("--config '{}'", config.display())));
     let new_dirs: BTreeSet<PathBuf> = server_dirs_in(tmp.path());
     assert_eq!(new_dirs.len(), 1, "one throwaway server directory");
     assert_eq!(

@@ -51,7 +51,8 @@ async fn the_eta_band_contains_the_true_finishing_time() {
     let snap = backfill_console::db::snapshot::read(&s.client).await.unwrap();
     let p = judge(&snap.months, Some(&history), history.read_at, Duration::from_secs(1800));
     assert_eq!((p.done, p.total, p.remaining), (120, 220, 100));
-    assert_eq!(p.per_hour, Some(20.0));
+    // The rate is the current pace: the last half hour saw the newest hour's 22 an hour.
+    assert_eq!(p.per_hour, Some(22.0));
     // At the true average rate (20 an hour) the 100 months take 5 h.
     let truth = history.read_at + chrono::Duration::hours(5);
     let (low, high) = (p.eta_low.unwrap(), p.eta_high.unwrap());
@@ -62,11 +63,11 @@ async fn the_eta_band_contains_the_true_finishing_time() {
     let doc = json(&run(&db.url, &["snapshot", "--json"]));
     let progress = &doc["progress"];
     assert_eq!((progress["done"].as_i64(), progress["total"].as_i64()), (Some(120), Some(220)), "{progress}");
-    assert_eq!(progress["per_hour"].as_f64(), Some(20.0));
+    assert_eq!(progress["per_hour"].as_f64(), Some(22.0));
     assert_eq!(progress["stalled"], false);
     assert!(progress["eta_low"].is_string() && progress["eta_high"].is_string(), "{progress}");
     let text = run(&db.url, &["snapshot"]);
-    assert!(text.stdout.contains("progress: 120/220 done (55%) · 20/h · ETA 4h3"), "{}", text.stdout);
+    assert!(text.stdout.contains("progress: 120/220 done (55%) · 22/h · ETA 4h3"), "{}", text.stdout);
     let check = run(&db.url, &["check"]);
     assert!(!check.stdout.contains("STALLED"), "{}", check.stdout);
 }

@@ -138,3 +138,45 @@ async fn a_panic_in_a_task_ends_the_process_with_the_terminal_restored() {
     .await
     .unwrap();
 }
+
+/// A consumer stall through the real binary: named on the verdict strip, `R` offers nothing
+/// for the months whose messages wait in the queue (and says why), and a dialog opened and
+/// cancelled leaves the verdict where it was — nothing covers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stall_is_named_r_offers_nothing_and_a_dialog_leaves_the_verdict_in_sight() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-06").await;
+    let p = backfill_console::model::claim::ClaimParams { batch_size: 3, ..Default::default() };
+    backfill_console::db::claim::claim(&mut admin, &p, None).await.unwrap();
+    admin
+        .client
+        .batch_execute(
+            "UPDATE backfill_log SET started_at = now() - interval '2 hours' WHERE status = 'processing';
+             UPDATE backfill_queue SET enqueued_at = now() - interval '2 hours', visible_at = now() - interval '2 hours'",
+        )
+        .await
+        .unwrap();
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &[], &[], 30, 120);
+        c.wait_for("▲ consumer stall: 3 ready");
+        c.wait_for("no console cure");
+        c.send("R");
+        c.wait_for("nothing to reset: 3 processing month(s) still have their message in the queue");
+        // A dialog opens over the panels; the verdict strip stays in sight, and after Esc too.
+        c.send("c");
+        c.wait_for("Run the claim routine");
+        assert!(c.contents().contains("▲ consumer stall: 3 ready"), "{}", c.contents());
+        c.send("\x1b");
+        c.wait_gone("Run the claim routine");
+        assert!(c.contents().contains("▲ consumer stall: 3 ready"), "{}", c.contents());
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+    })
+    .await
+    .unwrap();
+    // Nothing was reset: the three months still have one message each.
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await, 3);
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_queue").await, 3);
+}

@@ -244,3 +244,40 @@ fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
     app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)));
     assert!(matches!(state.overlay, Overlay::None));
 }
+
+/// A consumer stall: each processing month's message waits in the queue. The verdict strip
+/// (above the status line) and the verdicts' view (v, then Enter) at both sizes.
+#[test]
+fn the_verdicts_of_a_consumer_stall() {
+    use backfill_console::model::snapshot::QueuedFor;
+    let (mut state, at) = fixture::state(20);
+    let mut snap = fixture::snapshot(1, 230);
+    let waiting = |month: i32, msg_id: i64| QueuedFor {
+        year: 2024,
+        month,
+        msg_id: Some(msg_id),
+        read_count: Some(0),
+        enqueued_at: Some(fixture::t(7200)),
+        visible_at: Some(fixture::t(7200)),
+    };
+    // 2024-11 is worked (its lock held); 2024-09, -10 and -12 wait for a consumer.
+    snap.processing = Some(vec![waiting(12, 412), waiting(11, 411), waiting(10, 410), waiting(9, 409)]);
+    snap.queue.oldest_ready_at = Some(fixture::t(7200));
+    app::update(&mut state, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + Duration::from_secs(1))));
+    let a = state.assessment.as_ref().unwrap();
+    assert_eq!(a.verdicts[0].kind, backfill_console::model::verdict::Kind::ConsumerStall);
+    assert!(a.stuck_months.is_empty(), "never offered for reset");
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        let k = backfill_console::ui::verdicts::strip_height(&state, h);
+        let strip = fixture::screen::render_rows(&state, w, h, false, h - 2 - k..h - 2);
+        assert!(strip.contains("✖ consumer stall: 230 ready, the oldest waiting 2h00m"), "{strip}");
+        insta::assert_snapshot!(format!("verdict_strip_{w}x{h}"), strip);
+    }
+    act(&mut state, Action::Verdicts);
+    insta::assert_snapshot!("verdicts_view_80x24", render(&state, 80, 24, false));
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    let detail = render(&state, 160, 48, false);
+    assert!(detail.contains("no console action helps: consumers are not taking messages"), "{detail}");
+    assert!(detail.contains("months: 2024-09..2024-10, 2024-12"), "{detail}");
+    insta::assert_snapshot!("verdict_detail_160x48", detail);
+}

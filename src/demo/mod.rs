@@ -36,23 +36,46 @@ pub fn demo_config(base: &Config, speed: f64) -> Config {
     t.stuck_month_after = scale(Duration::from_secs(20));
     t.overdue_after = scale(Duration::from_secs(300));
     t.idle_in_transaction_after = scale(Duration::from_secs(60));
+    // The demo's consumer stall builds a backlog within a minute or two.
+    t.consumer_stall_after = scale(Duration::from_secs(45));
     config
 }
 
-/// Where a second terminal connects: a URL without the password, and the 0600
-/// password file that carries it.
+/// The demo's thresholds as a config file (0600, beside the password file and removed
+/// with the demo), so a second console or `watch` on the demo judges by them too.
+fn write_thresholds(beside: &std::path::Path, config: &Config) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::OpenOptionsExt;
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        thresholds: &'a crate::model::Thresholds,
+    }
+    let path = beside.with_file_name("demo-config.toml");
+    let text = format!(
+        "# The demo's thresholds (scaled down so trouble shows within a minute).\n{}",
+        toml::to_string(&File { thresholds: &config.thresholds })?
+    );
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+    file.write_all(text.as_bytes())?;
+    Ok(path)
+}
+
+/// Where a second terminal connects: a URL without the password, the 0600 password file
+/// that carries it, and the demo's thresholds as a config file.
 struct Access {
     url: String,
     public_url: String,
     pgpass: PathBuf,
+    config: PathBuf,
 }
 
 pub async fn run(opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
     let server = tokio::task::spawn_blocking(|| TempServer::start_with(&ServerOptions::default())).await??;
+    let pgpass = server.write_pgpass()?;
     let access = Access {
         url: format!("{}?sslmode=disable", server.url("postgres")),
         public_url: format!("{}?sslmode=disable", server.url_without_password("postgres")),
-        pgpass: server.write_pgpass()?,
+        config: write_thresholds(&pgpass, &demo_config(base, opts.fleet.speed))?,
+        pgpass,
     };
     let server = Arc::new(Mutex::new(server));
     let result = tokio::select! {
@@ -110,14 +133,15 @@ async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyho
 /// Prints where to connect, then runs until the duration ends or a signal.
 async fn headless(access: &Access, duration: Option<Duration>) -> anyhow::Result<i32> {
     let mut out = std::io::stdout();
-    let (url, pgpass) = (&access.public_url, access.pgpass.display());
+    let (url, pgpass, config) = (&access.public_url, access.pgpass.display(), access.config.display());
     writeln!(out, "{url}")?;
     writeln!(out, "password file (0600, removed with the demo): {pgpass}")?;
+    writeln!(out, "the demo's thresholds (removed with the demo): {config}")?;
     // The binary that is running (after `cargo run` it is not on PATH).
     let exe = std::env::current_exe().map_or_else(|_| "backfill-console".into(), |p| p.display().to_string());
     writeln!(
         out,
-        "demo running; in another terminal:  PGPASSFILE='{pgpass}' '{exe}' --database-url '{url}'  (or: watch)"
+        "demo running; in another terminal:  PGPASSFILE='{pgpass}' '{exe}' --config '{config}' --database-url '{url}'  (or: watch)"
     )?;
     writeln!(out, "stop with Ctrl-C")?;
     out.flush()?;

@@ -16,6 +16,10 @@ pub const HOURS: usize = 24;
 pub const TEN_MINUTES: usize = 12;
 /// The recent window the rate and the ETA band are taken from.
 const RATE_HOURS: usize = 6;
+/// The current pace is taken over the last half hour …
+const CURRENT_WINDOW: Duration = Duration::from_secs(1800);
+/// … once at least this many months completed in it.
+const CURRENT_MIN: usize = 3;
 
 /// Completions and failures over time, as the database recorded them; read server-side
 /// (so a console started a minute ago shows the whole day). Every list is oldest first
@@ -47,8 +51,8 @@ pub struct Progress {
     pub total: i64,
     /// Months still to do: pending, retry and processing (failed ones wait for an operator).
     pub remaining: i64,
-    /// The recent rate, months an hour (the median of the recent buckets); `None`: too
-    /// little history to say.
+    /// The recent rate, months an hour: the pace of the last half hour when it saw at least
+    /// three completions, else the median of the recent hours; `None`: too little to say.
     pub per_hour: Option<f64>,
     /// When the remaining months will be done at the faster recent rate (the 75th
     /// percentile of the buckets); `None`: not enough history.
@@ -83,14 +87,25 @@ pub fn progress(
     let done = count(&[Status::Completed]);
     let remaining = count(&[Status::Pending, Status::Retry, Status::Processing]);
     let total = months.len() as i64;
-    let rates = history.and_then(recent_rates);
-    let (per_hour, eta_low, eta_high) = match rates {
-        Some(rates) if remaining > 0 => {
-            let eta = |rate: f64| (rate > 0.0).then(|| now + hours(remaining as f64 / rate));
-            (Some(quantile(&rates, 0.5)), eta(quantile(&rates, 0.75)), eta(quantile(&rates, 0.25)))
+    let current = current_pace(months, now);
+    let mut rates = history.and_then(recent_rates);
+    if current.is_some()
+        && let Some(r) = &mut rates
+    {
+        // Running now: hours with no completion were a stall (STALLED says so), not the pace.
+        r.retain(|x| *x > 0.0);
+    }
+    let eta = |rate: f64| (rate > 0.0).then(|| now + hours(remaining as f64 / rate));
+    let (per_hour, eta_low, eta_high) = match (rates.filter(|r| !r.is_empty()), current) {
+        _ if remaining == 0 => (current, Some(now), Some(now)),
+        // The band: one end at the current pace, the other at the recent hours' (the faster
+        // of them when the pace rose, the slower when it fell): it follows a change within the hour.
+        (Some(r), Some(c)) => {
+            let (fast, slow) = (c.max(quantile(&r, 0.75)), c.min(quantile(&r, 0.25)));
+            (Some(c), eta(fast), eta(slow))
         }
-        Some(rates) => (Some(quantile(&rates, 0.5)), Some(now), Some(now)),
-        None => (None, None, None),
+        (Some(r), None) => (Some(quantile(&r, 0.5)), eta(quantile(&r, 0.75)), eta(quantile(&r, 0.25))),
+        (None, c) => (c, None, None),
     };
     // The newest completion: the months read this refresh know it as well as the history
     // (read once a minute), and fresher; nothing ever completed: since the first start.
@@ -105,6 +120,20 @@ pub fn progress(
     let quiet_for = last_completed_at.or(first_started).map(|at| since(at, now));
     let stalled = remaining > 0 && quiet_for.is_some_and(|d| d >= stalled_after);
     Progress { done, total, remaining, per_hour, eta_low, eta_high, stalled, quiet_for, last_completed_at }
+}
+
+/// Months an hour over the last half hour (or since the oldest of its completions' months
+/// started, when that is later), once it saw at least [`CURRENT_MIN`] completions.
+fn current_pace(months: &[MonthRow], now: DateTime<Utc>) -> Option<f64> {
+    let window = chrono::Duration::from_std(CURRENT_WINDOW).ok()?;
+    let recent: Vec<&MonthRow> =
+        months.iter().filter(|m| m.completed_at.is_some_and(|at| at > now - window && at <= now)).collect();
+    if recent.len() < CURRENT_MIN {
+        return None;
+    }
+    let started = recent.iter().filter_map(|m| m.started_at).min().map_or(now - window, |s| s.max(now - window));
+    let hours = (now - started).num_seconds().max(60) as f64 / 3600.0;
+    Some(recent.len() as f64 / hours)
 }
 
 /// Months an hour in each recent bucket, from the first bucket with a completion on (the

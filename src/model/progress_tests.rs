@@ -123,3 +123,41 @@ fn a_completion_in_this_refresh_counts_before_the_history_catches_up() {
     let p = progress(&m, None, t(0), HALF_HOUR);
     assert_eq!((p.stalled, p.quiet_for), (false, Some(Duration::from_secs(60))));
 }
+
+/// `n` months completed in the last `minutes`, each started a minute before it completed.
+fn completed_recently(m: &mut [MonthRow], n: usize, minutes: i64) {
+    for (i, row) in m.iter_mut().filter(|r| r.status == "completed".into()).take(n).enumerate() {
+        let at = -(minutes * 60) + (i as i64 * minutes * 60) / n as i64;
+        row.started_at = Some(t(at - 60));
+        row.completed_at = Some(t(at));
+    }
+}
+
+#[test]
+fn a_fixed_stall_shows_the_new_pace_within_minutes() {
+    // Twenty an hour, then three hours of nothing (a stall), then 60 months in three minutes.
+    let h = history(&[20, 20, 20, 0, 0, 0], Some(-3 * 3600));
+    let mut m = months(100, 4, 120, 0);
+    completed_recently(&mut m, 60, 3);
+    let p = progress(&m, Some(&h), t(0), HALF_HOUR);
+    assert!(!p.stalled);
+    let rate = p.per_hour.unwrap();
+    assert!(rate > 500.0, "the current pace, not the stall's: {rate}");
+    let (low, high) = (p.eta_low.unwrap(), p.eta_high.unwrap());
+    // 104 left: within the hour at the new pace, a few hours at the slower recent one.
+    assert!(low < t(3600), "{low}");
+    assert!(high < t(12 * 3600) && high > low, "no longer days: {high}");
+}
+
+#[test]
+fn the_rate_follows_a_slowdown_within_the_hour() {
+    // Sixty an hour for six hours; the last half hour only three completed.
+    let h = history(&[60, 60, 60, 60, 60, 60], Some(-120));
+    let mut m = months(100, 2, 400, 0);
+    completed_recently(&mut m, 3, 29);
+    let p = progress(&m, Some(&h), t(0), HALF_HOUR);
+    let rate = p.per_hour.unwrap();
+    assert!((5.0..=7.0).contains(&rate), "the last half hour's pace: {rate}");
+    // The band's near end stays the faster recent hours, its far end the slow current pace.
+    assert!(p.eta_high.unwrap() > t(10 * 3600), "{:?}", p.eta_high);
+}

@@ -34,7 +34,11 @@ fn hourly(frame: &mut Frame, area: Rect, h: &History, theme: &Theme) {
     let done: u64 = h.hourly.iter().map(|n| n.max(&0).unsigned_abs()).sum();
     let failed: u64 = h.failed_hourly.iter().map(|n| n.max(&0).unsigned_abs()).sum();
     // Failures are counted in the title: drawn in the same columns they would hide bars.
-    let title = format!(" Done/hour, 24 h: {done} · failed {failed} ");
+    // "failed" on this screen means months now failed (the tiles); these are failures.
+    let mut title = format!(" Done/hour, 24 h: {done} · {failed} failures ");
+    if title.chars().count() + 2 > usize::from(area.width) {
+        title = format!(" 24 h: {done} done · {failed} failures ");
+    }
     let series = [(&h.hourly[..], "completed", theme.status(&Status::Completed))];
     bars(frame, area, &title, &series, ["-24h", "-12h", "now"]);
 }
