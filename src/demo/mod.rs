@@ -38,6 +38,8 @@ pub fn demo_config(base: &Config, speed: f64) -> Config {
     t.idle_in_transaction_after = scale(Duration::from_secs(60));
     // The demo's consumer stall builds a backlog within a minute or two.
     t.consumer_stall_after = scale(Duration::from_secs(45));
+    // A stall of the demo's length (90 s) is STALLED.
+    t.stalled_after = scale(Duration::from_secs(60));
     config
 }
 

@@ -51,6 +51,7 @@ pub fn parts(known: Known<'_>) -> Vec<(&'static str, String)> {
         ("months", format!("SELECT {}::text", months_sql(known.months, known.months_horizon))),
         ("locks + sessions", locks_and_sessions),
         ("queue", format!("SELECT {}::text", builtin_queue_sql())),
+        ("processing", format!("SELECT {PROCESSING}::text")),
     ]
 }
 

@@ -65,6 +65,15 @@ async fn work(shared: &mut Shared, s: &Session, d: Delivery, rng: &mut StdRng, n
         let _ = queue::dead_letter(&s.client, d.msg_id, "malformed message").await;
         return Step::Continue;
     };
+    if d.message.get("poison").is_some() {
+        // It cannot be handled: this delivery fails (it comes back after its timeout), and
+        // the third goes to the dead letters — its month left processing, with no message.
+        if d.read_count >= MAX_FAILED_DELIVERIES {
+            let _ = queue::dead_letter(&s.client, d.msg_id, "schema mismatch: unexpected field 'poison'").await;
+        }
+        tracing::debug!("{name}: poison message {}", d.msg_id);
+        return Step::Continue;
+    }
     let key = year * 100 + month;
     let locked = s.client.query_one("SELECT pg_try_advisory_lock($1::bigint)", &[&key]).await;
     if !matches!(locked.map(|r| r.get::<_, bool>(0)), Ok(true)) {
