@@ -6,19 +6,17 @@
 
 use std::time::{Duration, Instant};
 
-use backfill_console::db::connect::{self, Session, SessionOptions};
-use backfill_console::db::lock_key::YearMonth;
-use backfill_console::db::{audit::Actor, migrate, progress, seed, snapshot};
+#[path = "common/scale.rs"]
+mod scale;
+
+use backfill_console::db::snapshot::Parts;
+use backfill_console::db::{progress, snapshot};
 use backfill_console::pgserver::TempServer;
+use scale::session;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-async fn session(url: &str) -> Session {
-    let settings = connect::resolve(Some(url), &|_| None).unwrap();
-    connect::connect(&settings, &SessionOptions::default()).await.unwrap()
 }
 
 async fn explain(client: &tokio_postgres::Client, sql: &str, timing: bool) -> Vec<String> {
@@ -45,38 +43,8 @@ fn main() {
     let url = format!("{}?sslmode=disable", server.url("postgres"));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
-        let mut s = session(&url).await;
-        migrate::migrate(&mut s.client).await.unwrap();
-        let actor = Actor::named("bench", "bench");
-        let (a, b) = (YearMonth::new(1900, 1).unwrap(), YearMonth::new(2100, 12).unwrap());
-        seed::seed(&mut s.client, &actor, a, b).await.unwrap();
-        s.client
-            .batch_execute(
-                "SET statement_timeout = 0;
-                 INSERT INTO backfill_queue (message, visible_at, read_count)
-                   SELECT jsonb_build_object('year', 2000 + i % 25, 'month', 1 + i % 12),
-                          CASE WHEN i % 10 = 0 THEN now() + interval '1 hour' ELSE now() - interval '1 minute' END,
-                          CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END
-                   FROM generate_series(1, 1000000) i;
-                 INSERT INTO backfill_queue_dead (msg_id, enqueued_at, visible_at, read_count, message, reason)
-                   SELECT 2000000 + i, now(), now(), 3, '{}', 'bench' FROM generate_series(1, 100000) i;",
-            )
-            .await
-            .unwrap();
-        for table in ["backfill_queue", "backfill_queue_dead", "backfill_log"] {
-            s.client.batch_execute(&format!("VACUUM ANALYZE {table}")).await.unwrap();
-        }
-        // 100 sessions holding 10 month locks each.
-        let mut holders = Vec::new();
-        for h in 0..100 {
-            let holder = session(&url).await;
-            for k in 0..10 {
-                let i = h * 10 + k;
-                let key = i64::from(1900 + i / 12) * 100 + i64::from(i % 12 + 1);
-                holder.client.execute("SELECT pg_advisory_lock($1::bigint)", &[&key]).await.unwrap();
-            }
-            holders.push(holder);
-        }
+        scale::build(&url).await;
+        let holders = scale::hold_locks(&url).await;
         let reader = session(&url).await;
         let snap = snapshot::read(&reader.client).await.unwrap();
         assert_eq!((snap.months.len(), snap.locks.len()), (2412, 1000));
@@ -87,12 +55,23 @@ fn main() {
             q.ready, q.in_flight, q.delayed, q.dead
         );
         let (_, cache) = snapshot::read_incremental(&reader.client, None, None).await.unwrap();
-        let full_sql = snapshot::snapshot_sql(None, snapshot::Known::default());
         let (_, steady_cache) = snapshot::read_incremental(&reader.client, None, Some(&cache)).await.unwrap();
         assert_eq!(steady_cache.reused(), (true, true), "nothing changed: both parts reused");
-        let steady_sql = snapshot::snapshot_sql(None, steady_cache.known_fingerprints());
+        // The statement as the console's reader sends it, for each kind of read.
+        let sql = snapshot::snapshot_sql(None);
+        let text = |known: snapshot::Known<'_>, parts: Parts| snapshot::with_literals(&sql, &snapshot::Params::new(known, parts));
+        let tick = Parts { locks: true, months: false, queue: false, sample: false };
+        let variants: Vec<(&str, String)> = vec![
+            ("first read (everything sent)", text(snapshot::Known::default(), Parts::ALL)),
+            ("everything, nothing changed", text(steady_cache.known_fingerprints(), Parts { sample: false, ..Parts::ALL })),
+            ("everything, queue sampled", text(steady_cache.known_fingerprints(), Parts::ALL)),
+            ("regular refresh with push (locks)", text(steady_cache.known_fingerprints(), tick)),
+            ("queue only (a pushed change)", text(steady_cache.known_fingerprints(), Parts { locks: false, months: false, queue: true, sample: false })),
+            ("months only, unchanged", text(steady_cache.known_fingerprints(), Parts { locks: false, months: true, queue: false, sample: false })),
+            ("nothing (the statement itself)", text(steady_cache.known_fingerprints(), Parts { locks: false, months: false, queue: false, sample: false })),
+        ];
         if std::env::var_os("EXPLAIN").is_some() {
-            for line in explain(&reader.client, &steady_sql, true).await {
+            for line in explain(&reader.client, &variants[1].1, true).await {
                 println!("{line}");
             }
         }
@@ -100,9 +79,8 @@ fn main() {
             count(*) FILTER (WHERE visible_at > now() AND read_count = 0), min(enqueued_at) FILTER (WHERE visible_at <= now()),
             (SELECT count(*) FROM backfill_queue_dead) FROM backfill_queue";
         let (mut full, mut steady, mut plain) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut full_server, mut steady_server) = (Vec::new(), Vec::new());
+        let mut server: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
         let (mut changed, mut changed_server, mut changed_sent) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut lock_changed, mut lock_changed_server) = (Vec::new(), Vec::new());
         let mut rolling = steady_cache.clone();
         // A writer beside the reader: one month changes between two reads (the delta path).
         let writer = session(&url).await;
@@ -119,46 +97,35 @@ fn main() {
             let t = Instant::now();
             reader.client.simple_query(queue_sql).await.unwrap();
             plain.push(t.elapsed());
-            full_server.push(execution_time(&reader.client, &full_sql).await);
-            steady_server.push(execution_time(&reader.client, &steady_sql).await);
+            for ((_, sql), times) in variants.iter().zip(server.iter_mut()) {
+                times.push(execution_time(&reader.client, sql).await);
+            }
             writer.client.batch_execute(change_one).await.unwrap();
-            let mut known = rolling.known_fingerprints();
-            known.months = Some("changed"); // a stale fingerprint: what the reader holds now
-            changed_server.push(execution_time(&reader.client, &snapshot::snapshot_sql(None, known)).await);
+            let months_read = Parts { locks: false, months: true, queue: false, sample: false };
+            changed_server.push(execution_time(&reader.client, &text(rolling.known_fingerprints(), months_read)).await);
             let t = Instant::now();
             let (_, next) = snapshot::read_incremental(&reader.client, None, Some(&rolling)).await.unwrap();
             changed.push(t.elapsed());
             changed_sent.push(next.months_sent());
             rolling = next;
-            // One lock taken or released between two reads: the lock rows are sent again.
-            let flip = if lock_changed.len() % 2 == 0 { "pg_advisory_lock" } else { "pg_advisory_unlock" };
-            writer.client.batch_execute(&format!("SELECT {flip}(999999)")).await.unwrap();
-            let mut known = rolling.known_fingerprints();
-            known.locks = Some("changed");
-            lock_changed_server.push(execution_time(&reader.client, &snapshot::snapshot_sql(None, known)).await);
-            let t = Instant::now();
-            let (_, next) = snapshot::read_incremental(&reader.client, None, Some(&rolling)).await.unwrap();
-            lock_changed.push(t.elapsed());
-            rolling = next;
         }
         println!("snapshot at scale (2,412 months, 1,000 locks / 100 sessions, 1,000,000 queued, 100,000 dead), median of 15:");
-        println!("  whole snapshot, months sent (first read)   {:>8.2?} round trip, {:>8.2?} server", median(full), median(full_server));
-        println!("  whole snapshot, months unchanged (steady)  {:>8.2?} round trip, {:>8.2?} server", median(steady), median(steady_server));
+        println!("  round trips seen by the client: first read {:>8.2?}, everything again {:>8.2?}", median(full), median(steady));
+        println!("  server execution time by the parts a read asks for:");
+        for ((name, _), times) in variants.iter().zip(server) {
+            println!("    {name:<36} {:>8.2?}", median(times));
+        }
         changed_sent.sort_unstable();
         println!(
-            "  whole snapshot, one month changed (delta)  {:>8.2?} round trip, {:>8.2?} server ({} month row(s) sent, median)",
-            median(changed),
+            "    {:<36} {:>8.2?} ({} month row(s) sent, median)",
+            "months only, one changed (delta)",
             median(changed_server),
             changed_sent[changed_sent.len() / 2]
         );
-        println!(
-            "  whole snapshot, one lock changed           {:>8.2?} round trip, {:>8.2?} server (1,000 lock rows sent)",
-            median(lock_changed),
-            median(lock_changed_server)
-        );
         println!("  a plain exact count of the queue (old way) {:>8.2?} round trip", median(plain));
-        println!("  server time per part (steady state), median of 15:");
-        for (name, sql) in snapshot::snapshot_parts_sql(steady_cache.known_fingerprints()) {
+        println!("  server time per part, median of 15:");
+        let params = snapshot::Params::new(steady_cache.known_fingerprints(), Parts::ALL);
+        for (name, sql) in snapshot::snapshot_parts_sql(&params) {
             let mut times = Vec::new();
             for _ in 0..15 {
                 times.push(execution_time(&reader.client, &sql).await);

@@ -9,7 +9,8 @@ $$;
 
 -- "Has this month a live message?" is one index probe: every action that could put a
 -- second message on the queue for a month (claim, reset, retry, redrive) asks it in
--- the same transaction, after taking the month's lock; the duplicate check reads it too.
+-- the same transaction, after taking the month's lock (its first message by id is the
+-- index's first entry for the month); the duplicate check walks it month by month.
 -- Built in the migration's transaction: the queue takes no writes while it builds
 -- (seconds at a million messages).
-CREATE INDEX IF NOT EXISTS backfill_queue_month ON backfill_queue (backfill_message_month(message));
+CREATE INDEX IF NOT EXISTS backfill_queue_month ON backfill_queue (backfill_message_month(message), msg_id);

@@ -24,6 +24,11 @@ pub struct Config {
     pub refresh: Duration,
     /// Redraw as soon as the database says something changed (LISTEN/NOTIFY).
     pub listen: bool,
+    /// Share reads with the other consoles on the same database (one reads and
+    /// publishes, the others follow: `db::relay`).
+    pub relay: bool,
+    /// Users besides our own whose console we follow when it reads for the others.
+    pub relay_trust: Vec<String>,
     /// A deployment whose queue lives elsewhere: its own depth query (one row with
     /// `ready`, `in_flight`, `delayed`, `dead`; optional `oldest_ready_at`, `enqueued_total`).
     pub queue_depth_query: Option<String>,

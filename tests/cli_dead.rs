@@ -95,7 +95,10 @@ async fn duplicate_queue_messages_are_listed_and_make_check_warn() {
         ids.push(id);
     }
     let doc = json(&run(&db.url, &["snapshot", "--json"]));
-    assert_eq!(doc["duplicates"], serde_json::json!([{ "year": 2024, "month": 2, "msg_ids": [ids[0], ids[1]] }]));
+    assert_eq!(
+        doc["duplicates"],
+        serde_json::json!([{ "year": 2024, "month": 2, "msg_ids": [ids[0], ids[1]], "more": false }])
+    );
     let warned = run(&db.url, &["check"]);
     assert_eq!(warned.code, 1, "{}{}", warned.stdout, warned.stderr);
     assert!(warned.stdout.contains("1 month(s) with more than one live queue message"), "{}", warned.stdout);

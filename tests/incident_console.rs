@@ -164,8 +164,8 @@ fn the_queue_panel_shows_months_with_duplicate_messages() {
     let (mut s, at) = fixture::state(20);
     let mut snap = fixture::snapshot(31, 20);
     snap.duplicates = vec![
-        backfill_console::model::snapshot::Duplicate { year: 2024, month: 3, msg_ids: vec![11, 12] },
-        backfill_console::model::snapshot::Duplicate { year: 2023, month: 7, msg_ids: vec![20, 21, 22] },
+        backfill_console::model::snapshot::Duplicate { year: 2024, month: 3, msg_ids: vec![11, 12], more: false },
+        backfill_console::model::snapshot::Duplicate { year: 2023, month: 7, msg_ids: vec![20, 21, 22], more: false },
     ];
     app::update(&mut s, Msg::Db(DbEvent::Snapshot(Box::new(snap), at + std::time::Duration::from_secs(1))));
     let screen = render(&s, 80, 24, false);

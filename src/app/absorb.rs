@@ -95,6 +95,15 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+        DbEvent::Relay(role) => {
+            if let Some(role) = &role
+                && state.relay.as_ref() != Some(role)
+            {
+                tracing::info!("{}", super::state::relay_text(role));
+            }
+            state.relay = role;
+            Vec::new()
+        }
         DbEvent::RecordingStopped(why) => {
             let why = crate::text::sanitize(&why);
             state.recording = Some(super::state::Recording::Stopped(why.clone()));

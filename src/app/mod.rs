@@ -15,5 +15,5 @@ pub mod views;
 
 pub use action::{Action, Panel};
 pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, ResetJob, RetryJob, Route, Via, WorkerCmd};
-pub use state::{Detail, Link, Overlay, Recording, State};
+pub use state::{Detail, Link, Overlay, Recording, RelayRole, State};
 pub use update::update;

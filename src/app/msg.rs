@@ -92,6 +92,8 @@ pub enum DbEvent {
     RecordingStopped(String),
     /// Connecting: a pooler holds the start-up in its queue, this long so far.
     Queued(Duration),
+    /// This console's part in sharing reads changed.
+    Relay(Option<super::RelayRole>),
 }
 
 /// An action for the database, run once by the job task (never repeated on reconnect).

@@ -79,6 +79,26 @@ pub enum Recording {
     Stopped(String),
 }
 
+/// This console's part in sharing reads with the others on the database (`db::relay`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayRole {
+    /// It reads for the others.
+    Leads,
+    /// It shows what the console of `pid` (user `user`) reads.
+    Follows { pid: i32, user: String },
+    /// Another console leads, but this one reads for itself (not trusted, or silent).
+    ReadsAlone,
+}
+
+/// The relay role in words (the log, and the header when wide).
+pub fn relay_text(role: &RelayRole) -> String {
+    match role {
+        RelayRole::Leads => "reads for the other consoles on this database".to_string(),
+        RelayRole::Follows { pid, user } => format!("shows the reads of the console of {user} (pid {pid})"),
+        RelayRole::ReadsAlone => "another console reads for the others; this one reads for itself".to_string(),
+    }
+}
+
 /// How long a notice stays on the status line.
 pub const NOTICE_SHOWN: Duration = Duration::from_secs(20);
 
@@ -145,6 +165,8 @@ pub struct State {
     pub replay: Option<super::replay::ReplayView>,
     /// Recording (`--record FILE`), or stopped.
     pub recording: Option<Recording>,
+    /// Sharing reads with other consoles: how (`None`: not at all).
+    pub relay: Option<RelayRole>,
 }
 
 impl State {
@@ -188,6 +210,7 @@ impl State {
             quit: false,
             replay: None,
             recording: None,
+            relay: None,
         }
     }
 

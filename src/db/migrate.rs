@@ -13,6 +13,8 @@ use super::DbError;
 pub const LOCK_NAMESPACE: i32 = 0x4246_434F;
 /// Second int4: the migration lock.
 pub const MIGRATE_LOCK: i32 = 1;
+/// Second int4: the lock a console holds while it reads for the others (`db::relay`).
+pub const RELAY_LOCK: i32 = 2;
 
 pub const BOOKKEEPING_TABLE: &str = "backfill_console_migrations";
 

@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod param;
 pub mod progress;
 pub mod queue;
+pub mod relay;
 pub mod release;
 pub mod reset;
 pub mod retry;

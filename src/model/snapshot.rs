@@ -55,7 +55,18 @@ impl QueuedFor {
 pub struct Duplicate {
     pub year: i32,
     pub month: i32,
+    /// The first ones (by id), at most `db::queue::DUPLICATE_IDS`.
     pub msg_ids: Vec<i64>,
+    /// More live messages than those listed.
+    #[serde(default)]
+    pub more: bool,
+}
+
+impl Duplicate {
+    /// "2", or "20+" when there are more than listed.
+    pub fn count_text(&self) -> String {
+        format!("{}{}", self.msg_ids.len(), if self.more { "+" } else { "" })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

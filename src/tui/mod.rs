@@ -6,6 +6,7 @@
 mod jobs;
 pub mod record_file;
 pub mod recorder;
+mod relay;
 pub mod replay;
 pub mod terminal;
 mod worker;
@@ -94,6 +95,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
         queue_query: opts.config.queue_depth_query.clone(),
         // Snapshots are handed to the recorder from the worker: the clone never costs a frame.
         recorder: recorder.as_ref().map(recorder::Recorder::sender),
+        relay: opts.config.relay,
+        relay_trust: opts.config.relay_trust.clone(),
     };
     let worker_task = tokio::spawn(worker.run());
 

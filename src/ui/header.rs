@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::app::{Link, State, Via};
+use crate::app::{Link, RelayRole, State, Via};
 use crate::duration_text::format as dur;
 use crate::model::Level;
 use crate::text::clip;
@@ -64,6 +64,16 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(text, theme.dim()));
     } else if !state.paused && wide {
         spans.push(Span::styled(format!(" │ every {every}"), theme.dim()));
+    }
+    // Sharing reads with other consoles (a follower's data is the leader's read).
+    let shared = match (&state.relay, wide) {
+        (Some(RelayRole::Leads), true) => Some(" │ reads for other consoles".to_string()),
+        (Some(RelayRole::Follows { pid, .. }), true) => Some(format!(" │ shared read (pid {pid})")),
+        (Some(RelayRole::Leads | RelayRole::Follows { .. }), false) => Some(" │ shared".to_string()),
+        _ => None,
+    };
+    if let Some(text) = shared.filter(|_| !state.paused) {
+        spans.push(Span::styled(text, theme.dim()));
     }
     let mut badges: Vec<Span> = Vec::new();
     // The overall level, always (its causes are on the verdict strip).

@@ -51,7 +51,7 @@ pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if !snap.duplicates.is_empty() {
         // The old scheduler's defect: more than one live message for a month.
         let months: Vec<String> =
-            snap.duplicates.iter().map(|d| format!("{:04}-{:02}×{}", d.year, d.month, d.msg_ids.len())).collect();
+            snap.duplicates.iter().map(|d| format!("{:04}-{:02}×{}", d.year, d.month, d.count_text())).collect();
         let text = format!("duplicates: {}", months.join(" "));
         lines.insert(2, Line::styled(clip(&text, usize::from(inner.width)), theme.level(Level::Warning)));
     }

@@ -35,11 +35,16 @@ impl Console {
     }
 
     pub fn start_with(url: &str, args: &[&str], vars: &[(&str, &str)], rows: u16, cols: u16) -> Self {
-        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_backfill-console"));
         cmd.args(args);
         cmd.env("DATABASE_URL", url);
         cmd.env("PGAPPNAME", APP);
+        Self::spawn(cmd, vars, rows, cols)
+    }
+
+    /// Any program in a pseudo-terminal of `rows` × `cols` (the benches run pg_activity so).
+    pub fn spawn(mut cmd: CommandBuilder, vars: &[(&str, &str)], rows: u16, cols: u16) -> Self {
+        let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         cmd.env("TERM", "xterm-256color");
         let state_dir = tempfile::tempdir().unwrap(); // the console's log file goes here
         cmd.env("XDG_STATE_HOME", state_dir.path());

@@ -21,7 +21,7 @@ use tokio_postgres::{Client, Config};
 pub use guards::{Applied, Guards};
 pub use pooling::{PoolerSetting, Pooling};
 pub use settings::{ConnSettings, PasswordSource, Secret, SslMode, resolve};
-pub use transport::{QueuePolicy, WaitReport};
+pub use transport::{QueuePolicy, RelayNotice, WaitReport};
 
 use crate::db::error::DbError;
 
@@ -89,9 +89,11 @@ pub struct Session {
     pub client: Client,
     pub backend_pid: i32,
     pub server_version: String,
-    /// `NOTIFY` payloads for channels this session `LISTEN`s on (hints: a full
-    /// buffer drops them, and one pending hint is as good as many).
+    /// `NOTIFY` payloads of the change channel, if this session `LISTEN`s on it (hints:
+    /// a full buffer drops them, and one pending hint is as good as many).
     pub notifications: mpsc::Receiver<String>,
+    /// The relay's payloads, if this session `LISTEN`s on its channel.
+    pub relay: mpsc::Receiver<transport::RelayNotice>,
     /// Statements prepared on this session, by their SQL (the claim routine's:
     /// a claimer that runs many claims plans each statement once). Never used
     /// through a transaction pooler (a named statement lives on one backend only).
@@ -199,7 +201,8 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         backend_pid: opened.backend_pid,
         server_version: opened.server_version,
         client: opened.client,
-        notifications: opened.notifications,
+        notifications: opened.notifications.changes,
+        relay: opened.notifications.relay,
         prepared: crate::db::claim::Prepared::unnamed(pooling != Pooling::None),
         per_transaction: (pooling != Pooling::None).then(|| guards::set_sql(session, true)),
         guards,

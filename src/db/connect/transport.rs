@@ -53,7 +53,7 @@ pub enum QueuePolicy {
 pub struct Opened {
     pub client: Client,
     pub connection: JoinHandle<()>,
-    pub notifications: mpsc::Receiver<String>,
+    pub notifications: Notices,
     pub backend_pid: i32,
     pub server_version: String,
 }
@@ -174,7 +174,27 @@ async fn within<F: std::future::Future<Output = Result<Opened, DbError>>>(
     }
 }
 
-type Link = (Client, JoinHandle<()>, mpsc::Receiver<String>);
+type Link = (Client, JoinHandle<()>, Notices);
+
+/// A notification on the relay's channel (`db::relay`), with the backend that sent it.
+#[derive(Debug, Clone)]
+pub struct RelayNotice {
+    pub pid: i32,
+    pub payload: String,
+}
+
+/// What the session's LISTENs bring.
+pub struct Notices {
+    /// The change channel's payloads (hints: a full buffer drops them, and one pending
+    /// hint is as good as many).
+    pub changes: mpsc::Receiver<String>,
+    /// The relay's payloads (a publication's pieces come together; a full buffer drops
+    /// some, and the follower reads for itself).
+    pub relay: mpsc::Receiver<RelayNotice>,
+}
+
+/// Pieces of publications the relay buffers (a publication is at most 64).
+const RELAY_BUFFER: usize = 256;
 
 #[allow(clippy::too_many_arguments)]
 async fn one_host(
@@ -224,8 +244,9 @@ where
 {
     let (client, conn) =
         config.connect_raw(stream, tls).await.map_err(|e| describe_connect_error(target, settings, &e))?;
-    let (notify_tx, notifications) = mpsc::channel(16);
-    Ok((client, tokio::spawn(drive(conn, notify_tx)), notifications))
+    let (changes_tx, changes) = mpsc::channel(16);
+    let (relay_tx, relay) = mpsc::channel(RELAY_BUFFER);
+    Ok((client, tokio::spawn(drive(conn, changes_tx, relay_tx)), Notices { changes, relay }))
 }
 
 /// Keepalives (first probe after `keepalives_idle`, default 5 s; then every 2 s, 3 tries)
@@ -245,15 +266,22 @@ fn tune(stream: &TcpStream, settings: &ConnSettings, round_trip: Option<Duration
 }
 
 /// Drives the socket, passing notifications on.
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, notify: mpsc::Sender<String>)
-where
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    changes: mpsc::Sender<String>,
+    relay: mpsc::Sender<RelayNotice>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
     T: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
         match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
-                let _ = notify.try_send(n.payload().to_string());
+                if n.channel() == crate::db::relay::CHANNEL {
+                    let _ = relay.try_send(RelayNotice { pid: n.process_id(), payload: n.payload().to_string() });
+                } else {
+                    let _ = changes.try_send(n.payload().to_string());
+                }
             }
             Some(Ok(_)) => {} // notices: nothing to do
             Some(Err(e)) => {

@@ -103,6 +103,11 @@ pub fn explain_decode_error(text: &str, e: &serde_json::Error) -> DbError {
         }
         None => return DbError::Refused(format!("the snapshot could not be decoded: {e}")),
     };
+    queue_query_refused(&problem)
+}
+
+/// `queue_depth_query {problem}`, and what it must return.
+pub fn queue_query_refused(problem: &str) -> DbError {
     DbError::Refused(format!(
         "queue_depth_query {problem}: it must return one row with whole numbers ready, in_flight, delayed and dead (optionally oldest_ready_at, enqueued_total); fix it in the config file"
     ))

@@ -1,22 +1,24 @@
-//! Reading the read model: ONE statement, ONE round trip (simple protocol, no
-//! prepare), no transaction left open; the server builds the whole snapshot as
-//! one JSON document, so months, locks and queue are from one instant.
+//! Reading the read model: ONE statement, ONE round trip, no transaction left open;
+//! the server builds the snapshot as one JSON document, so the parts it reads are from
+//! one instant. A [`Reader`] (the console's worker) asks only for the parts it needs and
+//! keeps the rest; on a direct session its statement is prepared once.
 
+mod cache;
+mod decode;
 mod guard;
+mod plan;
 mod sql;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Statement};
 
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use tokio_postgres::Client;
-
-pub use sql::{Known, parts as snapshot_parts_sql, snapshot_sql};
+pub use cache::ReadCache;
+pub use plan::{FULL_EVERY, ReadPlan, SAMPLE_EVERY};
+pub use sql::{Known, Params, Parts, parts as snapshot_parts_sql, snapshot_sql, with_literals};
 
 use super::DbError;
-use crate::model::snapshot::QueuedFor;
-use crate::model::{LockRow, MonthRow, QueueDepth, SessionInfo, Snapshot};
+use super::connect::Session;
+use crate::model::Snapshot;
 
 /// Longest error text carried in a snapshot whole; a longer one comes as its first and
 /// last halves of this (the causes are grouped on it: a traceback's last lines name its
@@ -29,182 +31,32 @@ pub const ERROR_PREVIEW_CHARS: i32 = 2000;
 /// exact figures.
 pub const EXACT_COUNT_CAP: i64 = 1_000;
 
-/// The months and lock rows of the last snapshot with their fingerprints, so
-/// the next read can skip sending a part that has not changed.
-#[derive(Debug, Clone, Default)]
-pub struct ReadCache {
-    months: Option<Part<MonthRow>>,
-    locks: Option<Part<RawLock>>,
-    reused: (bool, bool),
-    months_sent: usize,
+/// The channel the triggers of `sql/004_notify.sql` notify on.
+pub const CHANGE_CHANNEL: &str = "backfill_console";
+
+/// Whether the notify triggers of `sql/004` are in force on the work list, the queue and
+/// the dead table (present, and enabled for ordinary sessions): then a notification
+/// tells of every change to them and the console need not read them when none came.
+pub async fn triggers_in_force(client: &Client) -> bool {
+    let sql = "SELECT count(*) FROM pg_trigger
+               WHERE tgname = 'backfill_console_notify' AND tgenabled IN ('O', 'A')
+                 AND tgrelid IN (SELECT to_regclass(t) FROM unnest(ARRAY['backfill_log', 'backfill_queue',
+                                                                         'backfill_queue_dead']) t)";
+    matches!(client.query_one(sql, &[]).await.map(|r| r.get::<_, i64>(0)), Ok(3))
 }
 
-#[derive(Debug, Clone)]
-struct Part<T> {
-    fingerprint: String,
-    /// The snapshot xmin of the read (months only): the next delta starts there.
-    horizon: Option<u32>,
-    /// Shared: a part reused from one read to the next is not copied.
-    rows: Arc<Vec<T>>,
-}
-
-impl ReadCache {
-    /// Whether the read that made this cache reused the months, and the lock
-    /// rows, it was given (the server sent their fingerprints alone).
-    pub fn reused(&self) -> (bool, bool) {
-        self.reused
-    }
-
-    /// How many month rows the server sent in that read (all, a delta, or none).
-    pub fn months_sent(&self) -> usize {
-        self.months_sent
-    }
-
-    /// The fingerprints this cache sends with the next read.
-    pub fn known_fingerprints(&self) -> sql::Known<'_> {
-        sql::Known {
-            months: self.months.as_ref().map(|p| p.fingerprint.as_str()),
-            months_horizon: self.months.as_ref().and_then(|p| p.horizon),
-            locks: self.locks.as_ref().map(|p| p.fingerprint.as_str()),
-        }
-    }
-}
-
-/// The document the statement returns; the locks' sessions come once per pid.
-#[derive(Deserialize)]
-struct Raw {
-    taken_at: DateTime<Utc>,
-    #[serde(default)]
-    reader_pid: Option<i32>,
-    months: RawPart<Vec<MonthRow>>,
-    locks: RawPart<RawLocks>,
-    sessions: Vec<SessionInfo>,
-    queue: QueueDepth,
-    /// `None` for a deployment's own queue.
-    #[serde(default)]
-    processing: Option<Vec<QueuedFor>>,
-}
-
-/// A lock row as sent: a JSON array, the fields in this order (see `sql::LOCK_ROWS`;
-/// serde reads a struct from an array by position).
-#[derive(Debug, Clone, Deserialize)]
-struct RawLock {
-    pid: Option<i32>,
-    granted: bool,
-    classid: u32,
-    objid: u32,
-    objsubid: i16,
-    in_this_database: bool,
-    mode: String,
-    waitstart: Option<DateTime<Utc>>,
-    blocking_pids: Vec<i32>,
-}
-
-impl RawLock {
-    /// The common shape: a granted exclusive month-key lock in this database.
-    fn common(pid: i32, objid: u32) -> Self {
-        Self {
-            pid: Some(pid),
-            granted: true,
-            classid: 0,
-            objid,
-            objsubid: 1,
-            in_this_database: true,
-            mode: "ExclusiveLock".into(),
-            waitstart: None,
-            blocking_pids: Vec::new(),
-        }
-    }
-
-    fn into_row(self, sessions: &HashMap<i32, SessionInfo>) -> LockRow {
-        LockRow {
-            holder: self.pid.and_then(|pid| sessions.get(&pid).cloned()),
-            pid: self.pid,
-            granted: self.granted,
-            classid: self.classid,
-            objid: self.objid,
-            objsubid: self.objsubid,
-            in_this_database: self.in_this_database,
-            mode: self.mode,
-            waitstart: self.waitstart,
-            blocking_pids: self.blocking_pids,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct RawPart<R> {
-    /// `count:checksum`.
-    fingerprint: String,
-    /// Absent when the fingerprint equals the one the reader sent.
-    rows: Option<R>,
-    /// The rows are only those changed since the reader's horizon.
-    #[serde(default)]
-    delta: bool,
-    #[serde(default)]
-    horizon: Option<i64>,
-}
-
-/// The lock rows as sent: the common shape (a granted exclusive month-key lock
-/// in this database) as two columns, pids and keys — a fraction of the cost
-/// of a JSON array per lock — and every other lock in full.
-#[derive(Deserialize)]
-struct RawLocks {
-    common: (Vec<i32>, Vec<u32>),
-    other: Vec<RawLock>,
-}
-
-impl RawLocks {
-    fn into_rows(self) -> Vec<RawLock> {
-        let (pids, keys) = self.common;
-        let common = pids.into_iter().zip(keys).map(|(pid, objid)| RawLock::common(pid, objid));
-        let mut rows: Vec<RawLock> = common.chain(self.other).collect();
-        // The order the console lists them in: by key, the holder before its waiters.
-        rows.sort_by_key(|r| (r.classid, r.objid, r.objsubid, !r.granted, r.pid));
-        rows
-    }
-}
-
-impl RawPart<RawLocks> {
-    fn into_rows(self) -> RawPart<Vec<RawLock>> {
-        RawPart {
-            fingerprint: self.fingerprint,
-            rows: self.rows.map(RawLocks::into_rows),
-            delta: self.delta,
-            horizon: self.horizon,
-        }
-    }
-}
-
-impl<T: Clone> RawPart<Vec<T>> {
-    /// The rows sent, the known ones when the server said they are unchanged,
-    /// or the known ones updated with a delta (`key` identifies a row). `None`:
-    /// a delta that does not add up to the row count (rows were deleted) —
-    /// read everything again.
-    fn resolve(self, known: Option<&Part<T>>, key: impl Fn(&T) -> i64) -> Option<(Part<T>, bool)> {
-        let horizon = self.horizon.and_then(|h| u32::try_from(h).ok());
-        let reused = self.rows.is_none();
-        let count: Option<usize> = self.fingerprint.split(':').next().and_then(|c| c.parse().ok());
-        let rows = match (self.rows, known) {
-            (Some(changed), Some(k)) if self.delta => {
-                let mut rows = k.rows.as_ref().clone();
-                let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, r)| (key(r), i)).collect();
-                for row in changed {
-                    match index.get(&key(&row)) {
-                        Some(&i) => rows[i] = row,
-                        None => rows.push(row),
-                    }
-                }
-                (Some(rows.len()) == count).then(|| Arc::new(rows))?
-            }
-            (Some(_), None) if self.delta => return None,
-            (Some(rows), _) => Arc::new(rows),
-            (None, Some(k)) if k.fingerprint == self.fingerprint => Arc::clone(&k.rows),
-            (None, _) => return None,
-        };
-        Some((Part { fingerprint: self.fingerprint, horizon, rows }, reused))
-    }
-}
+/// The parameters' types, in order (see [`Params`]).
+const PARAM_TYPES: [Type; 9] = [
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::BOOL,
+    Type::BOOL,
+    Type::BOOL,
+    Type::BOOL,
+    Type::FLOAT8_ARRAY,
+    Type::TEXT,
+];
 
 /// One snapshot. A missing table is reported as a missing schema (run `migrate`).
 pub async fn read(client: &Client) -> Result<Snapshot, DbError> {
@@ -227,74 +79,155 @@ pub async fn read_incremental(
 }
 
 /// [`read_incremental`] inside a transaction that runs `local_settings` (`SET LOCAL …`)
-/// first — a session through a transaction pooler ([`Session::per_transaction`](crate::db::connect::Session)).
+/// first — a session through a transaction pooler ([`Session::per_transaction`]).
+/// Every part is read (as simple query text).
 pub async fn read_incremental_with(
     client: &Client,
     local_settings: Option<&str>,
     queue_query: Option<&str>,
     known: Option<&ReadCache>,
 ) -> Result<(Snapshot, ReadCache), DbError> {
+    let sql = snapshot_sql(queue_query);
+    let how = How { client, statement: None, sql: &sql, local_settings, guarded: queue_query.is_some() };
     let empty = ReadCache::default();
-    let mut known = known.unwrap_or(&empty);
-    // At most twice: a delta that does not add up is followed by a full read.
-    let (raw, months, months_reused, locks, locks_reused) = loop {
-        let Raw { taken_at, reader_pid, months, locks, sessions, queue, processing } =
-            read_raw(client, local_settings, queue_query, known.known_fingerprints()).await?;
-        let sent = months.rows.as_ref().map_or(0, Vec::len);
-        let months = months.resolve(known.months.as_ref(), |m| i64::from(m.id));
-        let locks = locks.into_rows().resolve(known.locks.as_ref(), |_| 0);
-        match (months, locks) {
-            (Some((months, mr)), Some((locks, lr))) => {
-                break ((taken_at, reader_pid, sessions, queue, sent, processing), months, mr, locks, lr);
-            }
-            _ if known.months.is_some() || known.locks.is_some() => known = &empty,
-            _ => return Err(DbError::Refused("the snapshot came without its months or locks; read it again".into())),
-        }
-    };
-    let (taken_at, reader_pid, sessions, queue, months_sent, processing) = raw;
-    let sessions: HashMap<i32, SessionInfo> = sessions.into_iter().map(|s| (s.pid, s)).collect();
-    let lock_rows = locks.rows.iter().cloned().map(|raw| raw.into_row(&sessions)).collect();
-    let month_rows = months.rows.as_ref().clone();
-    let mut snapshot = Snapshot {
-        taken_at,
-        reader_pid,
-        months: month_rows,
-        locks: lock_rows,
-        queue,
-        processing,
-        duplicates: Vec::new(),
-        history: None,
-    };
-    snapshot.sort_months();
-    let cache =
-        ReadCache { months: Some(months), locks: Some(locks), reused: (months_reused, locks_reused), months_sent };
+    let (snapshot, cache, _) = read_parts(&how, known.unwrap_or(&empty), Parts::ALL).await?;
     Ok((snapshot, cache))
 }
 
-/// Runs the statement and decodes its document. With a deployment's own queue
-/// depth query the statement runs guarded (see [`guard`]).
-async fn read_raw(
-    client: &Client,
-    local_settings: Option<&str>,
-    queue_query: Option<&str>,
-    known: sql::Known<'_>,
-) -> Result<Raw, DbError> {
-    let sql = snapshot_sql(queue_query, known);
-    if queue_query.is_some() || local_settings.is_some() {
-        let text = guard::read_guarded(client, local_settings, &sql, queue_query.is_some()).await?;
-        return serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e));
+/// How one read is sent.
+struct How<'a> {
+    client: &'a Client,
+    /// Prepared on this session (a direct one, with our own queue table).
+    statement: Option<&'a Statement>,
+    sql: &'a str,
+    local_settings: Option<&'a str>,
+    /// A deployment's own queue depth query runs in it (see [`guard`]).
+    guarded: bool,
+}
+
+/// Reads `parts` against `known`; a document that cannot be resolved from it (a delta
+/// that does not add up, a part not held) is followed by one read of everything.
+/// Returns the snapshot, the new cache and the document as the server sent it.
+async fn read_parts(how: &How<'_>, known: &ReadCache, parts: Parts) -> Result<(Snapshot, ReadCache, String), DbError> {
+    let empty = ReadCache::default();
+    let (mut known, mut parts) = if known.is_complete() { (known, parts) } else { (&empty, Parts::ALL) };
+    for attempt in 0..2 {
+        let params = Params::new(known.known_fingerprints(), parts);
+        let text = send(how, &params).await?;
+        let raw: decode::Raw = serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e))?;
+        if parts.queue && raw.queue.is_none() {
+            // Our own queue part always has a row; a deployment's query may have none.
+            return Err(guard::queue_query_refused("returned no row"));
+        }
+        if let Some((snapshot, cache)) = known.apply(raw) {
+            return Ok((snapshot, cache, text));
+        }
+        if attempt == 0 {
+            (known, parts) = (&empty, Parts::ALL);
+        }
     }
-    let messages = client.simple_query(&sql).await.map_err(|e| {
+    Err(DbError::Refused("the snapshot came without its months or locks; read it again".into()))
+}
+
+/// Runs the statement once and returns its document's text.
+async fn send(how: &How<'_>, params: &Params) -> Result<String, DbError> {
+    if how.guarded || how.local_settings.is_some() {
+        return guard::read_guarded(how.client, how.local_settings, &with_literals(how.sql, params), how.guarded).await;
+    }
+    let result = match how.statement {
+        Some(statement) => {
+            let p = params;
+            let values: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+                &p.months_fp,
+                &p.horizon,
+                &p.sessions_fp,
+                &p.locks,
+                &p.months,
+                &p.queue,
+                &p.sample,
+                &p.fractions,
+                &p.quiet_activity,
+            ];
+            how.client.query_one(statement, &values).await.map(|row| row.get::<_, String>(0))
+        }
+        None => how
+            .client
+            .simple_query(&with_literals(how.sql, params))
+            .await
+            .map(|m| guard::first_value(&m).map(str::to_string).unwrap_or_default()),
+    };
+    result.map_err(|e| {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) {
             DbError::SchemaMissing { missing: super::error::describe(&e) }
         } else {
             DbError::query("read the snapshot", e)
         }
-    })?;
-    let text =
-        guard::first_value(&messages).ok_or_else(|| DbError::Refused("the snapshot query returned no row".into()))?;
-    serde_json::from_str(text).map_err(|e| DbError::Refused(format!("the snapshot could not be decoded: {e}")))
+    })
 }
 
-/// The channel the triggers of `sql/004_notify.sql` notify on.
-pub const CHANGE_CHANNEL: &str = "backfill_console";
+/// The console's reader: the parts it holds, and its statement, prepared on the
+/// session it last read on (a direct session with our own queue table).
+pub struct Reader {
+    queue_query: Option<String>,
+    sql: String,
+    cache: ReadCache,
+    prepared: Option<(i32, Statement)>,
+}
+
+/// One read: the snapshot and the document it came from, as the server sent it
+/// (the relay passes it on to other consoles as it is).
+pub struct Read {
+    pub snapshot: Snapshot,
+    pub document: String,
+}
+
+impl Reader {
+    pub fn new(queue_query: Option<String>) -> Self {
+        let sql = snapshot_sql(queue_query.as_deref());
+        Self { queue_query, sql, cache: ReadCache::default(), prepared: None }
+    }
+
+    pub fn cache(&self) -> &ReadCache {
+        &self.cache
+    }
+
+    /// Reads `parts` (everything when the cache is not complete) on `session`.
+    pub async fn read(&mut self, session: &Session, parts: Parts) -> Result<Read, DbError> {
+        let direct = session.per_transaction.is_none() && self.queue_query.is_none();
+        if direct && self.prepared.as_ref().is_none_or(|(pid, _)| *pid != session.backend_pid) {
+            // Planned once: left to choose, the server plans every read anew (a custom plan
+            // with the unread parts folded away looks cheaper than the generic one — and
+            // costs more in planning than it saves).
+            session
+                .client
+                .batch_execute("SET plan_cache_mode = force_generic_plan")
+                .await
+                .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
+            let statement = session
+                .client
+                .prepare_typed(&self.sql, &PARAM_TYPES)
+                .await
+                .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
+            self.prepared = Some((session.backend_pid, statement));
+        }
+        let how = How {
+            client: &session.client,
+            statement: if direct { self.prepared.as_ref().map(|(_, s)| s) } else { None },
+            sql: &self.sql,
+            local_settings: session.per_transaction.as_deref(),
+            guarded: self.queue_query.is_some(),
+        };
+        let (snapshot, cache, document) = read_parts(&how, &self.cache, parts).await?;
+        self.cache = cache;
+        Ok(Read { snapshot, document })
+    }
+
+    /// Applies a document another console read (the relay). `None` when it cannot be
+    /// followed from what this reader holds (it then reads for itself).
+    pub fn apply(&mut self, document: &str) -> Option<Snapshot> {
+        let raw: decode::Raw = serde_json::from_str(document).ok()?;
+        let (snapshot, cache) = self.cache.apply(raw)?;
+        self.cache = cache;
+        Some(snapshot)
+    }
+}

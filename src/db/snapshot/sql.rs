@@ -1,57 +1,152 @@
-//! The snapshot statement, built from its parts (months, lock holders, queue).
-//! Everything is computed by the server into ONE JSON document, in ONE
-//! statement, so the parts are from one instant.
+//! The snapshot statement, built from its parts (months, lock holders and their
+//! sessions, queue, processing months). The server computes everything into ONE JSON
+//! document, in ONE statement, so the parts it reads are from one instant.
+//!
+//! A read asks for the parts it needs ([`Parts`]) and passes what it already holds
+//! ([`Known`]); a part not asked for comes back `null` and a part whose fingerprint still
+//! matches comes back as its fingerprint alone. The statement's text never changes
+//! (everything variable is a parameter), so a direct session prepares it once and never
+//! plans it again; through a transaction pooler the same text goes with literals in place
+//! of the parameters ([`with_literals`]).
 
 use super::{ERROR_PREVIEW_CHARS, EXACT_COUNT_CAP};
+use crate::db::migrate::{LOCK_NAMESPACE, RELAY_LOCK};
 
 /// How many pages of the queue the estimate samples (whatever the table's size:
 /// the cost of an estimate stays flat as the queue grows).
 const SAMPLE_PAGES: u32 = 50;
 
-/// The fingerprints of the parts the caller already has; a part whose
-/// fingerprint still matches comes back as its fingerprint alone.
+/// The parts one read asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// The advisory locks and their holders' sessions.
+    pub locks: bool,
+    pub months: bool,
+    /// The queue's figures and the processing months' messages.
+    pub queue: bool,
+    /// Sample the queue for its estimates (only asked when the queue is beyond the exact
+    /// cap; otherwise the fractions of the last sample are used again).
+    pub sample: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts { locks: true, months: true, queue: true, sample: true };
+}
+
+/// The fingerprints of the parts the caller already has, and the queue fractions of its
+/// last sample.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Known<'a> {
     pub months: Option<&'a str>,
     /// The snapshot xmin (32 bits) of the read that gave those months: when
     /// they changed, only rows written since are sent.
     pub months_horizon: Option<u32>,
-    pub locks: Option<&'a str>,
+    pub sessions: Option<&'a str>,
+    /// The sessions' activity fingerprint of the last read that read the locks, when
+    /// nothing was running then (see [`ACTIVITY`]).
+    pub quiet_activity: Option<&'a str>,
+    /// Ready, in flight, delayed: the shares of the last sample.
+    pub fractions: Option<[f64; 3]>,
 }
 
-/// The whole statement.
-pub fn snapshot_sql(queue_query: Option<&str>, known: Known<'_>) -> String {
+/// The statement's parameters, in order (`$1` … `$9`).
+pub struct Params {
+    pub months_fp: String,
+    pub horizon: Option<i64>,
+    pub sessions_fp: String,
+    pub locks: bool,
+    pub months: bool,
+    pub queue: bool,
+    pub sample: bool,
+    pub fractions: Option<Vec<f64>>,
+    pub quiet_activity: String,
+}
+
+impl Params {
+    pub fn new(known: Known<'_>, parts: Parts) -> Self {
+        Params {
+            months_fp: fingerprint_literal(known.months).to_string(),
+            horizon: known.months_horizon.map(i64::from),
+            sessions_fp: fingerprint_literal(known.sessions).to_string(),
+            locks: parts.locks,
+            months: parts.months,
+            queue: parts.queue,
+            // Without fractions to use again, the queue is sampled.
+            sample: parts.sample || known.fractions.is_none(),
+            fractions: known.fractions.map(|f| f.to_vec()),
+            quiet_activity: fingerprint_literal(known.quiet_activity).to_string(),
+        }
+    }
+}
+
+/// A fingerprint we gave out is digits, a minus sign and colons; anything else is never sent.
+fn fingerprint_literal(known: Option<&str>) -> &str {
+    known.filter(|k| k.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-')).unwrap_or("")
+}
+
+/// The whole statement, with `$1` … `$9` (see [`Params`]).
+pub fn snapshot_sql(queue_query: Option<&str>) -> String {
     let queue = match queue_query {
         Some(query) => custom_queue_sql(query),
         None => builtin_queue_sql(),
     };
-    let months = months_sql(known.months, known.months_horizon);
-    let locks = locks_sql(known.locks);
     // A deployment's own queue: where a month's message is, is not known.
     let processing = if queue_query.is_some() { "NULL" } else { PROCESSING };
+    let (locks, months) = (locks(), months());
     format!(
-        "WITH l AS MATERIALIZED ({LOCKS}) SELECT json_build_object(
+        "WITH act AS MATERIALIZED ({ACTIVITY}), lk AS ({locks}) SELECT json_build_object(
   'taken_at', now(),
   'reader_pid', pg_backend_pid(),
-  'months', {months},
-  'locks', {locks},
-  'sessions', {SESSIONS},
-  'queue', {queue},
-  'processing', {processing}
+  'notify_usage', pg_notification_queue_usage(),
+  'activity', CASE WHEN $4 THEN (SELECT json_build_object('fingerprint', act.fp, 'busy', act.busy) FROM act) END,
+  'months', CASE WHEN $5 THEN {months} END,
+  'locks', CASE WHEN (SELECT act.read_locks FROM act) THEN {LOCK_ROWS} END,
+  'sessions', CASE WHEN (SELECT act.read_locks FROM act) THEN {SESSIONS} END,
+  'queue', CASE WHEN $6 THEN {queue} END,
+  'processing', CASE WHEN $5 OR $6 THEN json_build_object('rows', {processing}) END
 )::text"
     )
 }
 
-/// Each part as a statement of its own, for the benchmark's breakdown (the
-/// lock and session parts need the lock CTE, so they come together).
-pub fn parts(known: Known<'_>) -> Vec<(&'static str, String)> {
-    let locks = locks_sql(known.locks);
-    let locks_and_sessions = format!("WITH l AS MATERIALIZED ({LOCKS}) SELECT {locks}::text, {SESSIONS}::text");
+/// `sql` with the parameters written in as literals (a statement sent as simple query
+/// text: through a transaction pooler, or guarded). The values are ours: fingerprints
+/// checked to be digits, colons and minus signs, numbers and booleans.
+pub fn with_literals(sql: &str, p: &Params) -> String {
+    let fractions = match &p.fractions {
+        Some(f) => format!("ARRAY[{}]::float8[]", f.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(", ")),
+        None => "NULL::float8[]".to_string(),
+    };
+    let values = [
+        format!("'{}'::text", fingerprint_literal(Some(&p.months_fp))),
+        p.horizon.map_or("NULL::int8".to_string(), |h| format!("{h}::int8")),
+        format!("'{}'::text", fingerprint_literal(Some(&p.sessions_fp))),
+        p.locks.to_string(),
+        p.months.to_string(),
+        p.queue.to_string(),
+        p.sample.to_string(),
+        fractions,
+        format!("'{}'::text", fingerprint_literal(Some(&p.quiet_activity))),
+    ];
+    // From the last down, so `$1` never eats the start of a longer number.
+    values
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(sql.to_string(), |text, (i, v)| text.replace(&format!("${}", i + 1), &format!("({v})")))
+}
+
+/// Each part as a statement of its own, for the benchmark's breakdown (the sessions
+/// part needs the lock scan, so they come together), as simple query text.
+pub fn parts(p: &Params) -> Vec<(&'static str, String)> {
+    let part = |sql: String| with_literals(&sql, p);
     vec![
-        ("months", format!("SELECT {}::text", months_sql(known.months, known.months_horizon))),
-        ("locks + sessions", locks_and_sessions),
-        ("queue", format!("SELECT {}::text", builtin_queue_sql())),
-        ("processing", format!("SELECT {PROCESSING}::text")),
+        ("months", part(format!("SELECT {}::text", months()))),
+        (
+            "locks + sessions",
+            part(format!("WITH act AS ({ACTIVITY}), lk AS ({}) SELECT {LOCK_ROWS}::text, {SESSIONS}::text", locks())),
+        ),
+        ("queue", part(format!("SELECT {}::text", builtin_queue_sql()))),
+        ("processing", part(format!("SELECT {PROCESSING}::text"))),
     ]
 }
 
@@ -66,85 +161,100 @@ const PROCESSING: &str = "(SELECT coalesce(json_agg(json_build_array(b.year, b.m
                          ORDER BY q.msg_id LIMIT 1) q ON true
       WHERE b.status = 'processing')";
 
-/// The advisory locks, read once (`pg_lock_status` walks the whole lock table).
-/// `waitstart` (PostgreSQL 14+) is read through `to_jsonb` so older servers
-/// work too — only for waiters: on 1,000 held locks it cost 5.7 ms.
-const LOCKS: &str = "SELECT l.pid, l.granted, l.classid::bigint AS classid, l.objid::bigint AS objid, l.objsubid,
-        l.database IS NOT DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())
-          AS in_this_database,
-        l.mode, CASE WHEN l.granted THEN NULL ELSE to_jsonb(l)->'waitstart' END AS waitstart
-      FROM pg_locks l WHERE l.locktype = 'advisory'";
-
-/// The lock rows (`super::RawLocks`): the common shape — a granted exclusive
-/// month-key lock in this database — as two columns (pids, keys); every other
-/// lock as one JSON array, fields by position (`super::RawLock`). At 1,000
-/// locks an object per row cost 1.2 ms of JSON, an array per row 0.5 ms more
-/// than the columns.
-const LOCK_ROWS: &str = "(SELECT json_build_object(
-        'common', json_build_array(coalesce(array_agg(l.pid) FILTER (WHERE l.common), '{}'),
-                                   coalesce(array_agg(l.objid) FILTER (WHERE l.common), '{}')),
-        'other', coalesce(json_agg(json_build_array(
-            l.pid, l.granted, l.classid, l.objid, l.objsubid, l.in_this_database, l.mode, l.waitstart,
-            CASE WHEN l.granted THEN '{}'::int[] ELSE pg_blocking_pids(l.pid) END)) FILTER (WHERE NOT l.common), '[]'))
-      FROM (SELECT l.*, (l.granted AND l.in_this_database AND l.classid = 0 AND l.objsubid = 1
-                         AND l.mode = 'ExclusiveLock' AND l.pid IS NOT NULL) AS common FROM l) l)";
-
-/// The sessions behind those locks, once per session rather than once per
-/// lock (1,000 locks are typically held by a few dozen sessions).
-const SESSIONS: &str = "(SELECT coalesce(json_agg(json_build_object(
-        'pid', a.pid, 'usename', a.usename, 'application_name', a.application_name,
-        'client_addr', host(a.client_addr), 'client_hostname', a.client_hostname, 'client_port', a.client_port,
-        'backend_start', a.backend_start, 'xact_start', a.xact_start, 'query_start', a.query_start,
-        'state_change', a.state_change, 'state', a.state, 'wait_event_type', a.wait_event_type,
-        'wait_event', a.wait_event, 'query', a.query, 'backend_type', a.backend_type)), '[]')
-      FROM pg_stat_activity a WHERE a.pid IN (SELECT pid FROM l))";
-
-/// The lock rows, or only their fingerprint when it equals `known`: the count
-/// and a sum of per-row hashes of key, holder, mode and granted — cheap next to
-/// building 1,000 rows of JSON (the sessions, whose state and times move, are
-/// always sent).
-fn locks_sql(known: Option<&str>) -> String {
-    let known = fingerprint_literal(known);
+/// The advisory locks, in ONE pass over `pg_lock_status` (it walks the whole lock
+/// table), but for the consoles' own relay lock (`db::relay`): the common shape — a
+/// granted exclusive month-key lock in this database — as two arrays (pids, keys);
+/// every other lock as a JSON array, fields by position (`super::decode::RawLock`);
+/// and the holders' pids. At 1,000 locks: 0.9 ms, of which the lock table 0.5 ms (a
+/// fingerprint to skip sending unchanged rows cost more than the arrays it saved).
+/// `waitstart` (PostgreSQL 14+) is read through `to_jsonb` so older servers work too
+/// — only for waiters: on 1,000 held locks it cost 5.7 ms.
+fn locks() -> String {
     format!(
-        "(SELECT json_build_object('fingerprint', f.fp, 'rows', CASE WHEN f.fp = '{known}' THEN NULL ELSE {LOCK_ROWS} END)
-          FROM (SELECT count(*) || ':' || coalesce(sum(hashint8((l.classid << 32) | l.objid) # hashint4(coalesce(l.pid, 0))
-                  # (l.objsubid * 2 + l.granted::int + length(l.mode) * 4)), 0) AS fp FROM l) f)"
+        "SELECT array_agg(l.pid) FILTER (WHERE l.common) AS pids, array_agg(l.objid::int8) FILTER (WHERE l.common) AS keys,
+        json_agg(json_build_array(l.pid, l.granted, l.classid::int8, l.objid::int8, l.objsubid, l.in_this_database, l.mode,
+            CASE WHEN l.granted THEN NULL ELSE to_jsonb(l)->'waitstart' END,
+            CASE WHEN l.granted THEN '{{}}'::int[] ELSE pg_blocking_pids(l.pid) END)) FILTER (WHERE NOT l.common) AS other,
+        array_agg(DISTINCT l.pid) AS holders
+      FROM (SELECT l.*, l.database IS NOT DISTINCT FROM db.oid AS in_this_database,
+                   (l.granted AND l.classid = 0 AND l.objsubid = 1 AND l.mode = 'ExclusiveLock'
+                    AND l.pid IS NOT NULL AND l.database IS NOT DISTINCT FROM db.oid) AS common
+            FROM pg_locks l, (SELECT oid FROM pg_database WHERE datname = current_database()) db
+            WHERE l.locktype = 'advisory'
+              AND NOT (l.objsubid = 2 AND l.classid = {LOCK_NAMESPACE} AND l.objid = {RELAY_LOCK})
+              -- A one-time filter: decided before the lock table is read, and it is not read at all
+              -- when the activity says nothing could have changed it.
+              AND (SELECT act.read_locks FROM act)) l"
     )
 }
 
-/// A fingerprint we gave out is digits, a minus sign and a colon; anything else is never sent.
-fn fingerprint_literal(known: Option<&str>) -> &str {
-    known.filter(|k| k.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '-')).unwrap_or("")
-}
+/// What every other session is doing, as a fingerprint — and whether the lock table
+/// needs reading. An advisory lock is only taken or let go by a statement (a session's
+/// `query_start` and `state_change` move), at a session's end (its pid goes) or by one
+/// running at the time. So when no session was running anything at the last read nor
+/// is now, and the fingerprint of every session's pid, start, last query and state is
+/// the one `$9` the reader saw then, no lock can have changed: the lock table — the
+/// biggest cost of a quiet refresh — is not read. A session whose state is not known
+/// (`track_activities` off, a background worker that reports none) counts as running.
+/// Read before the lock table (see the one-time filter in [`locks`]).
+const ACTIVITY: &str = "SELECT f.fp, f.busy, $4 AND NOT (f.fp = $9 AND NOT f.busy) AS read_locks
+      FROM (SELECT count(*) || ':' || coalesce(sum(hashtext(concat_ws('|', a.pid, a.backend_start, a.query_start,
+                     a.state_change, a.state))), 0) AS fp,
+                   coalesce(bool_or(a.backend_type IN ('client backend', 'background worker')
+                     AND a.state IS DISTINCT FROM 'idle' AND a.state IS DISTINCT FROM 'idle in transaction'
+                     AND a.state IS DISTINCT FROM 'idle in transaction (aborted)'), false) AS busy
+            FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid()
+              -- The server's own processes take no advisory lock (and autovacuum comes and goes).
+              AND a.backend_type NOT IN ('autovacuum launcher', 'autovacuum worker', 'checkpointer',
+                'background writer', 'walwriter', 'walsender', 'walreceiver', 'walsummarizer', 'archiver',
+                'startup', 'logger', 'io worker', 'slotsync worker', 'stats collector')) f";
 
-/// The months, or only their fingerprint when it equals `known`. The
-/// fingerprint is the row count and the sum of the rows' `xmin`: every INSERT,
-/// UPDATE or DELETE that commits changes it (a new row version carries the
-/// writer's transaction id), at the cost of a scan with no JSON built.
+/// The lock rows (`super::decode::RawLocks`).
+const LOCK_ROWS: &str =
+    "(SELECT json_build_object('common', json_build_array(coalesce(lk.pids, '{}'), coalesce(lk.keys, '{}')),
+        'other', coalesce(lk.other, '[]')) FROM lk)";
+
+/// The sessions behind those locks, once per session rather than once per lock
+/// (1,000 locks are typically held by a few dozen sessions) — or only their
+/// fingerprint when it equals `$3`: a hash of what moves (state, its times, the wait,
+/// the application's name; a new query moves `query_start`), far cheaper than their JSON.
+const SESSIONS: &str = "(SELECT json_build_object('fingerprint', f.fp, 'rows', CASE WHEN f.fp = $3 THEN NULL ELSE
+        (SELECT coalesce(json_agg(json_build_object(
+          'pid', a.pid, 'usename', a.usename, 'application_name', a.application_name,
+          'client_addr', host(a.client_addr), 'client_hostname', a.client_hostname, 'client_port', a.client_port,
+          'backend_start', a.backend_start, 'xact_start', a.xact_start, 'query_start', a.query_start,
+          'state_change', a.state_change, 'state', a.state, 'wait_event_type', a.wait_event_type,
+          'wait_event', a.wait_event, 'query', a.query, 'backend_type', a.backend_type)), '[]')
+         FROM pg_stat_activity a WHERE a.pid = ANY (f.pids)) END)
+      FROM (SELECT count(*) || ':' || coalesce(sum(hashtext(concat_ws('|', a.pid, a.backend_start, a.xact_start,
+                     a.query_start, a.state_change, a.state, a.wait_event_type, a.wait_event, a.application_name))), 0) AS fp,
+                   array_agg(a.pid) AS pids
+            FROM pg_stat_activity a WHERE a.pid = ANY (coalesce((SELECT lk.holders FROM lk), '{}'))) f)";
+
+/// The months, or only their fingerprint when it equals `$1`. The fingerprint is the
+/// row count and the sum of the rows' `xmin`: every INSERT, UPDATE or DELETE that
+/// commits changes it (a new row version carries the writer's transaction id), at the
+/// cost of a scan with no JSON built.
 ///
-/// When they did change and the reader gives the `horizon` of its last read
-/// (that snapshot's xmin), only rows whose `xmin` is not older are sent: a
-/// transaction that committed after that read was either still running then
-/// (its id is at least the horizon) or started later. Deleted rows are not in
-/// a delta; the reader sees it by the count and reads everything again.
-fn months_sql(known: Option<&str>, horizon: Option<u32>) -> String {
-    let known = fingerprint_literal(known);
-    let half = ERROR_PREVIEW_CHARS / 2;
-    let (delta, filter) = match horizon {
-        Some(h) => ("true", format!("age(xmin) <= age('{h}'::xid)")),
-        None => ("false", "true".to_string()),
-    };
+/// When they did change and the reader gives the horizon `$2` of its last read (that
+/// snapshot's xmin), only rows whose `xmin` is not older are sent: a transaction that
+/// committed after that read was either still running then (its id is at least the
+/// horizon) or started later. Deleted rows are not in a delta; the reader sees it by
+/// the count and reads everything again. `from` says which horizon a delta starts at
+/// (a console following another's reads checks it against its own: `db::relay`).
+fn months() -> String {
+    let (whole, half) = (ERROR_PREVIEW_CHARS, ERROR_PREVIEW_CHARS / 2);
     format!(
-        "(SELECT json_build_object('fingerprint', f.fp, 'delta', {delta},
+        "(SELECT json_build_object('fingerprint', f.fp, 'delta', $2 IS NOT NULL, 'from', $2,
             'horizon', txid_snapshot_xmin(txid_current_snapshot()) % 4294967296,
-            'rows', CASE WHEN f.fp = '{known}' THEN NULL ELSE
+            'rows', CASE WHEN f.fp = $1 THEN NULL ELSE
           (SELECT coalesce(json_agg(json_build_object(
               'id', id, 'year', year, 'month', month, 'status', status, 'retry_count', retry_count,
               'started_at', started_at, 'completed_at', completed_at, 'last_retry_at', last_retry_at,
-              'error', CASE WHEN length(error_message) <= {ERROR_PREVIEW_CHARS} THEN error_message
+              'error', CASE WHEN length(error_message) <= {whole} THEN error_message
                             ELSE left(error_message, {half}) || ' … ' || right(error_message, {half}) END)
               ORDER BY year DESC, month DESC), '[]')
-           FROM backfill_log WHERE {filter}) END)
+           FROM backfill_log WHERE $2 IS NULL OR age(xmin) <= age(($2 % 4294967296)::text::xid)) END)
         FROM (SELECT count(*) || ':' || coalesce(sum(xmin::text::bigint), 0) AS fp FROM backfill_log) f)"
     )
 }
@@ -182,42 +292,63 @@ fn builtin_queue_sql() -> String {
           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'backfill_queue'::regclass) AS rows_est,
           (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'backfill_queue_dead'::regclass) AS dead_est
         FROM capped),
+      -- A new sample ($7), or the shares of the reader's last one ($8).
       sample AS (SELECT count(*) FILTER (WHERE visible_at <= now())::float8 / greatest(count(*), 1) AS ready,
                         count(*) FILTER (WHERE visible_at > now() AND read_count > 0)::float8 / greatest(count(*), 1) AS in_flight,
                         count(*) FILTER (WHERE visible_at > now() AND read_count = 0)::float8 / greatest(count(*), 1) AS delayed
                  FROM backfill_queue TABLESAMPLE SYSTEM ((SELECT least(100, {SAMPLE_PAGES} * 100.0 / greatest(relpages, 1))::real
                                                           FROM pg_class WHERE oid = 'backfill_queue'::regclass))
-                 WHERE (SELECT big FROM sized))
+                 WHERE $7 AND (SELECT big FROM sized) HAVING $7 AND (SELECT big FROM sized)
+                 UNION ALL SELECT $8[1], $8[2], $8[3] WHERE NOT ($7 AND (SELECT big FROM sized)))
     SELECT json_build_object(
         'ready', CASE WHEN s.ready <= {cap} THEN s.ready ELSE greatest((s.rows_est * sample.ready)::bigint, {cap1}) END,
         'in_flight', CASE WHEN s.invisible <= {cap} THEN s.in_flight ELSE (s.rows_est * sample.in_flight)::bigint END,
         'delayed', CASE WHEN s.invisible <= {cap} THEN s.delayed ELSE (s.rows_est * sample.delayed)::bigint END,
         'dead', CASE WHEN s.dead <= {cap} THEN s.dead ELSE greatest(s.dead_est, {cap1}) END,
         'estimated', s.big OR s.dead > {cap},
+        'fractions', CASE WHEN s.big THEN json_build_array(sample.ready, sample.in_flight, sample.delayed) END,
         -- Ids grow with time: the first ready id is the oldest ready message.
         'oldest_ready_at', (SELECT enqueued_at FROM backfill_queue WHERE visible_at <= now() ORDER BY msg_id LIMIT 1),
+        -- When the next invisible message becomes ready again (nothing is written then).
+        'next_visible_at', (SELECT min(visible_at) FROM backfill_queue WHERE visible_at > now()),
         'enqueued_total', (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM backfill_queue_msg_id_seq))
     FROM sized s, sample)
 "
     )
 }
 
-/// The snapshot statement exactly as it is sent, to be read whole in review: the
-/// first read (nothing known), and a later one that knows the months and locks.
+/// The snapshot statement exactly as it is sent, to be read whole in review: prepared
+/// (with parameters), and as simple query text with the values of a later read.
 #[cfg(test)]
 mod statements {
     use super::*;
 
     #[test]
     fn the_snapshot_statement_as_sent() {
-        let first = Known { months: None, months_horizon: None, locks: None };
-        insta::assert_snapshot!("snapshot_first_read", snapshot_sql(None, first));
-        let later = Known { months: Some("300:-1234"), months_horizon: Some(9876), locks: Some("12:5678") };
-        insta::assert_snapshot!("snapshot_later_read", snapshot_sql(None, later));
-        let custom = Known { months: None, months_horizon: None, locks: None };
+        insta::assert_snapshot!("snapshot_prepared", snapshot_sql(None));
+        let later = Known {
+            months: Some("300:-1234"),
+            months_horizon: Some(9876),
+            sessions: Some("4:-99"),
+            quiet_activity: Some("120:77"),
+            fractions: Some([0.9, 0.1, 0.0]),
+        };
+        let parts = Parts { locks: true, months: false, queue: true, sample: false };
+        insta::assert_snapshot!(
+            "snapshot_later_read_as_text",
+            with_literals(&snapshot_sql(None), &Params::new(later, parts))
+        );
         insta::assert_snapshot!(
             "snapshot_custom_queue",
-            snapshot_sql(Some("SELECT ready, in_flight, delayed, dead FROM my_queue_depth"), custom)
+            snapshot_sql(Some("SELECT ready, in_flight, delayed, dead FROM my_queue_depth"))
         );
+    }
+
+    #[test]
+    fn a_fingerprint_that_is_not_ours_is_never_written_into_the_text() {
+        let known = Known { months: Some("1'; DROP TABLE x; --"), ..Known::default() };
+        let text = with_literals(&snapshot_sql(None), &Params::new(known, Parts::ALL));
+        assert!(!text.contains("DROP TABLE"));
+        assert!(!text.contains("$1") && !text.contains("$9"));
     }
 }

@@ -2,6 +2,9 @@
 //! reconnects with capped exponential backoff and jitter, and loads details.
 //! One refresh at a time: a slow server delays the next, never stacks them.
 
+mod occasional;
+mod reads;
+
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -9,9 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{DbEvent, WorkerCmd};
 use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
-use crate::db::{DbError, audit, dead, detail, progress, queue, snapshot};
-use crate::model::progress::History;
-use crate::model::snapshot::Duplicate;
+use crate::db::{audit, dead, detail, snapshot};
+use reads::{Reads, Tick};
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
 pub const BACKOFF_CAP: Duration = Duration::from_secs(15);
@@ -29,48 +31,6 @@ pub const NOT_OUR_QUEUE: &str =
     "this deployment's queue is not the backfill_queue table (queue_depth_query is set): no dead-letter table to show";
 /// The dead-letter view reads every reason's count and the newest this many messages.
 const DEAD_LETTERS_READ: i64 = 1000;
-/// How often the whole queue is read for duplicate messages (it costs a scan).
-const DUPLICATES_EVERY: Duration = Duration::from_secs(30);
-/// The throughput history changes by the minute (its buckets are hours and ten minutes).
-const HISTORY_EVERY: Duration = Duration::from_secs(60);
-
-/// Reads that cost more than a refresh, kept between snapshots and read every so often.
-#[derive(Default)]
-struct Occasional {
-    duplicates: Slot<Vec<Duplicate>>,
-    history: Slot<History>,
-}
-
-/// The last value read, and when it was last tried.
-struct Slot<T> {
-    tried: Option<Instant>,
-    value: Option<T>,
-}
-
-impl<T> Default for Slot<T> {
-    fn default() -> Self {
-        Self { tried: None, value: None }
-    }
-}
-
-/// Reads into `slot` when it was never tried or `every` has passed since; a failure keeps
-/// the old value and is logged (once per period): these are extras, never a reason to
-/// drop the session.
-async fn when_due<T, F, Fut>(slot: &mut Slot<T>, every: Duration, deadline: Duration, what: &str, read: F)
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<T, DbError>>,
-{
-    if slot.tried.is_some_and(|at| at.elapsed() < every) {
-        return;
-    }
-    slot.tried = Some(Instant::now());
-    match tokio::time::timeout(deadline, read()).await {
-        Ok(Ok(found)) => slot.value = Some(found),
-        Ok(Err(e)) => tracing::warn!("could not read the {what}: {e}"),
-        Err(_) => tracing::warn!("reading the {what} took over {}s", deadline.as_secs()),
-    }
-}
 
 /// `250 ms · 2^attempt`, capped, ±20 % jitter so many consoles do not stampede.
 pub fn backoff(attempt: u32) -> Duration {
@@ -93,6 +53,10 @@ pub struct Worker {
     pub queue_query: Option<String>,
     /// `--record`: every snapshot is handed to the flight recorder.
     pub recorder: Option<super::recorder::RecordSender>,
+    /// Share reads with the other consoles on the database (`db::relay`).
+    pub relay: bool,
+    /// Users besides our own whose console we follow when it reads for the others.
+    pub relay_trust: Vec<String>,
 }
 
 impl Worker {
@@ -107,11 +71,12 @@ impl Worker {
         let mut attempt: u32 = 0;
         let mut paused = false;
         let mut next = Instant::now();
+        // A read a push brought forward (the months changed), before `next`.
+        let mut early: Option<Instant> = None;
+        let mut everything = true;
         let mut last_refresh = Instant::now();
-        // The months and locks of the last snapshot: the server sends them again only when changed.
-        let mut known: Option<snapshot::ReadCache> = None;
-        // The last look for duplicate queue messages, carried into the snapshots in between.
-        let mut occasional = Occasional::default();
+        // What was read, what to read next, and the relay (kept across reconnects).
+        let mut reads = Reads::new(self.queue_query.clone());
         loop {
             if session.as_ref().is_some_and(Session::is_closed) {
                 session = None;
@@ -122,13 +87,22 @@ impl Worker {
                         attempt = 0;
                         // LISTEN is session state: through any pooler it would stay on a server
                         // backend the next client gets (whatever the pooler's reset settings).
+                        let mut push = false;
                         if self.listen && s.pooling == connect::Pooling::None {
                             // Push: the triggers of migration 004 tell us when something changed.
                             let sql = format!("LISTEN {}", snapshot::CHANGE_CHANNEL);
-                            if let Err(e) = s.client.batch_execute(&sql).await {
-                                tracing::warn!("LISTEN failed, polling only: {e}");
+                            match s.client.batch_execute(&sql).await {
+                                Ok(()) => push = snapshot::triggers_in_force(&s.client).await,
+                                Err(e) => tracing::warn!("LISTEN failed, polling only: {e}"),
+                            }
+                            if !push {
+                                tracing::info!(
+                                    "no change notifications from this database: every refresh reads everything"
+                                );
                             }
                         }
+                        reads.connected(&self, &s, push).await;
+                        early = None;
                         let version = s.server_version.clone();
                         let route = crate::app::Route {
                             via: match s.pooling {
@@ -171,24 +145,48 @@ impl Worker {
                 }
                 continue;
             };
-            let due = tokio::time::Instant::from_std(next);
+            let due = tokio::time::Instant::from_std(early.map_or(next, |e| e.min(next)));
             tokio::select! {
                 _ = tokio::time::sleep_until(due), if !paused => {
-                    last_refresh = Instant::now();
-                    if !self.refresh(s, &mut attempt, &mut known, &mut occasional).await { session = None; }
-                    next = Instant::now() + self.interval;
+                    let now = Instant::now();
+                    let regular = now >= next;
+                    let tick = match (everything, regular) {
+                        (true, _) => Tick::Everything,
+                        (false, true) => Tick::Regular,
+                        (false, false) => Tick::Early,
+                    };
+                    (early, everything, last_refresh) = (None, false, now);
+                    if regular {
+                        next = now + self.interval;
+                    }
+                    if !reads.tick(&self, s, tick, &mut attempt).await { session = None; }
                 }
-                // A change was pushed: refresh soon, but never more than 5 times a second.
-                Some(_) = s.notifications.recv() => {
-                    let soon = Instant::now() + PUSH_DEBOUNCE;
-                    let earliest = last_refresh + self.min_push_gap;
-                    next = next.min(soon.max(earliest));
+                // A piece of what the console reading for the others published.
+                Some(notice) = s.relay.recv(), if !paused => {
+                    if !reads.heard(&self, s, notice, &mut attempt).await { session = None; }
+                }
+                // The months changed: read them soon, but never more than 5 times a second.
+                // Other changes wait for the regular refresh.
+                Some(payload) = s.notifications.recv() => {
+                    if reads.pushed(&payload) {
+                        let at = (Instant::now() + PUSH_DEBOUNCE).max(last_refresh + self.min_push_gap);
+                        if at < next {
+                            early = Some(early.map_or(at, |e| e.min(at)));
+                        }
+                    }
                 }
                 cmd = self.commands.recv() => match cmd {
                     None => return,
-                    Some(WorkerCmd::RefreshNow) => next = Instant::now(),
+                    Some(WorkerCmd::RefreshNow) => { next = Instant::now(); everything = true; }
                     Some(WorkerCmd::SetInterval(d)) => { self.interval = d; next = Instant::now() + d; }
-                    Some(WorkerCmd::SetPaused(p)) => { paused = p; next = Instant::now(); }
+                    Some(WorkerCmd::SetPaused(p)) => {
+                        paused = p;
+                        next = Instant::now();
+                        everything = true;
+                        if p {
+                            reads.paused(&self, s).await;
+                        }
+                    }
                     Some(WorkerCmd::LoadMonthDetail(month)) => {
                         let lines = match detail::month_detail(&s.client, month).await {
                             Ok(lines) => lines,
@@ -208,64 +206,6 @@ impl Worker {
                         let _ = self.events.send(DbEvent::DeadLetters(messages)).await;
                     }
                 },
-            }
-        }
-    }
-
-    /// One snapshot; `false` when the session is lost. A silent network sends
-    /// no error at all: a client-side deadline cuts it off (a snapshot takes
-    /// milliseconds, so seconds mean the link is gone).
-    async fn refresh(
-        &self,
-        s: &Session,
-        attempt: &mut u32,
-        known: &mut Option<snapshot::ReadCache>,
-        occasional: &mut Occasional,
-    ) -> bool {
-        let deadline = self.options.statement_timeout.min(READ_DEADLINE);
-        let read = snapshot::read_incremental_with(
-            &s.client,
-            s.per_transaction.as_deref(),
-            self.queue_query.as_deref(),
-            known.as_ref(),
-        );
-        let result = match tokio::time::timeout(deadline, read).await {
-            Ok(Ok((snap, cache))) => {
-                *known = Some(cache);
-                Ok(snap)
-            }
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(DbError::Connect {
-                target: self.settings.target(),
-                reason: format!("no answer within {}s", deadline.as_secs()),
-            }),
-        };
-        match result {
-            Ok(mut snap) => {
-                // Only for our own queue table, and only every so often (a scan of the queue).
-                if self.queue_query.is_none() {
-                    let read = || queue::duplicates(&s.client);
-                    when_due(&mut occasional.duplicates, DUPLICATES_EVERY, deadline, "duplicate queue messages", read)
-                        .await;
-                }
-                snap.duplicates = occasional.duplicates.value.clone().unwrap_or_default();
-                let read = || progress::history(&s.client);
-                when_due(&mut occasional.history, HISTORY_EVERY, deadline, "throughput history", read).await;
-                snap.history = occasional.history.value.clone();
-                if let Some(recorder) = &self.recorder {
-                    recorder.snapshot(&snap);
-                }
-                let _ = self.events.send(DbEvent::Snapshot(Box::new(snap), Instant::now())).await;
-                true
-            }
-            Err(e) => {
-                let lost = s.is_closed() || e.is_connection_loss();
-                if lost {
-                    *attempt += 1;
-                }
-                let event = DbEvent::RefreshFailed { error: e.to_string(), link_lost: lost, attempt: *attempt };
-                let _ = self.events.send(event).await;
-                !lost
             }
         }
     }
