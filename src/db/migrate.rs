@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../sql/008_queue_month.sql"),
         comment_edits: &[],
     },
+    Migration {
+        version: 9,
+        name: "notify_guard",
+        sql: include_str!("../../sql/009_notify_guard.sql"),
+        comment_edits: &[],
+    },
 ];
 
 impl Migration {
