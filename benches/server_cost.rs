@@ -10,8 +10,9 @@
 //! top statements. Then 20 consoles at once: their total server time and the time from a
 //! change to every screen.
 //!
-//! A light fleet runs throughout (one month changed and one message queued and taken every
-//! two seconds), as production never stands still.
+//! Two scenes: the issue's (nothing moves but the clocks), then a light fleet (one month
+//! changed and one message queued and taken every two seconds); the change-to-screen time
+//! is measured in the second.
 //!
 //! `cargo bench --bench server_cost` (env: ROUNDS=3, WINDOW=20, CONSOLES=20, CHANGES=20;
 //! BIN=path runs another build of the console, e.g. an older one, for a before/after;
@@ -62,35 +63,50 @@ fn main() {
         let _ = std::io::stdin().read_line(&mut String::new());
         return;
     }
-    let fleet = rt.spawn(cost::light_fleet(url.clone()));
     let rounds = env_or("ROUNDS", 3);
     let window = Duration::from_secs(env_or("WINDOW", 20));
     let bin = std::env::var("BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_backfill-console").to_string());
     let venv = cost::pg_activity_venv();
     let clients = [Client::Watch, Client::Console, Client::PgActivity];
-    let mut results: Vec<cost::Usage> = clients.iter().map(|c| cost::Usage::new(c.role())).collect();
-    for round in 0..rounds {
-        for (client, usage) in clients.iter().zip(results.iter_mut()) {
-            let running = client.start(&bin, &server, &venv);
-            running.settle();
-            let before = rt.block_on(meter.read(client.role()));
-            std::thread::sleep(window);
-            let after = rt.block_on(meter.read(client.role()));
-            usage.add(&before, &after, window);
-            drop(running);
-            println!(
-                "  round {}: {:<12} {:>6.2} ms/s",
-                round + 1,
-                client.role(),
-                after.minus(&before).per_second(window)
-            );
-        }
-    }
-    cost::report(&results, &rt.block_on(meter.top_statements(&clients.map(|c| c.role()))));
     let consoles = env_or("CONSOLES", 20) as usize;
     let changes = env_or("CHANGES", 20) as usize;
-    cost::many_consoles(&rt, &meter, &bin, &server, &url, consoles, changes, window * rounds as u32);
-    fleet.abort();
+    // The scene of the issue (nothing moves but the clocks), then a light fleet.
+    for (scene, fleet) in [
+        ("quiet: 100 idle lock holders, nothing else", false),
+        ("a light fleet: one month changed and one message queued and taken every 2 s", true),
+    ] {
+        println!("== {scene}");
+        let fleet = fleet.then(|| rt.spawn(cost::light_fleet(url.clone())));
+        rt.block_on(meter.forget());
+        let mut results: Vec<cost::Usage> = clients.iter().map(|c| cost::Usage::new(c.role())).collect();
+        for round in 0..rounds {
+            for (client, usage) in clients.iter().zip(results.iter_mut()) {
+                let running = client.start(&bin, &server, &venv);
+                running.settle();
+                let before = rt.block_on(meter.read(client.role()));
+                std::thread::sleep(window);
+                let after = rt.block_on(meter.read(client.role()));
+                usage.add(&before, &after, window);
+                drop(running);
+                println!(
+                    "  round {}: {:<16} {:>6.2} ms/s",
+                    round + 1,
+                    client.role(),
+                    after.minus(&before).per_second(window)
+                );
+            }
+        }
+        cost::report(&results, &rt.block_on(meter.top_statements(&clients.map(|c| c.role()))));
+        let many = cost::start_consoles(&bin, &server, consoles);
+        cost::consoles_cost(&rt, &meter, consoles, window * rounds as u32);
+        if fleet.is_some() {
+            cost::change_to_screen(&rt, &many, &url, changes);
+        }
+        drop(many);
+        if let Some(f) = fleet {
+            f.abort();
+        }
+    }
     drop(holders);
     drop(server);
 }

@@ -20,7 +20,8 @@ async fn migrate_creates_the_schema_and_is_idempotent() {
             "005_queue_depth",
             "006_audit_ssh",
             "007_audit_integrity",
-            "008_queue_month"
+            "008_queue_month",
+            "009_notify_guard"
         ]
     );
     assert_eq!(first.adopted_backfill_log_rows, None);

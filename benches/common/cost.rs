@@ -116,6 +116,11 @@ impl Meter {
     }
 
     /// Each role's five costliest statements over the whole run (start-up reads included).
+    /// Forgets the statements' totals (each scene's top statements are its own).
+    pub async fn forget(&self) {
+        self.admin.client.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
+    }
+
     pub async fn top_statements(&self, roles: &[&str]) -> Vec<(String, i64, f64, String)> {
         let rows = self
             .admin
@@ -217,7 +222,7 @@ pub fn pg_activity_venv() -> PathBuf {
 pub async fn light_fleet(url: String) {
     let s = session(&url).await;
     for i in 0u64.. {
-        let id = (i % 2412) as i64 + 1;
+        let id = (i % 2412) as i32 + 1;
         let _ =
             s.client.execute("UPDATE backfill_log SET retry_count = (retry_count + 1) % 5 WHERE id = $1", &[&id]).await;
         let _ = s
@@ -256,24 +261,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// N consoles at once: their server time over `window`, then `changes` month flips and
-/// the time until each screen shows each.
-#[allow(clippy::too_many_arguments)]
-pub fn many_consoles(
-    rt: &tokio::runtime::Runtime,
-    meter: &Meter,
-    bin: &str,
-    server: &TempServer,
-    url: &str,
-    n: usize,
-    changes: usize,
-    window: Duration,
-) {
-    let role = ROLES[3];
+/// N consoles at once.
+pub fn start_consoles(bin: &str, server: &TempServer, n: usize) -> Vec<Console> {
     let consoles: Vec<Console> = (0..n)
         .map(|_| {
             let mut cmd = CommandBuilder::new(bin);
-            cmd.args(["--database-url", &role_url(server, role)]);
+            cmd.args(["--database-url", &role_url(server, ROLES[3])]);
             Console::spawn(cmd, &[], 48, 160)
         })
         .collect();
@@ -281,10 +274,27 @@ pub fn many_consoles(
         c.wait_for_within("✗ fail 0", Duration::from_secs(120));
     }
     std::thread::sleep(Duration::from_secs(5));
-    let before = rt.block_on(meter.read(role));
+    consoles
+}
+
+/// What the consoles cost the server over `window`.
+pub fn consoles_cost(rt: &tokio::runtime::Runtime, meter: &Meter, n: usize, window: Duration) {
+    let before = rt.block_on(meter.read(ROLES[3]));
     std::thread::sleep(window);
-    let after = rt.block_on(meter.read(role));
-    let spent = after.minus(&before);
+    let spent = rt.block_on(meter.read(ROLES[3])).minus(&before);
+    println!("{n} consoles at once (160×48, 1 s refresh), {} s measured:", window.as_secs());
+    println!(
+        "  server time {:.2} ms/s in statements ({:.2} ms/s per console), server CPU {:.2} ms/s, {:.1} calls/s",
+        spent.per_second(window),
+        spent.per_second(window) / n as f64,
+        spent.cpu_per_second(window),
+        spent.calls as f64 / window.as_secs_f64()
+    );
+}
+
+/// `changes` month flips, and the time until each console's screen shows each.
+pub fn change_to_screen(rt: &tokio::runtime::Runtime, consoles: &[Console], url: &str, changes: usize) {
+    let n = consoles.len();
     let admin = rt.block_on(session(url));
     let (mut every, mut last) = (Vec::new(), Vec::new());
     for i in 0..changes {
@@ -310,14 +320,6 @@ pub fn many_consoles(
     }
     every.sort();
     last.sort();
-    println!("{n} consoles at once (160×48, 1 s refresh), {} s measured:", window.as_secs());
-    println!(
-        "  server time {:.2} ms/s in statements ({:.2} ms/s per console), server CPU {:.2} ms/s, {:.1} calls/s",
-        spent.per_second(window),
-        spent.per_second(window) / n as f64,
-        spent.cpu_per_second(window),
-        spent.calls as f64 / window.as_secs_f64()
-    );
     println!(
         "  change → screen over {changes} changes: each screen p50 {:.0?} p95 {:.0?}; the last screen p50 {:.0?} p95 {:.0?} max {:.0?}",
         percentile(&every, 0.5),

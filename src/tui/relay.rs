@@ -26,6 +26,8 @@ pub struct Relay {
     looked_up: Option<Instant>,
     my_pid: i32,
     queue_full_warned: bool,
+    /// The leader's publication statement, prepared on its session.
+    publish: Option<tokio_postgres::Statement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,7 @@ impl Relay {
             looked_up: None,
             my_pid: 0,
             queue_full_warned: false,
+            publish: None,
         }
     }
 
@@ -152,7 +155,14 @@ impl Relay {
         let Some(payloads) = wire::cut(&publication) else {
             return; // too big: the followers see the gap and read for themselves
         };
-        match relay::publish(&session.client, &payloads).await {
+        if self.publish.is_none() {
+            self.publish = relay::prepare_publish(&session.client).await.ok();
+        }
+        let sent = match &self.publish {
+            Some(statement) => relay::publish_prepared(&session.client, statement, &payloads).await,
+            None => relay::publish(&session.client, &payloads).await,
+        };
+        match sent {
             Ok(()) => self.seq = Some(publication.seq),
             Err(e) => tracing::debug!("{e}"),
         }

@@ -15,7 +15,8 @@
 
 pub mod wire;
 
-use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Statement};
 
 use super::DbError;
 use super::migrate::{LOCK_NAMESPACE, RELAY_LOCK};
@@ -45,13 +46,29 @@ pub async fn resign(client: &Client) -> Result<(), DbError> {
     Ok(())
 }
 
+const PUBLISH: &str =
+    "SELECT pg_notify($1, u.payload) FROM unnest($2::text[]) WITH ORDINALITY u(payload, i) ORDER BY u.i";
+
 /// Sends one publication's payloads, in order, in one transaction (one statement).
 pub async fn publish(client: &Client, payloads: &[String]) -> Result<(), DbError> {
     client
-        .query_typed(
-            "SELECT pg_notify($1, u.payload) FROM unnest($2::text[]) WITH ORDINALITY u(payload, i) ORDER BY u.i",
-            &[p(&CHANNEL), p(&payloads.to_vec())],
-        )
+        .query_typed(PUBLISH, &[p(&CHANNEL), p(&payloads.to_vec())])
+        .await
+        .map_err(|e| DbError::query("publish the read to the other consoles", e))?;
+    Ok(())
+}
+
+/// [`publish`], prepared once on a leader's (direct) session.
+pub async fn prepare_publish(client: &Client) -> Result<Statement, DbError> {
+    client
+        .prepare_typed(PUBLISH, &[Type::TEXT, Type::TEXT_ARRAY])
+        .await
+        .map_err(|e| DbError::query("prepare the relay's publication", e))
+}
+
+pub async fn publish_prepared(client: &Client, statement: &Statement, payloads: &[String]) -> Result<(), DbError> {
+    client
+        .query(statement, &[&CHANNEL, &payloads])
         .await
         .map_err(|e| DbError::query("publish the read to the other consoles", e))?;
     Ok(())

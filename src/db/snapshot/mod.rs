@@ -9,12 +9,14 @@ mod guard;
 mod plan;
 mod sql;
 
+use std::collections::HashMap;
+
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Statement};
 
 pub use cache::ReadCache;
 pub use plan::{FULL_EVERY, ReadPlan, SAMPLE_EVERY};
-pub use sql::{Known, Params, Parts, parts as snapshot_parts_sql, snapshot_sql, with_literals};
+pub use sql::{Known, Params, Parts, Piece, parts as snapshot_parts_sql, piece_sql, snapshot_sql, with_literals};
 
 use super::DbError;
 use super::connect::Session;
@@ -88,7 +90,7 @@ pub async fn read_incremental_with(
     known: Option<&ReadCache>,
 ) -> Result<(Snapshot, ReadCache), DbError> {
     let sql = snapshot_sql(queue_query);
-    let how = How { client, statement: None, sql: &sql, local_settings, guarded: queue_query.is_some() };
+    let how = How { client, statements: None, sql: &sql, local_settings, guarded: queue_query.is_some() };
     let empty = ReadCache::default();
     let (snapshot, cache, _) = read_parts(&how, known.unwrap_or(&empty), Parts::ALL).await?;
     Ok((snapshot, cache))
@@ -97,8 +99,8 @@ pub async fn read_incremental_with(
 /// How one read is sent.
 struct How<'a> {
     client: &'a Client,
-    /// Prepared on this session (a direct one, with our own queue table).
-    statement: Option<&'a Statement>,
+    /// Prepared on this session, one per [`Piece`] (a direct one, with our own queue table).
+    statements: Option<&'a HashMap<Piece, Statement>>,
     sql: &'a str,
     local_settings: Option<&'a str>,
     /// A deployment's own queue depth query runs in it (see [`guard`]).
@@ -113,7 +115,7 @@ async fn read_parts(how: &How<'_>, known: &ReadCache, parts: Parts) -> Result<(S
     let (mut known, mut parts) = if known.is_complete() { (known, parts) } else { (&empty, Parts::ALL) };
     for attempt in 0..2 {
         let params = Params::new(known.known_fingerprints(), parts);
-        let text = send(how, &params).await?;
+        let text = send(how, &params, parts).await?;
         let raw: decode::Raw = serde_json::from_str(&text).map_err(|e| guard::explain_decode_error(&text, &e))?;
         if parts.queue && raw.queue.is_none() {
             // Our own queue part always has a row; a deployment's query may have none.
@@ -129,26 +131,33 @@ async fn read_parts(how: &How<'_>, known: &ReadCache, parts: Parts) -> Result<(S
     Err(DbError::Refused("the snapshot came without its months or locks; read it again".into()))
 }
 
-/// Runs the statement once and returns its document's text.
-async fn send(how: &How<'_>, params: &Params) -> Result<String, DbError> {
+/// Runs the statement (or the prepared pieces of `parts`, pipelined) and returns the
+/// document's text.
+async fn send(how: &How<'_>, params: &Params, parts: Parts) -> Result<String, DbError> {
     if how.guarded || how.local_settings.is_some() {
         return guard::read_guarded(how.client, how.local_settings, &with_literals(how.sql, params), how.guarded).await;
     }
-    let result = match how.statement {
-        Some(statement) => {
-            let p = params;
-            let values: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
-                &p.months_fp,
-                &p.horizon,
-                &p.sessions_fp,
-                &p.locks,
-                &p.months,
-                &p.queue,
-                &p.sample,
-                &p.fractions,
-                &p.quiet_activity,
-            ];
-            how.client.query_one(statement, &values).await.map(|row| row.get::<_, String>(0))
+    let p = params;
+    let values: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+        &p.months_fp,
+        &p.horizon,
+        &p.sessions_fp,
+        &p.locks,
+        &p.months,
+        &p.queue,
+        &p.sample,
+        &p.fractions,
+        &p.quiet_activity,
+    ];
+    let result = match how.statements {
+        Some(statements) => {
+            let pieces = Piece::of(parts);
+            let sent =
+                pieces.iter().filter_map(|piece| statements.get(piece)).map(|s| how.client.query_one(s, &values));
+            futures_util::future::try_join_all(sent).await.map(|rows| {
+                let docs: Vec<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+                merge(&docs)
+            })
         }
         None => how
             .client
@@ -165,13 +174,26 @@ async fn send(how: &How<'_>, params: &Params) -> Result<String, DbError> {
     })
 }
 
+/// JSON objects with no key in common, as one.
+fn merge(docs: &[String]) -> String {
+    let inner: Vec<&str> = docs
+        .iter()
+        .map(|d| d.trim())
+        .filter_map(|d| d.strip_prefix('{').and_then(|d| d.strip_suffix('}')))
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
 /// The console's reader: the parts it holds, and its statement, prepared on the
 /// session it last read on (a direct session with our own queue table).
 pub struct Reader {
     queue_query: Option<String>,
     sql: String,
     cache: ReadCache,
-    prepared: Option<(i32, Statement)>,
+    /// The statements, by piece, and the backend they are prepared on.
+    prepared: Option<(i32, HashMap<Piece, Statement>)>,
 }
 
 /// One read: the snapshot and the document it came from, as the server sent it
@@ -194,25 +216,38 @@ impl Reader {
     /// Reads `parts` (everything when the cache is not complete) on `session`.
     pub async fn read(&mut self, session: &Session, parts: Parts) -> Result<Read, DbError> {
         let direct = session.per_transaction.is_none() && self.queue_query.is_none();
-        if direct && self.prepared.as_ref().is_none_or(|(pid, _)| *pid != session.backend_pid) {
-            // Planned once: left to choose, the server plans every read anew (a custom plan
-            // with the unread parts folded away looks cheaper than the generic one — and
-            // costs more in planning than it saves).
-            session
-                .client
-                .batch_execute("SET plan_cache_mode = force_generic_plan")
-                .await
-                .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
-            let statement = session
-                .client
-                .prepare_typed(&self.sql, &PARAM_TYPES)
-                .await
-                .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
-            self.prepared = Some((session.backend_pid, statement));
+        if direct {
+            if self.prepared.as_ref().is_none_or(|(pid, _)| *pid != session.backend_pid) {
+                // Planned once: left to choose, the server plans every read anew (a custom
+                // plan with the unread parts folded away looks cheaper than the generic one
+                // — and costs more in planning than it saves).
+                session
+                    .client
+                    .batch_execute("SET plan_cache_mode = force_generic_plan")
+                    .await
+                    .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
+                self.prepared = Some((session.backend_pid, HashMap::new()));
+            }
+            // Each piece prepared when first needed (a read that must read everything
+            // again needs the pieces of a whole read too).
+            if let Some((_, statements)) = self.prepared.as_mut() {
+                let needed = Piece::of(parts).into_iter().chain(Piece::of(Parts::ALL));
+                for piece in needed {
+                    if statements.contains_key(&piece) {
+                        continue;
+                    }
+                    let statement = session
+                        .client
+                        .prepare_typed(&piece_sql(None, piece), &PARAM_TYPES)
+                        .await
+                        .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
+                    statements.insert(piece, statement);
+                }
+            }
         }
         let how = How {
             client: &session.client,
-            statement: if direct { self.prepared.as_ref().map(|(_, s)| s) } else { None },
+            statements: if direct { self.prepared.as_ref().map(|(_, s)| s) } else { None },
             sql: &self.sql,
             local_settings: session.per_transaction.as_deref(),
             guarded: self.queue_query.is_some(),
