@@ -2,7 +2,8 @@
 //! server, for several lock-wait settings, each repeated; prints medians and the
 //! ratio between them, measured side by side in one run.
 //!
-//! `cargo bench --bench claim_drain` (env: CLAIMERS=8 MONTHS=2000 RUNS=3)
+//! `cargo bench --bench claim_drain` (env: CLAIMERS=8 MONTHS=2000 RUNS=3; STMTS=1 prints each
+//! drain's top statements by server time, from pg_stat_statements)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may panic
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -105,6 +106,15 @@ async fn drain_once(
         t.await.unwrap();
     }
     let elapsed = started.elapsed();
+    if std::env::var_os("STMTS").is_some() {
+        // Server time by statement (execution times include waiting for a core: 8 claimers share 2).
+        setup.client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.unwrap();
+        for r in setup.client.query("SELECT calls, (total_exec_time)::float8, (total_plan_time)::float8, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time + total_plan_time DESC LIMIT 8", &[]).await.unwrap() {
+            let (c, e, p, q): (i64, f64, f64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            println!("    {c:>6} calls exec {e:>8.1} ms plan {p:>6.1} ms  {q}");
+        }
+        setup.client.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
+    }
     let n: i64 = setup.client.query_one("SELECT count(*) FROM backfill_queue", &[]).await.unwrap().get(0);
     assert_eq!(n, i64::from(months), "every month enqueued exactly once");
     elapsed
@@ -119,7 +129,14 @@ fn main() {
     let claimers = env_or("CLAIMERS", 8);
     let months = env_or("MONTHS", 2000) as i32;
     let runs = env_or("RUNS", 3);
-    let server = TempServer::start().expect("start a throwaway PostgreSQL");
+    // STMTS=1: the server keeps statement statistics, and each drain prints its top statements.
+    let settings = if std::env::var_os("STMTS").is_some() {
+        vec!["shared_preload_libraries=pg_stat_statements".into(), "pg_stat_statements.track_planning=on".into()]
+    } else {
+        Vec::new()
+    };
+    let options = backfill_console::pgserver::ServerOptions { settings, ..Default::default() };
+    let server = TempServer::start_with(&options).expect("start a throwaway PostgreSQL");
     let bouncer = TempBouncer::start(&server, PoolMode::Transaction).expect("start a throwaway PgBouncer");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let settings = [
