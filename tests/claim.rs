@@ -357,14 +357,73 @@ async fn a_failed_commit_rolls_back_status_and_message_together() {
         )
         .await
         .unwrap();
+    // With an audit row (its insert and the COMMIT go together), and without (the fleet's
+    // way: a full batch's update and the COMMIT go together).
+    for actor in [Some(common::actor()), None] {
+        let mut claimer = db.session().await;
+        let err = claim::claim(&mut claimer, &params(3), actor.as_ref()).await.unwrap_err();
+        assert!(err.to_string().contains("commit refused"), "{err}");
+        for month in 1..=3 {
+            assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
+        }
+        assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
+        assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
+        claimer.client.simple_query("SELECT 1").await.unwrap();
+    }
+}
+
+/// A full batch sends its update with the COMMIT behind it, in one round trip: when the
+/// update fails, that COMMIT only ends the failed transaction — nothing is written, no
+/// lock is left, and the session is idle, ready for the next claim.
+#[tokio::test]
+async fn a_failed_update_sent_with_its_commit_leaves_nothing_behind() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    admin
+        .client
+        .batch_execute(
+            "CREATE FUNCTION fail_enqueue() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'queue is broken'; END $$;
+             CREATE TRIGGER fail_enqueue BEFORE INSERT ON backfill_queue FOR EACH ROW EXECUTE FUNCTION fail_enqueue();",
+        )
+        .await
+        .unwrap();
     let mut claimer = db.session().await;
-    let err = claim::claim(&mut claimer, &params(10), Some(&common::actor())).await.unwrap_err();
-    assert!(err.to_string().contains("commit refused"), "{err}");
-    for month in 1..=3 {
+    let pid = claimer.backend_pid;
+    let err = claim::claim(&mut claimer, &params(2), None).await.unwrap_err();
+    assert!(err.to_string().contains("queue is broken"), "{err}");
+    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
+    for month in 1..=2 {
         assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
     }
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
+    let state: String =
+        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
+    assert_eq!(state, "idle", "no transaction left open");
+    admin.client.batch_execute("DROP TRIGGER fail_enqueue ON backfill_queue").await.unwrap();
+    let report = claim::claim(&mut claimer, &params(2), None).await.unwrap();
+    assert_eq!(report.claimed.len(), 2, "the same session claims again");
+}
+
+/// The newest month has a live message (a reset by hand, a redrive): a batch of one must
+/// take the next month, not end empty because of it — else a scheduler claiming one month
+/// at a time would never claim anything again.
+#[tokio::test]
+async fn a_month_held_back_never_takes_a_batchs_place() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    admin
+        .client
+        .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
+        .await
+        .unwrap();
+    let mut claimer = db.session().await;
+    let report = claim::claim(&mut claimer, &params(1), None).await.unwrap();
+    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [1], "{report:?}");
+    assert_eq!(report.skipped_queued, [ym(2024, 2)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 2, "one live message per month");
+    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
 }
 
 #[tokio::test]

@@ -12,26 +12,30 @@
 //! `pg_try_advisory_lock(key::bigint)`, so the two exclude each other, but the
 //! server itself releases them at COMMIT or ROLLBACK on the session that took
 //! them. That makes the release hold on every path — an error (the transaction
-//! is rolled back), a panic or a dropped future (`Transaction`'s drop queues a
-//! ROLLBACK on the same connection), a dead connection (the server ends the
-//! session) — where a session lock needs an `unlock` that a dropped future can
+//! is rolled back), a panic or a dropped future (the guard's drop queues a
+//! ROLLBACK on the same connection: [`open`]), a dead connection (the server ends
+//! the session) — where a session lock needs an `unlock` that a dropped future can
 //! never run.
 
 mod dry_run;
 mod message;
+mod open;
 mod passes;
+mod sql;
 pub mod steps;
 
 use std::time::Instant;
 
-use tokio_postgres::{Client, Transaction};
+use futures_util::future::join;
+use tokio_postgres::Client;
 
 use crate::model::Status;
 use crate::model::lock_key::YearMonth;
 
-pub use passes::Checks;
+use open::Open;
 use passes::Month;
 pub use passes::Prepared;
+pub use sql::Checks;
 use uuid::Uuid;
 
 pub use crate::model::claim::{Candidate, ClaimParams, ClaimReport, Claimed, YearRange, params, report};
@@ -109,48 +113,72 @@ async fn transact(
     let statuses: Vec<&str> = wanted.iter().map(Status::as_str).collect();
     let batch = usize::try_from(params.batch_size).unwrap_or(0);
     let only = params.month_keys();
-    let tx = client.transaction().await.map_err(|e| DbError::query("begin the claim", e))?;
-    if let Some(sql) = local_settings {
-        // Through a transaction pooler: the safety settings for this transaction only.
-        tx.batch_execute(sql).await.map_err(|e| DbError::query("apply the safety settings", e))?;
-    }
+    let client: &Client = client;
+    let years = (params.years.from, params.years.to);
+    let page_of = |after: YearMonth, wanted: usize| passes::Page {
+        years,
+        after,
+        size: i64::try_from(wanted).unwrap_or(1) * passes::PAGE_FACTOR,
+        only: only.as_deref(),
+    };
+    // BEGIN goes out with the first page's walk, in one round trip (see [`open`]).
+    let open = Open::new(client);
+    let first_page = page_of(passes::before_first(params.years.to), batch);
+    let walk = passes::walk_page(client, prepared, &statuses, first_page, batch, checks);
+    let (begun, first) = join(open.begin(local_settings), walk).await;
+    begun?;
+    let mut first = Some(first?);
     let mut claim = Batch {
-        tx: &tx,
+        tx: client,
         prepared,
         statuses: &statuses,
         observer,
         checks,
         report: ClaimReport::default(),
         oldest_locked: None,
+        // COMMIT may go right behind the update when nothing can follow it: no audit row
+        // to write, no observer to pause for, and the update cannot come back short (the
+        // walk's second look row-locked every month it took).
+        may_commit_with_update: actor.is_none() && observer.is_none() && checks.recheck_after_lock,
+        committed: false,
     };
     // Walk the candidates newest first, page by page, passing over months whose
     // lock somebody holds, until the batch is full or none are left.
     let mut busy: Vec<Month> = Vec::new();
     let mut untried: Vec<Month> = Vec::new();
-    let mut cursor = passes::before_first(params.years.to);
+    let mut cursor = first_page.after;
     let mut more_pages = true;
     while claim.wanted(batch) > 0 {
-        let pass = if !untried.is_empty() {
+        let page =
+            if first.is_some() || untried.is_empty() { Some(page_of(cursor, claim.wanted(batch))) } else { None };
+        let pass = if let Some(pass) = first.take() {
+            pass
+        } else if !untried.is_empty() {
             // A month taken turned out raced: the rest of the page is still to walk.
-            passes::walk_again(&tx, claim.prepared, &untried, &statuses, claim.wanted(batch), checks).await?
-        } else if more_pages {
-            let size = i64::try_from(claim.wanted(batch)).unwrap_or(1) * passes::PAGE_FACTOR;
-            let years = (params.years.from, params.years.to);
-            let page = passes::Page { years, after: cursor, size, only: only.as_deref() };
-            let pass = passes::walk_page(&tx, claim.prepared, &statuses, page, claim.wanted(batch), checks).await?;
-            more_pages = i64::try_from(pass.read).unwrap_or(i64::MAX) >= size;
+            passes::walk_again(client, claim.prepared, &untried, &statuses, claim.wanted(batch), checks).await?
+        } else if let (true, Some(page)) = (more_pages, page) {
+            passes::walk_page(client, claim.prepared, &statuses, page, claim.wanted(batch), checks).await?
+        } else {
+            break;
+        };
+        if let Some(page) = page {
+            more_pages = i64::try_from(pass.read).unwrap_or(i64::MAX) >= page.size;
             match pass.last {
                 Some(last) => cursor = last,
                 None => break,
             }
-            pass
-        } else {
-            break;
-        };
+        }
         pause(observer, Step::Walked).await;
         busy.extend(&pass.busy);
         untried = pass.untried;
-        claim.take(&pass.taken, &pass.gone).await?;
+        claim.held_back(&pass.queued);
+        let last = claim.may_commit_with_update && pass.taken.len() >= claim.wanted(batch);
+        claim.take(&pass.taken, &pass.gone, last).await?;
+        if claim.committed {
+            // A month held back by the update (a live message committed between the walk's
+            // snapshot and its lock: rare) leaves the batch short; it ends here.
+            break;
+        }
     }
     // Still short and some months were busy: retry their locks, pausing 5 ms
     // doubling up to the retry interval, for up to the lock wait (SPEC §2 step 3)
@@ -163,14 +191,14 @@ async fn transact(
     let mut passed_over: Vec<Month> = Vec::new();
     let started = Instant::now();
     let mut retries = 0;
-    loop {
+    while !claim.committed {
         let (waitable, not): (Vec<Month>, Vec<Month>) = busy.into_iter().partition(|m| claim.may_wait_for(m));
         passed_over.extend(not);
         busy = waitable;
         if claim.wanted(batch) == 0 || busy.is_empty() || started.elapsed() >= params.lock_wait {
             break;
         }
-        let (waitable, being_claimed) = passes::worth_waiting_for(&tx, claim.prepared, busy).await?;
+        let (waitable, being_claimed) = passes::worth_waiting_for(client, claim.prepared, busy).await?;
         passed_over.extend(being_claimed);
         busy = waitable;
         let waited = started.elapsed();
@@ -180,30 +208,42 @@ async fn transact(
         tokio::time::sleep(params.retry_pause(retries).min(params.lock_wait - waited)).await;
         retries += 1;
         pause(observer, Step::Retry).await;
-        let pass = passes::walk_again(&tx, claim.prepared, &busy, &statuses, claim.wanted(batch), checks).await?;
+        let pass = passes::walk_again(client, claim.prepared, &busy, &statuses, claim.wanted(batch), checks).await?;
         pause(observer, Step::Walked).await;
         busy = pass.busy.into_iter().chain(pass.untried).collect();
-        claim.take(&pass.taken, &pass.gone).await?;
+        claim.held_back(&pass.queued);
+        claim.take(&pass.taken, &pass.gone, false).await?;
     }
+    let committed = claim.committed;
     let mut report = claim.report;
     passed_over.extend(busy);
     passed_over.sort_by_key(|m| std::cmp::Reverse(m.month));
     report.skipped_locked = passed_over.iter().map(|m| m.month).collect();
-    pause(observer, Step::BeforeCommit).await;
-    if let Some(actor) = actor {
-        let summary = report.summary();
-        let detail = serde_json::to_value(&report).ok();
-        let entry = claim_audit_entry(params, &summary, detail);
-        report.audit_id = Some(audit::record(&tx, actor, &entry).await?);
+    if committed {
+        open.closed();
+        return Ok(report);
     }
+    pause(observer, Step::BeforeCommit).await;
     // COMMIT releases every month lock taken above, on this same session.
-    tx.commit().await.map_err(|e| DbError::query("commit the claim", e))?;
+    match actor {
+        Some(actor) => {
+            let summary = report.summary();
+            let detail = serde_json::to_value(&report).ok();
+            let entry = claim_audit_entry(params, &summary, detail);
+            // The audit row and COMMIT in one round trip: a failed insert makes the
+            // COMMIT a rollback, and its error is the claim's.
+            let (recorded, committed) = join(audit::record(client, actor, &entry), open.commit()).await;
+            report.audit_id = Some(recorded?);
+            committed?;
+        }
+        None => open.commit().await?,
+    }
     Ok(report)
 }
 
 /// The claim in progress: what it has done so far, and how it takes locked months.
 struct Batch<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a Client,
     prepared: &'a mut Prepared,
     statuses: &'a [&'a str],
     observer: Option<&'a dyn StepObserver>,
@@ -211,6 +251,10 @@ struct Batch<'a> {
     report: ClaimReport,
     /// The oldest month whose lock this claim holds (taken, raced or gone).
     oldest_locked: Option<YearMonth>,
+    /// The last update may carry the COMMIT (see [`transact`]).
+    may_commit_with_update: bool,
+    /// The transaction was committed with the last update.
+    committed: bool,
 }
 
 impl Batch<'_> {
@@ -224,6 +268,15 @@ impl Batch<'_> {
         self.oldest_locked = Some(self.oldest_locked.map_or(month, |o| o.min(month)));
     }
 
+    /// Months the walk locked and found a live message for: left alone (their locks
+    /// are ours until the commit, like a taken month's).
+    fn held_back(&mut self, queued: &[Month]) {
+        for m in queued {
+            self.hold(m.month);
+            self.report.skipped_queued.push(m.month);
+        }
+    }
+
     /// Whether waiting for this month's lock keeps the wait order (see above).
     fn may_wait_for(&self, m: &Month) -> bool {
         self.oldest_locked.is_none_or(|oldest| m.month < oldest)
@@ -232,7 +285,8 @@ impl Batch<'_> {
     /// Marks the months just locked `processing` and enqueues a message for
     /// each one the guarded UPDATE really changed — never for one it did not.
     /// (`gone` months were claimed by somebody else since they were read.)
-    async fn take(&mut self, locked: &[Month], gone: &[Month]) -> Result<(), DbError> {
+    /// `last`: COMMIT goes right behind the update, ending the claim.
+    async fn take(&mut self, locked: &[Month], gone: &[Month], last: bool) -> Result<(), DbError> {
         for m in gone {
             // Its lock is ours until the commit, like a taken month's.
             self.hold(m.month);
@@ -249,7 +303,9 @@ impl Batch<'_> {
         let messages: Vec<serde_json::Value> =
             locked.iter().zip(&jobs).map(|(m, job)| message::message(*job, m.month)).collect();
         let sent =
-            passes::update_and_enqueue(self.tx, self.prepared, locked, self.statuses, &messages, self.checks).await?;
+            passes::update_and_enqueue(self.tx, self.prepared, locked, self.statuses, &messages, self.checks, last)
+                .await?;
+        self.committed = last;
         for m in locked {
             pause(self.observer, Step::Updated(m.month)).await;
         }
