@@ -246,11 +246,8 @@ async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting()
     assert_eq!(common::count(&admin.client, MESSAGES).await, 4);
 }
 
-#[tokio::test]
-async fn an_error_after_the_lock_rolls_back_and_releases_it() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-02").await;
+/// Every insert into the queue fails ("queue is broken"): an error after the month locks.
+async fn break_the_queue(admin: &common::Session) {
     admin
         .client
         .batch_execute(
@@ -260,6 +257,14 @@ async fn an_error_after_the_lock_rolls_back_and_releases_it() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_error_after_the_lock_rolls_back_and_releases_it() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    break_the_queue(&admin).await;
     let mut claimer = db.session().await;
     let pid = claimer.backend_pid;
     let (g, mut ctl) = gate();
@@ -380,15 +385,7 @@ async fn a_failed_update_sent_with_its_commit_leaves_nothing_behind() {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-02").await;
-    admin
-        .client
-        .batch_execute(
-            "CREATE FUNCTION fail_enqueue() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN RAISE EXCEPTION 'queue is broken'; END $$;
-             CREATE TRIGGER fail_enqueue BEFORE INSERT ON backfill_queue FOR EACH ROW EXECUTE FUNCTION fail_enqueue();",
-        )
-        .await
-        .unwrap();
+    break_the_queue(&admin).await;
     let mut claimer = db.session().await;
     let pid = claimer.backend_pid;
     let err = claim::claim(&mut claimer, &params(2), None).await.unwrap_err();
