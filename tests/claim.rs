@@ -78,6 +78,19 @@ async fn the_live_message_guard_alone_sends_no_second_message() {
     assert_eq!(messages, 1);
 }
 
+/// 2024-01 and 2024-02 pending, and a live message of 2024-02 already in the queue.
+async fn february_already_queued() -> (common::TestDb, common::Session) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    admin
+        .client
+        .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
+        .await
+        .unwrap();
+    (db, admin)
+}
+
 /// A month `pending` again whose message is still queued (a reset by hand, the old
 /// scheduler's leftover): claiming it — listed or not — would put a second live message
 /// on the queue. It is held back and said so; the defective variant (no live-message
@@ -85,14 +98,7 @@ async fn the_live_message_guard_alone_sends_no_second_message() {
 #[tokio::test]
 async fn a_month_with_a_live_message_is_never_claimed_again() {
     for (guarded, months) in [(true, Some("2024-02")), (true, None), (false, Some("2024-02"))] {
-        let db = common::migrated_db().await;
-        let mut admin = db.session().await;
-        common::seed(&mut admin, "2024-01", "2024-02").await;
-        admin
-            .client
-            .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
-            .await
-            .unwrap();
+        let (db, admin) = february_already_queued().await;
         let mut s = db.session().await;
         let p = match months {
             Some(list) => ClaimParams::for_months(vec![YearMonth::parse(list).unwrap()]).unwrap(),
@@ -407,14 +413,7 @@ async fn a_failed_update_sent_with_its_commit_leaves_nothing_behind() {
 /// at a time would never claim anything again.
 #[tokio::test]
 async fn a_month_held_back_never_takes_a_batchs_place() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-02").await;
-    admin
-        .client
-        .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
-        .await
-        .unwrap();
+    let (db, admin) = february_already_queued().await;
     let mut claimer = db.session().await;
     let report = claim::claim(&mut claimer, &params(1), None).await.unwrap();
     assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [1], "{report:?}");
