@@ -81,7 +81,7 @@ pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D
     parse(&text).map_err(serde::de::Error::custom)
 }
 
-/// Like [`format`], but sub-second values in milliseconds (refresh intervals).
+/// Like [`format()`], but sub-second values in milliseconds (refresh intervals).
 pub fn format_fine(d: Duration) -> String {
     if d < Duration::from_secs(1) { format!("{}ms", d.as_millis()) } else { format(d) }
 }

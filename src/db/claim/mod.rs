@@ -5,7 +5,7 @@
 //! their advisory locks, flip the rows with a guarded UPDATE, and — only for the
 //! rows it really updated — enqueue the messages into the queue table in the same
 //! transaction, audit, commit. How the candidates are walked so that concurrent
-//! claimers do not wait on each other is in [`passes`].
+//! claimers do not wait on each other is in `passes`.
 //!
 //! The month locks are taken with `pg_try_advisory_xact_lock(key::bigint)`: the
 //! same lock space and key as the fleet's session-level
@@ -13,7 +13,7 @@
 //! server itself releases them at COMMIT or ROLLBACK on the session that took
 //! them. That makes the release hold on every path — an error (the transaction
 //! is rolled back), a panic or a dropped future (the guard's drop queues a
-//! ROLLBACK on the same connection: [`open`]), a dead connection (the server ends
+//! ROLLBACK on the same connection: `open`), a dead connection (the server ends
 //! the session) — where a session lock needs an `unlock` that a dropped future can
 //! never run.
 

@@ -43,7 +43,7 @@ pub struct Known<'a> {
     pub months_horizon: Option<u32>,
     pub sessions: Option<&'a str>,
     /// The sessions' activity fingerprint of the last read that read the locks, when
-    /// nothing was running then (see [`ACTIVITY`]).
+    /// nothing was running then (see `ACTIVITY`).
     pub quiet_activity: Option<&'a str>,
     /// Ready, in flight, delayed: the shares of the last sample.
     pub fractions: Option<[f64; 3]>,
