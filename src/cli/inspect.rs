@@ -113,7 +113,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     let q = &snap.queue;
     let oldest = q
         .oldest_ready_at
-        .map(|t| crate::duration_text::format(crate::model::hold::since(t, snap.taken_at)))
+        .map(|t| crate::duration_text::format(crate::model::time::since(t, snap.taken_at)))
         .unwrap_or_else(|| "-".into());
     outln!(
         "queue: ready {}, in flight {}, delayed {}, dead {}, oldest ready {oldest}",

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::db::lock_key::{LockClass, YearMonth};
 use crate::duration_text::format as dur;
-use crate::model::hold::since;
+use crate::model::time::since;
 use crate::model::{Assessment, HoldEstimate, LockProblem, Snapshot};
 use crate::present;
 use crate::text::clip;

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::snapshot::{LockRow, Snapshot};
+use super::time::since;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,9 +130,4 @@ impl HoldTracker {
             (o, i) => o.or(i),
         }
     }
-}
-
-/// `now - then`, zero when the clocks disagree.
-pub fn since(then: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
-    (now - then).to_std().unwrap_or(Duration::ZERO)
 }

@@ -19,6 +19,7 @@ pub mod signature;
 pub mod snapshot;
 pub mod status;
 pub mod stuck;
+pub mod time;
 pub mod verdict;
 pub mod work;
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::hold::since;
 use crate::model::snapshot::MonthRow;
 use crate::model::status::Status;
+use crate::model::time::since;
 
 /// Hourly buckets in the history (the last 24 h).
 pub const HOURS: usize = 24;

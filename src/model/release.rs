@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::hold::since;
 use crate::model::lock_key::YearMonth;
+use crate::model::time::since;
 use crate::model::{Assessment, LockRow, Snapshot, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::hold::{HoldEstimate, HoldTracker, since};
+use super::hold::{HoldEstimate, HoldTracker};
 use super::snapshot::{LockRow, Snapshot};
+use super::time::since;
 use crate::model::causes::{Cause, causes};
 use crate::model::lock_key::YearMonth;
 use crate::model::progress::{Progress, progress};

@@ -183,7 +183,7 @@ pub fn judge(e: &Evidence<'_>, t: &Thresholds) -> Vec<Verdict> {
 fn consumer_stall(e: &Evidence<'_>, t: &Thresholds) -> Option<Verdict> {
     let now = e.snapshot.taken_at;
     let q = &e.snapshot.queue;
-    let oldest = q.oldest_ready_at.map(|at| super::hold::since(at, now));
+    let oldest = q.oldest_ready_at.map(|at| super::time::since(at, now));
     let waiting: Vec<&MonthWork> =
         e.work.unwrap_or_default().iter().filter(|w| matches!(w.work, Work::Waiting { .. })).collect();
     let waited_long =
@@ -321,7 +321,7 @@ fn stuck_by_age(e: &Evidence<'_>, t: &Thresholds) -> Option<Verdict> {
         .months
         .iter()
         .filter(|m| m.status == super::status::Status::Processing)
-        .filter(|m| m.started_at.is_none_or(|s| super::hold::since(s, now) >= t.stuck_month_after))
+        .filter(|m| m.started_at.is_none_or(|s| super::time::since(s, now) >= t.stuck_month_after))
         .filter_map(|m| m.year_month())
         .collect();
     if months.is_empty() {

@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::hold::since;
 use super::lock_key::YearMonth;
 use super::snapshot::Snapshot;
+use super::time::since;
 
 /// A `processing` month's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

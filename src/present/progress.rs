@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::duration_text::format as dur;
-use crate::model::hold::since;
 use crate::model::progress::Progress;
+use crate::model::time::since;
 
 /// `126/300 done (42%)`.
 pub fn done(p: &Progress) -> String {

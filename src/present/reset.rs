@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use super::PlanLine;
 use crate::duration_text::format as dur;
 use crate::model::RETRY_CAP;
-use crate::model::hold::since;
 use crate::model::reset::{ResetReport, StuckMonthRow};
+use crate::model::time::since;
 
 /// Exactly what a reset of these months will do (`now`: to say how long each has been
 /// processing); `found`, a dry run of the same routine, says it month by month.

@@ -11,8 +11,8 @@ use super::table::{Column, DataTable, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
 use crate::duration_text::format as dur;
-use crate::model::hold::since;
 use crate::model::lock_key::YearMonth;
+use crate::model::time::since;
 use crate::model::{MonthRow, Status};
 use crate::text::clip;
 

@@ -13,7 +13,7 @@ use crate::app::keymap::KeyAction;
 use crate::app::{Action, Detail, State};
 use crate::duration_text::format as dur;
 use crate::model::Level;
-use crate::model::hold::since;
+use crate::model::time::since;
 use crate::present::{self, PlanLine};
 use crate::text::{clip, sanitize};
 

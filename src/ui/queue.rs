@@ -10,7 +10,7 @@ use super::theme::Theme;
 use crate::app::{Panel, State};
 use crate::duration_text::format as dur;
 use crate::model::Level;
-use crate::model::hold::since;
+use crate::model::time::since;
 use crate::text::clip;
 
 pub fn panel(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use crate::app::State;
 use crate::duration_text::format as dur;
 use crate::model::Level;
-use crate::model::hold::since;
+use crate::model::time::since;
 use crate::model::verdict::Verdict;
 use crate::present;
 use crate::text::sanitize;

@@ -111,7 +111,7 @@ fn eta_line(p: &Progress, now: chrono::DateTime<chrono::Utc>, width: u16, theme:
     let optional = [
         words::eta_clock(p).map(|clock| (1, Span::raw(format!(" ({clock})")))),
         p.last_completed_at.map(|at| {
-            let ago = crate::duration_text::format(crate::model::hold::since(at, now));
+            let ago = crate::duration_text::format(crate::model::time::since(at, now));
             (usize::MAX, Span::styled(format!(" · last completion {ago} ago"), theme.dim()))
         }),
     ];
