@@ -170,6 +170,17 @@ pub struct State {
 }
 
 impl State {
+    /// No action changes anything here: `--read-only`, or the `watch` wall monitor.
+    pub fn acts_read_only(&self) -> bool {
+        self.read_only || self.watch
+    }
+
+    /// Whether `action` may run here: the one rule behind the refusals, the footer and
+    /// the help (a destructive action never runs read-only).
+    pub fn may(&self, action: super::Action) -> bool {
+        !(action.is_destructive() && self.acts_read_only())
+    }
+
     pub fn new(thresholds: Thresholds, refresh: Duration, keymap: Keymap, target: String, now: Instant) -> Self {
         Self {
             keymap,

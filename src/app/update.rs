@@ -95,7 +95,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 }
 
 pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
-    if action.is_destructive() && (state.read_only || state.watch) {
+    if !state.may(action) {
         return refuse(state, format!("{} refused: read-only mode (no action is allowed)", action.label()));
     }
     match action {

@@ -91,7 +91,7 @@ pub fn on_dead_key(
             Some(r) => state.overlay = stay(Some(r), selected, true),
         },
         Some(action @ (OverlayAction::Redrive | OverlayAction::Purge)) => {
-            if state.read_only || state.watch {
+            if state.acts_read_only() {
                 return refuse(
                     state,
                     format!("{} refused: read-only mode (no action is allowed)", action_word(action)),

@@ -1,10 +1,18 @@
 //! The audit trail as read back: who did what, to which months, with which outcome, when.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::lock_key::YearMonth;
 use super::payload::Payload;
+
+/// How far back the console's audit view reads, in days.
+pub const WINDOW_DAYS: u64 = 7;
+
+/// [`WINDOW_DAYS`] as a duration.
+pub const WINDOW: Duration = Duration::from_secs(WINDOW_DAYS * 86_400);
 
 /// What the acting process's environment claimed (none of it verifiable): shown as claims.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]

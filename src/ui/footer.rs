@@ -49,7 +49,7 @@ fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
         }
     }
     for (action, _) in state.keymap.normal.bindings() {
-        if !action.in_footer() || (action.is_destructive() && (state.read_only || state.watch)) {
+        if !action.in_footer() || !state.may(action) {
             continue;
         }
         let Some(keys) = state.keymap.first_key(action) else {

@@ -103,7 +103,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
     if state.replay.is_some() {
         badges.push(Span::styled(" REPLAY ", theme.alert(Level::Warning)));
-    } else if state.read_only || state.watch {
+    } else if state.acts_read_only() {
         badges.push(Span::styled(" READ-ONLY ", Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)));
     }
     // Each badge carries its own padding: side by side they read apart.

@@ -45,13 +45,16 @@ pub fn audit(frame: &mut Frame, area: Rect, selected: usize, state: &State, them
                 lines.push(Line::styled(clip(&format!("    {}", row.outcome), text_width), theme.dim()));
             }
             if rows.is_empty() {
-                lines.push(Line::styled("no audit row in the last 7 days matches", theme.dim()));
+                lines.push(Line::styled(
+                    format!("no audit row in the last {} days matches", crate::model::audit::WINDOW_DAYS),
+                    theme.dim(),
+                ));
             }
         }
     }
     let count = audit_rows(state).len();
     let title = if state.filter.is_empty() {
-        format!("Audit trail · {count} row(s), last 7 days, newest first")
+        format!("Audit trail · {count} row(s), last {} days, newest first", crate::model::audit::WINDOW_DAYS)
     } else {
         format!("Audit trail · {count} row(s) matching \"{}\"", clip(&state.filter, 20))
     };

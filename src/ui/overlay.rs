@@ -32,7 +32,7 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16, state: &State, theme: &T
         .keymap
         .normal
         .bindings()
-        .filter(|(a, _)| !(a.is_destructive() && (state.read_only || state.watch)))
+        .filter(|(a, _)| state.may(*a))
         .map(|(a, keys)| (keys, a.label().to_string()))
         .collect();
     // As many columns as fit in the 78 cells inside the pop-up, filled top to bottom.
@@ -63,7 +63,7 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16, state: &State, theme: &T
     }
     lines.push(Line::from(vec![Span::styled("Symbols: ", theme.accent()), Span::styled(LEGEND, theme.dim())]));
     lines.push(Line::styled("Ctrl-C quits from anywhere.", theme.dim()));
-    if state.read_only || state.watch {
+    if state.acts_read_only() {
         lines.push(Line::styled("READ-ONLY: action keys are off", theme.level(Level::Warning)));
     }
     let content = wrapped_height(&lines, 78);

@@ -23,8 +23,7 @@ const PUSH_DEBOUNCE: Duration = Duration::from_millis(50);
 pub const CONSOLE_PUSH_GAP: Duration = Duration::from_millis(200);
 /// Longest a snapshot read may take before the link is presumed dead.
 const READ_DEADLINE: Duration = Duration::from_secs(5);
-/// The audit view: the last week, at most this many rows.
-const AUDIT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
+/// The audit view: at most this many rows of its window (`model::audit::WINDOW`).
 const AUDIT_ROWS: i64 = 500;
 /// The dead-letter view of a deployment whose queue is elsewhere.
 pub const NOT_OUR_QUEUE: &str =
@@ -195,7 +194,7 @@ impl Worker {
                         let _ = self.events.send(DbEvent::MonthDetail { month, lines }).await;
                     }
                     Some(WorkerCmd::LoadAudit) => {
-                        let rows = audit::read(&s.client, AUDIT_WINDOW, None, AUDIT_ROWS).await.map_err(|e| e.to_string());
+                        let rows = audit::read(&s.client, crate::model::audit::WINDOW, None, AUDIT_ROWS).await.map_err(|e| e.to_string());
                         let _ = self.events.send(DbEvent::Audit(rows)).await;
                     }
                     Some(WorkerCmd::LoadDeadLetters) => {
