@@ -73,13 +73,9 @@ impl Colours {
         ]
     }
 
-    /// A colour by name; the names were validated when the file was read.
-    pub fn get(&self, name: &str) -> Color {
-        self.entries()
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| Color::from_str(v).ok())
-            .unwrap_or(Color::Reset)
+    /// Every colour by its name, parsed (the values were checked when the file was read).
+    pub fn parsed(&self) -> impl Iterator<Item = (&'static str, Color)> + '_ {
+        self.entries().into_iter().map(|(name, value)| (name, Color::from_str(value).unwrap_or(Color::Reset)))
     }
 }
 

@@ -15,8 +15,7 @@ pub struct Theme {
 
 impl Theme {
     pub fn new(colours: &Colours, no_color: bool) -> Self {
-        let names = ["pending", "processing", "completed", "retry", "failed", "warning", "critical", "accent"];
-        Self { mono: no_color, colours: names.iter().map(|n| (*n, colours.get(n))).collect() }
+        Self { mono: no_color, colours: colours.parsed().collect() }
     }
 
     fn colour(&self, name: &str) -> Color {
