@@ -16,6 +16,7 @@ pub mod reset;
 pub mod retry;
 pub mod seed;
 pub mod snapshot;
+pub mod statements;
 pub mod txn;
 
 /// The month vocabulary lives in `model`; SQL code names it from here too.

@@ -34,7 +34,6 @@ use crate::model::lock_key::YearMonth;
 
 use open::Open;
 use passes::Month;
-pub use passes::Prepared;
 pub use sql::Checks;
 use uuid::Uuid;
 
@@ -44,6 +43,7 @@ pub use steps::{Step, StepObserver};
 use super::DbError;
 use super::audit::{self, Actor, AuditEntry};
 use super::connect::Session;
+use super::statements::Statements;
 
 /// Runs the claim routine once. `actor` = `Some` writes the audit row in the
 /// claim's own transaction (the demo fleet, standing in for the production
@@ -88,7 +88,7 @@ async fn run(
     }
     let local = session.per_transaction.clone();
     let result =
-        transact(&mut session.client, &mut session.prepared, local.as_deref(), params, actor, observer, checks).await;
+        transact(&mut session.client, &mut session.statements, local.as_deref(), params, actor, observer, checks).await;
     if let (Err(e), Some(actor)) = (&result, actor) {
         // The transaction is gone (rolled back); record the failure on its own.
         if !e.is_connection_loss() {
@@ -102,7 +102,7 @@ async fn run(
 
 async fn transact(
     client: &mut Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     local_settings: Option<&str>,
     params: &ClaimParams,
     actor: Option<&Actor>,
@@ -124,13 +124,13 @@ async fn transact(
     // BEGIN goes out with the first page's walk, in one round trip (see [`open`]).
     let open = Open::new(client);
     let first_page = page_of(passes::before_first(params.years.to), batch);
-    let walk = passes::walk_page(client, prepared, &statuses, first_page, batch, checks);
+    let walk = passes::walk_page(client, statements, &statuses, first_page, batch, checks);
     let (begun, first) = join(open.begin(local_settings), walk).await;
     begun?;
     let mut first = Some(first?);
     let mut claim = Batch {
         tx: client,
-        prepared,
+        statements,
         statuses: &statuses,
         observer,
         checks,
@@ -155,9 +155,9 @@ async fn transact(
             pass
         } else if !untried.is_empty() {
             // A month taken turned out raced: the rest of the page is still to walk.
-            passes::walk_again(client, claim.prepared, &untried, &statuses, claim.wanted(batch), checks).await?
+            passes::walk_again(client, claim.statements, &untried, &statuses, claim.wanted(batch), checks).await?
         } else if let (true, Some(page)) = (more_pages, page) {
-            passes::walk_page(client, claim.prepared, &statuses, page, claim.wanted(batch), checks).await?
+            passes::walk_page(client, claim.statements, &statuses, page, claim.wanted(batch), checks).await?
         } else {
             break;
         };
@@ -198,7 +198,7 @@ async fn transact(
         if claim.wanted(batch) == 0 || busy.is_empty() || started.elapsed() >= params.lock_wait {
             break;
         }
-        let (waitable, being_claimed) = passes::worth_waiting_for(client, claim.prepared, busy).await?;
+        let (waitable, being_claimed) = passes::worth_waiting_for(client, claim.statements, busy).await?;
         passed_over.extend(being_claimed);
         busy = waitable;
         let waited = started.elapsed();
@@ -208,7 +208,7 @@ async fn transact(
         tokio::time::sleep(params.retry_pause(retries).min(params.lock_wait - waited)).await;
         retries += 1;
         pause(observer, Step::Retry).await;
-        let pass = passes::walk_again(client, claim.prepared, &busy, &statuses, claim.wanted(batch), checks).await?;
+        let pass = passes::walk_again(client, claim.statements, &busy, &statuses, claim.wanted(batch), checks).await?;
         pause(observer, Step::Walked).await;
         busy = pass.busy.into_iter().chain(pass.untried).collect();
         claim.held_back(&pass.queued);
@@ -244,7 +244,7 @@ async fn transact(
 /// The claim in progress: what it has done so far, and how it takes locked months.
 struct Batch<'a> {
     tx: &'a Client,
-    prepared: &'a mut Prepared,
+    statements: &'a mut Statements,
     statuses: &'a [&'a str],
     observer: Option<&'a dyn StepObserver>,
     checks: Checks,
@@ -303,7 +303,7 @@ impl Batch<'_> {
         let messages: Vec<serde_json::Value> =
             locked.iter().zip(&jobs).map(|(m, job)| message::message(*job, m.month)).collect();
         let sent =
-            passes::update_and_enqueue(self.tx, self.prepared, locked, self.statuses, &messages, self.checks, last)
+            passes::update_and_enqueue(self.tx, self.statements, locked, self.statuses, &messages, self.checks, last)
                 .await?;
         self.committed = last;
         for m in locked {

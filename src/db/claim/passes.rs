@@ -1,6 +1,5 @@
-//! The statements of the claim routine. Each is prepared once per session (its
-//! parameter types given) and kept in the session: later claims on the same
-//! session neither parse nor, once PostgreSQL settles on a generic plan, plan it.
+//! The statements of the claim routine, run (each prepared once per session:
+//! `db::statements`) and read back.
 //!
 //! Under contention every claimer reads the same newest months. The routine
 //! therefore reads a page of candidates and tries their locks in one statement,
@@ -10,15 +9,14 @@
 //! the routine come back to the months passed over and retry their locks for up
 //! to the lock wait (SPEC §2 step 3) — see `worth_waiting_for` for which ones.
 
-use std::collections::HashMap;
-
 use futures_util::future::join;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres::{Client, Row};
 
 use super::sql::{self, Checks};
 use crate::db::DbError;
 use crate::db::lock_key::YearMonth;
+use crate::db::statements::Statements;
 
 /// How many candidates one page reads, per month still wanted: enough that a
 /// claimer finds free months past several others' in-flight batches.
@@ -35,52 +33,6 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> DbError {
     move |e| DbError::query(what, e)
 }
 
-/// The session's prepared claim statements, by their SQL — or, through a
-/// transaction pooler (`unnamed`), none: each statement is sent unnamed.
-#[derive(Default)]
-pub struct Prepared {
-    statements: HashMap<&'static str, Statement>,
-    unnamed: bool,
-}
-
-impl Prepared {
-    /// No statements kept on the server (through a transaction pooler).
-    pub fn unnamed(unnamed: bool) -> Self {
-        Self { statements: HashMap::new(), unnamed }
-    }
-}
-
-/// Runs `sql`, preparing it on this session the first time.
-async fn query(
-    tx: &Client,
-    prepared: &mut Prepared,
-    sql: &'static str,
-    params: &[(&(dyn ToSql + Sync), Type)],
-) -> Result<Vec<Row>, tokio_postgres::Error> {
-    if prepared.unnamed {
-        return tx.query_typed(sql, params).await;
-    }
-    let statement = statement(tx, prepared, sql, params).await?;
-    let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-    tx.query(&statement, &values).await
-}
-
-/// `sql`'s statement on this session, prepared the first time.
-async fn statement(
-    tx: &Client,
-    prepared: &mut Prepared,
-    sql: &'static str,
-    params: &[(&(dyn ToSql + Sync), Type)],
-) -> Result<Statement, tokio_postgres::Error> {
-    if let Some(statement) = prepared.statements.get(sql) {
-        return Ok(statement.clone());
-    }
-    let types: Vec<Type> = params.iter().map(|(_, t)| t.clone()).collect();
-    let statement = tx.prepare_typed(sql, &types).await?;
-    prepared.statements.insert(sql, statement.clone());
-    Ok(statement)
-}
-
 /// Runs `sql` as [`query`] does, with COMMIT right behind it in the same round trip.
 /// The statement is prepared before (a request is sent when its future is first
 /// polled: one still being prepared would let the COMMIT overtake it). If the
@@ -88,16 +40,16 @@ async fn statement(
 /// statement's error is returned.
 async fn query_then_commit(
     tx: &Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     sql: &'static str,
     params: &[(&(dyn ToSql + Sync), Type)],
     what: &'static str,
 ) -> Result<Vec<Row>, DbError> {
     let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
-    let (rows, committed) = if prepared.unnamed {
+    let (rows, committed) = if statements.unnamed() {
         join(tx.query_typed(sql, params), tx.batch_execute("COMMIT")).await
     } else {
-        let statement = statement(tx, prepared, sql, params).await.map_err(q(what))?;
+        let statement = statements.statement(tx, sql, params).await.map_err(q(what))?;
         join(tx.query(&statement, &values), tx.batch_execute("COMMIT")).await
     };
     let rows = rows.map_err(q(what))?;
@@ -143,7 +95,7 @@ pub struct Page<'a> {
 /// Reads the next page of candidates and walks it, taking up to `wanted` locks.
 pub async fn walk_page(
     tx: &Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     statuses: &[&str],
     page: Page<'_>,
     wanted: usize,
@@ -152,23 +104,23 @@ pub async fn walk_page(
     let Page { years, after, size, only } = page;
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
     let sql = sql::walks(checks).0;
-    let rows = query(
-        tx,
-        prepared,
-        sql,
-        &[
-            (&statuses, Type::TEXT_ARRAY),
-            (&wanted, Type::INT8),
-            (&years.0, Type::INT4),
-            (&years.1, Type::INT4),
-            (&after.year, Type::INT4),
-            (&after.month, Type::INT4),
-            (&size, Type::INT8),
-            (&only, Type::INT4_ARRAY),
-        ],
-    )
-    .await
-    .map_err(q("lock candidate months"))?;
+    let rows = statements
+        .query(
+            tx,
+            sql,
+            &[
+                (&statuses, Type::TEXT_ARRAY),
+                (&wanted, Type::INT8),
+                (&years.0, Type::INT4),
+                (&years.1, Type::INT4),
+                (&after.year, Type::INT4),
+                (&after.month, Type::INT4),
+                (&size, Type::INT8),
+                (&only, Type::INT4_ARRAY),
+            ],
+        )
+        .await
+        .map_err(q("lock candidate months"))?;
     Ok(tally(&rows))
 }
 
@@ -176,11 +128,12 @@ pub async fn walk_page(
 /// claiming right now (returned second).
 pub async fn worth_waiting_for(
     tx: &Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     busy: Vec<Month>,
 ) -> Result<(Vec<Month>, Vec<Month>), DbError> {
     let ids: Vec<i32> = busy.iter().map(|m| m.id).collect();
-    let rows = query(tx, prepared, sql::BEING_CLAIMED, &[(&ids, Type::INT4_ARRAY)])
+    let rows = statements
+        .query(tx, sql::BEING_CLAIMED, &[(&ids, Type::INT4_ARRAY)])
         .await
         .map_err(q("check which busy months are being claimed"))?;
     let claimed_now: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
@@ -190,7 +143,7 @@ pub async fn worth_waiting_for(
 /// Walks the given months again (newest first), taking up to `wanted` locks.
 pub async fn walk_again(
     tx: &Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     months: &[Month],
     statuses: &[&str],
     wanted: usize,
@@ -199,10 +152,10 @@ pub async fn walk_again(
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
     let sql = sql::walks(checks).1;
-    let rows =
-        query(tx, prepared, sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
-            .await
-            .map_err(q("lock the busy months again"))?;
+    let rows = statements
+        .query(tx, sql, &[(&statuses, Type::TEXT_ARRAY), (&wanted, Type::INT8), (&ids, Type::INT4_ARRAY)])
+        .await
+        .map_err(q("lock the busy months again"))?;
     Ok(tally(&rows))
 }
 
@@ -238,7 +191,7 @@ pub struct Sent {
 /// `then_commit`: and commits the claim in the same round trip.
 pub async fn update_and_enqueue(
     tx: &Client,
-    prepared: &mut Prepared,
+    statements: &mut Statements,
     months: &[Month],
     statuses: &[&str],
     messages: &[serde_json::Value],
@@ -255,9 +208,9 @@ pub async fn update_and_enqueue(
     ];
     let what = "mark the months processing and enqueue them";
     let rows = if then_commit {
-        query_then_commit(tx, prepared, sql, &params, what).await?
+        query_then_commit(tx, statements, sql, &params, what).await?
     } else {
-        query(tx, prepared, sql, &params).await.map_err(q(what))?
+        statements.query(tx, sql, &params).await.map_err(q(what))?
     };
     let mut sent = Sent::default();
     for r in &rows {

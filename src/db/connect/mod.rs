@@ -94,10 +94,9 @@ pub struct Session {
     pub notifications: mpsc::Receiver<String>,
     /// The relay's payloads, if this session `LISTEN`s on its channel.
     pub relay: mpsc::Receiver<transport::RelayNotice>,
-    /// Statements prepared on this session, by their SQL (the claim routine's:
-    /// a claimer that runs many claims plans each statement once). Never used
-    /// through a transaction pooler (a named statement lives on one backend only).
-    pub(crate) prepared: crate::db::claim::Prepared,
+    /// Statements prepared on this session, by their SQL (a claimer that runs many
+    /// claims plans each statement once); through a transaction pooler, none.
+    pub(crate) statements: crate::db::statements::Statements,
     /// Through a transaction pooler: the `SET LOCAL` statements that every
     /// transaction the console opens runs first.
     pub per_transaction: Option<String>,
@@ -203,7 +202,7 @@ pub async fn connect(settings: &ConnSettings, session: &SessionOptions) -> Resul
         client: opened.client,
         notifications: opened.notifications.changes,
         relay: opened.notifications.relay,
-        prepared: crate::db::claim::Prepared::unnamed(pooling != Pooling::None),
+        statements: crate::db::statements::Statements::new(pooling != Pooling::None),
         per_transaction: (pooling != Pooling::None).then(|| guards::set_sql(session, true)),
         guards,
         pooling,
