@@ -11,6 +11,7 @@ use crate::model::lock_key::YearMonth;
 use crate::model::release::{Method, Outcome, Target};
 use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
+pub use crate::model::via::Via;
 use crate::model::{FailureKind, Snapshot};
 
 #[derive(Debug, Clone)]
@@ -19,29 +20,6 @@ pub enum Msg {
     /// Time passes (ages, staleness); carries the clock so `update` stays pure.
     Tick(Instant),
     Db(DbEvent),
-}
-
-/// What sits between the console's session and PostgreSQL.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Via {
-    #[default]
-    Direct,
-    SessionPooler,
-    /// No session state carries over: push (LISTEN) is off, the console polls.
-    TransactionPooler,
-    /// A pooler whose mode is unknown (the probe found every server connection busy).
-    Pooler,
-}
-
-impl Via {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Via::Direct => "direct",
-            Via::SessionPooler => "session pooler",
-            Via::TransactionPooler => "transaction pooler",
-            Via::Pooler => "pooler (mode unknown)",
-        }
-    }
 }
 
 /// How the console's session reaches PostgreSQL, as the header shows it.

@@ -21,6 +21,7 @@ pub mod status;
 pub mod stuck;
 pub mod time;
 pub mod verdict;
+pub mod via;
 pub mod work;
 
 pub use failure::FailureKind;

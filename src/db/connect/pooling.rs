@@ -31,6 +31,19 @@ pub enum Pooling {
     Unknown,
 }
 
+impl Pooling {
+    /// The console's name for it.
+    pub fn via(self) -> crate::model::via::Via {
+        use crate::model::via::Via;
+        match self {
+            Pooling::None => Via::Direct,
+            Pooling::Session => Via::SessionPooler,
+            Pooling::Transaction => Via::TransactionPooler,
+            Pooling::Unknown => Via::Pooler,
+        }
+    }
+}
+
 /// The config's `pooler` key: detect, or take the operator's word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

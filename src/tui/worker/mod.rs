@@ -104,12 +104,7 @@ impl Worker {
                         early = None;
                         let version = s.server_version.clone();
                         let route = crate::app::Route {
-                            via: match s.pooling {
-                                connect::Pooling::None => crate::app::Via::Direct,
-                                connect::Pooling::Session => crate::app::Via::SessionPooler,
-                                connect::Pooling::Transaction => crate::app::Via::TransactionPooler,
-                                connect::Pooling::Unknown => crate::app::Via::Pooler,
-                            },
+                            via: s.pooling.via(),
                             pooler_addr: s.pooler_addr.clone(),
                             safety: s.guards.summary(),
                             safety_ok: s.guards.in_force(),
