@@ -5,13 +5,13 @@ pub mod action;
 pub mod dialog;
 pub mod history;
 pub mod keymap;
+pub mod lists;
 pub mod msg;
 pub mod replay;
+pub mod rows;
 pub mod select;
 pub mod state;
 pub mod update;
-pub mod view;
-pub mod views;
 
 pub use action::{Action, Panel};
 pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, ResetJob, RetryJob, Route, Via, WorkerCmd};

@@ -2,8 +2,8 @@
 
 use super::dialog::Dialog;
 use super::msg::ResetJob;
+use super::rows::{lock_rows, month_rows};
 use super::state::State;
-use super::view::{lock_rows, month_rows};
 use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;

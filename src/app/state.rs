@@ -7,7 +7,7 @@ use super::Panel;
 use super::dialog::Dialog;
 use super::history::QueueHistory;
 use super::keymap::Keymap;
-use super::view::{LockSort, MonthSort};
+use super::rows::{LockSort, MonthSort};
 use crate::model::audit::AuditRow;
 use crate::model::causes::Cause;
 use crate::model::dead::DeadLetters;

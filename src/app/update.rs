@@ -10,7 +10,7 @@ use super::keymap::{DialogAction, FilterAction, OverlayAction};
 use super::msg::{Effect, Job, Msg, WorkerCmd};
 use super::msg::{RedriveJob, ResetJob, RetryJob};
 use super::state::{Detail, Notice, Overlay, State};
-use super::{Action, Panel, absorb, select, views};
+use super::{Action, Panel, absorb, lists, select};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
 use crate::model::release::Method;
@@ -76,16 +76,16 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Overlay::Verdicts { selected, open } => {
-            views::on_verdicts_key(state, selected, open, state.keymap.overlay.action_for(&key));
+            lists::on_verdicts_key(state, selected, open, state.keymap.overlay.action_for(&key));
             Vec::new()
         }
         Overlay::Audit { selected } => {
-            views::on_audit_key(state, selected, state.keymap.overlay.action_for(&key));
+            lists::on_audit_key(state, selected, state.keymap.overlay.action_for(&key));
             Vec::new()
         }
         Overlay::Dead { reason, selected, open } => {
             let action = state.keymap.overlay.action_for(&key);
-            views::on_dead_key(state, reason, selected, open, action)
+            lists::on_dead_key(state, reason, selected, open, action)
         }
         Overlay::Dialog(dialog) => match state.keymap.dialog.action_for(&key) {
             Some(action) => on_dialog_action(state, dialog, action),

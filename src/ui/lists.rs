@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use super::overlay::popup;
 use super::theme::Theme;
 use crate::app::State;
-use crate::app::views::{audit_rows, dead_messages, dead_reasons};
+use crate::app::lists::{audit_rows, dead_messages, dead_reasons};
 use crate::text::{clip, sanitize};
 
 /// Rows of a list that fit, scrolled so `selected` shows: `(first, count)`.

@@ -4,9 +4,9 @@
 use super::dialog::Dialog;
 use super::keymap::OverlayAction;
 use super::msg::{Effect, Job, RedriveJob};
+use super::rows::matches;
 use super::state::{Overlay, State};
 use super::update::{refuse, start};
-use super::view::matches;
 use crate::model::audit::AuditRow;
 use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
 
