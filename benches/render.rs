@@ -193,7 +193,7 @@ fn recorder_hand_over_at_scale(bencher: divan::Bencher) {
     let header = backfill_console::model::recording::Header {
         format: backfill_console::model::recording::FORMAT,
         target: "bench".into(),
-        mode: "watch".into(),
+        mode: backfill_console::model::recording::Mode::Watch,
         server_version: None,
     };
     let recorder = backfill_console::tui::recorder::Recorder::start(&options, header, Box::new(|_| {})).unwrap();

@@ -16,7 +16,12 @@ use backfill_console::tui::recorder::{OnStop, RecordOptions, Recorder};
 use backfill_console::tui::replay::load;
 
 fn header() -> Header {
-    Header { format: FORMAT, target: "ops@db:5432/books".into(), mode: "watch".into(), server_version: None }
+    Header {
+        format: FORMAT,
+        target: "ops@db:5432/books".into(),
+        mode: backfill_console::model::recording::Mode::Watch,
+        server_version: None,
+    }
 }
 
 fn options(path: &Path, max_bytes: u64) -> RecordOptions {

@@ -197,7 +197,7 @@ async fn replay(ctx: &CommandContext, file: &std::path::Path, summary: bool) -> 
             first.format("%Y-%m-%d %H:%M:%S"),
             last.format("%Y-%m-%d %H:%M:%S"),
             reel.actions.len(),
-            crate::text::sanitize(&reel.header.mode),
+            reel.header.mode.as_str(),
             crate::text::sanitize(&reel.header.target),
         );
         for note in &reel.notes {

@@ -51,9 +51,32 @@ pub struct Header {
     pub format: u32,
     /// `user@host:port/db` — never a password.
     pub target: String,
-    /// `console` or `watch`.
-    pub mode: String,
+    pub mode: Mode,
     pub server_version: Option<String>,
+}
+
+/// What was recorded: the console, or the `watch` wall monitor. Written `console` or
+/// `watch`; any other word in a file is read as the console (as before there was a type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", from = "String")]
+pub enum Mode {
+    Console,
+    Watch,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Console => "console",
+            Mode::Watch => "watch",
+        }
+    }
+}
+
+impl From<String> for Mode {
+    fn from(word: String) -> Self {
+        if word == "watch" { Mode::Watch } else { Mode::Console }
+    }
 }
 
 /// A snapshot as the difference from the one before.

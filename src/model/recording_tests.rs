@@ -80,3 +80,13 @@ fn redaction_takes_passwords_out_of_queries_and_errors() {
     assert!(!text.contains("hunter2") && !text.contains("ALTER ROLE"), "{text}");
     assert!(text.contains(QUERY_NOT_RECORDED), "{text}");
 }
+
+#[test]
+fn the_mode_is_written_as_a_word_and_any_other_word_reads_as_the_console() {
+    use crate::model::recording::Mode;
+    assert_eq!(serde_json::to_string(&Mode::Watch).unwrap(), "\"watch\"");
+    assert_eq!(serde_json::to_string(&Mode::Console).unwrap(), "\"console\"");
+    assert_eq!(serde_json::from_str::<Mode>("\"watch\"").unwrap(), Mode::Watch);
+    assert_eq!(serde_json::from_str::<Mode>("\"console\"").unwrap(), Mode::Console);
+    assert_eq!(serde_json::from_str::<Mode>("\"wall\"").unwrap(), Mode::Console);
+}

@@ -11,7 +11,12 @@ fn t(secs: i64) -> DateTime<Utc> {
 }
 
 fn header() -> Entry {
-    let h = Header { format: FORMAT, target: "ops@db:5432/books".into(), mode: "console".into(), server_version: None };
+    let h = Header {
+        format: FORMAT,
+        target: "ops@db:5432/books".into(),
+        mode: crate::model::recording::Mode::Console,
+        server_version: None,
+    };
     Entry { t: t(0), what: What::Header(h) }
 }
 

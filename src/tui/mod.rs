@@ -69,7 +69,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             let header = Header {
                 format: crate::model::recording::FORMAT,
                 target: state.target.clone(),
-                mode: if opts.watch { "watch" } else { "console" }.into(),
+                mode: if opts.watch {
+                    crate::model::recording::Mode::Watch
+                } else {
+                    crate::model::recording::Mode::Console
+                },
                 server_version: None,
             };
             // The writer's thread says so when the recording stops early (the REC STOPPED badge).

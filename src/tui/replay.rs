@@ -211,7 +211,7 @@ enum Target {
 fn fresh_state(keymap: app::keymap::Keymap, thresholds: crate::model::Thresholds, reel: &FileReel) -> State {
     let mut state = State::new(thresholds, Duration::from_secs(1), keymap, reel.header.target.clone(), Instant::now());
     state.read_only = true;
-    state.watch = reel.header.mode == "watch";
+    state.watch = reel.header.mode == crate::model::recording::Mode::Watch;
     // Recorded data is never stale: each frame comes with its own clock (see `Player::instant`).
     let version = reel.header.server_version.clone().unwrap_or_else(|| "?".into());
     app::update(&mut state, Msg::Db(DbEvent::Connected { server_version: version, route: Route::direct() }));
