@@ -1,6 +1,7 @@
 //! The audit table: who did what, to which month or pid, with which outcome.
 
 use crate::db::param::p;
+use crate::model::audit::Action;
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
@@ -55,7 +56,7 @@ fn ssh_client(connection: &str) -> Option<String> {
 /// One audit row to write.
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
-    pub action: &'a str,
+    pub action: Action,
     pub target: Option<YearMonth>,
     pub target_pid: Option<i32>,
     pub parameters: serde_json::Value,
@@ -77,7 +78,7 @@ pub async fn record<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEn
             &[
                 p(&actor.os_user),
                 p(&actor.os_host),
-                p(&entry.action),
+                p(&entry.action.as_str()),
                 p(&entry.target.map(|m| m.year)),
                 p(&entry.target.map(|m| m.month)),
                 p(&entry.target_pid),
@@ -144,7 +145,7 @@ pub async fn read(
 /// Best effort, for failures after a rollback: the error is logged, not returned.
 pub async fn record_best_effort<C: GenericClient>(client: &C, actor: &Actor, entry: &AuditEntry<'_>) {
     if let Err(e) = record(client, actor, entry).await {
-        tracing::warn!(action = entry.action, outcome = entry.outcome, "could not audit: {e}");
+        tracing::warn!(action = entry.action.as_str(), outcome = entry.outcome, "could not audit: {e}");
     }
 }
 

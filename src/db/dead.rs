@@ -18,6 +18,7 @@
 //!   transaction (`processing`, as the claim routine would), so no claim queues it again;
 //! - two dead letters of one month in one redrive: the first goes, the second stays.
 
+use crate::model::audit::Action;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -311,7 +312,7 @@ async fn redrive_chunk(
     } else {
         let outcome = format!("done: moved {}, skipped {}", moved.len(), skipped.len());
         let entry = AuditEntry {
-            action: "dead.redrive",
+            action: Action::DeadRedrive,
             target: None,
             target_pid: None,
             parameters: serde_json::json!({
@@ -359,7 +360,7 @@ pub async fn purge(
     let gone: Vec<i64> = ids.iter().copied().filter(|id| purged.binary_search(id).is_err()).collect();
     let outcome = format!("done: purged {}, gone already {}", purged.len(), gone.len());
     let entry = AuditEntry {
-        action: "dead.purge",
+        action: Action::DeadPurge,
         target: None,
         target_pid: None,
         parameters: serde_json::json!({ "selection": selection, "ids": compact_ids(&ids) }),

@@ -6,6 +6,7 @@
 //! that may not write the audit cannot act either.
 
 use crate::db::param::p;
+use crate::model::audit::Action;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
@@ -23,10 +24,10 @@ fn function(method: Method) -> &'static str {
 }
 
 /// The audit row's action.
-fn action(method: Method) -> &'static str {
+fn action(method: Method) -> Action {
     match method {
-        Method::Terminate => "release.terminate",
-        Method::Cancel => "release.cancel",
+        Method::Terminate => Action::ReleaseTerminate,
+        Method::Cancel => Action::ReleaseCancel,
     }
 }
 
@@ -82,7 +83,7 @@ pub async fn release(
                 p(&target.month.lock_key()),
                 p(&actor.os_user),
                 p(&actor.os_host),
-                p(&action(method)),
+                p(&action(method).as_str()),
                 p(&target.month.year),
                 p(&target.month.month),
                 p(&params),

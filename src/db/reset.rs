@@ -8,6 +8,7 @@
 //! each reset month is audited in the same transaction.
 
 use crate::db::param::p;
+use crate::model::audit::Action;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -84,7 +85,7 @@ pub async fn reset_stuck_with(
     {
         let outcome = format!("refused: {e}");
         let entry = AuditEntry {
-            action: "reset-stuck",
+            action: Action::ResetStuck,
             target: None,
             target_pid: None,
             parameters: serde_json::json!({ "older_than_secs": older_than.as_secs(), "dry_run": dry_run }),
@@ -173,7 +174,7 @@ async fn transact(
             report.skipped_locked.len() + report.skipped_changed.len() + report.skipped_queued.len()
         );
         let entry = AuditEntry {
-            action: "reset-stuck",
+            action: Action::ResetStuck,
             target: None,
             target_pid: None,
             parameters: serde_json::json!({

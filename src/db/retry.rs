@@ -8,6 +8,7 @@
 //! A dry run is the same routine rolled back. One audit row for the whole action, in
 //! the same transaction, with every month's outcome.
 
+use crate::model::audit::Action;
 use tokio_postgres::Client;
 
 use super::DbError;
@@ -58,7 +59,7 @@ pub async fn retry(
 
 fn entry<'a>(request: &RetryRequest<'_>, outcome: &'a str, detail: Option<serde_json::Value>) -> AuditEntry<'a> {
     AuditEntry {
-        action: if request.reset_count { "retry.reset_count" } else { "retry" },
+        action: if request.reset_count { Action::RetryResetCount } else { Action::Retry },
         target: None,
         target_pid: None,
         parameters: serde_json::json!({

@@ -1,6 +1,7 @@
 //! `seed`: inserts the missing months of a range as `pending`.
 
 use crate::db::param::p;
+use crate::model::audit::Action;
 use tokio_postgres::Client;
 
 use super::DbError;
@@ -26,7 +27,7 @@ pub async fn seed(client: &mut Client, actor: &Actor, from: YearMonth, to: YearM
     let params = serde_json::json!({ "from": from.to_string(), "to": to.to_string() });
     let outcome = format!("inserted {inserted}");
     let entry = AuditEntry {
-        action: "seed",
+        action: Action::Seed,
         target: None,
         target_pid: None,
         parameters: params,

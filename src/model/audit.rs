@@ -8,6 +8,38 @@ use serde::Serialize;
 use super::lock_key::YearMonth;
 use super::payload::Payload;
 
+/// What an audit row says was done — written as these exact words (rows read back keep
+/// whatever word a row has: older versions and other tools write the same table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Seed,
+    Claim,
+    ReleaseTerminate,
+    ReleaseCancel,
+    ResetStuck,
+    Retry,
+    /// A retry that also sets the months' retry count back to 0.
+    RetryResetCount,
+    DeadRedrive,
+    DeadPurge,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Seed => "seed",
+            Action::Claim => "claim",
+            Action::ReleaseTerminate => "release.terminate",
+            Action::ReleaseCancel => "release.cancel",
+            Action::ResetStuck => "reset-stuck",
+            Action::Retry => "retry",
+            Action::RetryResetCount => "retry.reset_count",
+            Action::DeadRedrive => "dead.redrive",
+            Action::DeadPurge => "dead.purge",
+        }
+    }
+}
+
 /// How far back the console's audit view reads, in days.
 pub const WINDOW_DAYS: u64 = 7;
 

@@ -24,6 +24,7 @@ mod passes;
 mod sql;
 pub mod steps;
 
+use crate::model::audit::Action;
 use std::time::Instant;
 
 use futures_util::future::join;
@@ -342,7 +343,7 @@ async fn pause(observer: Option<&dyn StepObserver>, step: Step) {
 
 fn claim_audit_entry<'a>(params: &ClaimParams, outcome: &'a str, detail: Option<serde_json::Value>) -> AuditEntry<'a> {
     AuditEntry {
-        action: "claim",
+        action: Action::Claim,
         target: None,
         target_pid: None,
         parameters: serde_json::to_value(params).unwrap_or_default(),
