@@ -108,31 +108,6 @@ pub trait KeyAction: Copy + Ord + std::hash::Hash + Serialize {
     fn label(self) -> &'static str;
 }
 
-impl KeyAction for Action {
-    fn label(self) -> &'static str {
-        Action::label(self)
-    }
-}
-
-macro_rules! mode_actions {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-        }
-
-        impl KeyAction for $name {
-            fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-        }
-    };
-}
-
 mode_actions!(
     /// Keys while a dialog is open (claim form, release, reset, a result).
     DialogAction {

@@ -7,7 +7,6 @@ use ratatui::widgets::Paragraph;
 
 use super::hints;
 use super::theme::Theme;
-use crate::app::keymap::KeyAction;
 use crate::app::{Action, Overlay, State};
 
 pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
