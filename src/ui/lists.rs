@@ -7,17 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::overlay::popup;
+use super::table::scroll;
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::lists::{audit_rows, dead_messages, dead_reasons};
 use crate::text::{clip, sanitize};
-
-/// Rows of a list that fit, scrolled so `selected` shows: `(first, count)`.
-fn window(selected: usize, len: usize, rows: usize) -> (usize, usize) {
-    let rows = rows.max(1);
-    let first = selected.saturating_sub(rows - 1).min(len.saturating_sub(rows));
-    (first, rows.min(len - first.min(len)))
-}
 
 fn header(text: String) -> Line<'static> {
     Line::styled(text, Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED))
@@ -35,7 +29,7 @@ pub fn audit(frame: &mut Frame, area: Rect, selected: usize, state: &State, them
             let rows = audit_rows(state);
             lines.push(header(format!("{:<19} {:<18} {}", "When", "Action", "What · who, then the outcome")));
             // Two lines a row: what and who, then the outcome (it is what an operator reads).
-            let (first, count) = window(selected, rows.len(), usize::from(height.saturating_sub(5)) / 2);
+            let (first, count) = scroll(selected, rows.len(), usize::from(height.saturating_sub(5)) / 2);
             for (i, row) in rows.iter().enumerate().skip(first).take(count) {
                 let what = row.what();
                 let what_who = if what.is_empty() { row.who() } else { format!("{what} · {}", row.who()) };
@@ -90,7 +84,7 @@ pub fn dead(
             let rows: Vec<String> = std::iter::once(format!("{:>6}  (every reason)", all.total))
                 .chain(reasons.iter().map(|g| format!("{:>6}  {}", g.count, sanitize(&g.reason))))
                 .collect();
-            let (first, count) = window(selected, rows.len(), list_rows);
+            let (first, count) = scroll(selected, rows.len(), list_rows);
             for (i, text) in rows.iter().enumerate().skip(first).take(count) {
                 let style = if i == selected { theme.selected() } else { Style::new() };
                 lines.push(Line::styled(clip(text, text_width), style));
@@ -126,7 +120,7 @@ pub fn dead(
                 }
             } else {
                 lines.push(header(format!("{:>10} {:<8} {:<12} {:>5} {}", "Msg", "Month", "Now", "Reads", "Dead at")));
-                let (first, count) = window(selected, messages.len(), list_rows);
+                let (first, count) = scroll(selected, messages.len(), list_rows);
                 for (i, m) in messages.iter().enumerate().skip(first).take(count) {
                     let style = if i == selected { theme.selected() } else { Style::new() };
                     let month = m.month.map_or("-".into(), |m| m.to_string());

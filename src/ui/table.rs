@@ -101,12 +101,15 @@ impl<R> DataTable<'_, R> {
 /// The rows a table of `area_height` can show around `selected`: `(first, count)`.
 /// Only those rows are built, so a 2,400-row table costs what 20 rows cost.
 pub fn window(selected: Option<usize>, len: usize, area_height: u16) -> (usize, usize) {
-    let rows = usize::from(area_height.saturating_sub(3)).max(1); // borders and header
-    let first = match selected {
-        Some(s) if s >= rows => s + 1 - rows,
-        _ => 0,
-    };
-    (first.min(len), rows.min(len.saturating_sub(first)))
+    scroll(selected.unwrap_or(0), len, usize::from(area_height.saturating_sub(3))) // borders and header
+}
+
+/// Of `len` rows, the ones that fit in `rows` lines, scrolled so `selected` shows:
+/// `(first, count)`. Every table and list scrolls by it.
+pub fn scroll(selected: usize, len: usize, rows: usize) -> (usize, usize) {
+    let rows = rows.max(1);
+    let first = selected.saturating_sub(rows - 1).min(len.saturating_sub(rows));
+    (first, rows.min(len - first.min(len)))
 }
 
 /// A table title: name, rows shown of all, the sort, and the filter when one is set.
@@ -126,6 +129,26 @@ pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, the
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrolled_window_always_shows_the_selected_row_and_never_runs_past_the_end() {
+        assert_eq!(scroll(0, 0, 5), (0, 0), "nothing to show");
+        assert_eq!(scroll(0, 3, 5), (0, 3), "fewer rows than lines");
+        assert_eq!(scroll(4, 10, 5), (0, 5), "the selected row is the last line");
+        assert_eq!(scroll(5, 10, 5), (1, 5), "one past: scrolled by one");
+        assert_eq!(scroll(9, 10, 5), (5, 5), "the end: the last rows fill the window");
+        assert_eq!(scroll(3, 10, 0), (3, 1), "no room: the selected row alone");
+        for len in 0..12 {
+            for selected in 0..len {
+                for rows in 1..8 {
+                    let (first, count) = scroll(selected, len, rows);
+                    assert!(first <= selected && selected < first + count, "{selected} in {first}+{count}");
+                    assert!(first + count <= len && count == rows.min(len));
+                }
+            }
+        }
+        assert_eq!(window(None, 10, 8), (0, 5), "a table: borders and header take 3 lines");
+    }
 
     fn col(header: &'static str, width: u16, min: u16, give_way: u8) -> Column<()> {
         Column { header, width, min, give_way, cell: |_, _| Cell::from("") }
