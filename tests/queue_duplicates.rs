@@ -112,21 +112,10 @@ fn queue_reads(plan: &Value, rows: &mut f64, seq_scan: &mut bool) {
 
 /// EXPLAIN ANALYZE of `sql`: the rows read from the queue and whether it was scanned.
 async fn explain(client: &tokio_postgres::Client, sql: &str) -> (f64, bool) {
-    let sql = format!(
-        "EXPLAIN (ANALYZE, FORMAT JSON) {}",
-        sql.replace("$1", &MAX_DUPLICATES.to_string()).replace("$2", &DUPLICATE_IDS.to_string())
-    );
-    let rows = client.simple_query(&sql).await.unwrap();
-    let text = rows
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-            _ => None,
-        })
-        .unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
+    let sql = sql.replace("$1", &MAX_DUPLICATES.to_string()).replace("$2", &DUPLICATE_IDS.to_string());
+    let plan = common::explain_analyze(client, &sql).await;
     let (mut read, mut seq_scan) = (0.0, false);
-    queue_reads(&doc[0]["Plan"], &mut read, &mut seq_scan);
+    queue_reads(&plan, &mut read, &mut seq_scan);
     (read, seq_scan)
 }
 

@@ -122,10 +122,8 @@ async fn the_statements_are_prepared_once_and_planned_once() {
     }
 }
 
-#[tokio::test]
-async fn between_samples_a_big_queues_estimates_scale_the_last_sample() {
-    let db = common::migrated_db().await;
-    let s = db.session().await;
+/// 20,000 more messages: three in four ready, one in four in flight; the catalogue told.
+async fn queue_20000(s: &common::Session) {
     s.client
         .batch_execute(
             "INSERT INTO backfill_queue (message, visible_at, read_count)
@@ -135,21 +133,20 @@ async fn between_samples_a_big_queues_estimates_scale_the_last_sample() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn between_samples_a_big_queues_estimates_scale_the_last_sample() {
+    let db = common::migrated_db().await;
+    let s = db.session().await;
+    queue_20000(&s).await;
     let console = db.session().await;
     let mut reader = Reader::new(None);
     let first = reader.read(&console, Parts::ALL).await.unwrap().snapshot.queue;
     assert!(first.estimated);
     assert!(reader.cache().queue_sampled());
     // Twice the rows, in the same shares: without a new sample the estimate doubles.
-    s.client
-        .batch_execute(
-            "INSERT INTO backfill_queue (message, visible_at, read_count)
-               SELECT '{}', now() + CASE WHEN i % 4 = 0 THEN interval '1 h' ELSE interval '-1 h' END, (i % 4 = 0)::int
-               FROM generate_series(1, 20000) i;
-             ANALYZE backfill_queue",
-        )
-        .await
-        .unwrap();
+    queue_20000(&s).await;
     let unsampled = Parts { locks: false, months: false, queue: true, sample: false };
     let again = reader.read(&console, unsampled).await.unwrap().snapshot.queue;
     let ratio = again.ready as f64 / first.ready as f64;
@@ -171,16 +168,7 @@ async fn lock_table_reads(client: &tokio_postgres::Client, sql: &str) -> i64 {
             if plan["Function Name"] == "pg_lock_status" { plan["Actual Loops"].as_i64().unwrap_or(0) } else { 0 };
         own + plan["Plans"].as_array().into_iter().flatten().map(walk).sum::<i64>()
     }
-    let rows = client.simple_query(&format!("EXPLAIN (ANALYZE, FORMAT JSON) {sql}")).await.unwrap();
-    let text = rows
-        .iter()
-        .find_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-            _ => None,
-        })
-        .unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    walk(&doc[0]["Plan"])
+    walk(&common::explain_analyze(client, sql).await)
 }
 
 /// Waits until the backend `pid` has left pg_stat_activity (its locks are gone before).

@@ -217,6 +217,21 @@ pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
+/// The root plan node of `EXPLAIN (ANALYZE, FORMAT JSON) sql` (run as a simple query).
+#[allow(dead_code)] // not every test binary explains a plan
+pub async fn explain_analyze(client: &tokio_postgres::Client, sql: &str) -> serde_json::Value {
+    let rows = client.simple_query(&format!("EXPLAIN (ANALYZE, FORMAT JSON) {sql}")).await.expect(sql);
+    let text = rows
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .expect("EXPLAIN returns its plan");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("the plan is JSON");
+    doc[0]["Plan"].clone()
+}
+
 /// A private temporary directory for a child that starts its own server (`TMPDIR`
 /// pointed here): that server's directory is then the only one inside, whatever
 /// else runs on the machine. Traversable by the server account when we are root.
