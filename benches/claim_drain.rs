@@ -2,7 +2,8 @@
 //! server, for several lock-wait settings, each repeated; prints medians and the
 //! ratio between them, measured side by side in one run.
 //!
-//! `cargo bench --bench claim_drain` (env: CLAIMERS=8 MONTHS=2000 RUNS=3; STMTS=1 prints each
+//! `cargo bench --bench claim_drain` (env: CLAIMERS=8 MONTHS=2000 RUNS=3; ONLY=N runs the N-th setting
+//! alone (0-based); CPU=1 prints the CPU time of this process and of the machine per drain; STMTS=1 prints each
 //! drain's top statements by server time, from pg_stat_statements)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may panic
 
@@ -78,6 +79,7 @@ async fn drain_once(
     for _ in 0..claimers {
         sessions.push(connect::connect(&claimer_settings, &SessionOptions::default()).await.unwrap());
     }
+    let cpu_before = cpu_ticks();
     let started = Instant::now();
     let tasks: Vec<_> = sessions
         .into_iter()
@@ -106,6 +108,14 @@ async fn drain_once(
         t.await.unwrap();
     }
     let elapsed = started.elapsed();
+    let cpu_after = cpu_ticks();
+    if std::env::var_os("CPU").is_some() {
+        println!(
+            "    cpu: this process {} ticks, the whole machine {} ticks (1 tick = 10 ms)",
+            cpu_after.0 - cpu_before.0,
+            cpu_after.1 - cpu_before.1
+        );
+    }
     if std::env::var_os("STMTS").is_some() {
         // Server time by statement (execution times include waiting for a core: 8 claimers share 2).
         setup.client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await.unwrap();
@@ -118,6 +128,19 @@ async fn drain_once(
     let n: i64 = setup.client.query_one("SELECT count(*) FROM backfill_queue", &[]).await.unwrap().get(0);
     assert_eq!(n, i64::from(months), "every month enqueued exactly once");
     elapsed
+}
+
+/// CPU time in clock ticks: (this process, the whole machine busy), from /proc.
+fn cpu_ticks() -> (u64, u64) {
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = own.rsplit(')').next().unwrap_or_default();
+    let f: Vec<u64> = after_name.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let own = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    let all = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<u64> =
+        all.lines().next().unwrap_or_default().split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0)).collect();
+    let busy = cpu.iter().sum::<u64>() - cpu.get(3).copied().unwrap_or(0) - cpu.get(4).copied().unwrap_or(0);
+    (own, busy)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -149,6 +172,11 @@ fn main() {
     // Interleave the settings run by run, so drift on a shared machine hits both alike.
     for run in 0..runs {
         for (i, (name, mode)) in settings.iter().enumerate() {
+            // ONLY=2: just this setting (0-based), e.g. to profile one of them alone.
+            if std::env::var("ONLY").is_ok_and(|only| only != i.to_string()) {
+                results[i].push(Duration::ZERO);
+                continue;
+            }
             let t = rt.block_on(drain_once(&server, &bouncer, "drain", claimers, months, *mode));
             let counts = [&CLAIMS, &RACED, &PASSED_OVER].map(|c| c.swap(0, Ordering::Relaxed));
             println!(
