@@ -9,6 +9,7 @@ pub mod demo;
 pub mod duration_text;
 pub mod logging;
 pub mod model;
+pub mod ops;
 pub mod pgserver;
 pub mod present;
 pub mod redact;

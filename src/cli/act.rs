@@ -6,14 +6,13 @@ use anyhow::Context;
 
 use super::args::{ClaimArgs, ReleaseArgs};
 use super::{CommandContext, confirm, render};
-use crate::db::claim::{self, ClaimParams, YearRange};
 use crate::db::lock_key::YearMonth;
-use crate::db::release::{self, Method, Outcome};
-use crate::db::reset;
 use crate::duration_text;
+use crate::model::claim::{ClaimParams, YearRange};
 use crate::model::months;
-use crate::model::release::holder_plans;
-use crate::present;
+use crate::model::release::{Method, Outcome, holder_plans};
+use crate::model::reset::ResetReport;
+use crate::{ops, present};
 
 /// The longest `--lock-timeout` a claim may wait for held months.
 pub const MAX_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -48,7 +47,7 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
         ctx.refuse_if_read_only("claim (use --dry-run to look without changing anything)")?;
     }
     let mut session = ctx.connect_checked().await?;
-    let report = claim::claim(&mut session, &params, Some(&ctx.actor)).await?;
+    let report = ops::claim::run(&mut session, &params, &ctx.actor).await?;
     if args.json {
         render::json(&report)?;
         return Ok(0);
@@ -92,16 +91,14 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
         outln!("nothing done");
         return Ok(1);
     }
-    // Through a pooler the holder may be the very backend our statement lands on:
-    // with a direct URL, the releases run there.
     let direct = ctx.connect_direct().await?;
-    let acting = direct.as_ref().unwrap_or(&session);
+    let acting = ops::release::acting(&session, direct.as_ref());
     // One JSON shape whatever happened: {"released": [...], "refused": [...]}.
     let (mut released, mut refused) = (Vec::new(), Vec::new());
     let mut still_held = 0;
     for plan in &plans {
         let reason = if plan.reasons.is_empty() { "operator request".to_string() } else { plan.reasons.join("; ") };
-        let outcome = release::release(&acting.client, &ctx.actor, &plan.target, method, &reason).await?;
+        let outcome = ops::release::run(acting, &ctx.actor, &plan.target, method, &reason).await?;
         still_held += usize::from(outcome == Outcome::Done { lock_released: false });
         if !args.json {
             outln!("{}", present::release::result(&plan.target, method, &outcome));
@@ -143,22 +140,18 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
     )
     .map_err(anyhow::Error::msg)?;
     let mut session = ctx.connect_checked().await?;
-    let stuck = reset::stuck_months(&session.client, older_than).await?;
+    let stuck = ops::reset::stuck(&session, older_than).await?;
     if stuck.is_empty() {
         if json {
-            render::json(&reset::ResetReport { dry_run, ..Default::default() })?;
+            render::json(&ResetReport { dry_run, ..Default::default() })?;
         } else {
             outln!("no month has been processing for over {}", duration_text::format(older_than));
         }
         return Ok(0);
     }
     let months: Vec<YearMonth> = stuck.iter().map(|m| m.month).collect();
-    let local = session.per_transaction.clone();
     // The plan is the routine itself, rolled back: month by month what the reset will do.
-    let found =
-        reset::reset_stuck_with(&mut session.client, local.as_deref(), &ctx.actor, older_than, Some(&months), true)
-            .await
-            .context("reset-stuck")?;
+    let found = ops::reset::run(&mut session, &ctx.actor, older_than, &months, true).await.context("reset-stuck")?;
     let plan = present::reset::plan(older_than, &stuck, chrono::Utc::now(), Some(&found));
     if dry_run {
         if json {
@@ -172,10 +165,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
         outln!("nothing done");
         return Ok(1);
     }
-    let report =
-        reset::reset_stuck_with(&mut session.client, local.as_deref(), &ctx.actor, older_than, Some(&months), false)
-            .await
-            .context("reset-stuck")?;
+    let report = ops::reset::run(&mut session, &ctx.actor, older_than, &months, false).await.context("reset-stuck")?;
     if json {
         render::json(&report)?;
     } else {

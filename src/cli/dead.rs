@@ -8,8 +8,10 @@ use super::output::outln;
 
 use super::args::{DeadCommand, DeadSelection};
 use super::{CommandContext, confirm, render};
-use crate::db::dead::{self, RedriveRequest, Which};
+use crate::model::dead::Which;
 use crate::model::dead::pacing;
+use crate::ops;
+use crate::ops::dead::{self, RedriveRequest};
 use crate::present;
 use crate::text::{clip, sanitize};
 
@@ -33,7 +35,7 @@ async fn list(ctx: &CommandContext, reason: Option<&str>, limit: i64, json: bool
         anyhow::bail!("--limit {limit}: between 1 and 10000");
     }
     let session = ctx.connect_checked().await?;
-    let letters = dead::list(&session.client, reason, limit).await?;
+    let letters = dead::list(&session, reason, limit).await?;
     if json {
         render::json(&letters)?;
         return Ok(0);
@@ -75,7 +77,7 @@ fn selection(which: &DeadSelection) -> anyhow::Result<Which> {
 
 /// The ids a selection names (ids only: no payload is read), and how it was chosen (for
 /// the audit rows).
-async fn chosen(client: &tokio_postgres::Client, which: Which) -> anyhow::Result<(Vec<i64>, String)> {
+async fn chosen(session: &crate::db::connect::Session, which: Which) -> anyhow::Result<(Vec<i64>, String)> {
     if let Which::Ids(ids) = which {
         let selection = format!("--ids {}", dead::compact_ids(&ids));
         return Ok((ids, selection));
@@ -84,7 +86,7 @@ async fn chosen(client: &tokio_postgres::Client, which: Which) -> anyhow::Result
         Which::Reason(r) => Some(r.as_str()),
         _ => None,
     };
-    let ids = dead::ids(client, &which, None).await?;
+    let ids = ops::dead::ids(session, &which, None).await?;
     if ids.is_empty() {
         match reason {
             Some(r) => anyhow::bail!(
@@ -163,15 +165,13 @@ async fn redrive(
         ctx.refuse_if_read_only("dead redrive")?;
     }
     let mut session = ctx.connect_checked().await?;
-    let (ids, selection) = chosen(&session.client, which).await?;
+    let (ids, selection) = chosen(&session, which).await?;
     let (chunk, pause) = pacing(per_minute);
-    let local = session.per_transaction.clone();
-    let (_stop, mut never) = tokio::sync::watch::channel(false);
+    let (_stop, mut quiet) = ops::Control::none();
     let mut request =
         RedriveRequest { ids: &ids, force, dry_run: true, chunk, pause: Duration::ZERO, selection: &selection };
     // The plan is a dry run of the very routine that will act.
-    let plan =
-        dead::redrive(&mut session.client, local.as_deref(), &ctx.actor, &request, &mut never, &mut |_| {}).await?;
+    let plan = ops::dead::redrive(&mut session, &ctx.actor, &request, &mut quiet).await?;
     if dry_run || plan.moved.is_empty() {
         render::report(&plan, json, &present::dead::redrive_result(&plan))?;
         return Ok(i32::from(!dry_run));
@@ -182,7 +182,7 @@ async fn redrive(
     }
     // Ctrl-C, SIGTERM or SIGHUP stops between chunks: what was committed stays, audited,
     // and is reported like any other end.
-    let (stop, mut cancel) = tokio::sync::watch::channel(false);
+    let (stop, cancel) = tokio::sync::watch::channel(false);
     let mut signals = Vec::new();
     for kind in [SignalKind::interrupt(), SignalKind::terminate(), SignalKind::hangup()] {
         signals.push(signal(kind)?);
@@ -194,14 +194,10 @@ async fn redrive(
     });
     request.dry_run = false;
     request.pause = pause;
-    let total = ids.len();
-    let mut progress = |r: &crate::model::dead::RedriveReport| {
-        if !json {
-            eprintln!("  chunk {}: moved {} of {total}", r.chunks, r.moved.len());
-        }
-    };
-    let report =
-        dead::redrive(&mut session.client, local.as_deref(), &ctx.actor, &request, &mut cancel, &mut progress).await?;
+    let progress: Box<dyn FnMut(String) + Send> =
+        if json { Box::new(|_| {}) } else { Box::new(|line| eprintln!("  {line}")) };
+    let mut control = ops::Control { cancel, progress };
+    let report = ops::dead::redrive(&mut session, &ctx.actor, &request, &mut control).await?;
     // Stopped by a lost link mid-way: what the committed chunks did is said (in JSON too),
     // with the error, and the exit status says it did not finish.
     render::report(&report, json, &present::dead::redrive_result(&report))?;
@@ -218,14 +214,12 @@ async fn purge(ctx: &CommandContext, which: &DeadSelection, yes: bool, json: boo
     ctx.refuse_if_read_only("dead purge")?;
     let which = selection(which)?;
     let mut session = ctx.connect_checked().await?;
-    let (ids, selection) = chosen(&session.client, which).await?;
+    let (ids, selection) = chosen(&session, which).await?;
     if !confirm::ask(&present::plan_text(&present::dead::purge_plan(ids.len(), &dead::compact_ids(&ids))), yes)? {
         outln!("nothing done");
         return Ok(1);
     }
-    let local = session.per_transaction.clone();
-    let report =
-        dead::purge(&mut session.client, local.as_deref(), &ctx.actor, &Which::Ids(ids), None, &selection).await?;
+    let report = ops::dead::purge(&mut session, &ctx.actor, &Which::Ids(ids), None, &selection).await?;
     render::report(&report, json, &present::dead::purge_result(&report))?;
     Ok(i32::from(!report.gone.is_empty()))
 }

@@ -4,10 +4,11 @@ use super::output::outln;
 
 use super::args::RetryArgs;
 use super::{CommandContext, confirm, render};
-use crate::db::retry::{self, RetryRequest};
 use crate::model::causes::{Cause, causes};
 use crate::model::lock_key::YearMonth;
+use crate::model::retry::RetryReport;
 use crate::model::{Status, months};
+use crate::ops;
 use crate::present;
 use crate::text::{clip, sanitize};
 
@@ -79,11 +80,14 @@ pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32>
     }
     let (months, selection) = chosen(ctx, &args).await?;
     let mut session = ctx.connect_checked().await?;
-    let local = session.per_transaction.clone();
-    let mut request =
-        RetryRequest { months: &months, reset_count: args.reset_count, dry_run: true, selection: &selection };
+    let mut request = ops::retry::RetryRequest {
+        months: &months,
+        reset_count: args.reset_count,
+        dry_run: true,
+        selection: &selection,
+    };
     // The plan is a dry run of the very routine that will act.
-    let plan = retry::retry(&mut session.client, local.as_deref(), &ctx.actor, &request).await?;
+    let plan = ops::retry::run(&mut session, &ctx.actor, &request).await?;
     if args.dry_run {
         print(&plan, args.json)?;
         return Ok(0);
@@ -97,13 +101,13 @@ pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32>
         return Ok(1);
     }
     request.dry_run = false;
-    let report = retry::retry(&mut session.client, local.as_deref(), &ctx.actor, &request).await?;
+    let report = ops::retry::run(&mut session, &ctx.actor, &request).await?;
     print(&report, args.json)?;
     // Non-zero when a chosen month was left alone.
     Ok(i32::from(!report.skipped.is_empty()))
 }
 
-fn print(report: &retry::RetryReport, json: bool) -> anyhow::Result<()> {
+fn print(report: &RetryReport, json: bool) -> anyhow::Result<()> {
     render::report(report, json, &present::retry::result(report))
 }
 

@@ -7,10 +7,9 @@ use serde::Serialize;
 
 use super::CommandContext;
 use super::render::{self, LockView};
-use crate::db::connect::Pooling;
-use crate::db::snapshot;
 use crate::model::stuck::StuckMonth;
-use crate::model::{Assessment, HoldTracker, Level, QueueDepth, Snapshot, Status, assess};
+use crate::model::{Assessment, Level, QueueDepth, Snapshot, Status};
+use crate::ops;
 
 /// One read, judged. One-shot commands have no history, so hold times come
 /// from the holders' idle time only (a lower bound).
@@ -27,27 +26,12 @@ pub(super) async fn read_on(
     session: &crate::db::connect::Session,
     with_history: bool,
 ) -> anyhow::Result<(Snapshot, Assessment)> {
-    let (snap, _) = snapshot::read_incremental_with(
-        &session.client,
-        session.per_transaction.as_deref(),
-        ctx.config.queue_depth_query.as_deref(),
-        None,
-    )
-    .await?;
-    let mut snap = snap;
-    if ctx.config.queue_depth_query.is_none() {
-        snap.duplicates = crate::db::queue::duplicates(&session.client).await?;
-    }
-    if with_history {
-        snap.history = Some(crate::db::progress::history(&session.client).await?);
-    }
-    let mut holds = HoldTracker::default();
-    holds.observe(&snap);
-    let mut thresholds = ctx.config.thresholds.clone();
-    // Only a transaction pooler strands locks: its address is one to judge holders by.
-    thresholds.poolers.extend(session.pooler_addr.clone().filter(|_| session.pooling == Pooling::Transaction));
-    let assessment = assess(&snap, &holds, &thresholds);
-    Ok((snap, assessment))
+    let options = ops::read::ReadOptions {
+        thresholds: &ctx.config.thresholds,
+        queue_depth_query: ctx.config.queue_depth_query.as_deref(),
+        with_history,
+    };
+    Ok(ops::read::judged(session, &options).await?)
 }
 
 #[derive(Serialize)]

@@ -6,6 +6,7 @@ pub mod claim;
 pub mod dead;
 pub mod failure;
 pub mod hold;
+pub mod job;
 pub mod lock_key;
 pub mod months;
 pub mod payload;

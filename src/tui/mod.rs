@@ -171,11 +171,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                     let _ = cmd_tx.try_send(cmd);
                 }
                 Effect::Run(job) => {
-                    // A release runs over the direct connection when there is one.
-                    let settings = match (&job, &opts.direct) {
-                        (app::Job::Release { .. }, Some(direct)) => direct.clone(),
-                        _ => opts.settings.clone(),
-                    };
+                    let settings = crate::ops::settings_for(&job, &opts.settings, opts.direct.as_ref()).clone();
                     let (options, actor, tx) = (write_options.clone(), actor.clone(), db_tx.clone());
                     let (stop, cancel) = tokio::sync::watch::channel(false);
                     job_stop = Some(stop);

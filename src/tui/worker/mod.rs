@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{DbEvent, WorkerCmd};
 use crate::db::connect::{self, ConnSettings, Session, SessionOptions};
-use crate::db::{audit, dead, detail, snapshot};
+use crate::db::{audit, detail, snapshot};
 use reads::{Reads, Tick};
 
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -195,7 +195,7 @@ impl Worker {
                     Some(WorkerCmd::LoadDeadLetters) => {
                         let messages = match self.queue_query {
                             Some(_) => Err(NOT_OUR_QUEUE.to_string()),
-                            None => dead::list(&s.client, None, DEAD_LETTERS_READ).await.map_err(|e| e.to_string()),
+                            None => crate::ops::dead::list(s, None, DEAD_LETTERS_READ).await.map_err(|e| e.to_string()),
                         };
                         let _ = self.events.send(DbEvent::DeadLetters(messages)).await;
                     }
