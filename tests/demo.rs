@@ -43,9 +43,21 @@ struct Seen {
     stuck_month: bool,
 }
 
+impl Seen {
+    /// Everything the test looks for has shown.
+    fn all(&self) -> bool {
+        ["processing", "completed", "retry", "failed"].iter().all(|s| self.entered.contains(*s))
+            && self.pending
+            && self.max_msg_id > 20
+            && self.deliveries_finished
+            && self.stuck_lock
+            && self.stuck_month
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn demo_headless_moves_every_panel_and_cleans_up() {
-    let (tmp, mut child) = headless_demo(&["--duration", "20s", "--speed", "10", "--seed", "7"]);
+    let (tmp, mut child) = headless_demo(&["--duration", "60s", "--speed", "10", "--seed", "7"]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let url = lines.next().unwrap().unwrap();
     assert!(url.starts_with("postgresql://postgres@127.0.0.1:"), "no password in the printed URL: {url}");
@@ -77,7 +89,7 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     let mut last: BTreeMap<(i32, i32), String> = BTreeMap::new();
     let mut seen = Seen::default();
     let mut first_count = None;
-    let deadline = Instant::now() + Duration::from_secs(18);
+    let deadline = Instant::now() + Duration::from_secs(45);
     while Instant::now() < deadline {
         let Ok(rows) = db.client.query("SELECT year, month, status::text FROM backfill_log", &[]).await else {
             break;
@@ -134,6 +146,9 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
             .await
             .unwrap()
             .get::<_, bool>(0);
+        if seen.all() {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(db);
@@ -145,8 +160,17 @@ async fn demo_headless_moves_every_panel_and_cleans_up() {
     assert!(seen.stuck_lock, "a stuck (leaked) lock appeared: {seen:?}");
     assert!(seen.stuck_month, "a stuck month appeared: {seen:?}");
 
+    // Everything showed: stop it as an operator would (Ctrl-C); it says so and cleans up.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
-    assert!(status.success(), "{status:?}");
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("demo stopped (Ctrl-C); its server, password file and thresholds file are removed")),
+        "{rest:?}"
+    );
     // Give the guardian its moment, then: no server process, no directory.
     let deadline = Instant::now() + Duration::from_secs(10);
     while postmasters_in(&new_dirs) > 0 || new_dirs.iter().any(|d| d.exists()) {

@@ -80,13 +80,28 @@ pub async fn run(opts: DemoOptions, base: &Config) -> anyhow::Result<i32> {
         pgpass,
     };
     let server = Arc::new(Mutex::new(server));
+    let headless = opts.no_tui;
     let result = tokio::select! {
         result = with_server(&access, opts, base) => result,
         why = postmaster_exit(server.clone()) => Err(anyhow::anyhow!("{why}; the demo stops")),
     };
     // Stop the server off the async threads (it waits for the postmaster).
     let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+    if headless && let Ok(code) = &result {
+        // Headless, nothing else on the screen says the demo is over and nothing is left.
+        println!("demo stopped ({}); its server, password file and thresholds file are removed", ended_by(*code));
+    }
     result
+}
+
+/// What ended a headless demo, from its exit status.
+fn ended_by(code: i32) -> &'static str {
+    match code {
+        130 => "Ctrl-C",
+        143 => "SIGTERM",
+        129 => "SIGHUP",
+        _ => "its --duration is over",
+    }
 }
 
 /// Resolves when the demo's postmaster exits under us (killed, crashed).
