@@ -98,6 +98,42 @@ fn filter_typing_applies_and_escape_clears() {
 }
 
 #[test]
+fn editing_a_filter_starts_with_its_text_selected() {
+    let (mut s, _) = fixture::state(20);
+    on_action(&mut s, Action::Filter);
+    for c in "processing".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Enter);
+    // Opened again: typing replaces the old text (it was appended to: "processing2015-02").
+    on_action(&mut s, Action::Filter);
+    assert!(s.filter_selected);
+    for c in "2015-02".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    assert_eq!(s.filter, "2015-02");
+    assert!(!s.filter_selected);
+    // Enter keeps a selected filter as it is; Backspace on it clears it whole.
+    key(&mut s, KeyCode::Enter);
+    on_action(&mut s, Action::Filter);
+    key(&mut s, KeyCode::Enter);
+    assert_eq!(s.filter, "2015-02");
+    on_action(&mut s, Action::Filter);
+    key(&mut s, KeyCode::Backspace);
+    assert_eq!(s.filter, "");
+    // Once something was typed, Backspace takes one character, as before.
+    for c in "fail".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    key(&mut s, KeyCode::Backspace);
+    assert_eq!(s.filter, "fai");
+    // An empty filter opens with nothing selected.
+    key(&mut s, KeyCode::Esc);
+    on_action(&mut s, Action::Filter);
+    assert!(!s.filter_selected);
+}
+
+#[test]
 fn sort_help_pause_refresh_rate_and_quit() {
     let (mut s, _) = fixture::state(20);
     let before = s.month_sort;

@@ -281,3 +281,16 @@ fn the_verdicts_of_a_consumer_stall() {
     assert!(detail.contains("months: 2024-09..2024-10, 2024-12"), "{detail}");
     insta::assert_snapshot!("verdict_detail_160x48", detail);
 }
+
+#[test]
+fn a_filter_opened_again_shows_its_text_selected() {
+    // The footer row only: typing replaces the selected text (shown reversed).
+    let mut state = fixture::state(20).0;
+    act(&mut state, Action::Filter);
+    for c in "fail".chars() {
+        key(&mut state, crossterm::event::KeyCode::Char(c));
+    }
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    act(&mut state, Action::Filter);
+    insta::assert_snapshot!(fixture::screen::render_rows(&state, 80, 24, false, 23..24));
+}

@@ -136,6 +136,9 @@ pub struct State {
     pub month_sort: MonthSort,
     pub lock_sort: LockSort,
     pub filter: String,
+    /// The filter's text is selected, as in any editor when its field opens: the first
+    /// character typed replaces it, Backspace clears it, Enter keeps it.
+    pub filter_selected: bool,
     /// The months table shows only the months of this cause (a signature of `causes`).
     pub cause: Option<String>,
     /// The failed and retry months by cause, for the snapshot on screen.
@@ -208,6 +211,7 @@ impl State {
             month_sort: MonthSort::default(),
             lock_sort: LockSort::default(),
             filter: String::new(),
+            filter_selected: false,
             cause: None,
             causes: Vec::new(),
             marked: BTreeSet::new(),

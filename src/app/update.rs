@@ -111,7 +111,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::FocusQueue => state.focus = Panel::Queue,
         Action::Up | Action::Down | Action::Left | Action::Right => select::step(state, action),
         Action::PageUp | Action::PageDown | Action::Home | Action::End => select::step(state, action),
-        Action::Filter => state.overlay = Overlay::Filter,
+        Action::Filter => {
+            state.filter_selected = !state.filter.is_empty();
+            state.overlay = Overlay::Filter;
+        }
         Action::Sort => match state.focus {
             Panel::Locks => state.lock_sort = state.lock_sort.next(),
             _ => state.month_sort = state.month_sort.next(),
@@ -195,12 +198,14 @@ pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let selected = std::mem::take(&mut state.filter_selected);
     match (state.keymap.filter.action_for(&key), key.code) {
         (Some(FilterAction::Apply), _) => state.overlay = Overlay::None,
         (Some(FilterAction::Clear), _) => {
             state.filter.clear();
             state.overlay = Overlay::None;
         }
+        (Some(FilterAction::DeleteChar), _) if selected => state.filter.clear(),
         (Some(FilterAction::DeleteChar), _) => {
             state.filter.pop();
         }
@@ -209,8 +214,12 @@ fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
                 && state.filter.chars().count() < 40 =>
         {
+            if selected {
+                state.filter.clear();
+            }
             state.filter.push(c)
         }
+        // Any other key (an arrow, say) leaves the text as it is, no longer selected.
         _ => {}
     }
     select::clamp(state);

@@ -2,6 +2,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -13,7 +14,11 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.overlay {
         Overlay::Filter => Line::from(vec![
             Span::styled(" filter: ", theme.accent()),
-            Span::raw(format!("{}█", crate::text::sanitize(&state.filter))),
+            Span::styled(
+                crate::text::sanitize(&state.filter),
+                if state.filter_selected { theme.selected() } else { Style::new() },
+            ),
+            Span::raw("█"),
             Span::styled(format!("   {}", hints::filter(&state.keymap)), theme.dim()),
         ]),
         Overlay::Dialog(dialog) => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
