@@ -123,6 +123,10 @@ async fn drain_once(
             let (c, e, p, q): (i64, f64, f64, String) = (r.get(0), r.get(1), r.get(2), r.get(3));
             println!("    {c:>6} calls exec {e:>8.1} ms plan {p:>6.1} ms  {q}");
         }
+        for r in setup.client.query("SELECT relname::text, seq_scan, seq_tup_read, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname IN ('backfill_queue', 'backfill_log') ORDER BY 1", &[]).await.unwrap() {
+            let (t, s, read, i): (String, i64, i64, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            println!("    {t}: {s} sequential scans reading {read} rows, {i} index scans");
+        }
         setup.client.batch_execute("SELECT pg_stat_statements_reset()").await.unwrap();
     }
     let n: i64 = setup.client.query_one("SELECT count(*) FROM backfill_queue", &[]).await.unwrap().get(0);

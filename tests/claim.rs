@@ -591,3 +591,117 @@ async fn a_claim_of_listed_months_takes_only_those() {
     let too_many: Vec<YearMonth> = (0..51).map(|i| YearMonth::new(2000 + i / 12, i % 12 + 1).unwrap()).collect();
     assert!(ClaimParams::for_months(too_many).unwrap_err().contains("at most 50"));
 }
+
+/// The sequential and bitmap scans of `table` in `plan` (EXPLAIN's JSON), and how many of
+/// its rows the plan read other than by key (rows returned and rows filtered out, all loops).
+fn reads(plan: &serde_json::Value, table: &str) -> (Vec<String>, f64) {
+    let mut whole = Vec::new();
+    let mut rows = 0.0;
+    let kind = plan["Node Type"].as_str().unwrap_or_default().to_string();
+    if plan["Relation Name"] == table && kind.ends_with(" Scan") && plan["Index Name"] != "backfill_log_pkey" {
+        let n = |k: &str| plan[k].as_f64().unwrap_or(0.0);
+        rows += (n("Actual Rows") + n("Rows Removed by Filter")) * n("Actual Loops").max(1.0);
+        if matches!(kind.as_str(), "Seq Scan" | "Bitmap Heap Scan") {
+            whole.push(kind);
+        }
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        let (w, r) = reads(child, table);
+        whole.extend(w);
+        rows += r;
+    }
+    (whole, rows)
+}
+
+/// The claim's statements reach rows by key, whatever the statistics: their generic
+/// plans (what a session runs from its sixth claim on), on a table never analyzed (a fresh
+/// database) and on an analyzed one. Written as `id = ANY($1)`, the update-and-enqueue's
+/// generic plan on a fresh database scanned the months table twice and the whole queue
+/// once per claim. The page of candidates reads no more than the claim's years (a generic
+/// plan does not know them: it reads that range and sorts it).
+#[tokio::test]
+async fn the_claims_generic_plans_read_no_table_whole() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    // No autovacuum: the "never analyzed" half must stay so while it runs.
+    s.client
+        .batch_execute(
+            "ALTER TABLE backfill_log SET (autovacuum_enabled = false);
+             ALTER TABLE backfill_queue SET (autovacuum_enabled = false)",
+        )
+        .await
+        .unwrap();
+    common::seed(&mut s, "1900-01", "2066-08").await; // 2,000 months
+    // The newest 1,000 claimed, each with its live message (as in the middle of a drain).
+    s.client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'processing', started_at = now()
+              WHERE id IN (SELECT id FROM backfill_log ORDER BY year DESC, month DESC LIMIT 1000);
+             INSERT INTO backfill_queue (message)
+             SELECT jsonb_build_object('job_id', gen_random_uuid(), 'year', year, 'month', month)
+               FROM backfill_log WHERE status = 'processing'",
+        )
+        .await
+        .unwrap();
+    // A claim of 1950–1974 (300 months, all pending).
+    let rows = s
+        .client
+        .query(
+            "SELECT id, year * 100 + month FROM backfill_log WHERE year BETWEEN 1950 AND 1974
+              ORDER BY year DESC, month DESC LIMIT 10",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = rows.iter().map(|r| r.get::<_, i32>(0).to_string()).collect();
+    let keys: Vec<String> = rows.iter().map(|r| r.get::<_, i32>(1).to_string()).collect();
+    let (ids, keys) = (format!("'{{{}}}'", ids.join(",")), format!("'{{{}}}'", keys.join(",")));
+    // EXECUTE takes no subquery: the messages as a literal.
+    let messages: String = s
+        .client
+        .query_one(
+            "SELECT quote_literal(array_agg(jsonb_build_object('job_id', gen_random_uuid(), 'year', 2000))::text)
+               FROM generate_series(1, 10)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for analyzed in [false, true] {
+        if analyzed {
+            s.client.batch_execute("ANALYZE backfill_log; ANALYZE backfill_queue").await.unwrap();
+        }
+        for (name, sql) in claim::statements() {
+            let (types, args) = match name {
+                "walk_page" => (
+                    "text[], int8, int, int, int, int, int8, int[]",
+                    "'{pending,retry}', 10, 1950, 1974, 1975, 1, 100, NULL".into(),
+                ),
+                "walk_again" => ("text[], int8, int[]", format!("'{{pending,retry}}', 10, {ids}")),
+                "being_claimed" => ("int[]", ids.clone()),
+                "update_and_enqueue" => (
+                    "int[], text[], int[], jsonb[], int[]",
+                    format!("{ids}, '{{pending,retry}}', {ids}, {messages}, {keys}"),
+                ),
+                other => panic!("a claim statement this test does not know: {other}"),
+            };
+            s.client
+                .batch_execute(&format!(
+                    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; PREPARE p ({types}) AS {sql}"
+                ))
+                .await
+                .unwrap();
+            let plan = common::explain_analyze(&s.client, &format!("EXECUTE p({args})")).await;
+            s.client.batch_execute("ROLLBACK; DEALLOCATE p").await.unwrap();
+            let (whole, rows) = reads(&plan, "backfill_log");
+            let (queue_whole, _) = reads(&plan, "backfill_queue");
+            let context = format!("{name} (analyzed: {analyzed}):\n{plan:#}");
+            assert!(queue_whole.is_empty(), "{context}");
+            if name == "walk_page" {
+                assert!(!whole.iter().any(|w| w == "Seq Scan") && rows <= 300.0, "read {rows} rows: {context}");
+            } else {
+                assert!(whole.is_empty() && rows == 0.0, "read {rows} rows not by key: {context}");
+            }
+        }
+    }
+}

@@ -36,6 +36,18 @@ use crate::model::lock_key::YearMonth;
 use open::Open;
 use passes::Month;
 pub use sql::Checks;
+
+/// The claim's statements as sent, by name (tests: their query plans).
+#[cfg(feature = "test-support")]
+pub fn statements() -> [(&'static str, &'static str); 4] {
+    let (page, again) = sql::walks(Checks::ALL);
+    [
+        ("walk_page", page),
+        ("walk_again", again),
+        ("being_claimed", sql::BEING_CLAIMED),
+        ("update_and_enqueue", sql::update_and_enqueue(Checks::ALL)),
+    ]
+}
 use uuid::Uuid;
 
 pub use crate::model::claim::{Candidate, ClaimParams, ClaimReport, Claimed, YearRange, params, report};

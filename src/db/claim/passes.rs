@@ -199,12 +199,14 @@ pub async fn update_and_enqueue(
     then_commit: bool,
 ) -> Result<Sent, DbError> {
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
+    let keys: Vec<i32> = months.iter().map(|m| m.month.year * 100 + m.month.month).collect();
     let sql = sql::update_and_enqueue(checks);
-    let params: [(&(dyn ToSql + Sync), Type); 4] = [
+    let params: [(&(dyn ToSql + Sync), Type); 5] = [
         (&ids, Type::INT4_ARRAY),
         (&statuses, Type::TEXT_ARRAY),
         (&ids, Type::INT4_ARRAY),
         (&messages, Type::JSONB_ARRAY),
+        (&keys, Type::INT4_ARRAY),
     ];
     let what = "mark the months processing and enqueue them";
     let rows = if then_commit {

@@ -86,11 +86,14 @@ macro_rules! page {
     };
 }
 
-/// The months found busy before (`$3` ids), newest first.
+/// The months found busy before (`$3` ids), newest first. Each is read by its key (the
+/// `OFFSET 0` keeps the planner from joining the list to a scan of the whole table, which
+/// a generic plan over a table without statistics did).
 macro_rules! again {
     () => {
-        "SELECT (row_number() OVER (ORDER BY year DESC, month DESC))::int AS i, id, year, month FROM backfill_log
-         WHERE id = ANY($3)"
+        "SELECT (row_number() OVER (ORDER BY b.year DESC, b.month DESC))::int AS i, b.id, b.year, b.month
+         FROM unnest($3::int[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT id, year, month FROM backfill_log WHERE id = t.id OFFSET 0) b"
     };
 }
 
@@ -134,24 +137,31 @@ impl Checks {
 
 /// SPEC §2 steps 4 and 5 for the months locked in a pass, in one statement (after the
 /// walk's, so it sees whatever committed before the locks were taken): the months with
-/// a live message already are held back (`$1` ids); the guarded UPDATE of the others
-/// (`$2` statuses); then one message (`$3` ids, `$4` messages) for each row it really
-/// changed — a month claimed meanwhile gets none. Returns each message's id with its
-/// job id, and (its id in the third column) each month held back.
+/// a live message already are held back (`$1` ids, `$5` their month keys); the guarded
+/// UPDATE of the others (`$2` statuses); then one message (`$3` ids, `$4` messages) for
+/// each row it really changed — a month claimed meanwhile gets none. Returns each
+/// message's id with its job id, and (its id in the third column) each month held back.
+///
+/// Every row is reached by its key, whatever the statistics: the ids are joined from the
+/// list (`unnest`), and each month's live message is looked up in the queue's month index
+/// (`OFFSET 0` keeps it a lookup per month). Written as `id = ANY($1)`, the generic plan
+/// made over a table without statistics (a fresh database) scanned all of `backfill_log`
+/// twice and every queued message once per claim.
 macro_rules! update_and_enqueue {
-    ($live:literal, $only_updated:literal) => {
+    ($live:expr, $only_updated:expr) => {
         concat!(
             "WITH queued AS MATERIALIZED (
-        SELECT b.id FROM backfill_log b WHERE b.id = ANY($1) AND ",
+        SELECT t.id FROM unnest($1::int[], $5::int[]) AS t(id, key) WHERE ",
             $live,
             "),
       updated AS (
         UPDATE backfill_log SET status = 'processing', started_at = now(), completed_at = NULL,
           error_message = NULL, last_retry_at = CASE WHEN status = 'retry' THEN now() ELSE last_retry_at END
-        WHERE id = ANY($1) AND id NOT IN (SELECT id FROM queued) AND status = ANY($2)
+        FROM unnest($1::int[]) AS t(id)
+        WHERE backfill_log.id = t.id AND t.id NOT IN (SELECT id FROM queued) AND status = ANY($2)
           AND (status <> 'failed' OR retry_count < ",
             crate::retry_cap!(),
-            ") RETURNING id),
+            ") RETURNING backfill_log.id),
       sent AS (
         INSERT INTO backfill_queue (message)
         SELECT m.message FROM unnest($3::int[], $4::jsonb[]) WITH ORDINALITY AS m(id, message, i)
@@ -164,10 +174,14 @@ macro_rules! update_and_enqueue {
     };
 }
 
-const UPDATE_AND_ENQUEUE: &str = update_and_enqueue!(
-    "EXISTS (SELECT 1 FROM backfill_queue q WHERE backfill_message_month(q.message) = b.year * 100 + b.month)",
-    "m.id IN (SELECT id FROM updated)"
-);
+/// A live message of the month `t.key`, looked up in the queue's month index.
+macro_rules! live_message_of_key {
+    () => {
+        "EXISTS (SELECT 1 FROM backfill_queue q WHERE backfill_message_month(q.message) = t.key OFFSET 0)"
+    };
+}
+
+const UPDATE_AND_ENQUEUE: &str = update_and_enqueue!(live_message_of_key!(), "m.id IN (SELECT id FROM updated)");
 
 /// The same without the row-count guard: every locked month is enqueued, whatever
 /// the UPDATE changed (the existing scheduler's defect; tests only).
@@ -180,10 +194,8 @@ const UPDATE_AND_ENQUEUE_NO_LIVE_CHECK: &str = update_and_enqueue!("false", "m.i
 
 /// The live-message guard alone (no row-count guard; tests only).
 #[cfg(feature = "test-support")]
-const UPDATE_AND_ENQUEUE_LIVE_CHECK_ONLY: &str = update_and_enqueue!(
-    "EXISTS (SELECT 1 FROM backfill_queue q WHERE backfill_message_month(q.message) = b.year * 100 + b.month)",
-    "m.id NOT IN (SELECT id FROM queued)"
-);
+const UPDATE_AND_ENQUEUE_LIVE_CHECK_ONLY: &str =
+    update_and_enqueue!(live_message_of_key!(), "m.id NOT IN (SELECT id FROM queued)");
 
 /// The update-and-enqueue statement for `checks` (the defective variants exist only for
 /// the tests that prove each check matters).
@@ -207,8 +219,9 @@ pub fn update_and_enqueue(checks: Checks) -> &'static str {
 /// lock on its own transaction id). That is another claimer in the middle of
 /// claiming the month — when it commits, the month is taken, so waiting for its
 /// lock is pointless. Reads the rows without locking them.
-pub const BEING_CLAIMED: &str = "SELECT b.id FROM backfill_log b
-    WHERE b.id = ANY($1) AND b.xmax <> '0'::xid
+pub const BEING_CLAIMED: &str = "SELECT b.id FROM unnest($1::int[]) AS t(id)
+    CROSS JOIN LATERAL (SELECT id, xmax FROM backfill_log WHERE id = t.id OFFSET 0) b
+    WHERE b.xmax <> '0'::xid
       AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.granted
                     AND l.transactionid = b.xmax)";
 
