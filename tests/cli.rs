@@ -138,6 +138,13 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     let stuck: Vec<&serde_json::Value> =
         locks.as_array().unwrap().iter().filter(|l| !l["problems"].as_array().unwrap().is_empty()).collect();
     assert_eq!(stuck.len(), 1, "{locks}");
+    // The text table: the console's columns (present::locks), the leaked holder's row
+    // saying why it is stuck in the console's words.
+    let text = run(&db.url, &["--config", &cfg, "locks"]).stdout;
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.starts_with("MONTH    PID    APPLICATION") && header.ends_with("WHY STUCK"), "{text}");
+    let leaked = text.lines().find(|l| l.starts_with("2024-02") && l.contains(&pid)).unwrap_or_default();
+    assert!(leaked.ends_with("LEAKED: month pending"), "{text}");
     let r = run(&db.url, &["--config", &cfg, "release", "--stuck", "--yes", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let report = json(&r);

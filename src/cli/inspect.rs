@@ -112,7 +112,7 @@ pub async fn snapshot(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     }
     outln!("advisory locks: {}", doc.locks.len());
     if !doc.locks.is_empty() {
-        out!("{}", render::lock_table(&doc.locks));
+        out!("{}", render::lock_table(&snap, &a));
     }
     outln!("status: {}", a.overall.word());
     print_verdicts(&a);
@@ -137,7 +137,7 @@ pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     } else if views.is_empty() {
         outln!("no advisory locks are held or awaited");
     } else {
-        out!("{}", render::lock_table(&views));
+        out!("{}", render::lock_table(&snap, &a));
     }
     Ok(0)
 }

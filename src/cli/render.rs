@@ -5,10 +5,9 @@ use super::output::outln;
 use serde::Serialize;
 
 use crate::db::lock_key::{LockClass, YearMonth};
-use crate::duration_text::format as dur;
 use crate::model::time::since;
 use crate::model::{Assessment, HoldEstimate, LockProblem, Snapshot};
-use crate::present;
+use crate::present::locks;
 use crate::text::clip;
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -79,34 +78,30 @@ pub fn lock_views(snapshot: &Snapshot, assessment: &Assessment) -> Vec<LockView>
         .collect()
 }
 
-pub fn lock_table(views: &[LockView]) -> String {
-    let mut out = format!(
-        "{:<9} {:>7} {:<18} {:<10} {:<21} {:<13} {:>7} {:>14} {:>4}  {}\n",
-        "MONTH", "PID", "APPLICATION", "USER", "CLIENT", "STATE", "IDLE", "HELD ≥", "WAIT", "STUCK"
-    );
-    for v in views {
-        let month = present::lock_month(v.month, v.granted);
-        let hold = v.hold.map(|h| {
-            let basis = match h.basis {
-                crate::model::HoldBasis::Observed => "obs",
-                crate::model::HoldBasis::IdleSince => "idle",
-            };
-            format!("{} ({basis})", dur(h.at_least))
-        });
-        let stuck = present::lock_why(v.granted, &v.blocking_pids, &v.problems);
-        out.push_str(&format!(
-            "{:<9} {:>7} {:<18} {:<10} {:<21} {:<13} {:>7} {:>14} {:>4}  {}\n",
-            month,
-            v.pid.map_or("-".into(), |p| p.to_string()),
-            clip(v.application.as_deref().unwrap_or("-"), 18),
-            clip(v.user.as_deref().unwrap_or("-"), 10),
-            clip(v.client.as_deref().unwrap_or("-"), 21),
-            clip(v.state.as_deref().unwrap_or("-"), 13),
-            v.idle_secs.map_or("-".into(), |s| dur(std::time::Duration::from_secs(s))),
-            hold.unwrap_or_else(|| "-".into()),
-            v.waiters,
-            stuck
-        ));
+/// The lock table as text: the console's columns and cells (`present::locks`), each
+/// column as wide as the console draws it when there is room (the last one whole),
+/// headers in capitals.
+pub fn lock_table(snapshot: &Snapshot, assessment: &Assessment) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let line = |cells: &[String]| {
+        let parts: Vec<String> = locks::COLUMNS
+            .iter()
+            .zip(cells)
+            .map(|(column, text)| match usize::from(column.width) {
+                0 => clip(text, 500),
+                width => {
+                    let text = clip(text, width);
+                    let pad = width.saturating_sub(text.width());
+                    format!("{text}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        format!("{}\n", parts.join(" ").trim_end())
+    };
+    let headers: Vec<String> = locks::COLUMNS.iter().map(|c| c.header.to_uppercase()).collect();
+    let mut out = line(&headers);
+    for (lock, verdict) in snapshot.locks.iter().zip(&assessment.locks) {
+        out.push_str(&line(&locks::cells(lock, verdict, snapshot, &assessment.poolers)));
     }
     out
 }

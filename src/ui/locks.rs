@@ -9,114 +9,43 @@ use ratatui::widgets::Cell;
 use super::table::{Column, DataTable, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
-use crate::duration_text::format as dur;
-use crate::model::stuck::LockVerdict;
-use crate::model::time::since;
-use crate::model::{HoldBasis, LockRow, Snapshot};
-use crate::present;
+use crate::present::locks;
 use crate::text::clip;
 use unicode_width::UnicodeWidthStr;
 
-/// One lock row and what the columns need to draw it.
-struct LockLine<'s> {
-    lock: &'s LockRow,
-    verdict: &'s LockVerdict,
-    snap: &'s Snapshot,
-    poolers: &'s [String],
-    /// Why it is stuck (or what it waits on), worded once: the column and its width need it.
-    why: String,
+/// One lock row: its cells (`present::locks`, shared with the CLI) and how its
+/// "why stuck" is drawn.
+struct LockLine {
+    cells: [String; locks::COUNT],
     why_style: Style,
 }
 
-fn text(value: Option<&String>, width: usize) -> Cell<'static> {
-    Cell::from(clip(value.map_or("-", |v| v.as_str()), width))
+/// The cell of column `$i`, clipped to its width.
+macro_rules! clipped {
+    ($i:expr) => {
+        |r: &LockLine, w: usize| Cell::from(clip(&r.cells[$i], w))
+    };
 }
 
-/// The lock table's columns, in order. When space is short the client goes first, then
-/// the user, the application, the state, the idle time, the waiter count and the hold;
-/// the month, the pid and the stuck reason stay whole.
-fn columns<'s>() -> [Column<LockLine<'s>>; 10] {
-    [
-        Column {
-            header: "Month",
-            width: 8,
-            min: 8,
-            give_way: 0,
-            cell: |r, _| Cell::from(present::lock_month(r.lock.month(), r.lock.granted)),
-        },
-        Column {
-            header: "Pid",
-            width: 6,
-            min: 6,
-            give_way: 0,
-            cell: |r, _| Cell::from(r.lock.pid.map_or("-".into(), |p| p.to_string())),
-        },
-        Column {
-            header: "Application",
-            width: 16,
-            min: 10,
-            give_way: 4,
-            cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.application_name.as_ref()), w),
-        },
-        Column {
-            header: "User",
-            width: 12,
-            min: 8,
-            give_way: 5,
-            cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.usename.as_ref()), w),
-        },
-        Column {
-            header: "Client",
-            width: 21,
-            min: 12,
-            give_way: 6,
-            cell: |r, w| Cell::from(clip(&r.lock.holder.as_ref().map_or("-".into(), |h| h.client_via(r.poolers)), w)),
-        },
-        Column {
-            header: "State",
-            width: 13,
-            min: 6,
-            give_way: 3,
-            cell: |r, w| text(r.lock.holder.as_ref().and_then(|h| h.state.as_ref()), w),
-        },
-        Column {
-            header: "Idle",
-            width: 6,
-            min: 6,
-            give_way: 2,
-            cell: |r, _| {
-                let idle = r.lock.holder.as_ref().filter(|h| h.is_idle()).and_then(|h| h.state_change);
-                Cell::from(idle.map_or(String::new(), |c| dur(since(c, r.snap.taken_at))))
-            },
-        },
-        Column {
-            header: "Held",
-            width: 8,
-            min: 8,
-            give_way: 1,
-            // A lower bound; "obs" marks one observed across refreshes (else: idle since).
-            cell: |r, _| {
-                Cell::from(r.verdict.hold.map_or(String::new(), |h| {
-                    let basis = if h.basis == HoldBasis::Observed { " obs" } else { "" };
-                    format!("≥{}{basis}", dur(h.at_least))
-                }))
-            },
-        },
-        Column {
-            header: "W",
-            width: 1,
-            min: 1,
-            give_way: 2,
-            cell: |r, _| Cell::from(r.snap.waiters_of(r.lock).to_string()),
-        },
-        Column {
-            header: "Why stuck",
-            width: 0,
-            min: 0,
-            give_way: 0,
-            cell: |r, _| Cell::from(Span::styled(r.why.clone(), r.why_style)),
-        },
-    ]
+/// The lock table's columns: `present::locks::COLUMNS` (headers, widths, who gives way),
+/// each drawing its cell; "why stuck" highlighted when the lock is stuck.
+fn columns() -> [Column<LockLine>; locks::COUNT] {
+    let cell: [fn(&LockLine, usize) -> Cell<'static>; locks::COUNT] = [
+        clipped!(0),
+        clipped!(1),
+        clipped!(2),
+        clipped!(3),
+        clipped!(4),
+        clipped!(5),
+        clipped!(6),
+        clipped!(7),
+        clipped!(8),
+        |r, _| Cell::from(Span::styled(r.cells[locks::WHY].clone(), r.why_style)),
+    ];
+    std::array::from_fn(|i| {
+        let c = locks::COLUMNS[i];
+        Column { header: c.header, width: c.width, min: c.min, give_way: c.give_way, cell: cell[i] }
+    })
 }
 
 pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -132,12 +61,11 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|&i| {
             let (lock, verdict) = (&snap.locks[i], &assessment.locks[i]);
             let why_style = if verdict.is_stuck() { theme.stuck() } else { Style::new() };
-            let why = present::lock_why(lock.granted, &lock.blocking_pids, &verdict.problems);
-            let row = LockLine { lock, verdict, snap, poolers: &state.thresholds.poolers, why, why_style };
-            (row, if lock.month().is_none() { theme.dim() } else { Style::new() })
+            let cells = locks::cells(lock, verdict, snap, &state.thresholds.poolers);
+            (LockLine { cells, why_style }, if lock.month().is_none() { theme.dim() } else { Style::new() })
         })
         .collect::<Vec<_>>();
-    let fill_need = rows.iter().map(|(r, _)| r.why.width()).max().unwrap_or(0);
+    let fill_need = rows.iter().map(|(r, _)| r.cells[locks::WHY].width()).max().unwrap_or(0);
     let columns = columns();
     DataTable {
         title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
