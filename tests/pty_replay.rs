@@ -34,7 +34,8 @@ async fn a_recorded_release_replays_before_and_after() {
         let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             let text = std::fs::read_to_string(&rec).unwrap();
-            let after = text.split("\"outcome\"").nth(1).unwrap_or("");
+            // After the outcome entry's line (its result has "outcome" fields of its own).
+            let after = text.lines().skip_while(|l| !l.contains("\"outcome\":{\"title\"")).skip(1).collect::<String>();
             if after.contains("\"delta\"") || after.contains("\"snapshot\"") {
                 break;
             }
@@ -56,6 +57,15 @@ async fn a_recorded_release_replays_before_and_after() {
     assert!(recorded.contains("query text not recorded"), "the holder's query says why it is missing");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    // The action is recorded as data too: the request the operator confirmed and what came
+    // of it, not only the dialog's words.
+    let entries: Vec<serde_json::Value> = recorded.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let requested = entries.iter().find_map(|e| e.get("requested")).expect("a requested entry");
+    let job = &requested["job"]["release"];
+    assert_eq!(job["target"]["pid"].to_string(), holder_pid, "{requested}");
+    assert_eq!(job["target"]["month"], serde_json::json!({ "year": 2024, "month": 3 }), "{requested}");
+    let outcome = entries.iter().find_map(|e| e.get("outcome")).expect("an outcome entry");
+    assert_eq!(outcome["result"]["release"]["outcome"]["outcome"], "done", "{outcome}");
 
     let audit_rows = "SELECT count(*) FROM backfill_console_audit";
     let audited = common::count(&admin.client, audit_rows).await;

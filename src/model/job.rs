@@ -14,7 +14,9 @@ use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
 
 /// An action for the database, run once by the job task (never repeated on reconnect).
-#[derive(Debug, Clone, PartialEq)]
+/// Recorded as it was asked (`recording::What::Requested`), externally tagged: `{"claim": {…}}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Job {
     Claim(ClaimParams),
     /// A claim of listed months planned: the same routine as a dry run (nothing changed).
@@ -52,7 +54,7 @@ impl Job {
 }
 
 /// A reset of stuck months as the console asks for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ResetJob {
     pub older_than: Duration,
     /// The months chosen, as the snapshot taken at `taken_at` showed them (the plan says
@@ -63,7 +65,7 @@ pub struct ResetJob {
 }
 
 /// A redrive as the console asks for it (no rate: its chunks back to back).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RedriveJob {
     /// What to redrive: a plan resolves a reason (or all) to ids; the confirmed job
     /// takes exactly the ids the plan weighed.
@@ -79,7 +81,7 @@ pub struct RedriveJob {
 }
 
 /// A retry as the console asks for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RetryJob {
     pub months: Vec<YearMonth>,
     pub reset_count: bool,
@@ -88,7 +90,9 @@ pub struct RetryJob {
     pub selection: String,
 }
 
-#[derive(Debug, Clone)]
+/// Recorded as it came back (`recording::What::Outcome`), externally tagged.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum JobResult {
     Claim(ClaimReport),
     /// A claim of listed months planned (a dry run), for its dialog.

@@ -30,10 +30,22 @@ pub enum What {
     Snapshot(Box<Snapshot>),
     /// What changed since the snapshot before.
     Delta(Box<Delta>),
-    /// The operator confirmed an action (what the dialog said would be done).
-    Requested { title: String },
-    /// An action's outcome, in the words the console showed.
-    Outcome { title: String, lines: Vec<String>, ok: bool },
+    /// The operator confirmed an action: what the dialog said would be done, and the
+    /// request itself as data (`model::job::Job`; absent in files written before it was).
+    Requested {
+        title: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job: Option<serde_json::Value>,
+    },
+    /// An action's outcome, in the words the console showed, and as data
+    /// (`model::job::JobResult`; absent in files written before it was).
+    Outcome {
+        title: String,
+        lines: Vec<String>,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<serde_json::Value>,
+    },
     /// The console (re)connected to this server version.
     Connected { server_version: String },
     /// The link to the database went down (the console keeps the last data, marked stale,

@@ -90,3 +90,20 @@ fn the_mode_is_written_as_a_word_and_any_other_word_reads_as_the_console() {
     assert_eq!(serde_json::from_str::<Mode>("\"console\"").unwrap(), Mode::Console);
     assert_eq!(serde_json::from_str::<Mode>("\"wall\"").unwrap(), Mode::Console);
 }
+
+#[test]
+fn an_action_is_recorded_as_data_and_older_files_still_read() {
+    use crate::model::claim::ClaimParams;
+    use crate::model::job::Job;
+    let job = serde_json::to_value(Job::Claim(ClaimParams::default())).unwrap();
+    assert_eq!(job["claim"]["batch_size"], 10, "{job}");
+    let entry = Entry { t: t(1), what: What::Requested { title: "Run the claim routine".into(), job: Some(job) } };
+    let line = serde_json::to_string(&entry).unwrap();
+    assert_eq!(serde_json::from_str::<Entry>(&line).unwrap(), entry);
+    // Written before the request was recorded as data: read, without it.
+    let old = r#"{"t":"2026-11-01T00:00:00Z","requested":{"title":"Claim"}}"#;
+    assert_eq!(serde_json::from_str::<Entry>(old).unwrap().what, What::Requested { title: "Claim".into(), job: None });
+    let old = r#"{"t":"2026-11-01T00:00:00Z","outcome":{"title":"Claim","lines":["done"],"ok":true}}"#;
+    let what = serde_json::from_str::<Entry>(old).unwrap().what;
+    assert_eq!(what, What::Outcome { title: "Claim".into(), lines: vec!["done".into()], ok: true, result: None });
+}

@@ -199,11 +199,11 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
                     action(format!("link lost: {error}"));
                     continue;
                 }
-                What::Requested { title } => {
+                What::Requested { title, .. } => {
                     action(format!("confirmed: {title}"));
                     continue;
                 }
-                What::Outcome { title, lines, ok } => {
+                What::Outcome { title, lines, ok, .. } => {
                     let first = lines.first().cloned().unwrap_or_default();
                     action(format!("{title} {}: {first}", if ok { "done" } else { "FAILED" }));
                     continue;

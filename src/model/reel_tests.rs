@@ -42,9 +42,10 @@ fn recording(frames: i64) -> Vec<Entry> {
     for i in 1..frames {
         entries.push(Entry { t: t(i), what: What::Delta(Box::new(delta(&snapshot(i - 1), &snapshot(i)))) });
         if i == 4 {
-            entries.push(Entry { t: t(i), what: What::Requested { title: "Claim".into() } });
+            entries.push(Entry { t: t(i), what: What::Requested { title: "Claim".into(), job: None } });
             let lines = vec!["claimed 1".into()];
-            entries.push(Entry { t: t(i), what: What::Outcome { title: "Claim".into(), lines, ok: true } });
+            entries
+                .push(Entry { t: t(i), what: What::Outcome { title: "Claim".into(), lines, ok: true, result: None } });
         }
     }
     entries
@@ -130,9 +131,10 @@ fn an_outage_and_a_stop_are_on_the_time_line() {
 #[test]
 fn a_last_line_cut_in_the_middle_of_a_character_is_left_out_and_said() {
     let mut data = bytes(&recording(5));
-    let cut = serde_json::to_string(&Entry { t: t(5), what: What::Requested { title: "Réinitialiser".into() } })
-        .unwrap()
-        .into_bytes();
+    let cut =
+        serde_json::to_string(&Entry { t: t(5), what: What::Requested { title: "Réinitialiser".into(), job: None } })
+            .unwrap()
+            .into_bytes();
     let at = cut.iter().position(|b| *b == 0xC3).unwrap() + 1; // inside the two bytes of 'é'
     data.extend_from_slice(&cut[..at]);
     let reel = open(data).unwrap();

@@ -144,11 +144,14 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             },
             Some(event) = db_rx.recv() => {
                 dirty = true;
-                let job_done = matches!(event, app::DbEvent::JobDone(_));
+                let job_done = match &event {
+                    app::DbEvent::JobDone(result) => Some(serde_json::to_value(result).ok()),
+                    _ => None,
+                };
                 record_link(recorder.as_mut(), &state, &event);
                 let effects = app::update(&mut state, Msg::Db(event));
-                if job_done {
-                    record_outcome(recorder.as_mut(), &state);
+                if let Some(result) = job_done {
+                    record_outcome(recorder.as_mut(), &state, result);
                 }
                 effects
             }
@@ -237,19 +240,21 @@ fn record_link(recorder: Option<&mut recorder::Recorder>, state: &State, event: 
 
 /// The operator confirmed an action (a dialog's go-ahead that started a job, not a plan).
 fn record_request(recorder: Option<&mut recorder::Recorder>, confirming: Option<String>, effects: &[Effect]) {
-    if let (Some(r), Some(title)) = (recorder, confirming)
-        && effects.iter().any(|e| matches!(e, Effect::Run(job) if !job.is_plan()))
-    {
-        r.record(What::Requested { title });
+    let job = effects.iter().find_map(|e| match e {
+        Effect::Run(job) if !job.is_plan() => Some(job),
+        _ => None,
+    });
+    if let (Some(r), Some(title), Some(job)) = (recorder, confirming, job) {
+        r.record(What::Requested { title, job: serde_json::to_value(job).ok() });
     }
 }
 
-/// An action's outcome as the console showed it.
-fn record_outcome(recorder: Option<&mut recorder::Recorder>, state: &State) {
+/// An action's outcome as the console showed it, and as it came back (`result`).
+fn record_outcome(recorder: Option<&mut recorder::Recorder>, state: &State, result: Option<serde_json::Value>) {
     if let (Some(r), app::Overlay::Dialog(app::dialog::Dialog::Result { title, lines, ok })) =
         (recorder, &state.overlay)
     {
-        r.record(What::Outcome { title: title.clone(), lines: lines.clone(), ok: *ok });
+        r.record(What::Outcome { title: title.clone(), lines: lines.clone(), ok: *ok, result });
     }
 }
 

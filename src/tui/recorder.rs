@@ -185,12 +185,15 @@ impl Writer {
                 self.last = None;
                 What::Gap { dropped }
             }
-            What::Outcome { title, lines, ok } => What::Outcome {
+            What::Outcome { title, lines, ok, result } => What::Outcome {
                 title: crate::redact::secrets(&title),
                 lines: lines.iter().map(|l| crate::redact::secrets(l)).collect(),
                 ok,
+                result: result.map(redact_strings),
             },
-            What::Requested { title } => What::Requested { title: crate::redact::secrets(&title) },
+            What::Requested { title, job } => {
+                What::Requested { title: crate::redact::secrets(&title), job: job.map(redact_strings) }
+            }
             other => other,
         };
         self.line(&Entry { t: entry.t, what })?;
@@ -230,5 +233,31 @@ impl Writer {
         self.base = self.written;
         self.has_base = self.last.is_some();
         Ok(())
+    }
+}
+
+/// Every string in `value` with its secrets taken out (an error text, a selection).
+fn redact_strings(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => Value::String(crate::redact::secrets(&text)),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_strings).collect()),
+        Value::Object(fields) => Value::Object(fields.into_iter().map(|(k, v)| (k, redact_strings(v))).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_are_taken_out_of_every_string_of_a_recorded_request() {
+        let job = serde_json::json!({
+            "failed": { "job": "Claim", "error": "connect failed: password=hunter2", "kind": "link_lost" },
+            "lines": ["ok", "ALTER ROLE x PASSWORD 'hunter2'"],
+            "count": 3
+        });
+        let clean = super::redact_strings(job).to_string();
+        assert!(!clean.contains("hunter2"), "{clean}");
+        assert!(clean.contains("password=***") && clean.contains("\"count\":3"), "{clean}");
     }
 }
