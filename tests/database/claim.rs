@@ -1,0 +1,707 @@
+//! The claim routine, stepped by hand on real connections (SPEC §2).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common;
+
+use std::time::Duration;
+
+use backfill_console::db::claim::{self, Checks, ClaimParams, Step, YearRange};
+use backfill_console::db::lock_key::YearMonth;
+use common::gate::gate;
+use futures_util::FutureExt;
+
+fn ym(year: i32, month: i32) -> YearMonth {
+    YearMonth::new(year, month).unwrap()
+}
+
+fn params(batch: i64) -> ClaimParams {
+    ClaimParams {
+        batch_size: batch,
+        years: YearRange { from: 2000, to: 2024 },
+        lock_wait: Duration::from_millis(300),
+        ..ClaimParams::default()
+    }
+}
+
+const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
+
+/// B has taken the month's lock; before B's UPDATE runs, a scheduler that does
+/// not take the month lock claims it: marks it processing, enqueues, commits.
+/// With the walk's second look switched off (it row-locks the month and would
+/// block that scheduler, see below), B's guarded UPDATE changes 0 rows.
+/// Returns the queue's message count.
+async fn claimed_between_lock_and_update(row_count: bool, live_message: bool) -> (i64, claim::ClaimReport) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let checks = Checks { recheck_after_lock: false, row_count, live_message };
+    let task_b = tokio::spawn(async move { claim::claim_weakened(&mut b, &params(10), Some(&gate_b), checks).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Locked(ym(2024, 1))).await;
+    admin.client.batch_execute(CLAIM_WITHOUT_THE_LOCK).await.unwrap();
+    ctl_b.go();
+    for step in [Step::Updated(ym(2024, 1)), Step::BeforeCommit] {
+        ctl_b.expect(step).await;
+        ctl_b.go();
+    }
+    let report_b = task_b.await.unwrap().unwrap();
+    (common::count(&admin.client, MESSAGES).await, report_b)
+}
+
+const CLAIM_WITHOUT_THE_LOCK: &str =
+    "UPDATE backfill_log SET status = 'processing', started_at = now() WHERE year = 2024 AND month = 1;
+     INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 1}');";
+
+#[tokio::test]
+async fn the_row_count_guard_alone_sends_no_second_message() {
+    let (messages, b) = claimed_between_lock_and_update(true, false).await;
+    assert!(b.claimed.is_empty());
+    assert_eq!(b.skipped_raced, [ym(2024, 1)]);
+    assert_eq!(messages, 1);
+}
+
+#[tokio::test]
+async fn without_either_guard_the_claim_sends_a_duplicate() {
+    // The existing scheduler's defect, which the test above guards against.
+    let (messages, b) = claimed_between_lock_and_update(false, false).await;
+    assert_eq!(b.claimed.len(), 1, "the defective variant enqueues a month it did not update");
+    assert_eq!(messages, 2);
+}
+
+#[tokio::test]
+async fn the_live_message_guard_alone_sends_no_second_message() {
+    let (messages, b) = claimed_between_lock_and_update(false, true).await;
+    assert!(b.claimed.is_empty());
+    assert_eq!(b.skipped_queued, [ym(2024, 1)]);
+    assert_eq!(messages, 1);
+}
+
+/// 2024-01 and 2024-02 pending, and a live message of 2024-02 already in the queue.
+async fn february_already_queued() -> (common::TestDb, common::Session) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    admin
+        .client
+        .batch_execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')")
+        .await
+        .unwrap();
+    (db, admin)
+}
+
+/// A month `pending` again whose message is still queued (a reset by hand, the old
+/// scheduler's leftover): claiming it — listed or not — would put a second live message
+/// on the queue. It is held back and said so; the defective variant (no live-message
+/// guard) sends the duplicate.
+#[tokio::test]
+async fn a_month_with_a_live_message_is_never_claimed_again() {
+    for (guarded, months) in [(true, Some("2024-02")), (true, None), (false, Some("2024-02"))] {
+        let (db, admin) = february_already_queued().await;
+        let mut s = db.session().await;
+        let p = match months {
+            Some(list) => ClaimParams::for_months(vec![YearMonth::parse(list).unwrap()]).unwrap(),
+            None => params(10),
+        };
+        let checks = Checks { live_message: guarded, ..Checks::ALL };
+        let report = claim::claim_weakened(&mut s, &p, None, checks).await.unwrap();
+        let february = common::count(
+            &admin.client,
+            "SELECT count(*) FROM backfill_queue WHERE backfill_message_month(message) = 202402",
+        )
+        .await;
+        if guarded {
+            assert_eq!(report.skipped_queued, [ym(2024, 2)], "{months:?}");
+            assert_eq!(february, 1, "{months:?}: one live message, still");
+            assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
+        } else {
+            assert_eq!(february, 2, "without the guard the month gets a second live message");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Locked(ym(2024, 1))).await;
+    let err = admin
+        .client
+        .batch_execute(&format!("BEGIN; SET LOCAL lock_timeout = '300ms'; {CLAIM_WITHOUT_THE_LOCK} COMMIT;"))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:?}").contains("lock timeout"), "{err:?}");
+    admin.client.batch_execute("ROLLBACK").await.unwrap();
+    ctl_b.release_all();
+    let report_b = task_b.await.unwrap().unwrap();
+    assert_eq!(report_b.claimed.len(), 1);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
+/// The existing fleet's scheduler holds the month's (session) lock and has not
+/// touched the row yet; our claim's batch is short, so it waits; the scheduler
+/// then claims the month, commits and unlocks; our retry sees the month claimed
+/// and leaves it without ever taking its lock.
+#[tokio::test]
+async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let fleet = db.session().await;
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
+    ctl_b.expect(Step::Walked).await;
+    ctl_b.go();
+    ctl_b.expect(Step::Retry).await; // B found it busy and is about to try again
+    fleet.client.batch_execute(&format!("{CLAIM_WITHOUT_THE_LOCK} SELECT pg_advisory_unlock(202401);")).await.unwrap();
+    ctl_b.go();
+    ctl_b.expect(Step::Walked).await; // the retry walk: no Locked step follows
+    ctl_b.go();
+    ctl_b.expect(Step::BeforeCommit).await;
+    ctl_b.go();
+    let report_b = task_b.await.unwrap().unwrap();
+    assert!(report_b.claimed.is_empty() && report_b.skipped_locked.is_empty());
+    assert_eq!(report_b.skipped_raced, [ym(2024, 1)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
+/// Another claimer is in the middle of claiming the month (its transaction has
+/// changed the row): waiting for its lock is pointless, so a short batch does
+/// not wait for it.
+#[tokio::test]
+async fn a_month_another_transaction_is_claiming_is_not_waited_for() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let (mut a, mut b) = (db.session().await, db.session().await);
+    let (gate_a, mut ctl_a) = gate();
+    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(10), None, &gate_a).await });
+    for step in [Step::Walked, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1))] {
+        ctl_a.expect(step).await;
+        ctl_a.go();
+    }
+    ctl_a.expect(Step::BeforeCommit).await; // A has updated 2024-01, uncommitted
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
+    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
+        .await
+        .expect("B waited for a month A is claiming")
+        .unwrap();
+    assert!(report_b.claimed.is_empty());
+    assert_eq!(report_b.skipped_locked, [ym(2024, 1)]);
+    ctl_a.release_all();
+    assert_eq!(task_a.await.unwrap().unwrap().claimed.len(), 1);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
+#[tokio::test]
+async fn a_walk_never_locks_a_month_past_the_last_one_it_needs() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-06").await;
+    let fleet = db.session().await;
+    fleet.client.execute("SELECT pg_advisory_lock(202405::bigint)", &[]).await.unwrap();
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let (g, mut ctl) = gate();
+    let task = tokio::spawn(async move { claim::claim_observed(&mut claimer, &params(2), None, &g).await });
+    ctl.expect(Step::Walked).await;
+    // 06 taken, 05 busy (the fleet), 04 taken: the walk stopped there.
+    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202404, 202406]);
+    ctl.release_all();
+    let report = task.await.unwrap().unwrap();
+    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [6, 4]);
+    assert_eq!(report.skipped_locked, [ym(2024, 5)]);
+}
+
+#[tokio::test]
+async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-04").await;
+    let (mut a, mut b) = (db.session().await, db.session().await);
+    let (gate_a, mut ctl_a) = gate();
+    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(2), None, &gate_a).await });
+    ctl_a.expect(Step::Walked).await;
+    ctl_a.go();
+    for step in [Step::Locked(ym(2024, 4)), Step::Locked(ym(2024, 3)), Step::Updated(ym(2024, 4))] {
+        ctl_a.expect(step).await;
+        ctl_a.go();
+    }
+    ctl_a.expect(Step::Updated(ym(2024, 3))).await; // A holds 04 and 03, uncommitted
+    // B wants 2 as well, with the full 10 s lock wait: it takes 02 and 01 at once.
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(2) };
+    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
+        .await
+        .expect("B waited on A's months although free ones were left")
+        .unwrap();
+    let claimed: Vec<i32> = report_b.claimed.iter().map(|c| c.month).collect();
+    assert_eq!(claimed, [2, 1]);
+    assert_eq!(report_b.skipped_locked, [ym(2024, 4), ym(2024, 3)]);
+    ctl_a.release_all();
+    let report_a = task_a.await.unwrap().unwrap();
+    assert_eq!(report_a.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [4, 3]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 4);
+}
+
+/// Every insert into the queue fails ("queue is broken"): an error after the month locks.
+async fn break_the_queue(admin: &common::Session) {
+    admin
+        .client
+        .batch_execute(
+            "CREATE FUNCTION fail_enqueue() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'queue is broken'; END $$;
+             CREATE TRIGGER fail_enqueue BEFORE INSERT ON backfill_queue FOR EACH ROW EXECUTE FUNCTION fail_enqueue();",
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_error_after_the_lock_rolls_back_and_releases_it() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    break_the_queue(&admin).await;
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let (g, mut ctl) = gate();
+    let task = tokio::spawn(async move {
+        let result = claim::claim_observed(&mut claimer, &params(10), Some(&common::actor()), &g).await;
+        (result, claimer)
+    });
+    ctl.expect(Step::Walked).await;
+    ctl.go();
+    // One lock pass takes both months' locks; the steps then come month by month.
+    ctl.expect(Step::Locked(ym(2024, 2))).await;
+    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202401, 202402], "the locks are really taken");
+    ctl.release_all();
+    let (result, claimer) = task.await.unwrap();
+    let err = result.unwrap_err().to_string();
+    assert!(err.contains("queue is broken"), "{err}");
+    // Same session, still open: no lock, no transaction, nothing changed.
+    claimer.client.simple_query("SELECT 1").await.unwrap();
+    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
+    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
+    let failed = common::count(
+        &admin.client,
+        "SELECT count(*) FROM backfill_console_audit WHERE action = 'claim' AND outcome LIKE 'failed:%queue is broken%'",
+    )
+    .await;
+    assert_eq!(failed, 1, "the failure is audited");
+}
+
+#[tokio::test]
+async fn a_claim_dropped_half_way_leaves_no_lock_and_no_half_state() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    // The existing fleet holds 2024-01 the way it does: a session lock.
+    let fleet = db.session().await;
+    fleet.client.execute("SELECT pg_advisory_lock(202401::bigint)", &[]).await.unwrap();
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
+    // 2024-02 is claimed and enqueued, then the claim waits for 2024-01's lock...
+    let outcome = tokio::time::timeout(Duration::from_millis(800), claim::claim(&mut claimer, &p, None)).await;
+    assert!(outcome.is_err(), "the claim was still waiting, and is dropped here");
+    // ...and is dropped. The same session goes on without the lock or the writes.
+    claimer.client.simple_query("SELECT 1").await.unwrap();
+    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
+    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
+    let state: String =
+        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
+    assert_eq!(state, "idle", "no transaction left open");
+    // The fleet's lock is untouched.
+    assert_eq!(common::month_locks_of(&admin.client, fleet.backend_pid).await, [202401]);
+}
+
+#[tokio::test]
+async fn a_panic_inside_the_claim_rolls_back_on_the_same_session() {
+    struct PanicAt;
+    impl claim::StepObserver for PanicAt {
+        fn at(&self, step: Step) -> claim::steps::StepFuture<'_> {
+            Box::pin(async move {
+                if step == Step::Updated(ym(2024, 1)) {
+                    panic!("injected panic after the update");
+                }
+            })
+        }
+    }
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let p = params(10);
+    let result =
+        std::panic::AssertUnwindSafe(claim::claim_observed(&mut claimer, &p, None, &PanicAt)).catch_unwind().await;
+    assert!(result.is_err(), "the panic propagated");
+    claimer.client.simple_query("SELECT 1").await.unwrap();
+    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
+    assert_eq!(common::status_of(&admin.client, 2024, 1).await, "pending");
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
+}
+
+#[tokio::test]
+async fn a_failed_commit_rolls_back_status_and_message_together() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    // A deferred constraint fails at COMMIT, after everything else succeeded.
+    admin
+        .client
+        .batch_execute(
+            "CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$;
+             CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON backfill_queue
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit();",
+        )
+        .await
+        .unwrap();
+    // With an audit row (its insert and the COMMIT go together), and without (the fleet's
+    // way: a full batch's update and the COMMIT go together).
+    for actor in [Some(common::actor()), None] {
+        let mut claimer = db.session().await;
+        let err = claim::claim(&mut claimer, &params(3), actor.as_ref()).await.unwrap_err();
+        assert!(err.to_string().contains("commit refused"), "{err}");
+        for month in 1..=3 {
+            assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
+        }
+        assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
+        // The server sends a failed COMMIT's error before it has finished the rollback;
+        // once the session answers again, no lock is left.
+        claimer.client.simple_query("SELECT 1").await.unwrap();
+        assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
+    }
+}
+
+/// A full batch sends its update with the COMMIT behind it, in one round trip: when the
+/// update fails, that COMMIT only ends the failed transaction — nothing is written, no
+/// lock is left, and the session is idle, ready for the next claim.
+#[tokio::test]
+async fn a_failed_update_sent_with_its_commit_leaves_nothing_behind() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-02").await;
+    break_the_queue(&admin).await;
+    let mut claimer = db.session().await;
+    let pid = claimer.backend_pid;
+    let err = claim::claim(&mut claimer, &params(2), None).await.unwrap_err();
+    assert!(err.to_string().contains("queue is broken"), "{err}");
+    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
+    for month in 1..=2 {
+        assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
+    }
+    let state: String =
+        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
+    assert_eq!(state, "idle", "no transaction left open");
+    admin.client.batch_execute("DROP TRIGGER fail_enqueue ON backfill_queue").await.unwrap();
+    let report = claim::claim(&mut claimer, &params(2), None).await.unwrap();
+    assert_eq!(report.claimed.len(), 2, "the same session claims again");
+}
+
+/// The newest month has a live message (a reset by hand, a redrive): a batch of one must
+/// take the next month, not end empty because of it — else a scheduler claiming one month
+/// at a time would never claim anything again.
+#[tokio::test]
+async fn a_month_held_back_never_takes_a_batchs_place() {
+    let (db, admin) = february_already_queued().await;
+    let mut claimer = db.session().await;
+    let report = claim::claim(&mut claimer, &params(1), None).await.unwrap();
+    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [1], "{report:?}");
+    assert_eq!(report.skipped_queued, [ym(2024, 2)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 2, "one live message per month");
+    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
+}
+
+#[tokio::test]
+async fn a_month_locked_by_the_existing_fleet_is_skipped() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let fleet = db.session().await;
+    fleet.client.execute("SELECT pg_try_advisory_lock(202403::bigint)", &[]).await.unwrap();
+    let mut claimer = db.session().await;
+    let report = claim::claim(&mut claimer, &params(10), Some(&common::actor())).await.unwrap();
+    assert_eq!(report.skipped_locked, [ym(2024, 3)]);
+    let claimed: Vec<(i32, i32)> = report.claimed.iter().map(|c| (c.year, c.month)).collect();
+    assert_eq!(claimed, [(2024, 2), (2024, 1)], "newest first");
+    assert_eq!(common::status_of(&admin.client, 2024, 3).await, "pending");
+    assert!(report.audit_id.is_some());
+    // Released on the claiming session itself: nothing left behind there.
+    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
+    assert_eq!(common::month_locks_of(&admin.client, fleet.backend_pid).await, [202403]);
+}
+
+#[tokio::test]
+async fn the_claim_sets_the_row_and_message_exactly() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2019-12", "2020-01").await;
+    admin
+        .client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'retry', retry_count = 2, error_message = 'timeout',
+               completed_at = NULL WHERE year = 2019",
+        )
+        .await
+        .unwrap();
+    let mut claimer = db.session().await;
+    let report = claim::claim(&mut claimer, &params(10), None).await.unwrap();
+    assert_eq!(report.claimed.len(), 2);
+    let row = admin
+        .client
+        .query_one(
+            "SELECT status::text, started_at IS NOT NULL, error_message, last_retry_at IS NOT NULL, retry_count
+             FROM backfill_log WHERE year = 2019",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "processing");
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, Option<String>>(2), None);
+    assert!(row.get::<_, bool>(3), "last_retry_at set for a retry");
+    assert_eq!(row.get::<_, i32>(4), 2);
+    let fresh_retry: bool = admin
+        .client
+        .query_one("SELECT last_retry_at IS NULL FROM backfill_log WHERE year = 2020", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(fresh_retry, "last_retry_at untouched for a pending month");
+    let messages: Vec<serde_json::Value> = admin
+        .client
+        .query("SELECT message FROM backfill_queue ORDER BY msg_id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let by_year = |y: i64| messages.iter().find(|m| m["year"] == y).cloned().unwrap();
+    let m2020 = by_year(2020);
+    assert_eq!(m2020["month"], 1);
+    assert_eq!(m2020["batch_size"], 20);
+    assert_eq!(m2020["prompt_variant"], "contemporary-notable");
+    assert_eq!(m2020["dry_run"], false);
+    assert!(uuid::Uuid::parse_str(m2020["job_id"].as_str().unwrap()).is_ok());
+    assert_eq!(by_year(2019)["prompt_variant"], "baseline");
+    assert_eq!(
+        report.claimed.iter().find(|c| c.year == 2020).unwrap().job_id.to_string(),
+        m2020["job_id"].as_str().unwrap()
+    );
+}
+
+#[tokio::test]
+async fn force_retry_takes_failed_months_below_five_retries() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    admin
+        .client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'failed', retry_count = 4 WHERE month = 1;
+             UPDATE backfill_log SET status = 'failed', retry_count = 5 WHERE month = 2;
+             UPDATE backfill_log SET status = 'completed', started_at = now(), completed_at = now() WHERE month = 3;",
+        )
+        .await
+        .unwrap();
+    let mut claimer = db.session().await;
+    let plain = claim::claim(&mut claimer, &params(10), None).await.unwrap();
+    assert!(plain.claimed.is_empty(), "failed months need force_retry");
+    let forced = ClaimParams { force_retry: true, ..params(10) };
+    let report = claim::claim(&mut claimer, &forced, None).await.unwrap();
+    let claimed: Vec<i32> = report.claimed.iter().map(|c| c.month).collect();
+    assert_eq!(claimed, [1], "retry_count 5 is exhausted; completed is never claimed");
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_what_a_claim_would_take_and_pass_over_and_changes_nothing() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let fleet = db.session().await;
+    fleet.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+    let audit_before = common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit").await;
+    // A read-only session is enough for a dry run.
+    let options = backfill_console::db::connect::SessionOptions { read_only: true, ..Default::default() };
+    let mut claimer = db.session_with(&options).await;
+    let p = ClaimParams { dry_run: true, ..params(2) };
+    let report = claim::claim(&mut claimer, &p, Some(&common::actor())).await.unwrap();
+    assert!(report.dry_run && report.claimed.is_empty());
+    let seen: Vec<(i32, bool, Option<i32>)> =
+        report.candidates.iter().map(|c| (c.month, c.lock_free, c.holder_pid)).collect();
+    // A claim of 2 would take 2024-03 and 2024-01, passing over the fleet's 2024-02.
+    assert_eq!(seen, [(3, true, None), (2, false, Some(fleet.backend_pid)), (1, true, None)]);
+    for month in 1..=3 {
+        assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
+    }
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_console_audit").await, audit_before);
+    assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
+}
+
+#[tokio::test]
+async fn invalid_parameters_are_refused_with_a_clear_message() {
+    let db = common::migrated_db().await;
+    let mut claimer = db.session().await;
+    for (batch, want) in [(0, "batch size 0 is outside 1..50"), (51, "batch size 51 is outside 1..50")] {
+        let err = claim::claim(&mut claimer, &params(batch), None).await.unwrap_err().to_string();
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+/// `claim --months`: the one routine restricted to the listed months — the others are
+/// never touched, a listed month whose lock is held is passed over, and a dry run
+/// looks at the listed months only.
+#[tokio::test]
+async fn a_claim_of_listed_months_takes_only_those() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let holder = db.session().await;
+    holder.client.execute("SELECT pg_advisory_lock(202407::bigint)", &[]).await.unwrap();
+    let listed = ClaimParams {
+        lock_wait: Duration::ZERO,
+        ..ClaimParams::for_months(vec![ym(2024, 3), ym(2024, 7), ym(2024, 11)]).unwrap()
+    };
+    let mut claimer = db.session().await;
+    let dry = claim::claim(&mut claimer, &ClaimParams { dry_run: true, ..listed.clone() }, None).await.unwrap();
+    let looked: Vec<(i32, bool)> = dry.candidates.iter().map(|c| (c.month, c.lock_free)).collect();
+    assert_eq!(looked, [(11, true), (7, false), (3, true)]);
+    let report = claim::claim(&mut claimer, &listed, None).await.unwrap();
+    let claimed: Vec<i32> = report.claimed.iter().map(|c| c.month).collect();
+    assert_eq!(claimed, [11, 3]);
+    assert_eq!(report.skipped_locked, [ym(2024, 7)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 2);
+    let processing =
+        common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await;
+    assert_eq!(processing, 2, "no other month is touched");
+    assert!(ClaimParams::for_months(Vec::new()).is_err());
+    let too_many: Vec<YearMonth> = (0..51).map(|i| YearMonth::new(2000 + i / 12, i % 12 + 1).unwrap()).collect();
+    assert!(ClaimParams::for_months(too_many).unwrap_err().contains("at most 50"));
+}
+
+/// The sequential and bitmap scans of `table` in `plan` (EXPLAIN's JSON), and how many of
+/// its rows the plan read other than by key (rows returned and rows filtered out, all loops).
+fn reads(plan: &serde_json::Value, table: &str) -> (Vec<String>, f64) {
+    let mut whole = Vec::new();
+    let mut rows = 0.0;
+    let kind = plan["Node Type"].as_str().unwrap_or_default().to_string();
+    if plan["Relation Name"] == table && kind.ends_with(" Scan") && plan["Index Name"] != "backfill_log_pkey" {
+        let n = |k: &str| plan[k].as_f64().unwrap_or(0.0);
+        rows += (n("Actual Rows") + n("Rows Removed by Filter")) * n("Actual Loops").max(1.0);
+        if matches!(kind.as_str(), "Seq Scan" | "Bitmap Heap Scan") {
+            whole.push(kind);
+        }
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        let (w, r) = reads(child, table);
+        whole.extend(w);
+        rows += r;
+    }
+    (whole, rows)
+}
+
+/// The claim's statements reach rows by key, whatever the statistics: their generic
+/// plans (what a session runs from its sixth claim on), on a table never analyzed (a fresh
+/// database) and on an analyzed one. Written as `id = ANY($1)`, the update-and-enqueue's
+/// generic plan on a fresh database scanned the months table twice and the whole queue
+/// once per claim. The page of candidates reads no more than the claim's years (a generic
+/// plan does not know them: it reads that range and sorts it).
+#[tokio::test]
+async fn the_claims_generic_plans_read_no_table_whole() {
+    let db = common::migrated_db().await;
+    let mut s = db.session().await;
+    // No autovacuum: the "never analyzed" half must stay so while it runs.
+    s.client
+        .batch_execute(
+            "ALTER TABLE backfill_log SET (autovacuum_enabled = false);
+             ALTER TABLE backfill_queue SET (autovacuum_enabled = false)",
+        )
+        .await
+        .unwrap();
+    common::seed(&mut s, "1900-01", "2066-08").await; // 2,000 months
+    // The newest 1,000 claimed, each with its live message (as in the middle of a drain).
+    s.client
+        .batch_execute(
+            "UPDATE backfill_log SET status = 'processing', started_at = now()
+              WHERE id IN (SELECT id FROM backfill_log ORDER BY year DESC, month DESC LIMIT 1000);
+             INSERT INTO backfill_queue (message)
+             SELECT jsonb_build_object('job_id', gen_random_uuid(), 'year', year, 'month', month)
+               FROM backfill_log WHERE status = 'processing'",
+        )
+        .await
+        .unwrap();
+    // A claim of 1950–1974 (300 months, all pending).
+    let rows = s
+        .client
+        .query(
+            "SELECT id, year * 100 + month FROM backfill_log WHERE year BETWEEN 1950 AND 1974
+              ORDER BY year DESC, month DESC LIMIT 10",
+            &[],
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = rows.iter().map(|r| r.get::<_, i32>(0).to_string()).collect();
+    let keys: Vec<String> = rows.iter().map(|r| r.get::<_, i32>(1).to_string()).collect();
+    let (ids, keys) = (format!("'{{{}}}'", ids.join(",")), format!("'{{{}}}'", keys.join(",")));
+    // EXECUTE takes no subquery: the messages as a literal.
+    let messages: String = s
+        .client
+        .query_one(
+            "SELECT quote_literal(array_agg(jsonb_build_object('job_id', gen_random_uuid(), 'year', 2000))::text)
+               FROM generate_series(1, 10)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    for analyzed in [false, true] {
+        if analyzed {
+            s.client.batch_execute("ANALYZE backfill_log; ANALYZE backfill_queue").await.unwrap();
+        }
+        for (name, sql) in claim::statements() {
+            let (types, args) = match name {
+                "walk_page" => (
+                    "text[], int8, int, int, int, int, int8, int[]",
+                    "'{pending,retry}', 10, 1950, 1974, 1975, 1, 100, NULL".into(),
+                ),
+                "walk_again" => ("text[], int8, int[]", format!("'{{pending,retry}}', 10, {ids}")),
+                "being_claimed" => ("int[]", ids.clone()),
+                "update_and_enqueue" => (
+                    "int[], text[], int[], jsonb[], int[]",
+                    format!("{ids}, '{{pending,retry}}', {ids}, {messages}, {keys}"),
+                ),
+                other => panic!("a claim statement this test does not know: {other}"),
+            };
+            s.client
+                .batch_execute(&format!(
+                    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; PREPARE p ({types}) AS {sql}"
+                ))
+                .await
+                .unwrap();
+            let plan = common::explain_analyze(&s.client, &format!("EXECUTE p({args})")).await;
+            s.client.batch_execute("ROLLBACK; DEALLOCATE p").await.unwrap();
+            let (whole, rows) = reads(&plan, "backfill_log");
+            let (queue_whole, _) = reads(&plan, "backfill_queue");
+            let context = format!("{name} (analyzed: {analyzed}):\n{plan:#}");
+            assert!(queue_whole.is_empty(), "{context}");
+            if name == "walk_page" {
+                assert!(!whole.iter().any(|w| w == "Seq Scan") && rows <= 300.0, "read {rows} rows: {context}");
+            } else {
+                assert!(whole.is_empty() && rows == 0.0, "read {rows} rows not by key: {context}");
+            }
+        }
+    }
+}
