@@ -638,7 +638,7 @@ async fn the_claims_generic_plans_read_no_table_whole() {
             "UPDATE backfill_log SET status = 'processing', started_at = now()
               WHERE id IN (SELECT id FROM backfill_log ORDER BY year DESC, month DESC LIMIT 1000);
              INSERT INTO backfill_queue (message)
-             SELECT jsonb_build_object('job_id', gen_random_uuid(), 'year', year, 'month', month)
+             SELECT jsonb_build_object('job_id', md5(id::text)::uuid, 'year', year, 'month', month)
                FROM backfill_log WHERE status = 'processing'",
         )
         .await
@@ -660,7 +660,7 @@ async fn the_claims_generic_plans_read_no_table_whole() {
     let messages: String = s
         .client
         .query_one(
-            "SELECT quote_literal(array_agg(jsonb_build_object('job_id', gen_random_uuid(), 'year', 2000))::text)
+            "SELECT quote_literal(array_agg(jsonb_build_object('job_id', md5(random()::text)::uuid, 'year', 2000))::text)
                FROM generate_series(1, 10)",
             &[],
         )

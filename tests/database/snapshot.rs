@@ -189,10 +189,26 @@ async fn a_deployment_can_give_its_own_queue_depth_query() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: queue_depth_query must be one SELECT"));
 }
 
+/// A migrated database on a server of its own (its URL): nothing another test does (its
+/// locks, its transactions) shows in what is read there.
+async fn own_server() -> (backfill_console::pgserver::TempServer, String) {
+    let server = tokio::task::spawn_blocking(backfill_console::pgserver::TempServer::start).await.unwrap().unwrap();
+    let url = format!("{}?sslmode=disable", server.url("postgres"));
+    backfill_console::db::migrate::migrate(&mut common::connect_url(&url).await.client).await.unwrap();
+    (server, url)
+}
+
+/// Stops a server of the test's own off the async threads (it waits for the postmaster).
+async fn stop(server: backfill_console::pgserver::TempServer) {
+    tokio::task::spawn_blocking(move || drop(server)).await.unwrap();
+}
+
+/// On a server of its own: the lock rows are the whole server's, and another test's lock
+/// would be a change.
 #[tokio::test]
 async fn months_are_sent_again_exactly_when_the_table_changed() {
-    let db = common::migrated_db().await;
-    let mut s = db.session().await;
+    let (server, url) = own_server().await;
+    let mut s = common::connect_url(&url).await;
     common::seed(&mut s, "2024-01", "2024-12").await;
     let (first, cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
     assert_eq!(cache.reused(), (false, false));
@@ -222,14 +238,17 @@ async fn months_are_sent_again_exactly_when_the_table_changed() {
     s.client.batch_execute("BEGIN; SELECT * FROM backfill_log FOR UPDATE; COMMIT").await.unwrap();
     let (_, after_lock) = snapshot::read_incremental(&s.client, None, Some(&cache)).await.unwrap();
     assert!(after_lock.reused().0);
+    drop(s);
+    stop(server).await;
 }
 
+/// On a server of its own, as above.
 #[tokio::test]
 async fn lock_rows_are_sent_again_exactly_when_a_lock_changed() {
-    let db = common::migrated_db().await;
-    let mut s = db.session().await;
+    let (server, url) = own_server().await;
+    let mut s = common::connect_url(&url).await;
     common::seed(&mut s, "2024-01", "2024-01").await;
-    let (a, b) = (db.session().await, db.session().await);
+    let (a, b) = (common::connect_url(&url).await, common::connect_url(&url).await);
     a.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
     let (_, mut cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
     let steps: [(&backfill_console::db::connect::Session, &str); 5] = [
@@ -255,19 +274,16 @@ async fn lock_rows_are_sent_again_exactly_when_a_lock_changed() {
         assert!(unchanged.locks.iter().all(|l| l.holder.is_some()), "{sql}");
         cache = again;
     }
+    drop((s, a, b));
+    stop(server).await;
 }
 
 /// On a server of its own (no other test's transaction holds the horizon back):
 /// a change is sent as a delta of the rows written, a delete as a full read.
 #[tokio::test]
 async fn a_change_is_sent_as_a_delta_of_the_rows_written() {
-    use backfill_console::db::connect::{self, SessionOptions};
-    use backfill_console::pgserver::TempServer;
-    let server = tokio::task::spawn_blocking(TempServer::start).await.unwrap().unwrap();
-    let url = format!("{}?sslmode=disable", server.url("postgres"));
-    let settings = connect::resolve(Some(&url), &|_| None).unwrap();
-    let mut s = connect::connect(&settings, &SessionOptions::default()).await.unwrap();
-    backfill_console::db::migrate::migrate(&mut s.client).await.unwrap();
+    let (server, url) = own_server().await;
+    let mut s = common::connect_url(&url).await;
     common::seed(&mut s, "2024-01", "2024-12").await;
     let (_, mut cache) = snapshot::read_incremental(&s.client, None, None).await.unwrap();
     assert_eq!(cache.months_sent(), 12);
@@ -284,5 +300,5 @@ async fn a_change_is_sent_as_a_delta_of_the_rows_written() {
         cache = next;
     }
     drop(s);
-    tokio::task::spawn_blocking(move || drop(server)).await.unwrap();
+    stop(server).await;
 }
