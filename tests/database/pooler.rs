@@ -238,13 +238,18 @@ async fn release_through_the_pooler_never_claims_a_success_it_did_not_have() {
     drop(fleet);
     let holder: i32 = admin
         .client
-        .query_one("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted", &[])
+        .query_one(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted
+                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let pid = holder.to_string();
     async fn held(c: &tokio_postgres::Client) -> i64 {
-        let sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted";
+        let sql = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 202405 AND granted
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
         c.query_one(sql, &[]).await.unwrap().get(0)
     }
     // Through the pooler alone: the release statement may land on the holder itself (the

@@ -111,7 +111,8 @@ async fn watch_with_a_locking_query_never_holds_the_month_lock() {
 async fn wait_until_no_lock(client: &tokio_postgres::Client, key: i64) {
     let sql = format!(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-           AND ((classid::bigint << 32) | objid::bigint) = {key}"
+           AND ((classid::bigint << 32) | objid::bigint) = {key}
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     while common::count(client, &sql).await > 0 {

@@ -203,7 +203,8 @@ async fn retries_racing_live_workers_never_touch_a_held_or_changed_month() {
              BEGIN
                IF current_setting('application_name') = 'retrier' AND NEW.status = 'retry' THEN
                  SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
-                                AND objid = (NEW.year * 100 + NEW.month) AND pid <> pg_backend_pid()) INTO held;
+                                AND objid = (NEW.year * 100 + NEW.month) AND pid <> pg_backend_pid()
+                                AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) INTO held;
                  IF OLD.status <> 'failed' OR held THEN
                    INSERT INTO retry_violations VALUES (NEW.year * 100 + NEW.month, OLD.status, held);
                  END IF;
