@@ -21,18 +21,18 @@ pub struct LockColumn {
 pub const COUNT: usize = 10;
 
 /// The columns, in order. When space is short the client goes first, then the user, the
-/// application, the state, the idle time, the waiter count and the hold; the month, the
-/// pid and why it is stuck stay whole.
+/// state, the idle time and the waiter count, then the hold; the application — which
+/// scheduler leaks — goes last; the month, the pid and why it is stuck stay whole.
 pub const COLUMNS: [LockColumn; COUNT] = [
     LockColumn { header: "Month", width: 8, min: 8, give_way: 0 },
     LockColumn { header: "Pid", width: 6, min: 6, give_way: 0 },
-    LockColumn { header: "Application", width: 16, min: 10, give_way: 4 },
+    LockColumn { header: "Application", width: 16, min: 10, give_way: 1 },
     LockColumn { header: "User", width: 12, min: 8, give_way: 5 },
     LockColumn { header: "Client", width: 21, min: 12, give_way: 6 },
-    LockColumn { header: "State", width: 13, min: 6, give_way: 3 },
-    LockColumn { header: "Idle", width: 6, min: 6, give_way: 2 },
-    LockColumn { header: "Held", width: 8, min: 8, give_way: 1 },
-    LockColumn { header: "W", width: 1, min: 1, give_way: 2 },
+    LockColumn { header: "State", width: 13, min: 6, give_way: 4 },
+    LockColumn { header: "Idle", width: 6, min: 6, give_way: 3 },
+    LockColumn { header: "Held", width: 8, min: 8, give_way: 2 },
+    LockColumn { header: "W", width: 1, min: 1, give_way: 3 },
     LockColumn { header: "Why stuck", width: 0, min: 0, give_way: 0 },
 ];
 
