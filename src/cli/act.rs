@@ -5,6 +5,7 @@ use super::output::outln;
 use anyhow::Context;
 
 use super::args::{ClaimArgs, ReleaseArgs};
+use super::usage::usage;
 use super::{CommandContext, confirm, render};
 use crate::db::lock_key::YearMonth;
 use crate::duration_text;
@@ -20,12 +21,12 @@ pub const MAX_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(60
 pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32> {
     let base = match &args.months {
         Some(list) => {
-            let listed = months::parse_list(list).map_err(|e| anyhow::anyhow!("--months: {e}"))?;
-            ClaimParams::for_months(listed).map_err(|e| anyhow::anyhow!("--months: {e}"))?
+            let listed = months::parse_list(list).map_err(|e| usage(format!("--months: {e}")))?;
+            ClaimParams::for_months(listed).map_err(|e| usage(format!("--months: {e}")))?
         }
         None => ClaimParams {
             batch_size: args.batch,
-            years: YearRange::parse(&args.years).map_err(anyhow::Error::msg)?,
+            years: YearRange::parse(&args.years).map_err(usage)?,
             ..ClaimParams::default()
         },
     };
@@ -39,10 +40,10 @@ pub async fn claim(ctx: &CommandContext, args: ClaimArgs) -> anyhow::Result<i32>
             MAX_LOCK_WAIT,
             "a claim keeps its transaction, and the months it already locked, open while it waits (holding back vacuum); use 10m or less",
         )
-        .map_err(anyhow::Error::msg)?,
+        .map_err(usage)?,
         ..base
     };
-    params.validate().map_err(|e| anyhow::anyhow!("--batch: {e}"))?;
+    params.validate().map_err(|e| usage(format!("--batch: {e}")))?;
     if !params.dry_run {
         ctx.refuse_if_read_only("claim (use --dry-run to look without changing anything)")?;
     }
@@ -138,7 +139,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
         duration_text::MAX,
         "no month has been processing that long",
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(usage)?;
     let mut session = ctx.connect_checked().await?;
     let stuck = ops::reset::stuck(&session, older_than).await?;
     if stuck.is_empty() {

@@ -7,6 +7,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use super::output::outln;
 
 use super::args::{DeadCommand, DeadSelection};
+use super::usage::usage;
 use super::{CommandContext, confirm, render};
 use crate::model::dead::Which;
 use crate::model::dead::pacing;
@@ -32,7 +33,7 @@ pub async fn run(ctx: &CommandContext, command: DeadCommand) -> anyhow::Result<i
 
 async fn list(ctx: &CommandContext, reason: Option<&str>, limit: i64, json: bool) -> anyhow::Result<i32> {
     if !(1..=10_000).contains(&limit) {
-        anyhow::bail!("--limit {limit}: between 1 and 10000");
+        return Err(usage(format!("--limit {limit}: between 1 and 10000")));
     }
     let session = ctx.connect_checked().await?;
     let letters = dead::list(&session, reason, limit).await?;
@@ -69,7 +70,7 @@ async fn list(ctx: &CommandContext, reason: Option<&str>, limit: i64, json: bool
 /// What the flags choose, checked before anything is connected to.
 fn selection(which: &DeadSelection) -> anyhow::Result<Which> {
     Ok(match (&which.ids, &which.reason) {
-        (Some(list), _) => Which::Ids(parse_ids(list).map_err(|e| anyhow::anyhow!("--ids: {e}"))?),
+        (Some(list), _) => Which::Ids(parse_ids(list).map_err(|e| usage(format!("--ids: {e}")))?),
         (None, Some(reason)) => Which::Reason(reason.clone()),
         (None, None) => Which::All,
     })
@@ -157,7 +158,7 @@ async fn redrive(
     yes: bool,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let per_minute = rate.map(parse_rate).transpose().map_err(anyhow::Error::msg)?;
+    let per_minute = rate.map(parse_rate).transpose().map_err(usage)?;
     let which = selection(which)?;
     if dry_run {
         ctx.refuse_dry_run_if_read_only("dead redrive")?;

@@ -1,6 +1,7 @@
 //! The incident commands: `errors` (failures by cause) and `retry` (failed months back to retry).
 
 use super::output::outln;
+use super::usage::usage;
 
 use super::args::RetryArgs;
 use super::{CommandContext, confirm, render};
@@ -49,7 +50,7 @@ pub async fn errors(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
 /// The months `retry` was asked for, and how they were chosen (for the audit row).
 async fn chosen(ctx: &CommandContext, args: &RetryArgs) -> anyhow::Result<(Vec<YearMonth>, String)> {
     if let Some(list) = &args.months {
-        let listed = months::parse_list(list).map_err(|e| anyhow::anyhow!("--months: {e}"))?;
+        let listed = months::parse_list(list).map_err(|e| usage(format!("--months: {e}")))?;
         let selection = format!("--months {}", months::compact(&listed));
         return Ok((listed, selection));
     }
@@ -125,16 +126,16 @@ pub async fn audit(
         crate::duration_text::MAX,
         "the audit table keeps everything; ask for a shorter window",
     )
-    .map_err(anyhow::Error::msg)?;
+    .map_err(usage)?;
     let month = month
         .map(|m| {
             YearMonth::parse(m).ok_or_else(|| {
-                anyhow::anyhow!("--month `{}` is not a month: write YYYY-MM between 1900-01 and 2100-12", clip(m, 20))
+                usage(format!("--month `{}` is not a month: write YYYY-MM between 1900-01 and 2100-12", clip(m, 20)))
             })
         })
         .transpose()?;
     if !(1..=10_000).contains(&limit) {
-        anyhow::bail!("--limit {limit} is outside 1..10000");
+        return Err(usage(format!("--limit {limit} is outside 1..10000")));
     }
     let session = ctx.connect_checked().await?;
     let rows = crate::db::audit::read(&session.client, since, month, limit).await?;

@@ -8,6 +8,7 @@ mod incident;
 mod inspect;
 pub mod output;
 mod render;
+pub mod usage;
 
 use output::outln;
 
@@ -128,7 +129,8 @@ pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
                 crate::model::Level::Unknown.exit_code()
             } else {
                 let _ = writeln!(std::io::stderr(), "error: {line}");
-                1
+                // A flag's value was wrong (nothing ran): a usage error, as clap's own are.
+                if usage::is_usage(&e) { 2 } else { 1 }
             }
         }
     };
@@ -167,7 +169,7 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::R
     if !std::io::stdout().is_terminal() {
         anyhow::bail!("the console needs a terminal; for scripts use `snapshot --json`, `locks` or `check`");
     }
-    let max_bytes = args::parse_size(&record.record_max).map_err(anyhow::Error::msg)?;
+    let max_bytes = args::parse_size(&record.record_max).map_err(usage::usage)?;
     let queries = record.record_queries;
     let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes, queries });
     let env = |key: &str| std::env::var(key).ok();
@@ -214,19 +216,19 @@ async fn replay(ctx: &CommandContext, file: &std::path::Path, summary: bool) -> 
 async fn demo(ctx: &CommandContext, args: args::DemoArgs) -> anyhow::Result<i32> {
     use std::io::IsTerminal;
     if !(args.speed > 0.0 && args.speed <= 100.0) {
-        anyhow::bail!("--speed {} is outside (0, 100]; e.g. --speed 10", args.speed);
+        return Err(usage::usage(format!("--speed {} is outside (0, 100]; e.g. --speed 10", args.speed)));
     }
     if !(0.0..=1.0).contains(&args.chaos) {
-        anyhow::bail!("--chaos {} is outside 0..1; e.g. --chaos 0.5", args.chaos);
+        return Err(usage::usage(format!("--chaos {} is outside 0..1; e.g. --chaos 0.5", args.chaos)));
     }
     if args.schedulers > 50 || args.consumers > 50 {
-        anyhow::bail!("--schedulers and --consumers go up to 50");
+        return Err(usage::usage("--schedulers and --consumers go up to 50"));
     }
     if !args.no_tui && !std::io::stdout().is_terminal() {
         anyhow::bail!("the demo console needs a terminal; use `demo --no-tui` to run the fleet headless");
     }
     let duration = match &args.duration {
-        Some(text) => Some(crate::duration_text::parse(text).map_err(|e| anyhow::anyhow!("--duration {e}"))?),
+        Some(text) => Some(crate::duration_text::parse(text).map_err(|e| usage::usage(format!("--duration {e}")))?),
         None => None,
     };
     let opts = crate::demo::DemoOptions {
@@ -267,8 +269,8 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Seed { from, to, json } => {
             ctx.refuse_if_read_only("seed")?;
             let parse = |flag: &str, text: &str| {
-                YearMonth::parse(text).with_context(|| {
-                    format!("--{flag} `{text}` is not a month; write YYYY-MM between 1900-01 and 2100-12")
+                YearMonth::parse(text).ok_or_else(|| {
+                    usage::usage(format!("--{flag} `{text}` is not a month; write YYYY-MM between 1900-01 and 2100-12"))
                 })
             };
             let (from, to) = (parse("from", &from)?, parse("to", &to)?);
@@ -291,7 +293,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
                 std::time::Duration::from_secs(600),
                 "a monitoring check should answer within minutes",
             )
-            .map_err(anyhow::Error::msg)?;
+            .map_err(usage::usage)?;
             match tokio::time::timeout(limit, inspect::check(ctx, json)).await {
                 Ok(result) => result,
                 Err(_) => anyhow::bail!(

@@ -29,20 +29,21 @@ async fn migrate_seed_claim_and_snapshot_in_json() {
 #[tokio::test]
 async fn bad_input_gets_one_clear_line() {
     let db = common::migrated_db().await;
-    let cases: &[(&[&str], &str)] = &[
-        (&["claim", "--batch", "0"], "batch size 0 is outside 1..50"),
-        (&["claim", "--batch", "51"], "batch size 51 is outside 1..50"),
-        (&["claim", "--years", "2030..2000"], "write 2000..2030"),
-        (&["claim", "--lock-timeout", "soon"], "--lock-timeout"),
-        (&["seed", "--from", "2024-13", "--to", "2024-12"], "--from `2024-13` is not a month"),
-        (&["reset-stuck", "--older-than", "x"], "--older-than"),
-        (&["release", "--pid", "999999", "--yes"], "pid 999999 holds no month lock"),
-        (&["claim", "--months", "2024-13"], "--months: `2024-13` is not a month"),
-        (&["claim", "--months", "2000-01..2010-01"], "--months: 121 months: a claim takes at most 50"),
+    // A wrong flag value is a usage error (2); a refusal of what the database holds is 1.
+    let cases: &[(&[&str], &str, i32)] = &[
+        (&["claim", "--batch", "0"], "batch size 0 is outside 1..50", 2),
+        (&["claim", "--batch", "51"], "batch size 51 is outside 1..50", 2),
+        (&["claim", "--years", "2030..2000"], "write 2000..2030", 2),
+        (&["claim", "--lock-timeout", "soon"], "--lock-timeout", 2),
+        (&["seed", "--from", "2024-13", "--to", "2024-12"], "--from `2024-13` is not a month", 2),
+        (&["reset-stuck", "--older-than", "x"], "--older-than", 2),
+        (&["release", "--pid", "999999", "--yes"], "pid 999999 holds no month lock", 1),
+        (&["claim", "--months", "2024-13"], "--months: `2024-13` is not a month", 2),
+        (&["claim", "--months", "2000-01..2010-01"], "--months: 121 months: a claim takes at most 50", 2),
     ];
-    for (args, want) in cases {
+    for (args, want, code) in cases {
         let r = run(&db.url, args);
-        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: one line: {}", r.stderr);
         assert!(!r.stderr.contains("panicked"));
@@ -247,21 +248,26 @@ async fn retry_bad_input_gets_one_clear_line_and_changes_nothing() {
     let db = common::migrated_db().await;
     let mut s = db.session().await;
     common::seed(&mut s, "2024-01", "2024-02").await;
-    let cases: &[(&[&str], &str)] = &[
-        (&["retry", "--months", "2024-13", "--yes"], "--months: `2024-13` is not a month"),
-        (&["retry", "--months", "1899-12", "--yes"], "between 1900-01 and 2100-12"),
-        (&["retry", "--months", "2101-01", "--yes"], "between 1900-01 and 2100-12"),
-        (&["retry", "--months", ",", "--yes"], "--months: no month given"),
-        (&["retry", "--months", "2024-05..2024-01", "--yes"], "write 2024-01..2024-05"),
-        (&["retry", "--cause", "nothing like it", "--yes"], "--cause: no failed or retry month has the cause"),
-        (&["retry", "--all-failed", "--yes"], "--all-failed: no month is failed"),
-        (&["--read-only", "retry", "--all-failed", "--yes"], "read-only"),
-        (&["--read-only", "retry", "--months", "2024-01", "--dry-run"], "retry --dry-run refused: --read-only is set"),
-        (&["--read-only", "dead", "redrive", "--all", "--dry-run"], "dead redrive --dry-run refused"),
+    // A wrong flag value is a usage error (2); a refusal of what the database holds is 1.
+    let cases: &[(&[&str], &str, i32)] = &[
+        (&["retry", "--months", "2024-13", "--yes"], "--months: `2024-13` is not a month", 2),
+        (&["retry", "--months", "1899-12", "--yes"], "between 1900-01 and 2100-12", 2),
+        (&["retry", "--months", "2101-01", "--yes"], "between 1900-01 and 2100-12", 2),
+        (&["retry", "--months", ",", "--yes"], "--months: no month given", 2),
+        (&["retry", "--months", "2024-05..2024-01", "--yes"], "write 2024-01..2024-05", 2),
+        (&["retry", "--cause", "nothing like it", "--yes"], "--cause: no failed or retry month has the cause", 1),
+        (&["retry", "--all-failed", "--yes"], "--all-failed: no month is failed", 1),
+        (&["--read-only", "retry", "--all-failed", "--yes"], "read-only", 1),
+        (
+            &["--read-only", "retry", "--months", "2024-01", "--dry-run"],
+            "retry --dry-run refused: --read-only is set",
+            1,
+        ),
+        (&["--read-only", "dead", "redrive", "--all", "--dry-run"], "dead redrive --dry-run refused", 1),
     ];
-    for (args, want) in cases {
+    for (args, want, code) in cases {
         let r = run(&db.url, args);
-        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: one line: {}", r.stderr);
     }
@@ -322,7 +328,7 @@ async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password()
         (&["audit", "--limit", "0"][..], "--limit 0 is outside 1..10000"),
     ] {
         let r = run(&db.url, args);
-        assert_eq!(r.code, 1, "{args:?}");
+        assert_eq!(r.code, 2, "{args:?}: a wrong flag value is a usage error");
         assert!(r.stderr.contains(want) && r.stderr.trim().lines().count() == 1, "{args:?}: {}", r.stderr);
     }
 }

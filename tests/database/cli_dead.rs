@@ -49,17 +49,18 @@ async fn dead_letter_bad_input_gets_one_clear_line() {
     let db = common::migrated_db().await;
     let s = db.session().await;
     common::dead_letter(&s, 2024, 1, "boom").await;
-    let cases: &[(&[&str], &str)] = &[
-        (&["dead", "redrive", "--ids", "x", "--yes"], "--ids: `x` is not a message id"),
-        (&["dead", "redrive", "--ids", "", "--yes"], "--ids: no message id given"),
-        (&["dead", "redrive", "--all", "--rate", "fast", "--yes"], "--rate `fast`"),
-        (&["dead", "redrive", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`"),
-        (&["dead", "purge", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`"),
-        (&["--read-only", "dead", "purge", "--all", "--yes"], "read-only"),
+    // A wrong flag value is a usage error (2); a refusal of what the database holds is 1.
+    let cases: &[(&[&str], &str, i32)] = &[
+        (&["dead", "redrive", "--ids", "x", "--yes"], "--ids: `x` is not a message id", 2),
+        (&["dead", "redrive", "--ids", "", "--yes"], "--ids: no message id given", 2),
+        (&["dead", "redrive", "--all", "--rate", "fast", "--yes"], "--rate `fast`", 2),
+        (&["dead", "redrive", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`", 1),
+        (&["dead", "purge", "--reason", "nope", "--yes"], "--reason: no dead letter has the reason `nope`", 1),
+        (&["--read-only", "dead", "purge", "--all", "--yes"], "read-only", 1),
     ];
-    for (args, want) in cases {
+    for (args, want, code) in cases {
         let r = run(&db.url, args);
-        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
     }
@@ -195,6 +196,6 @@ fn a_million_ids_in_several_ranges_are_refused() {
         "postgresql://nobody@127.0.0.1:1/none",
         &["dead", "redrive", "--ids", "1..999999,1000001..1999999", "--yes"],
     );
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "a wrong flag value is a usage error: {}", r.stderr);
     assert!(r.stderr.contains("more than a million"), "{}", r.stderr);
 }

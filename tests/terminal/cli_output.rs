@@ -96,7 +96,41 @@ fn errors_are_one_line_naming_the_problem_once() {
         err,
         "error: config file /nonexistent/config.toml: cannot read it: No such file or directory (os error 2)\n"
     );
+    // A wrong flag value is a usage error (2), as the README says.
     let (code, err) = run(&["claim", "--batch", "-1", "--database-url", "postgresql://u@127.0.0.1:1/db"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert_eq!(err, "error: --batch: batch size -1 is outside 1..50\n");
+}
+
+/// A wrong flag value is a usage error: exit status 2 (as clap's own), one line naming the
+/// flag, before anything is connected to; an error of the run itself stays 1.
+#[test]
+fn a_bad_flag_value_exits_2_and_names_the_flag() {
+    let url = "postgresql://u@127.0.0.1:1/db?sslmode=disable";
+    for (args, flag) in [
+        (&["reset-stuck", "--older-than", "5x"][..], "--older-than"),
+        (&["claim", "--batch", "0"], "--batch"),
+        (&["claim", "--years", "2030-2020"], "years"),
+        (&["claim", "--lock-timeout", "1h"], "--lock-timeout"),
+        (&["audit", "--since", "3q"], "--since"),
+        (&["audit", "--month", "2024-13"], "--month"),
+        (&["dead", "list", "--limit", "0"], "--limit"),
+        (&["dead", "redrive", "--all", "--rate", "fast"], "--rate"),
+        (&["check", "--timeout", "0s"], "--timeout"),
+    ] {
+        let out = Command::new(BIN).args(args).args(["--database-url", url]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if args[0] == "check" {
+            // check speaks the monitoring-plugin convention: UNKNOWN (3), on stdout.
+            assert_eq!(out.status.code(), Some(3), "{args:?}: {stderr}");
+            assert!(String::from_utf8_lossy(&out.stdout).contains(flag), "{args:?}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains(flag), "{args:?}: {stderr}");
+    }
+    // Nothing wrong with the flags, the database unreachable: an error of the run, 1.
+    let out = Command::new(BIN).args(["locks", "--database-url", url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 }

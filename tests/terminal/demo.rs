@@ -188,7 +188,7 @@ fn demo_refuses_bad_options_in_one_line() {
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_backfill-console")).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: a wrong flag value is a usage error");
         assert!(stderr.contains(want) && stderr.trim().lines().count() == 1, "{args:?}: {stderr}");
     }
 }
