@@ -47,7 +47,7 @@ mode_actions!(
         Sort => "sort",
         Detail => "detail",
         Help => "help",
-        Pause => "pause/resume",
+        Pause => "freeze screen",
         Faster => "faster refresh",
         Slower => "slower refresh",
         CopyRow => "copy row",

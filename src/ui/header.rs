@@ -13,7 +13,7 @@ use crate::model::Level;
 use crate::text::clip;
 
 /// The header: where and how we are connected on the left; the badges an operator
-/// must never miss (SAFETY, STALE, PAUSED, READ-ONLY) right-aligned, always whole —
+/// must never miss (SAFETY, STALE, FROZEN, READ-ONLY) right-aligned, always whole —
 /// the left part is what gets cut on a narrow terminal.
 pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let wide = area.width >= 110;
@@ -91,7 +91,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         badges.push(Span::styled(format!(" STALE {age} "), theme.alert(Level::Critical)));
     }
     if state.paused {
-        badges.push(Span::styled(" PAUSED ", theme.alert(Level::Warning)));
+        badges.push(Span::styled(" FROZEN ", theme.alert(Level::Warning)));
     }
     match &state.recording {
         Some(crate::app::Recording::On) => badges.push(Span::styled(" ● REC ", theme.dim())),

@@ -294,3 +294,11 @@ fn a_filter_opened_again_shows_its_text_selected() {
     act(&mut state, Action::Filter);
     insta::assert_snapshot!(fixture::screen::render_rows(&state, 80, 24, false, 23..24));
 }
+
+#[test]
+fn a_frozen_screen_says_so_in_the_header() {
+    // `p` freezes the screen (not the fleet): the header says FROZEN, highlighted.
+    let mut state = fixture::state(20).0;
+    act(&mut state, Action::Pause);
+    insta::assert_snapshot!(fixture::screen::render_rows(&state, 100, 30, false, 0..1));
+}
