@@ -87,7 +87,7 @@ async fn chosen(session: &crate::db::connect::Session, which: Which) -> anyhow::
         Which::Reason(r) => Some(r.as_str()),
         _ => None,
     };
-    let ids = ops::dead::ids(session, &which, None).await?;
+    let ids = dead::ids(session, &which, None).await?;
     if ids.is_empty() {
         match reason {
             Some(r) => anyhow::bail!(
@@ -172,7 +172,7 @@ async fn redrive(
     let mut request =
         RedriveRequest { ids: &ids, force, dry_run: true, chunk, pause: Duration::ZERO, selection: &selection };
     // The plan is a dry run of the very routine that will act.
-    let plan = ops::dead::redrive(&mut session, &ctx.actor, &request, &mut quiet).await?;
+    let plan = dead::redrive(&mut session, &ctx.actor, &request, &mut quiet).await?;
     if dry_run || plan.moved.is_empty() {
         render::report(&plan, json, &present::dead::redrive_result(&plan))?;
         return Ok(i32::from(!dry_run));
@@ -198,7 +198,7 @@ async fn redrive(
     let progress: Box<dyn FnMut(String) + Send> =
         if json { Box::new(|_| {}) } else { Box::new(|line| eprintln!("  {line}")) };
     let mut control = ops::Control { cancel, progress };
-    let report = ops::dead::redrive(&mut session, &ctx.actor, &request, &mut control).await?;
+    let report = dead::redrive(&mut session, &ctx.actor, &request, &mut control).await?;
     // Stopped by a lost link mid-way: what the committed chunks did is said (in JSON too),
     // with the error, and the exit status says it did not finish.
     render::report(&report, json, &present::dead::redrive_result(&report))?;
@@ -220,7 +220,7 @@ async fn purge(ctx: &CommandContext, which: &DeadSelection, yes: bool, json: boo
         outln!("nothing done");
         return Ok(1);
     }
-    let report = ops::dead::purge(&mut session, &ctx.actor, &Which::Ids(ids), None, &selection).await?;
+    let report = dead::purge(&mut session, &ctx.actor, &Which::Ids(ids), None, &selection).await?;
     render::report(&report, json, &present::dead::purge_result(&report))?;
     Ok(i32::from(!report.gone.is_empty()))
 }

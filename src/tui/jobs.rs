@@ -10,11 +10,13 @@ use crate::db::connect::{self, ConnSettings, SessionOptions};
 use crate::model::FailureKind;
 use crate::ops;
 
-/// What the console hands a job besides its work: a way to ask it to stop (honoured by
-/// a redrive between chunks) and a way to report progress.
-pub struct Control {
-    pub cancel: tokio::sync::watch::Receiver<bool>,
-    pub progress: tokio::sync::mpsc::Sender<DbEvent>,
+/// What the console hands a job besides its work: `cancel` asks it to stop (honoured by a
+/// redrive between chunks); its progress goes to the console as `DbEvent::JobProgress`.
+pub fn control(cancel: tokio::sync::watch::Receiver<bool>, events: tokio::sync::mpsc::Sender<DbEvent>) -> ops::Control {
+    let progress = Box::new(move |text| {
+        let _ = events.try_send(DbEvent::JobProgress(text));
+    });
+    ops::Control { cancel, progress }
 }
 
 pub async fn run(
@@ -22,20 +24,13 @@ pub async fn run(
     settings: ConnSettings,
     options: SessionOptions,
     actor: Actor,
-    control: Control,
+    mut control: ops::Control,
 ) -> JobResult {
     let name = ops::title(&job);
     let mut session = match connect::connect(&settings, &options).await {
         Ok(s) => s,
         // Nothing was sent: the outcome is known (nothing happened).
         Err(e) => return failed(name, &e, FailureKind::CouldNotConnect),
-    };
-    let progress = control.progress;
-    let mut control = ops::Control {
-        cancel: control.cancel,
-        progress: Box::new(move |text| {
-            let _ = progress.try_send(DbEvent::JobProgress(text));
-        }),
     };
     match ops::run(job, &mut session, &actor, &mut control).await {
         Ok(r) => {

@@ -144,8 +144,11 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
             },
             Some(event) = db_rx.recv() => {
                 dirty = true;
+                // The outcome as data, for the recorder only (nothing to write without one).
                 let job_done = match &event {
-                    app::DbEvent::JobDone(result) => Some(serde_json::to_value(result).ok()),
+                    app::DbEvent::JobDone(result) => {
+                        Some(recorder.as_ref().and_then(|_| serde_json::to_value(result).ok()))
+                    }
                     _ => None,
                 };
                 record_link(recorder.as_mut(), &state, &event);
@@ -178,7 +181,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
                     let (options, actor, tx) = (write_options.clone(), actor.clone(), db_tx.clone());
                     let (stop, cancel) = tokio::sync::watch::channel(false);
                     job_stop = Some(stop);
-                    let control = jobs::Control { cancel, progress: db_tx.clone() };
+                    let control = jobs::control(cancel, db_tx.clone());
                     tokio::spawn(async move {
                         let result = jobs::run(job, settings, options, actor, control).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;
