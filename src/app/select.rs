@@ -15,11 +15,16 @@ const PAGE: usize = 10;
 
 /// The visible month rows (indices into the snapshot): the filter and the cause applied.
 pub fn visible_months(state: &State) -> Vec<usize> {
-    let only = state
+    let only = cause_months(state);
+    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, only, state.month_sort))
+}
+
+/// The months of the cause the table is narrowed to (`None`: no cause chosen).
+pub fn cause_months(state: &State) -> Option<&[YearMonth]> {
+    state
         .cause
         .as_ref()
-        .map(|sig| state.causes.iter().find(|c| &c.signature == sig).map_or(&[][..], |c| c.months.as_slice()));
-    state.snapshot.as_ref().map_or_else(Vec::new, |s| month_rows(s, &state.filter, only, state.month_sort))
+        .map(|sig| state.causes.iter().find(|c| &c.signature == sig).map_or(&[][..], |c| c.months.as_slice()))
 }
 
 /// The months an action on many months applies to: the marked ones, else the selected one.

@@ -67,6 +67,11 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .collect::<Vec<_>>();
     let fill_need = rows.iter().map(|(r, _)| r.cells[locks::WHY].width()).max().unwrap_or(0);
     let columns = columns();
+    let empty = if snap.locks.is_empty() {
+        "no advisory lock is held or awaited".to_string()
+    } else {
+        super::table::hidden_by_filter(snap.locks.len(), "locks", &state.filter)
+    };
     DataTable {
         title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
         columns: &columns,
@@ -74,7 +79,7 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         rows,
         selected: selected.map(|s| s - first),
         focused,
-        empty: "no advisory lock is held or awaited",
+        empty: &empty,
     }
     .render(frame, area, theme);
 }

@@ -109,15 +109,29 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         rows,
         selected: selected.map(|s| s - first),
         focused: state.focus == Panel::Months,
-        empty: if state.cause.is_some() {
-            "no month has that cause now (e: choose another, or every month)"
-        } else if state.filter.is_empty() {
-            "no months — run `backfill-console seed`"
-        } else {
-            "no month matches the filter"
-        },
+        empty: &empty_text(state, snap),
     }
     .render(frame, area, theme);
+}
+
+/// What an empty months table says: which of the cause, the filter or the data emptied it.
+fn empty_text(state: &State, snap: &crate::model::Snapshot) -> String {
+    let with_cause = match &state.cause {
+        Some(_) if !state.filter.is_empty() => {
+            let only = select::cause_months(state);
+            crate::app::rows::month_rows(snap, "", only, state.month_sort).len()
+        }
+        _ => 0,
+    };
+    if state.cause.is_some() && with_cause > 0 {
+        super::table::hidden_by_filter(with_cause, "months with that cause", &state.filter)
+    } else if state.cause.is_some() {
+        "no month has that cause now (e: choose another, or every month)".into()
+    } else if snap.months.is_empty() {
+        "no months — run `backfill-console seed`".into()
+    } else {
+        super::table::hidden_by_filter(snap.months.len(), "months", &state.filter)
+    }
 }
 
 /// The title with the marks, then the cause the table is narrowed to.

@@ -121,6 +121,12 @@ pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &s
     Line::from(text)
 }
 
+/// What an empty table says when the filter, not the data, emptied it: how many rows it
+/// hides, and how to get them back.
+pub fn hidden_by_filter(total: usize, noun: &str, filter: &str) -> String {
+    format!("0 of {total} {noun} shown: the filter \"{}\" hides them (/ then Esc clears it)", clip(filter, 20))
+}
+
 pub fn placeholder(frame: &mut Frame, area: Rect, name: &str, focused: bool, theme: &Theme) {
     let block = Block::bordered().title(format!(" {name} ")).border_style(theme.border(focused));
     frame.render_widget(Paragraph::new(Line::styled("waiting for data…", theme.dim())).block(block), area);

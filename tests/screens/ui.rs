@@ -302,3 +302,41 @@ fn a_frozen_screen_says_so_in_the_header() {
     act(&mut state, Action::Pause);
     insta::assert_snapshot!(fixture::screen::render_rows(&state, 100, 30, false, 0..1));
 }
+
+#[test]
+fn a_filter_that_hides_every_row_says_so_and_how_many() {
+    // Issue 23, item 2: with locks held, a filter matching none of them said "no advisory
+    // lock is held or awaited". Each table now says how many rows the filter hides.
+    let mut state = fixture::state(20).0;
+    let (locks, months) = {
+        let snap = state.snapshot.as_ref().unwrap();
+        (snap.locks.len(), snap.months.len())
+    };
+    assert!(locks > 0, "the fixture holds locks");
+    act(&mut state, Action::Filter);
+    for c in "zzz-no-such".chars() {
+        key(&mut state, crossterm::event::KeyCode::Char(c));
+    }
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    let screen = render(&state, 160, 48, false);
+    assert!(!screen.contains("no advisory lock is held"), "{screen}");
+    assert!(screen.contains(&format!("0 of {locks} locks shown: the filter \"zzz-no-such\" hides them")), "{screen}");
+    assert!(screen.contains(&format!("0 of {months} months shown: the filter \"zzz-no-such\"")), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_cause_hidden_by_the_text_filter_blames_the_filter_not_the_cause() {
+    let mut state = fixture::state(20).0;
+    let cause = state.causes.first().expect("the fixture has failed months").clone();
+    state.cause = Some(cause.signature.clone());
+    act(&mut state, Action::Filter);
+    for c in "zzz".chars() {
+        key(&mut state, crossterm::event::KeyCode::Char(c));
+    }
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    let screen = render(&state, 160, 48, false);
+    let n = cause.months.len();
+    assert!(!screen.contains("no month has that cause now"), "{screen}");
+    assert!(screen.contains(&format!("0 of {n} months with that cause shown: the filter \"zzz\"")), "{screen}");
+}
