@@ -135,6 +135,14 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
             return Vec::new();
         }
         JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
+        // The holders signalled are gone; the refused stay marked, to look at again.
+        JobResult::Release { ref outcomes, .. } => {
+            for (target, outcome) in outcomes {
+                if matches!(outcome, Outcome::Done { .. }) {
+                    state.marked_locks.remove(&(target.pid, target.backend_start));
+                }
+            }
+        }
         JobResult::Redrive { job, report } if job.dry_run => {
             state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: *report });
             return Vec::new();
@@ -158,10 +166,10 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
 fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
     match result {
         JobResult::Claim(report) => ("Claim".into(), present::claim::result(report), true),
-        JobResult::Release { target, method, outcome } => (
+        JobResult::Release { method, outcomes } => (
             "Release".into(),
-            vec![present::release::result(target, *method, outcome)],
-            matches!(outcome, Outcome::Done { .. }),
+            outcomes.iter().map(|(target, outcome)| present::release::result(target, *method, outcome)).collect(),
+            outcomes.iter().all(|(_, outcome)| matches!(outcome, Outcome::Done { .. })),
         ),
         JobResult::Reset { report, .. } => ("Reset stuck months".into(), present::reset::result(report), true),
         // Absorbed as the claim dialog before it gets here.

@@ -101,9 +101,9 @@ impl Default for ClaimForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
     Claim(ClaimForm),
-    /// Release the session of `plan` (its target is the selected lock).
+    /// Release the sessions of `plans` (the marked holders, else the selected lock's).
     Release {
-        plan: Box<HolderPlan>,
+        plans: Vec<HolderPlan>,
         method: Method,
     },
     /// Reset stuck months, as planned by a dry run of the same routine.
@@ -150,12 +150,19 @@ impl Dialog {
     pub fn title(&self) -> String {
         match self {
             Dialog::Claim(_) => "Run the claim routine".into(),
-            Dialog::Release { method: Method::Terminate, plan } => {
-                format!("Terminate pid {} (holds {})", plan.target.pid, plan.target.month)
-            }
-            Dialog::Release { method: Method::Cancel, plan } => {
-                format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
-            }
+            Dialog::Release { method, plans } => match (method, plans.as_slice()) {
+                (Method::Terminate, [plan]) => {
+                    format!("Terminate pid {} (holds {})", plan.target.pid, plan.target.month)
+                }
+                (Method::Cancel, [plan]) => {
+                    format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
+                }
+                (method, plans) => {
+                    let locks: usize = plans.iter().map(|p| p.months.len()).sum();
+                    let verb = if *method == Method::Terminate { "Terminate" } else { "Cancel the queries of" };
+                    format!("{verb} {} sessions (they hold {locks} month locks)", plans.len())
+                }
+            },
             Dialog::Reset { job, .. } => format!("Reset stuck months ({} chosen)", job.months.len()),
             Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
             Dialog::Redrive { plan, .. } => format!("Redrive {} dead letter(s)", plan.considered().len()),

@@ -40,6 +40,17 @@ pub fn dead_messages<'a>(state: &'a State, reason: &str) -> Vec<&'a DeadMessage>
 /// The verdicts' view: move, open one, back, close.
 pub fn on_verdicts_key(state: &mut State, selected: usize, open: bool, action: Option<OverlayAction>) {
     let last = state.assessment.as_ref().map_or(0, |a| a.verdicts.len()).saturating_sub(1);
+    if let (Some(OverlayAction::Open), true) = (action, open)
+        && let Some(n) = super::select::mark_verdict_holders(state, selected)
+    {
+        // An opened verdict whose cure is a release: its holders marked on the lock panel.
+        let key = state.keymap.first_key(super::Action::Release).unwrap_or_else(|| "r".into());
+        state.overlay = Overlay::None;
+        state.focus = super::Panel::Locks;
+        let text = format!("marked this verdict's {n} lock holder(s): {key} releases them (one confirmation)");
+        state.notice = Some(super::state::Notice { text, level: crate::model::Level::Ok });
+        return;
+    }
     state.overlay = match (action, open) {
         (Some(OverlayAction::Close), true) => Overlay::Verdicts { selected, open: false },
         (Some(OverlayAction::Close), false) => Overlay::None,

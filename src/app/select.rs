@@ -8,8 +8,10 @@ use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Method, holder_plans};
+use crate::model::release::{Method, holder_key, holder_plans};
 use crate::model::reset::StuckMonthRow;
+
+use std::collections::BTreeSet;
 
 const PAGE: usize = 10;
 
@@ -54,6 +56,44 @@ pub fn visible_locks(state: &State) -> Vec<usize> {
         (Some(s), Some(a)) => lock_rows(s, a, &state.filter, state.lock_sort),
         _ => Vec::new(),
     }
+}
+
+/// Marks (or unmarks) the selected lock's holder, or marks every holder shown.
+pub fn mark_locks(state: &mut State, all_shown: bool) -> Result<(), String> {
+    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
+    if all_shown {
+        let keys: Vec<_> = visible_locks(state).iter().filter_map(|&i| holder_key(&snap.locks[i])).collect();
+        if keys.is_empty() {
+            return Err("no lock holder shown to mark (waiters and foreign locks are never released)".into());
+        }
+        state.marked_locks.extend(keys);
+        return Ok(());
+    }
+    let lock = selected_lock(state).ok_or("no lock selected")?;
+    let key = holder_key(lock).ok_or(match (lock.month(), lock.granted) {
+        (None, _) => "that is a foreign lock: this console never acts on it",
+        (_, false) => "that session is waiting for the lock, not holding it; mark the holder",
+        _ => "the holder's session is not visible (missing pg_monitor?)",
+    })?;
+    if !state.marked_locks.remove(&key) {
+        state.marked_locks.insert(key);
+    }
+    Ok(())
+}
+
+/// Marks the holders of verdict `index` when its cure is a release: how many (`None`:
+/// not such a verdict, or none of its holders holds a month lock now).
+pub fn mark_verdict_holders(state: &mut State, index: usize) -> Option<usize> {
+    let verdict = state.assessment.as_ref()?.verdicts.get(index)?;
+    if verdict.remedy.action != Some(crate::model::verdict::Cure::Release) {
+        return None;
+    }
+    let snap = state.snapshot.as_ref()?;
+    let keys: BTreeSet<_> =
+        snap.locks.iter().filter(|l| l.pid.is_some_and(|p| verdict.pids.contains(&p))).filter_map(holder_key).collect();
+    let n = keys.len();
+    state.marked_locks.extend(keys);
+    (n > 0).then_some(n)
 }
 
 pub fn selected_lock(state: &State) -> Option<&LockRow> {
@@ -138,8 +178,12 @@ fn step_calendar(state: &mut State, action: Action) {
     }
 }
 
-/// The release dialog for the selected lock: refuses foreign locks and waiters.
+/// The release dialog for the marked holders, else the selected lock: refuses foreign
+/// locks and waiters.
 pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
+    if !state.marked_locks.is_empty() {
+        return marked_release(state, method);
+    }
     if state.focus != Panel::Locks {
         let keys = [Action::FocusLocks, Action::FocusNext].map(|a| state.keymap.first_key(a));
         let how = match keys {
@@ -166,7 +210,24 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
         .next()
         .ok_or("that session holds no month lock any more")?;
     plan.target.month = month;
-    Ok(Dialog::Release { plan: Box::new(plan), method })
+    Ok(Dialog::Release { plans: vec![plan], method })
+}
+
+/// The release of every marked holder that still holds a month lock, one plan each.
+fn marked_release(state: &State, method: Method) -> Result<Dialog, String> {
+    let (Some(snap), Some(assessment)) = (&state.snapshot, &state.assessment) else {
+        return Err("no data yet".into());
+    };
+    let marked = |i: usize| holder_key(&snap.locks[i]).is_some_and(|k| state.marked_locks.contains(&k));
+    let plans = holder_plans(snap, assessment, marked);
+    if plans.is_empty() {
+        let key = state.keymap.first_key(Action::ClearMarks).unwrap_or_else(|| "u".into());
+        return Err(format!(
+            "none of the {} marked session(s) holds a month lock any more ({key} clears the marks)",
+            state.marked_locks.len()
+        ));
+    }
+    Ok(Dialog::Release { plans, method })
 }
 
 /// The reset the operator asks for: the abandoned months — `processing`, no live message,

@@ -145,6 +145,8 @@ pub struct State {
     pub causes: Vec<Cause>,
     /// Months marked for an action on many months.
     pub marked: BTreeSet<YearMonth>,
+    /// Lock holders marked for a release of many.
+    pub marked_locks: BTreeSet<crate::model::release::HolderKey>,
     /// The audit trail as last read for its view (`None`: reading).
     pub audit: Option<Result<Vec<AuditRow>, String>>,
     /// The dead letters as last read for their view (`None`: reading).
@@ -215,6 +217,7 @@ impl State {
             cause: None,
             causes: Vec::new(),
             marked: BTreeSet::new(),
+            marked_locks: BTreeSet::new(),
             audit: None,
             dead: None,
             overlay: Overlay::None,

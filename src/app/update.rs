@@ -155,13 +155,21 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.overlay = Overlay::Dead { reason: None, selected: 0, open: false };
             return vec![Effect::Worker(WorkerCmd::LoadDeadLetters)];
         }
+        Action::Mark | Action::MarkAll if state.focus == Panel::Locks => {
+            if let Err(why) = select::mark_locks(state, action == Action::MarkAll) {
+                return refuse(state, why);
+            }
+        }
         Action::Mark | Action::MarkAll => {
             if !matches!(state.focus, Panel::Months | Panel::Calendar) {
-                return refuse(state, "marks are for months: focus the months table or the calendar".into());
+                return refuse(state, "marks are for months and lock holders: focus their table".into());
             }
             select::mark(state, action == Action::MarkAll);
         }
-        Action::ClearMarks => state.marked.clear(),
+        Action::ClearMarks => {
+            state.marked.clear();
+            state.marked_locks.clear();
+        }
         Action::Retry => {
             let months = select::chosen_months(state);
             if months.is_empty() {
@@ -271,12 +279,13 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
             Vec::new()
         }
-        (Dialog::Release { plan, method }, DialogAction::Confirm) => {
+        (Dialog::Release { plans, method }, DialogAction::Confirm) => {
             let title = match method {
                 Method::Terminate => "Terminating",
                 Method::Cancel => "Cancelling",
             };
-            start(state, Job::Release { target: plan.target, method }, title)
+            let holders = plans.iter().map(|p| p.holder()).collect();
+            start(state, Job::Release { holders, method }, title)
         }
         (Dialog::Retry { job, .. }, DialogAction::Confirm) => {
             start(state, Job::Retry(RetryJob { dry_run: false, ..job }), "Retrying")

@@ -96,16 +96,15 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     let acting = ops::release::acting(&session, direct.as_ref());
     // One JSON shape whatever happened: {"released": [...], "refused": [...]}.
     let (mut released, mut refused) = (Vec::new(), Vec::new());
+    let holders: Vec<_> = plans.iter().map(|p| p.holder()).collect();
+    let outcomes = ops::release::run(acting, &ctx.actor, &holders, method, &release_reason(&plans)).await?;
     let mut still_held = 0;
-    for plan in &plans {
-        let reason = if plan.reasons.is_empty() { "operator request".to_string() } else { plan.reasons.join("; ") };
-        let outcome = ops::release::run(acting, &ctx.actor, &plan.target, method, &reason).await?;
+    for (holder, (target, outcome)) in holders.iter().zip(outcomes) {
         still_held += usize::from(outcome == Outcome::Done { lock_released: false });
         if !args.json {
-            outln!("{}", present::release::result(&plan.target, method, &outcome));
+            outln!("{}", present::release::result(&target, method, &outcome));
         }
-        let months: Vec<YearMonth> = plan.months.iter().map(|(m, _)| *m).collect();
-        let entry = serde_json::json!({ "pid": plan.target.pid, "months": months, "outcome": outcome });
+        let entry = serde_json::json!({ "pid": target.pid, "months": holder.months, "outcome": outcome });
         match outcome {
             Outcome::Done { .. } => released.push(entry),
             Outcome::Refused { .. } => refused.push(entry),
@@ -116,6 +115,17 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     }
     // Non-zero whenever a lock we meant to release may still be held.
     Ok(i32::from(!refused.is_empty() || still_held > 0))
+}
+
+/// The audit row's reason for releasing `plans`: why each is stuck, once each.
+fn release_reason(plans: &[crate::model::release::HolderPlan]) -> String {
+    let mut reasons: Vec<&str> = Vec::new();
+    for r in plans.iter().flat_map(|p| &p.reasons) {
+        if !reasons.contains(&r.as_str()) {
+            reasons.push(r);
+        }
+    }
+    if reasons.is_empty() { "operator request".to_string() } else { reasons.join("; ") }
 }
 
 /// `reset-stuck`'s switches.

@@ -20,7 +20,8 @@ macro_rules! typed {
 typed! {
     bool => BOOL, i16 => INT2, i32 => INT4, i64 => INT8, f64 => FLOAT8, String => TEXT, &str => TEXT,
     Vec<i32> => INT4_ARRAY, Vec<i64> => INT8_ARRAY, Vec<String> => TEXT_ARRAY, Vec<&str> => TEXT_ARRAY,
-    chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, serde_json::Value => JSONB, uuid::Uuid => UUID,
+    chrono::DateTime<chrono::Utc> => TIMESTAMPTZ, Vec<chrono::DateTime<chrono::Utc>> => TIMESTAMPTZ_ARRAY,
+    serde_json::Value => JSONB, uuid::Uuid => UUID,
 }
 
 impl<T: Typed> Typed for Option<T> {

@@ -9,7 +9,7 @@ use crate::model::FailureKind;
 use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::dead::{PurgeReport, RedriveReport, Which};
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Method, Outcome, Target};
+use crate::model::release::{Holder, Method, Outcome, Target};
 use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
 
@@ -21,8 +21,9 @@ pub enum Job {
     Claim(ClaimParams),
     /// A claim of listed months planned: the same routine as a dry run (nothing changed).
     PlanClaim(ClaimParams),
+    /// The holders' sessions ended (or their queries cancelled), each checked race-free.
     Release {
-        target: Target,
+        holders: Vec<Holder>,
         method: Method,
     },
     /// Stuck months back to retry; `dry_run` plans it.
@@ -100,10 +101,10 @@ pub enum JobResult {
         params: ClaimParams,
         report: Box<ClaimReport>,
     },
+    /// Each holder and what came of it, in the order asked.
     Release {
-        target: Target,
         method: Method,
-        outcome: Outcome,
+        outcomes: Vec<(Target, Outcome)>,
     },
     /// A reset ran (or, `dry_run`, was planned).
     Reset {

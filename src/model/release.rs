@@ -27,6 +27,28 @@ pub struct Target {
     pub month: YearMonth,
 }
 
+/// A lock holder as the operator marks it: its pid and when its session started (a pid
+/// alone could be another session's by the time the release runs).
+pub type HolderKey = (i32, DateTime<Utc>);
+
+/// The holder a lock row can be released through: a granted month lock whose session is
+/// visible. Waiters and foreign locks have none.
+pub fn holder_key(lock: &LockRow) -> Option<HolderKey> {
+    lock.month()?;
+    if !lock.granted {
+        return None;
+    }
+    Some((lock.pid?, lock.holder.as_ref()?.backend_start?))
+}
+
+/// One session to release: the lock the check at release time looks for, and every
+/// month it holds (written in the audit row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Holder {
+    pub target: Target,
+    pub months: Vec<YearMonth>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -54,6 +76,13 @@ pub struct HolderPlan {
     pub foreign_locks: usize,
     /// Why it is stuck (the assessment's problems), empty when it is not.
     pub reasons: Vec<String>,
+}
+
+impl HolderPlan {
+    /// What the release needs of this plan.
+    pub fn holder(&self) -> Holder {
+        Holder { target: self.target.clone(), months: self.months.iter().map(|(m, _)| *m).collect() }
+    }
 }
 
 /// The sessions holding the month locks `pick` chooses (by index into

@@ -86,9 +86,9 @@ pub async fn run(job: Job, session: &mut Session, actor: &Actor, control: &mut C
     match job {
         Job::Claim(params) => claim::run(session, &params, actor).await.map(JobResult::Claim),
         Job::PlanClaim(params) => claim::plan(session, params, actor).await,
-        Job::Release { target, method } => release::run(session, actor, &target, method, "operator")
+        Job::Release { holders, method } => release::run(session, actor, &holders, method, "operator")
             .await
-            .map(|outcome| JobResult::Release { target, method, outcome }),
+            .map(|outcomes| JobResult::Release { method, outcomes }),
         Job::Reset(job) => reset::run_job(session, actor, &job).await.map(|report| JobResult::Reset { job, report }),
         Job::Retry(job) => retry::run_job(session, actor, &job).await.map(|report| JobResult::Retry { job, report }),
         Job::Redrive(job) => dead::redrive_job(session, actor, &job, control)
@@ -110,7 +110,8 @@ mod tests {
 
     fn release(method: Method) -> Job {
         let month = YearMonth::new(2024, 3).unwrap();
-        Job::Release { target: Target { pid: 7, backend_start: chrono::Utc::now(), month }, method }
+        let target = Target { pid: 7, backend_start: chrono::Utc::now(), month };
+        Job::Release { holders: vec![crate::model::release::Holder { target, months: vec![month] }], method }
     }
 
     #[test]

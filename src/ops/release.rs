@@ -7,7 +7,7 @@ use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
 use crate::db::release;
 use crate::model::audit::Action;
-use crate::model::release::{Method, Outcome, Target};
+use crate::model::release::{Holder, Method, Outcome, Target};
 
 pub const KIND: Kind = Kind { name: "Release", action: Action::ReleaseTerminate, destructive: true };
 
@@ -31,13 +31,15 @@ pub fn acting<'a>(pooled: &'a Session, direct: Option<&'a Session>) -> &'a Sessi
     direct.unwrap_or(pooled)
 }
 
-/// Releases `target`'s lock by `method`, for `reason` (written in the audit row).
+/// Releases each holder's locks by `method`, for `reason`: each checked race-free, one
+/// audit row for them all. Each holder's target with what came of it, in order.
 pub async fn run(
     session: &Session,
     actor: &Actor,
-    target: &Target,
+    holders: &[Holder],
     method: Method,
     reason: &str,
-) -> Result<Outcome, DbError> {
-    release::release(&session.client, actor, target, method, reason).await
+) -> Result<Vec<(Target, Outcome)>, DbError> {
+    let outcomes = release::release_all(&session.client, actor, holders, method, reason).await?;
+    Ok(holders.iter().map(|h| h.target.clone()).zip(outcomes).collect())
 }

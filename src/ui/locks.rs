@@ -2,13 +2,14 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::Span;
 use ratatui::widgets::Cell;
 
 use super::table::{Column, DataTable, placeholder, title};
 use super::theme::Theme;
 use crate::app::{Panel, State, select};
+use crate::model::release::holder_key;
 use crate::present::locks;
 use crate::text::clip;
 use unicode_width::UnicodeWidthStr;
@@ -61,8 +62,18 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|&i| {
             let (lock, verdict) = (&snap.locks[i], &assessment.locks[i]);
             let why_style = if verdict.is_stuck() { theme.stuck() } else { Style::new() };
-            let cells = locks::cells(lock, verdict, snap, &state.thresholds.poolers);
-            (LockLine { cells, why_style }, if lock.month().is_none() { theme.dim() } else { Style::new() })
+            let mut cells = locks::cells(lock, verdict, snap, &state.thresholds.poolers);
+            let marked = holder_key(lock).is_some_and(|k| state.marked_locks.contains(&k));
+            let row_style = if marked {
+                // A marked holder's rows carry a dot before the month, and are bold.
+                cells[0] = format!("●{}", cells[0]);
+                Style::new().add_modifier(Modifier::BOLD)
+            } else if lock.month().is_none() {
+                theme.dim()
+            } else {
+                Style::new()
+            };
+            (LockLine { cells, why_style }, row_style)
         })
         .collect::<Vec<_>>();
     let fill_need = rows.iter().map(|(r, _)| r.cells[locks::WHY].width()).max().unwrap_or(0);
@@ -73,7 +84,10 @@ pub fn table(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         super::table::hidden_by_filter(snap.locks.len(), "locks", &state.filter)
     };
     DataTable {
-        title: title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
+        title: super::table::with_marks(
+            title("Lock holders", visible.len(), snap.locks.len(), state, state.lock_sort.label()),
+            state.marked_locks.len(),
+        ),
         columns: &columns,
         fill_need: u16::try_from(fill_need).unwrap_or(u16::MAX).max(9),
         rows,

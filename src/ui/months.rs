@@ -136,11 +136,7 @@ fn empty_text(state: &State, snap: &crate::model::Snapshot) -> String {
 
 /// The title with the marks, then the cause the table is narrowed to.
 fn months_title<'a>(base: Line<'a>, state: &State) -> Line<'a> {
-    let mut spans = base.spans;
-    if !state.marked.is_empty() {
-        let marked = format!("· {} marked ", state.marked.len());
-        spans.push(Span::styled(marked, Style::new().add_modifier(Modifier::BOLD)));
-    }
+    let mut spans = super::table::with_marks(base, state.marked.len()).spans;
     if let Some(cause) = &state.cause {
         spans.push(Span::raw(format!("· cause \"{}\" ", clip(cause, 30))));
     }

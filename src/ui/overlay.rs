@@ -111,9 +111,9 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Release { plan, method } => {
+        Dialog::Release { plans, method } => {
             style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::release::plan(std::slice::from_ref(plan), *method)));
+            lines.extend(plan_lines(&present::release::plan(plans, *method)));
             lines.push(Line::raw(""));
             lines.push(hint);
         }

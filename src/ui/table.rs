@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::theme::Theme;
@@ -119,6 +119,15 @@ pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &s
         text.push_str(&format!("· filter \"{}\" ", clip(&state.filter, 20)));
     }
     Line::from(text)
+}
+
+/// A title with how many rows are marked for an action on many, in bold.
+pub fn with_marks(base: Line<'_>, marked: usize) -> Line<'_> {
+    let mut spans = base.spans;
+    if marked > 0 {
+        spans.push(Span::styled(format!("· {marked} marked "), Style::new().add_modifier(Modifier::BOLD)));
+    }
+    Line::from(spans)
 }
 
 /// What an empty table says when the filter, not the data, emptied it: how many rows it

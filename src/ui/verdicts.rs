@@ -128,6 +128,13 @@ fn detail<'a>(v: &Verdict, state: &State, theme: &Theme, width: usize) -> Vec<Li
         None => format!("no console action helps: {}", sanitize(&v.remedy.text)),
     };
     lines.push(Line::raw(how));
+    if v.remedy.action == Some(Cure::Release) && !v.pids.is_empty() {
+        let key = state.keymap.first_key(Action::Release).unwrap_or_else(|| "r".into());
+        lines.push(Line::raw(format!(
+            "Enter marks its {} lock holder(s) on the lock panel; then {key} releases them all (one confirmation)",
+            v.pids.len()
+        )));
+    }
     if let Some(command) = &v.remedy.command {
         lines.push(Line::styled(format!("command: {}", sanitize(command)), theme.dim()));
     }

@@ -200,3 +200,63 @@ async fn reset_only_touches_the_months_the_operator_confirmed() {
     assert_eq!(report.reset.len(), 1);
     assert_eq!(common::status_of(&admin.client, 2024, 1).await, "processing");
 }
+
+#[tokio::test]
+async fn a_bulk_release_checks_each_holder_on_its_own_and_writes_one_audit_row() {
+    // Issue 23, item 3: the marked holders in one go. Three holders: one holding two months,
+    // one that let its lock go after the operator saw it (refused, untouched), one whose pid
+    // the operator saw with another start (as if reused: refused, untouched).
+    let db = common::migrated_db().await;
+    let admin = db.session().await;
+    let (a, b, c) = (db.session().await, db.session().await, db.session().await);
+    a.client.execute("SELECT pg_advisory_lock(202401::bigint), pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+    b.client.execute("SELECT pg_advisory_lock(202403::bigint)", &[]).await.unwrap();
+    c.client.execute("SELECT pg_advisory_lock(202404::bigint)", &[]).await.unwrap();
+    let holder = |pid, start, months: &[YearMonth]| release::Holder {
+        target: Target { pid, backend_start: start, month: months[0] },
+        months: months.to_vec(),
+    };
+    let a_start = backend_start(&admin.client, a.backend_pid).await;
+    let b_start = backend_start(&admin.client, b.backend_pid).await;
+    let c_start = backend_start(&admin.client, c.backend_pid).await + chrono::Duration::microseconds(1);
+    let holders = [
+        holder(a.backend_pid, a_start, &[ym(2024, 1), ym(2024, 2)]),
+        holder(b.backend_pid, b_start, &[ym(2024, 3)]),
+        holder(c.backend_pid, c_start, &[ym(2024, 4)]),
+    ];
+    // b lets go between the operator's look and the release.
+    b.client.execute("SELECT pg_advisory_unlock(202403::bigint)", &[]).await.unwrap();
+
+    let outcomes =
+        release::release_all(&admin.client, &common::actor(), &holders, Method::Terminate, "test").await.unwrap();
+    assert_eq!(outcomes[0], Outcome::Done { lock_released: true });
+    assert!(matches!(outcomes[1], Outcome::Refused { .. }), "{:?}", outcomes[1]);
+    assert!(matches!(outcomes[2], Outcome::Refused { .. }), "{:?}", outcomes[2]);
+    assert!(a.client.simple_query("SELECT 1").await.is_err(), "a's session is gone");
+    b.client.simple_query("SELECT 1").await.expect("b let go: not terminated");
+    c.client.simple_query("SELECT 1").await.expect("c was seen with another start: not terminated");
+    assert_eq!(common::month_locks_of(&admin.client, c.backend_pid).await, [202404], "c keeps its lock");
+
+    let rows = admin
+        .client
+        .query(
+            "SELECT outcome, target_pid, detail -> 'months' ->> '2024-02', detail -> 'months' ->> '2024-03',
+                    jsonb_array_length(detail -> 'holders'), jsonb_array_length(parameters -> 'holders')
+             FROM backfill_console_audit WHERE action = 'release.terminate'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one audit row for the whole release");
+    let r = &rows[0];
+    assert_eq!(r.get::<_, String>(0), "done: 1 of 3 holders signalled");
+    assert_eq!(r.get::<_, Option<i32>>(1), None, "several holders: no single target pid");
+    assert_eq!(r.get::<_, Option<String>>(2).as_deref(), Some(format!("pid {}: done", a.backend_pid).as_str()));
+    assert!(r.get::<_, Option<String>>(3).unwrap().contains("refused"), "b's month says refused");
+    assert_eq!((r.get::<_, Option<i32>>(4), r.get::<_, Option<i32>>(5)), (Some(3), Some(3)));
+    // The audit view finds the row by any month it touched.
+    let found = backfill_console::db::audit::read(&admin.client, Duration::from_secs(600), Some(ym(2024, 2)), 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+}

@@ -239,10 +239,11 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert!(on_action(&mut s, Action::Release).len() == 1 && s.overlay == Overlay::None);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Release { plan, method }) = s.overlay.clone() else { panic!() };
+    let Overlay::Dialog(Dialog::Release { plans, method }) = s.overlay.clone() else { panic!() };
+    let [plan] = plans.as_slice() else { panic!("one holder: {plans:?}") };
     let target = plan.target.clone();
     assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
-    let text = backfill_console::present::release::plan(&[*plan], method);
+    let text = backfill_console::present::release::plan(&plans, method);
     assert!(
         text[0].strong
             && text[0]
@@ -252,7 +253,7 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     );
     let fx = key(&mut s, KeyCode::Enter);
     assert!(matches!(&fx[..], [Effect::Run(Job::Release { method: Method::Terminate, .. })]));
-    let result = JobResult::Release { target, method, outcome: Outcome::Done { lock_released: true } };
+    let result = JobResult::Release { method, outcomes: vec![(target, Outcome::Done { lock_released: true })] };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
     key(&mut s, KeyCode::Enter);
     // The waiter (row 2) and the foreign lock (row 4) are refused.
@@ -264,6 +265,64 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     on_action(&mut s, Action::Release);
     assert_eq!(s.overlay, Overlay::None);
     assert!(s.notice.as_ref().unwrap().text.contains("foreign lock"));
+}
+
+#[test]
+fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark() {
+    // Issue 23, item 3: Space marks the selected holder, * every holder shown (never a
+    // waiter or a foreign lock), r releases the marked ones in one confirmation.
+    let (mut s, _) = fixture::state(20);
+    let holders: std::collections::BTreeSet<i32> = {
+        let snap = s.snapshot.as_ref().unwrap();
+        snap.locks.iter().filter(|l| l.granted && l.month().is_some()).filter_map(|l| l.pid).collect()
+    };
+    assert!(holders.len() >= 2, "the fixture has several holders: {holders:?}");
+    on_action(&mut s, Action::FocusLocks);
+    on_action(&mut s, Action::Mark);
+    assert_eq!(s.marked_locks.len(), 1, "Space marks the selected holder");
+    on_action(&mut s, Action::Mark);
+    assert!(s.marked_locks.is_empty(), "Space again unmarks it");
+    on_action(&mut s, Action::End);
+    on_action(&mut s, Action::Mark);
+    assert!(s.notice.as_ref().unwrap().text.contains("foreign lock"), "a foreign lock is never marked");
+    assert!(s.marked_locks.is_empty());
+    on_action(&mut s, Action::MarkAll);
+    let marked: std::collections::BTreeSet<i32> = s.marked_locks.iter().map(|(pid, _)| *pid).collect();
+    assert_eq!(marked, holders, "* marks every holder shown, no waiter, no foreign lock");
+
+    on_action(&mut s, Action::Release);
+    let Overlay::Dialog(Dialog::Release { plans, method }) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
+    assert_eq!(plans.iter().map(|p| p.target.pid).collect::<std::collections::BTreeSet<_>>(), holders);
+    let title = Dialog::Release { plans: plans.clone(), method }.title();
+    assert!(title.starts_with(&format!("Terminate {} sessions", holders.len())), "{title}");
+    let text = backfill_console::present::release::plan(&plans, method);
+    for pid in &holders {
+        assert!(text.iter().any(|l| l.text.starts_with(&format!("  pid {pid} · "))), "each pid listed: {text:?}");
+    }
+    let fx = key(&mut s, KeyCode::Enter);
+    let [Effect::Run(Job::Release { holders: asked, .. })] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(asked.len(), holders.len(), "one job for every marked holder");
+    // The first was signalled, the others refused: only the first loses its mark.
+    let outcomes = asked
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let outcome = if i == 0 {
+                Outcome::Done { lock_released: true }
+            } else {
+                Outcome::Refused { reason: "that session no longer holds the lock".into() }
+            };
+            (h.target.clone(), outcome)
+        })
+        .collect();
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Release { method, outcomes })));
+    let Overlay::Dialog(Dialog::Result { lines, ok, .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    assert_eq!(lines.len(), holders.len(), "a line per holder: {lines:?}");
+    assert!(!ok, "not every holder was signalled");
+    assert_eq!(s.marked_locks.len(), holders.len() - 1, "the refused stay marked");
+    key(&mut s, KeyCode::Enter);
+    on_action(&mut s, Action::ClearMarks);
+    assert!(s.marked_locks.is_empty(), "u clears the lock marks too");
 }
 
 #[test]

@@ -340,3 +340,44 @@ fn a_cause_hidden_by_the_text_filter_blames_the_filter_not_the_cause() {
     assert!(!screen.contains("no month has that cause now"), "{screen}");
     assert!(screen.contains(&format!("0 of {n} months with that cause shown: the filter \"zzz\"")), "{screen}");
 }
+
+#[test]
+fn marked_lock_holders_and_their_release_dialog() {
+    // Issue 23, item 3: marked holders carry a dot and are bold; one dialog lists each pid,
+    // its months and what ends.
+    let mut state = fixture::state(20).0;
+    act(&mut state, Action::FocusLocks);
+    act(&mut state, Action::MarkAll);
+    let panel = fixture::screen::render_rows(&state, 160, 48, false, 18..24);
+    assert!(panel.contains("● marked") || panel.contains("marked"), "{panel}");
+    insta::assert_snapshot!("marked_lock_holders_160x48", panel);
+    act(&mut state, Action::Release);
+    let dialog = render(&state, 80, 24, false);
+    assert!(dialog.contains("TERMINATE") && dialog.contains("one audit row"), "{dialog}");
+    insta::assert_snapshot!("bulk_release_dialog_80x24", dialog);
+}
+
+#[test]
+fn an_opened_leaked_lock_verdict_marks_its_holders_with_enter() {
+    let mut state = fixture::state(20).0;
+    let index = state
+        .assessment
+        .as_ref()
+        .unwrap()
+        .verdicts
+        .iter()
+        .position(|v| v.remedy.action == Some(backfill_console::model::verdict::Cure::Release))
+        .expect("the fixture has a verdict cured by a release");
+    act(&mut state, Action::Verdicts);
+    for _ in 0..index {
+        key(&mut state, crossterm::event::KeyCode::Down);
+    }
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    let detail = render(&state, 160, 48, false);
+    assert!(detail.contains("Enter marks its"), "{detail}");
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    assert!(!state.marked_locks.is_empty(), "its holders are marked");
+    assert_eq!(state.focus, backfill_console::app::Panel::Locks);
+    let screen = render(&state, 160, 48, false);
+    assert!(screen.contains("lock holder(s): r releases them"), "{screen}");
+}

@@ -180,3 +180,62 @@ async fn a_stall_is_named_r_offers_nothing_and_a_dialog_leaves_the_verdict_in_si
     assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await, 3);
     assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_queue").await, 3);
 }
+
+/// Issue 23, item 3, through the real binary: three leaked month locks built by hand and
+/// a foreign lock; `*` on the lock panel marks the three holders (never the foreign one),
+/// `r` asks once for all of them, and after Enter every one is gone, the foreign holder
+/// is untouched, and one audit row tells every outcome.
+#[tokio::test(flavor = "multi_thread")]
+async fn marked_leaked_locks_are_released_in_one_confirmation_and_one_audit_row() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let mut holders = Vec::new();
+    for month in [3, 4, 5] {
+        let s = db.session().await;
+        s.client.execute(&format!("SELECT pg_advisory_lock(2024{month:02}::bigint)"), &[]).await.unwrap();
+        holders.push(s);
+    }
+    let foreign = db.session().await;
+    foreign.client.execute("SELECT pg_advisory_lock(7, 202406)", &[]).await.unwrap();
+    let url = db.url.clone();
+    let console = tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &[], &[], 30, 120);
+        c.wait_for("Lock holders 4/4");
+        c.send("3");
+        c.send("*");
+        c.wait_for("3 marked");
+        c.send("r");
+        c.wait_for("Terminate 3 sessions (they hold 3 month locks)");
+        c.send("\r");
+        c.wait_for("lock on 2024-05 released");
+        c
+    })
+    .await
+    .unwrap();
+    for s in &holders {
+        assert!(s.client.simple_query("SELECT 1").await.is_err(), "holder pid {} is gone", s.backend_pid);
+    }
+    foreign.client.simple_query("SELECT 1").await.expect("the foreign holder is untouched");
+    let rows = admin
+        .client
+        .query(
+            "SELECT outcome, jsonb_array_length(detail -> 'holders') FROM backfill_console_audit
+             WHERE action = 'release.terminate'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one audit row for the whole release");
+    assert_eq!(rows[0].get::<_, String>(0), "done: 3 of 3 holders signalled");
+    assert_eq!(rows[0].get::<_, Option<i32>>(1), Some(3));
+    let code = tokio::task::spawn_blocking(move || {
+        let mut console = console;
+        console.send("\r");
+        console.send("q");
+        console.wait_exit()
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+}
