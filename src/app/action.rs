@@ -59,9 +59,10 @@ mode_actions!(
         Refresh => "refresh now",
         /// The failures grouped by cause.
         Errors => "errors by cause",
-        /// Mark (or unmark) the selected month for an action on many months.
+        /// Mark (or unmark) the selected month for an action on many months, or on the
+        /// lock panel the selected lock's holder for a release of many.
         Mark => "mark month",
-        /// Mark every month the table shows (the filter and the cause applied).
+        /// Mark every month (or lock holder) the table shows (the filter and the cause applied).
         MarkAll => "mark all shown",
         ClearMarks => "clear marks",
         /// Failed months back to retry: the marked ones, else the selected one.
@@ -79,25 +80,5 @@ impl Action {
     /// Actions that change the database; refused in read-only mode and `watch`.
     pub fn is_destructive(self) -> bool {
         matches!(self, Action::Claim | Action::Release | Action::CancelQuery | Action::ResetStuck | Action::Retry)
-    }
-
-    /// Shown in the footer (the rest only in the help overlay).
-    pub fn in_footer(self) -> bool {
-        matches!(
-            self,
-            Action::Quit
-                | Action::FocusNext
-                | Action::Filter
-                | Action::Detail
-                | Action::Help
-                | Action::Pause
-                | Action::Claim
-                | Action::Release
-                | Action::ResetStuck
-                | Action::Errors
-                | Action::Mark
-                | Action::Retry
-                | Action::Verdicts
-        )
     }
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::hints;
 use super::theme::Theme;
-use crate::app::{Action, Overlay, State};
+use crate::app::{Action, Overlay, Panel, State};
 
 pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.overlay {
@@ -52,21 +52,56 @@ fn hints<'a>(state: &State, theme: &Theme, width: usize) -> Line<'a> {
             spans.push(Span::raw(format!(" {label} ")));
         }
     }
-    for (action, _) in state.keymap.normal.bindings() {
-        if !action.in_footer() || !state.may(action) {
+    for (action, label) in footer_actions(state) {
+        if !state.may(action) {
             continue;
         }
         let Some(keys) = state.keymap.first_key(action) else {
             continue;
         };
-        let label = if action == Action::Pause && state.paused { "resume" } else { action.label() };
         let item_width = keys.chars().count() + label.chars().count() + 3;
+        // A hint that does not fit is left out whole; a shorter one after it may still fit.
         if used + item_width > width {
-            break;
+            continue;
         }
         used += item_width;
         spans.push(Span::styled(format!(" {keys}"), theme.accent()));
         spans.push(Span::raw(format!(" {label} ")));
     }
     Line::from(spans)
+}
+
+/// The footer's keys, most useful first: help always; clearing marks while there are
+/// some; the focused panel's own actions (on the selected row); then the views and the
+/// rest. The footer shows as many as fit, each whole; the help overlay lists every key.
+pub fn footer_actions(state: &State) -> Vec<(Action, &'static str)> {
+    use Action::*;
+    let panel: &[Action] = match state.focus {
+        Panel::Locks => &[Release, CancelQuery, Mark, MarkAll, Detail, Sort],
+        Panel::Months | Panel::Calendar => &[Mark, Retry, Claim, ResetStuck, Errors, Detail],
+        Panel::Queue => &[DeadLetters, Claim, Detail],
+    };
+    let marks = !state.marked.is_empty() || !state.marked_locks.is_empty();
+    let mut order = vec![Help];
+    if marks {
+        order.push(ClearMarks);
+    }
+    order.extend_from_slice(panel);
+    order.extend_from_slice(&[Verdicts, Filter, FocusNext, Pause, Quit, ResetStuck, Errors, DeadLetters, Audit]);
+    let mut seen = std::collections::BTreeSet::new();
+    // Marks only serve actions that change the database: not offered where none may run.
+    let read_only = state.acts_read_only();
+    order.retain(|a| seen.insert(*a) && !(read_only && matches!(a, Mark | MarkAll | ClearMarks)));
+    order.into_iter().map(|a| (a, label(state, a))).collect()
+}
+
+/// An action's label in the footer, as the focus and the marks make it.
+fn label(state: &State, action: Action) -> &'static str {
+    match action {
+        Action::Pause if state.paused => "resume",
+        Action::Mark if state.focus == Panel::Locks => "mark holder",
+        Action::Release if !state.marked_locks.is_empty() => "release marked",
+        Action::Retry if !state.marked.is_empty() => "retry marked",
+        _ => action.label(),
+    }
 }

@@ -381,3 +381,33 @@ fn an_opened_leaked_lock_verdict_marks_its_holders_with_enter() {
     let screen = render(&state, 160, 48, false);
     assert!(screen.contains("lock holder(s): r releases them"), "{screen}");
 }
+
+#[test]
+fn the_footer_puts_help_and_the_focused_panels_keys_first_and_never_cuts_a_hint() {
+    // Issue 23, item 4: at 80 columns the footer ended at "p pause/resume"; the lock
+    // panel's keys never showed.
+    let mut state = fixture::state(20).0;
+    for (focus, must) in [
+        (Action::FocusLocks, ["r release lock", "Space mark holder"]),
+        (Action::FocusMonths, ["Space mark month", "c claim"]),
+        (Action::FocusQueue, ["D dead letters", "c claim"]),
+    ] {
+        act(&mut state, focus);
+        let all: Vec<String> = ui::footer::footer_actions(&state)
+            .into_iter()
+            .filter_map(|(a, label)| state.keymap.first_key(a).map(|k| format!("{k} {label}")))
+            .collect();
+        for width in [80u16, 100, 160, 220] {
+            let row = fixture::screen::render_rows(&state, width, 24, false, 23..24);
+            let footer = row.lines().find(|l| l.contains("? help")).unwrap_or_else(|| panic!("help at {width}: {row}"));
+            assert!(footer.starts_with(" ? help"), "help first: {footer}");
+            // Every hint shown is a whole one: split on the two-space gaps.
+            for hint in footer.split("  ").map(str::trim).filter(|h| !h.is_empty()) {
+                assert!(all.iter().any(|h| h == hint), "{hint:?} is not a whole hint at {width}: {footer}");
+            }
+            for m in must {
+                assert!(footer.contains(m), "{m:?} at {width} with {focus:?}: {footer}");
+            }
+        }
+    }
+}
