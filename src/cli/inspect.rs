@@ -133,7 +133,8 @@ pub async fn locks(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     let (snap, a) = read(ctx, false).await?;
     let views = render::lock_views(&snap, &a);
     if json {
-        render::json(&views)?;
+        // An object like every other document: `{"locks": [...]}`.
+        render::json(&serde_json::json!({ "locks": views }))?;
     } else if views.is_empty() {
         outln!("no advisory locks are held or awaited");
     } else {

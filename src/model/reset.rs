@@ -17,6 +17,7 @@ pub struct ResetReport {
     /// A plan: the routine ran and was rolled back.
     pub dry_run: bool,
     /// Months reset, with their new status (`retry`, or `failed` when retries ran out).
+    #[serde(serialize_with = "named_resets")]
     pub reset: Vec<(YearMonth, String)>,
     /// Left alone: a live session holds the month's lock.
     pub skipped_locked: Vec<YearMonth>,
@@ -25,6 +26,17 @@ pub struct ResetReport {
     /// Left alone: its message is still in the queue (a consumer stall, not a stuck
     /// month: a reset would let the claim routine queue its work a second time).
     pub skipped_queued: Vec<QueuedMonth>,
+}
+
+/// The months reset as objects with named fields: `{"year": 2023, "month": 1, "status": "retry"}`.
+fn named_resets<S: serde::Serializer>(reset: &[(YearMonth, String)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Reset<'a> {
+        year: i32,
+        month: i32,
+        status: &'a str,
+    }
+    s.collect_seq(reset.iter().map(|(m, status)| Reset { year: m.year, month: m.month, status }))
 }
 
 /// A month left alone because its message is still in the queue.

@@ -137,7 +137,7 @@ async fn release_needs_confirmation_and_never_touches_foreign_locks() {
     let cfg = config.to_string_lossy().to_string();
     let locks = json(&run(&db.url, &["--config", &cfg, "locks", "--json"]));
     let stuck: Vec<&serde_json::Value> =
-        locks.as_array().unwrap().iter().filter(|l| !l["problems"].as_array().unwrap().is_empty()).collect();
+        locks["locks"].as_array().unwrap().iter().filter(|l| !l["problems"].as_array().unwrap().is_empty()).collect();
     assert_eq!(stuck.len(), 1, "{locks}");
     // The text table: the console's columns (present::locks), the leaked holder's row
     // saying why it is stuck in the console's words.

@@ -13,6 +13,7 @@ mod cli_dead;
 mod dead;
 mod deadlines;
 mod diagnosis;
+mod json_documents;
 mod notify_guard;
 mod pooler;
 mod privileges;
