@@ -44,14 +44,17 @@ impl ClaimField {
 }
 
 impl ClaimForm {
+    /// The form as it opens: a dry run first (Enter shows what the routine would claim, in
+    /// this dialog; Enter again claims).
     pub fn new() -> Self {
-        Self { params: ClaimParams::default(), field: ClaimField::Batch, plan: None }
+        Self { params: ClaimParams { dry_run: true, ..ClaimParams::default() }, field: ClaimField::Batch, plan: None }
     }
 
-    /// The claim of the marked months, as a dry run planned it: batch and years follow
-    /// from the months, and the plan is the dry run (so there is no dry-run switch).
+    /// The claim as a dry run planned it, ready to run for real. For marked months batch
+    /// and years follow from the months (only force-retry can change, and plans again).
     pub fn for_months(params: ClaimParams, plan: ClaimReport) -> Self {
-        Self { params: ClaimParams { dry_run: false, ..params }, field: ClaimField::ForceRetry, plan: Some(plan) }
+        let field = if params.months.is_empty() { ClaimField::Batch } else { ClaimField::ForceRetry };
+        Self { params: ClaimParams { dry_run: false, ..params }, field, plan: Some(plan) }
     }
 
     /// The fields the operator can change.

@@ -204,6 +204,13 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
     let pid = lock.pid.ok_or("the holder has no pid")?;
     let holder = lock.holder.as_ref().ok_or("the holder's session is not visible (missing pg_monitor?)")?;
     holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
+    if method == Method::Cancel && holder.is_idle() {
+        // An idle session runs no query: a cancel would do nothing and keep its locks.
+        let key = state.keymap.first_key(Action::Release).unwrap_or_else(|| "r".into());
+        return Err(format!(
+            "pid {pid} is idle: there is no query to cancel, and its locks would stay; {key} ends its session (releases its locks)"
+        ));
+    }
     let assessment = state.assessment.as_ref().ok_or("no data yet")?;
     let mut plan = holder_plans(snap, assessment, |i| snap.locks[i].pid == Some(pid))
         .into_iter()

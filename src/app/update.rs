@@ -263,17 +263,27 @@ fn on_dialog_action(state: &mut State, dialog: Dialog, action: DialogAction) -> 
             Vec::new()
         }
         // The claim of listed months: switching force-retry plans it again.
-        (Dialog::Claim(form), DialogAction::Increase | DialogAction::Decrease) if form.plan.is_some() => {
+        (Dialog::Claim(form), DialogAction::Increase | DialogAction::Decrease)
+            if form.plan.is_some() && !form.params.months.is_empty() =>
+        {
             let params = ClaimParams { force_retry: !form.params.force_retry, ..form.params };
             plan_claim(state, params)
         }
         (Dialog::Claim(mut form), action) => {
             match action {
+                // A dry run first (the default): its result comes back in this dialog, and
+                // Enter then claims.
+                DialogAction::Confirm if form.params.dry_run => return plan_claim(state, form.params),
                 DialogAction::Confirm => return start(state, Job::Claim(form.params.clone()), "Claiming"),
                 DialogAction::NextField => form.move_field(true),
                 DialogAction::PrevField => form.move_field(false),
-                DialogAction::Increase => form.adjust(true),
-                DialogAction::Decrease => form.adjust(false),
+                DialogAction::Increase | DialogAction::Decrease => {
+                    form.adjust(action == DialogAction::Increase);
+                    // A changed claim is no longer the one planned: plan it again first.
+                    if form.plan.take().is_some() && form.field != super::dialog::ClaimField::DryRun {
+                        form.params.dry_run = true;
+                    }
+                }
                 DialogAction::Cancel => {}
             }
             state.overlay = Overlay::Dialog(Dialog::Claim(form));

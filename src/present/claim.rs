@@ -17,14 +17,16 @@ pub fn plan(p: &ClaimParams) -> Vec<PlanLine> {
     if p.dry_run {
         return vec![
             PlanLine::strong(if p.months.is_empty() {
-                format!("DRY RUN: list the {} {statuses} months of {from}..{to} a claim would take,", p.batch_size)
+                format!("DRY RUN first: the {} {statuses} months of {from}..{to} it would take", p.batch_size)
             } else {
                 format!(
                     "DRY RUN: list which of the marked {} a claim would take,",
                     crate::model::months::compact(&p.months)
                 )
             }),
-            PlanLine::plain("newest first, and the locked ones it would pass over. Nothing is changed or locked."),
+            PlanLine::plain(
+                "(newest first) and the locked ones it would pass over. Nothing changes; Enter then claims.",
+            ),
         ];
     }
     vec![

@@ -24,8 +24,8 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
         ]
         .join(" · "),
         Dialog::Result { .. } => format!("{} close", k.key(DialogAction::Confirm)),
-        Dialog::Claim(_) => [
-            format!("{} claim", k.key(DialogAction::Confirm)),
+        Dialog::Claim(form) => [
+            format!("{} {}", k.key(DialogAction::Confirm), if form.params.dry_run { "dry run first" } else { "claim" }),
             format!("{} cancel", k.key(DialogAction::Cancel)),
             format!("{}/{} field", k.key(DialogAction::NextField), k.key(DialogAction::PrevField)),
             format!("{}/{} change", k.key(DialogAction::Decrease), k.key(DialogAction::Increase)),

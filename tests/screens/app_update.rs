@@ -196,8 +196,26 @@ fn claim_dialog_edits_and_runs_once() {
     key(&mut s, KeyCode::Char(' ')); // force retry on
     let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else { panic!("claim dialog") };
     assert_eq!((form.params.batch_size, form.params.years.from, form.params.force_retry), (11, 2001, true));
+    // A dry run first (issue 23, item 6): its plan comes back into the same dialog.
+    let fx = key(&mut s, KeyCode::Enter);
+    let [Effect::Run(Job::PlanClaim(planned))] = fx.as_slice() else { panic!("a dry run first: {fx:?}") };
+    assert!(planned.dry_run && planned.batch_size == 11, "{planned:?}");
+    let plan = JobResult::ClaimPlan { params: planned.clone(), report: Box::new(ClaimReport::default()) };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(plan)));
+    let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else { panic!("the claim dialog again: {:?}", s.overlay) };
+    assert!(form.plan.is_some() && !form.params.dry_run, "planned, ready to claim: {form:?}");
+    // Changing the claim drops the plan: Enter plans again.
+    key(&mut s, KeyCode::Right);
+    let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else { panic!() };
+    assert!(form.plan.is_none() && form.params.dry_run && form.params.batch_size == 12, "{form:?}");
+    key(&mut s, KeyCode::Left);
+    let fx = key(&mut s, KeyCode::Enter);
+    let [Effect::Run(Job::PlanClaim(planned))] = fx.as_slice() else { panic!("planned again: {fx:?}") };
+    let plan = JobResult::ClaimPlan { params: planned.clone(), report: Box::new(ClaimReport::default()) };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(plan)));
     let fx = key(&mut s, KeyCode::Enter);
     let [Effect::Run(Job::Claim(p))] = fx.as_slice() else { panic!("one claim job: {fx:?}") };
+    assert!(!p.dry_run);
     assert_eq!(p.batch_size, 11);
     assert!(s.job_running);
     assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Running { .. })));
@@ -442,4 +460,16 @@ fn only_a_transaction_poolers_address_judges_stranded_locks() {
         app::update(&mut s, Msg::Db(DbEvent::Connected { server_version: "15".into(), route }));
         assert_eq!(s.thresholds.poolers.contains(&"10.0.0.5".to_string()), judged, "{via:?}");
     }
+}
+
+#[test]
+fn cancel_on_an_idle_holder_points_to_release_instead_of_offering_a_no_op() {
+    // Issue 23, item 6: an idle session runs no query; a cancel would keep its locks.
+    let (mut s, _) = fixture::state(20);
+    on_action(&mut s, Action::FocusLocks);
+    assert!(backfill_console::app::select::selected_lock(&s).unwrap().holder.as_ref().unwrap().is_idle());
+    on_action(&mut s, Action::CancelQuery);
+    assert_eq!(s.overlay, Overlay::None, "no dialog for a no-op");
+    let text = &s.notice.as_ref().unwrap().text;
+    assert!(text.contains("is idle: there is no query to cancel") && text.contains("r ends its session"), "{text}");
 }

@@ -240,7 +240,7 @@ fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
     app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));
     assert!(matches!(state.overlay, Overlay::None));
     act(&mut state, Action::Claim);
-    assert!(render(&state, 80, 24, true).contains("o claim · C-g cancel"));
+    assert!(render(&state, 80, 24, true).contains("o dry run first · C-g cancel"));
     app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)));
     assert!(matches!(state.overlay, Overlay::None));
 }

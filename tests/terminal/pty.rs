@@ -35,6 +35,10 @@ async fn operator_opens_help_claims_one_month_through_the_dialog_and_quits() {
         for _ in 0..9 {
             c.send("\x1b[D");
         }
+        c.wait_for("DRY RUN first: the 1 pending");
+        // A dry run first: its plan in the same dialog, then Enter claims.
+        c.send("\r");
+        c.wait_for("A dry run of the routine (nothing changed) found:");
         c.wait_for("Claim up to 1 pending");
         c.send("\r");
         c.wait_for("claimed 1, skipped 0 locked, 0 raced");
