@@ -137,9 +137,9 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
         JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
         // The holders signalled are gone; the refused stay marked, to look at again.
         JobResult::Release { ref outcomes, .. } => {
-            for (target, outcome) in outcomes {
-                if matches!(outcome, Outcome::Done { .. }) {
-                    state.marked_locks.remove(&(target.pid, target.backend_start));
+            for r in outcomes {
+                if matches!(r.outcome, Outcome::Done { .. }) {
+                    state.marked_locks.remove(&(r.target.pid, r.target.backend_start));
                 }
             }
         }
@@ -168,8 +168,8 @@ fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
         JobResult::Claim(report) => ("Claim".into(), present::claim::result(report), true),
         JobResult::Release { method, outcomes } => (
             "Release".into(),
-            outcomes.iter().map(|(target, outcome)| present::release::result(target, *method, outcome)).collect(),
-            outcomes.iter().all(|(_, outcome)| matches!(outcome, Outcome::Done { .. })),
+            outcomes.iter().map(|r| present::release::result(&r.target, *method, &r.outcome)).collect(),
+            outcomes.iter().all(|r| matches!(r.outcome, Outcome::Done { .. })),
         ),
         JobResult::Reset { report, .. } => ("Reset stuck months".into(), present::reset::result(report), true),
         // Absorbed as the claim dialog before it gets here.

@@ -97,7 +97,20 @@ pub fn on_dead_key(
         Some(OverlayAction::Down) if !open => state.overlay = stay(reason, (selected + 1).min(last), false),
         // Row 0 of the reasons is every reason at once: it has no list of its own.
         Some(OverlayAction::Open) if rows > 0 => match reason {
-            None if selected == 0 => {}
+            // Every reason at once has no list of its own: say what the row is for.
+            None if selected == 0 => {
+                let total = match &state.dead {
+                    Some(Ok(letters)) => letters.total,
+                    _ => 0,
+                };
+                let k = &state.keymap.overlay;
+                let text = format!(
+                    "this row is every dead letter at once ({total}): {} redrives, {} purges them all; Enter on a reason below lists its messages",
+                    k.key(OverlayAction::Redrive),
+                    k.key(OverlayAction::Purge)
+                );
+                return refuse(state, text);
+            }
             None => state.overlay = stay(dead_reasons(state).get(selected - 1).map(|g| g.reason.clone()), 0, false),
             Some(r) => state.overlay = stay(Some(r), selected, true),
         },

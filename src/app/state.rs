@@ -139,6 +139,9 @@ pub struct State {
     /// The filter's text is selected, as in any editor when its field opens: the first
     /// character typed replaces it, Backspace clears it, Enter keeps it.
     pub filter_selected: bool,
+    /// The view the filter line was opened from (the audit trail), shown under it while
+    /// typing and back once the filter is applied or cleared.
+    pub filter_return: Option<Box<Overlay>>,
     /// The months table shows only the months of this cause (a signature of `causes`).
     pub cause: Option<String>,
     /// The failed and retry months by cause, for the snapshot on screen.
@@ -216,6 +219,7 @@ impl State {
             filter_selected: false,
             cause: None,
             causes: Vec::new(),
+            filter_return: None,
             marked: BTreeSet::new(),
             marked_locks: BTreeSet::new(),
             audit: None,
@@ -244,6 +248,14 @@ impl State {
     }
 
     /// Stale: the link is down, or no good refresh for two intervals (paused data is not stale).
+    /// The database's clock now, as far as the console can tell: the snapshot's time plus
+    /// how long ago it arrived (ages keep counting while no new snapshot comes).
+    pub fn db_now(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let taken = self.snapshot.as_ref()?.taken_at;
+        let age = chrono::Duration::from_std(self.data_age().unwrap_or_default()).unwrap_or_default();
+        Some(taken + age)
+    }
+
     pub fn is_stale(&self) -> bool {
         match (&self.link, self.data_age()) {
             (Link::Reconnecting { .. } | Link::Queued { .. }, Some(_)) => true,

@@ -79,6 +79,13 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             lists::on_verdicts_key(state, selected, open, state.keymap.overlay.action_for(&key));
             Vec::new()
         }
+        // The main filter applies to the audit trail: `/` edits it over the view.
+        Overlay::Audit { .. } if state.keymap.action_for(&key) == Some(Action::Filter) => {
+            state.filter_return = Some(Box::new(state.overlay.clone()));
+            state.filter_selected = !state.filter.is_empty();
+            state.overlay = Overlay::Filter;
+            Vec::new()
+        }
         Overlay::Audit { selected } => {
             lists::on_audit_key(state, selected, state.keymap.overlay.action_for(&key));
             Vec::new()
@@ -119,6 +126,10 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             Panel::Locks => state.lock_sort = state.lock_sort.next(),
             _ => state.month_sort = state.month_sort.next(),
         },
+        // The wall selects nothing: a detail would open over it for a row nobody sees.
+        Action::Detail if state.watch => {
+            return refuse(state, "the wall has no row to open: the console (without watch) opens details".into());
+        }
         Action::Detail => return open_detail(state),
         Action::Help => state.overlay = Overlay::Help { scroll: 0 },
         Action::Pause => {
@@ -208,10 +219,10 @@ pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {
 fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let selected = std::mem::take(&mut state.filter_selected);
     match (state.keymap.filter.action_for(&key), key.code) {
-        (Some(FilterAction::Apply), _) => state.overlay = Overlay::None,
+        (Some(FilterAction::Apply), _) => state.overlay = state.filter_return.take().map_or(Overlay::None, |o| *o),
         (Some(FilterAction::Clear), _) => {
             state.filter.clear();
-            state.overlay = Overlay::None;
+            state.overlay = state.filter_return.take().map_or(Overlay::None, |o| *o);
         }
         (Some(FilterAction::DeleteChar), _) if selected => state.filter.clear(),
         (Some(FilterAction::DeleteChar), _) => {

@@ -11,7 +11,7 @@ use crate::db::lock_key::YearMonth;
 use crate::duration_text;
 use crate::model::claim::{ClaimParams, YearRange};
 use crate::model::months;
-use crate::model::release::{Method, Outcome, holder_plans};
+use crate::model::release::{Method, Outcome, Released, holder_plans};
 use crate::model::reset::ResetReport;
 use crate::{ops, present};
 
@@ -99,7 +99,7 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
     let holders: Vec<_> = plans.iter().map(|p| p.holder()).collect();
     let outcomes = ops::release::run(acting, &ctx.actor, &holders, method, &release_reason(&plans)).await?;
     let mut still_held = 0;
-    for (holder, (target, outcome)) in holders.iter().zip(outcomes) {
+    for (holder, Released { target, outcome }) in holders.iter().zip(outcomes) {
         still_held += usize::from(outcome == Outcome::Done { lock_released: false });
         if !args.json {
             outln!("{}", present::release::result(&target, method, &outcome));

@@ -310,7 +310,7 @@ async fn redrive_chunk(
     if request.dry_run {
         tx.rollback().await.map_err(q("end the dry run"))?;
     } else {
-        let outcome = format!("done: moved {}, skipped {}", moved.len(), skipped.len());
+        let outcome = format!("done: moved {}, left alone {}", moved.len(), skipped.len());
         let entry = AuditEntry {
             action: Action::DeadRedrive,
             target: None,

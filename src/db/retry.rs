@@ -137,7 +137,7 @@ async fn transact(
         .map(|m| (m.to_string(), serde_json::Value::from("retried")))
         .chain(report.skipped.iter().map(|s| (s.month.to_string(), format!("skipped: {}", s.why.describe()).into())))
         .collect();
-    let outcome = format!("done: retried {}, skipped {}", report.retried.len(), report.skipped.len());
+    let outcome = format!("done: retried {}, left alone {}", report.retried.len(), report.skipped.len());
     let id = audit::record(&tx, actor, &entry(request, &outcome, Some(detail.into()))).await?;
     report.audit_id = Some(id);
     tx.commit().await.map_err(q("commit the retry"))?;

@@ -9,7 +9,7 @@ use crate::model::FailureKind;
 use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::dead::{PurgeReport, RedriveReport, Which};
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Holder, Method, Outcome, Target};
+use crate::model::release::{Holder, Method, Released};
 use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
 
@@ -104,7 +104,7 @@ pub enum JobResult {
     /// Each holder and what came of it, in the order asked.
     Release {
         method: Method,
-        outcomes: Vec<(Target, Outcome)>,
+        outcomes: Vec<Released>,
     },
     /// A reset ran (or, `dry_run`, was planned).
     Reset {

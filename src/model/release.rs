@@ -41,6 +41,14 @@ pub fn holder_key(lock: &LockRow) -> Option<HolderKey> {
     Some((lock.pid?, lock.holder.as_ref()?.backend_start?))
 }
 
+/// What came of releasing one holder: `{"target": {...}, "outcome": "done", "lock_released": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Released {
+    pub target: Target,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
 /// One session to release: the lock the check at release time looks for, and every
 /// month it holds (written in the audit row).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

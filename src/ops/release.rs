@@ -7,7 +7,7 @@ use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
 use crate::db::release;
 use crate::model::audit::Action;
-use crate::model::release::{Holder, Method, Outcome, Target};
+use crate::model::release::{Holder, Method, Released};
 
 pub const KIND: Kind = Kind { name: "Release", action: Action::ReleaseTerminate, destructive: true };
 
@@ -39,7 +39,7 @@ pub async fn run(
     holders: &[Holder],
     method: Method,
     reason: &str,
-) -> Result<Vec<(Target, Outcome)>, DbError> {
+) -> Result<Vec<Released>, DbError> {
     let outcomes = release::release_all(&session.client, actor, holders, method, reason).await?;
-    Ok(holders.iter().map(|h| h.target.clone()).zip(outcomes).collect())
+    Ok(holders.iter().zip(outcomes).map(|(h, outcome)| Released { target: h.target.clone(), outcome }).collect())
 }

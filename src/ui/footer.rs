@@ -91,7 +91,11 @@ pub fn footer_actions(state: &State) -> Vec<(Action, &'static str)> {
     let mut seen = std::collections::BTreeSet::new();
     // Marks only serve actions that change the database: not offered where none may run.
     let read_only = state.acts_read_only();
-    order.retain(|a| seen.insert(*a) && !(read_only && matches!(a, Mark | MarkAll | ClearMarks)));
+    order.retain(|a| {
+        seen.insert(*a)
+            && !(read_only && matches!(a, Mark | MarkAll | ClearMarks))
+            && !(state.watch && matches!(a, Detail | FocusNext | Sort))
+    });
     order.into_iter().map(|a| (a, label(state, a))).collect()
 }
 

@@ -41,6 +41,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         Link::Reconnecting { attempt, .. } => (format!("⟳ reconnect #{attempt}"), theme.level(Level::Critical)),
     };
     spans.push(Span::styled(link, link_style));
+    let link_end = spans.len();
     let via = state.route.as_ref().map_or(Via::Direct, |r| r.via);
     let transaction_pooler = via == Via::TransactionPooler;
     // Through a transaction pooler the push-off note below names it; the address is in the log.
@@ -114,8 +115,32 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ratatui::layout::Constraint::Length(badge_width),
     ])
     .areas(area);
+    fit(&mut spans, link_end, usize::from(left.width), state);
     frame.render_widget(Paragraph::new(Line::from(spans)), left);
     frame.render_widget(Paragraph::new(badges), right);
+}
+
+/// Makes the left part fit `width` without cutting the link's state in half ("⟳ re"): the
+/// target narrows first (to 22), then the notes after the link go (from the last), then
+/// the server version, then the target narrows to 8.
+fn fit(spans: &mut Vec<Span<'_>>, link_end: usize, width: usize, state: &State) {
+    let used = |spans: &[Span<'_>]| spans.iter().map(Span::width).sum::<usize>();
+    let narrow_target = |spans: &mut Vec<Span<'_>>, least: usize| {
+        let over = used(spans).saturating_sub(width);
+        if over > 0 && spans[2].width() > least {
+            let target_width = spans[2].width().saturating_sub(over).max(least);
+            spans[2] = Span::raw(clip(&state.target, target_width));
+        }
+    };
+    narrow_target(spans, 22);
+    while used(spans) > width && spans.len() > link_end {
+        spans.pop();
+    }
+    // The version span sits right before the link (span 4 of 6 when there is one).
+    if used(spans) > width && state.server_version.is_some() && link_end >= 6 {
+        spans.remove(4);
+    }
+    narrow_target(spans, 8);
 }
 
 /// The last notice (an action's result, a refusal) while it is fresh, else why the data is

@@ -70,7 +70,7 @@ pub fn errors(keymap: &Keymap) -> String {
 pub fn audit(keymap: &Keymap) -> String {
     let k = &keymap.overlay;
     format!(
-        "{}/{} move · {} close · the / filter applies",
+        "{}/{} move · {} close · / filter",
         k.key(OverlayAction::Up),
         k.key(OverlayAction::Down),
         k.key(OverlayAction::Close)

@@ -27,12 +27,13 @@ pub fn audit(frame: &mut Frame, area: Rect, selected: usize, state: &State, them
         Some(Err(e)) => lines.push(Line::styled(clip(e, text_width * 2), theme.level(crate::model::Level::Critical))),
         Some(Ok(_)) => {
             let rows = audit_rows(state);
-            lines.push(header(format!("{:<19} {:<18} {}", "When", "Action", "What · who, then the outcome")));
-            // Two lines a row: what and who, then the outcome (it is what an operator reads).
+            lines.push(header(format!("{:<19} {:<18} {}", "When", "Action", "Who · what, then the outcome")));
+            // Two lines a row: who and what (who first: a long month list must not cut it
+            // off), then the outcome (it is what an operator reads).
             let (first, count) = scroll(selected, rows.len(), usize::from(height.saturating_sub(5)) / 2);
             for (i, row) in rows.iter().enumerate().skip(first).take(count) {
                 let what = row.what();
-                let what_who = if what.is_empty() { row.who() } else { format!("{what} · {}", row.who()) };
+                let what_who = if what.is_empty() { row.who() } else { format!("{} · {what}", row.who()) };
                 let text = format!("{} {:<18} {what_who}", row.at.format("%Y-%m-%d %H:%M:%S"), clip(&row.action, 18));
                 let style = if i == selected { theme.selected() } else { Style::new() };
                 lines.push(Line::styled(clip(&text, text_width), style));

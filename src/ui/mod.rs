@@ -44,7 +44,12 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
     // footer stay in sight (nothing may hide what is wrong).
     let panels =
         if state.watch { wall::draw(frame, area, state, theme) } else { main_screen(frame, area, state, theme) };
-    match &state.overlay {
+    // The filter line opened over a view (the audit trail) keeps that view in sight.
+    let shown = match (&state.overlay, &state.filter_return) {
+        (Overlay::Filter, Some(under)) => under.as_ref(),
+        (overlay, _) => overlay,
+    };
+    match shown {
         Overlay::Help { scroll } => overlay::help(frame, panels, *scroll, state, theme),
         Overlay::Dialog(d) => overlay::dialog(frame, panels, d, state, theme),
         Overlay::Detail(d) => overlay::detail(frame, panels, d, state, theme),

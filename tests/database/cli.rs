@@ -300,7 +300,7 @@ async fn the_audit_trail_says_who_did_what_to_which_month_and_never_a_password()
         assert_eq!(retry["claims"]["env_user"], "ops");
     }
     assert_eq!(retry["parameters"]["months"], "2024-10..2024-11");
-    assert_eq!(retry["outcome"], "done: retried 2, skipped 0");
+    assert_eq!(retry["outcome"], "done: retried 2, left alone 0");
     assert!(retry["db_user"].as_str().is_some_and(|u| !u.is_empty()));
     // By month: the bulk retry and the claim both touched 2024-11; nothing touched 2024-01.
     let november = json(&run(&db.url, &["audit", "--month", "2024-11", "--json"]));

@@ -90,7 +90,7 @@ async fn failed_months_go_back_to_retry_keeping_their_count_and_the_rest_is_expl
     assert_eq!(audit.get::<_, String>(0), "retry");
     let parameters: serde_json::Value = audit.get(1);
     assert_eq!(parameters["months"], "2024-01..2024-07");
-    assert_eq!(audit.get::<_, String>(2), "done: retried 2, skipped 5");
+    assert_eq!(audit.get::<_, String>(2), "done: retried 2, left alone 5");
     let detail: serde_json::Value = audit.get(3);
     assert_eq!(detail["2024-01"], "retried");
     assert!(detail["2024-02"].as_str().unwrap().contains("retry cap"), "{detail}");

@@ -13,6 +13,7 @@ use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::db::release::{Method, Outcome};
 use backfill_console::model::FailureKind;
+use backfill_console::model::release::Released;
 use backfill_console::model::reset::ResetReport;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -271,7 +272,8 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     );
     let fx = key(&mut s, KeyCode::Enter);
     assert!(matches!(&fx[..], [Effect::Run(Job::Release { method: Method::Terminate, .. })]));
-    let result = JobResult::Release { method, outcomes: vec![(target, Outcome::Done { lock_released: true })] };
+    let done = Released { target, outcome: Outcome::Done { lock_released: true } };
+    let result = JobResult::Release { method, outcomes: vec![done] };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
     key(&mut s, KeyCode::Enter);
     // The waiter (row 2) and the foreign lock (row 4) are refused.
@@ -330,7 +332,7 @@ fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark()
             } else {
                 Outcome::Refused { reason: "that session no longer holds the lock".into() }
             };
-            (h.target.clone(), outcome)
+            Released { target: h.target.clone(), outcome }
         })
         .collect();
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Release { method, outcomes })));
@@ -472,4 +474,14 @@ fn cancel_on_an_idle_holder_points_to_release_instead_of_offering_a_no_op() {
     assert_eq!(s.overlay, Overlay::None, "no dialog for a no-op");
     let text = &s.notice.as_ref().unwrap().text;
     assert!(text.contains("is idle: there is no query to cancel") && text.contains("r ends its session"), "{text}");
+}
+
+#[test]
+fn enter_on_the_wall_opens_nothing_over_it() {
+    // Issue 23, item 6: in `watch`, Enter opened a month's detail over the wall.
+    let (mut s, _) = fixture::state(20);
+    s.watch = true;
+    on_action(&mut s, Action::Detail);
+    assert_eq!(s.overlay, Overlay::None);
+    assert!(s.notice.as_ref().unwrap().text.contains("the wall has no row to open"));
 }

@@ -60,9 +60,12 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     ];
     app::update(&mut s, Msg::Db(DbEvent::DeadLetters(Ok(letters(messages)))));
     insta::assert_snapshot!("dead_reasons_80x24", render(&s, 80, 24, false));
-    // Row 0 is every reason at once: it has no list of its own.
+    // Row 0 is every reason at once: it has no list of its own, and Enter says so (issue
+    // 23, item 6: it did nothing).
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.overlay, Overlay::Dead { reason: None, selected: 0, open: false });
+    let said = &s.notice.as_ref().unwrap().text;
+    assert!(said.contains("every dead letter at once (3): r redrives, X purges them all"), "{said}");
     key(&mut s, KeyCode::Down);
     key(&mut s, KeyCode::Enter);
     assert_eq!(s.overlay, Overlay::Dead { reason: Some("consumer crashed".into()), selected: 0, open: false });
@@ -141,11 +144,8 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     assert!(ro.notice.as_ref().unwrap().text.contains("read-only"));
 }
 
-#[test]
-fn the_audit_view_lists_newest_first_and_the_filter_applies() {
-    let (mut s, _) = fixture::state(20);
-    let fx = on_action(&mut s, Action::Audit);
-    assert_eq!(fx, [Effect::Worker(WorkerCmd::LoadAudit)]);
+/// Three audit rows, newest first.
+fn audit_rows() -> Vec<AuditRow> {
     let row = |id: i64, action: &str, months: &str, outcome: &str| AuditRow {
         id,
         at: fixture::t(600 - id * 60),
@@ -162,11 +162,19 @@ fn the_audit_view_lists_newest_first_and_the_filter_applies() {
         detail: None,
         claims: Default::default(),
     };
-    let rows = vec![
-        row(3, "retry", "2024-10..2024-12", "done: retried 3, skipped 0"),
-        row(2, "dead.redrive", "", "done: moved 2, skipped 0"),
+    vec![
+        row(3, "retry", "2024-10..2024-12", "done: retried 3, left alone 0"),
+        row(2, "dead.redrive", "", "done: moved 2, left alone 0"),
         row(1, "claim", "", "claimed 10, skipped 0 locked, 0 raced"),
-    ];
+    ]
+}
+
+#[test]
+fn the_audit_view_lists_newest_first_and_the_filter_applies() {
+    let (mut s, _) = fixture::state(20);
+    let fx = on_action(&mut s, Action::Audit);
+    assert_eq!(fx, [Effect::Worker(WorkerCmd::LoadAudit)]);
+    let rows = audit_rows();
     app::update(&mut s, Msg::Db(DbEvent::Audit(Ok(rows))));
     insta::assert_snapshot!("audit_view_80x24", render(&s, 80, 24, false));
     insta::assert_snapshot!("audit_view_160x48", render(&s, 160, 48, false));
@@ -177,4 +185,32 @@ fn the_audit_view_lists_newest_first_and_the_filter_applies() {
         "{screen}"
     );
     assert!(!screen.contains("dead.redrive"), "{screen}");
+}
+
+#[test]
+fn slash_in_the_audit_view_edits_the_filter_over_it_and_comes_back_to_it() {
+    // Issue 23, item 6: `/` in the audit view did nothing though its footer said the
+    // filter applies.
+    let (mut s, _) = fixture::state(20);
+    on_action(&mut s, Action::Audit);
+    app::update(&mut s, Msg::Db(DbEvent::Audit(Ok(audit_rows()))));
+    let all = backfill_console::app::lists::audit_rows(&s).len();
+    assert!(all >= 2, "the fixture has audit rows");
+    key(&mut s, KeyCode::Char('/'));
+    assert_eq!(s.overlay, Overlay::Filter);
+    for c in "retry".chars() {
+        key(&mut s, KeyCode::Char(c));
+    }
+    // While typing, the audit view stays in sight, narrowed.
+    let typing = render(&s, 160, 48, false);
+    assert!(typing.contains("Audit trail ·") && typing.contains("matching \"retry\""), "{typing}");
+    key(&mut s, KeyCode::Enter);
+    assert!(matches!(s.overlay, Overlay::Audit { .. }), "back to the audit view: {:?}", s.overlay);
+    let shown = backfill_console::app::lists::audit_rows(&s).len();
+    assert!(shown >= 1 && shown < all, "{shown} of {all}");
+    // Esc on the filter line clears it and comes back too.
+    key(&mut s, KeyCode::Char('/'));
+    key(&mut s, KeyCode::Esc);
+    assert!(matches!(s.overlay, Overlay::Audit { .. }));
+    assert_eq!(backfill_console::app::lists::audit_rows(&s).len(), all);
 }

@@ -128,7 +128,10 @@ fn stale_state() {
         Msg::Db(DbEvent::RefreshFailed { error: "connection refused".into(), link_lost: true, attempt: 3 }),
     );
     app::update(&mut state, Msg::Tick(at + Duration::from_secs(42)));
-    insta::assert_snapshot!(render(&state, 80, 24, false));
+    let screen = render(&state, 80, 24, false);
+    // Issue 23, item 6: at 80 columns the link read "⟳ re": the target narrows instead.
+    assert!(screen.lines().next().unwrap().contains("⟳ reconnect #3 "), "{screen}");
+    insta::assert_snapshot!(screen);
 }
 
 #[test]

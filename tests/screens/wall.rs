@@ -89,3 +89,33 @@ fn watch_without_history_yet_says_so_and_claims_no_eta() {
     assert!(screen.contains("ETA —"), "{screen}");
     assert!(screen.contains("reading the history"), "{screen}");
 }
+
+#[test]
+fn a_stale_wall_dims_its_figures_and_its_ages_keep_counting() {
+    // Issue 23, item 6: while STALE the big digits stayed bold green and "last completion
+    // 0s ago" stood still.
+    let (mut state, at) = fixture::state(20);
+    state.watch = true;
+    let ago = |screen: &str| {
+        let line = screen.lines().find(|l| l.contains("last completion")).unwrap_or_else(|| panic!("{screen}"));
+        line.split("last completion ").nth(1).unwrap().split(" ago").next().unwrap().to_string()
+    };
+    let fresh = render(&state, 200, 60, false);
+    let before = ago(&fresh);
+    app::update(
+        &mut state,
+        Msg::Db(DbEvent::RefreshFailed { error: "connection refused".into(), link_lost: true, attempt: 2 }),
+    );
+    app::update(&mut state, Msg::Tick(at + Duration::from_secs(125)));
+    assert!(state.is_stale());
+    let stale = render(&state, 200, 60, false);
+    assert_ne!(ago(&stale), before, "the age counts on while no data comes: {before} then {}", ago(&stale));
+    // The big digits' rows carry DIM in the style dump, and no bold green run.
+    let digit_rows = |screen: &str| -> Vec<String> {
+        let styles = screen.split("--- styles").nth(1).unwrap();
+        styles.lines().filter(|l| l.starts_with("5:") || l.starts_with("6:")).map(str::to_string).collect()
+    };
+    let (fresh_rows, stale_rows) = (digit_rows(&fresh), digit_rows(&stale));
+    assert!(fresh_rows.iter().all(|l| l.contains("Green/Reset BOLD") && !l.contains("DIM")), "{fresh_rows:?}");
+    assert!(stale_rows.iter().all(|l| l.contains("DIM") && !l.contains("Green/Reset BOLD")), "{stale_rows:?}");
+}

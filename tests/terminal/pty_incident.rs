@@ -51,7 +51,7 @@ async fn operator_marks_three_failed_months_and_retries_them_through_the_dialog(
         .await
         .unwrap();
     assert_eq!(audit.get::<_, String>(0), "2024-10..2024-12");
-    assert_eq!(audit.get::<_, String>(1), "done: retried 3, skipped 0");
+    assert_eq!(audit.get::<_, String>(1), "done: retried 3, left alone 0");
     let code = tokio::task::spawn_blocking(move || {
         console.send("\r");
         console.send("q");

@@ -61,11 +61,16 @@ async fn a_recorded_release_replays_before_and_after() {
     // of it, not only the dialog's words.
     let entries: Vec<serde_json::Value> = recorded.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let requested = entries.iter().find_map(|e| e.get("requested")).expect("a requested entry");
-    let job = &requested["job"]["release"];
+    let job = &requested["job"]["release"]["holders"][0];
     assert_eq!(job["target"]["pid"].to_string(), holder_pid, "{requested}");
     assert_eq!(job["target"]["month"], serde_json::json!({ "year": 2024, "month": 3 }), "{requested}");
     let outcome = entries.iter().find_map(|e| e.get("outcome")).expect("an outcome entry");
-    assert_eq!(outcome["result"]["release"]["outcome"]["outcome"], "done", "{outcome}");
+    let released = &outcome["result"]["release"]["outcomes"][0];
+    assert_eq!(
+        (released["target"]["pid"].to_string(), &released["outcome"]),
+        (holder_pid.clone(), &serde_json::json!("done")),
+        "{outcome}"
+    );
 
     let audit_rows = "SELECT count(*) FROM backfill_console_audit";
     let audited = common::count(&admin.client, audit_rows).await;

@@ -57,7 +57,8 @@ enum Step {
 
 async fn work(shared: &mut Shared, s: &Session, d: Delivery, rng: &mut StdRng, name: &str) -> Step {
     if d.read_count > MAX_FAILED_DELIVERIES {
-        let _ = queue::dead_letter(&s.client, d.msg_id, "delivered 3 times without success").await;
+        // This read is its fourth ("Reads 4" in the console): three deliveries failed before.
+        let _ = queue::dead_letter(&s.client, d.msg_id, "3 deliveries failed").await;
         tracing::debug!("{name}: dead-lettered message {}", d.msg_id);
         return Step::Continue;
     }

@@ -33,7 +33,10 @@ pub fn headline(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ("queue ready", format!("{approx}{}", snap.queue.ready), theme.level(a.queue)),
     ];
     let cells = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(area);
+    // Stale figures are not shown as news: dimmed until fresh data comes.
+    let stale = state.is_stale();
     for ((label, value, style), cell) in tiles.into_iter().zip(cells.iter()) {
+        let style = if stale { theme.dim() } else { style };
         let block = Block::bordered().title(format!(" {label} "));
         let inner = block.inner(*cell);
         frame.render_widget(block, *cell);
@@ -75,7 +78,7 @@ pub fn gauge(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let bar_width = usize::from(area.width).saturating_sub(label.chars().count() + 3).max(10);
     let lines = vec![
         bar(p, bar_width, &label, theme),
-        eta_line(p, snap.taken_at, area.width, theme),
+        eta_line(p, state.db_now().unwrap_or(snap.taken_at), area.width, theme),
         Line::from(
             Status::KNOWN
                 .iter()
