@@ -41,9 +41,43 @@ pub struct Config {
     /// A direct (not pooled) URL to the same database, used for releases only.
     pub direct_url: Option<String>,
     pub thresholds: Thresholds,
+    /// What the console draws with: UTF-8, plain ASCII, or whichever the locale says.
+    pub charset: Charset,
     pub colours: Colours,
     /// Every mode's key bindings (the shipped ones with the operator's on top).
     pub keys: KeyTables,
+}
+
+/// The characters the console draws with (`charset` in the config file, `--ascii`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Charset {
+    /// UTF-8 when the locale's codeset is UTF-8 (`LC_ALL`, else `LC_CTYPE`, else `LANG`, as
+    /// the C library reads them), else ASCII — as htop does.
+    #[default]
+    Auto,
+    Utf8,
+    Ascii,
+}
+
+impl Charset {
+    /// Whether to draw in ASCII, `ascii_flag` (`--ascii`) first, then this setting, `auto`
+    /// reading the locale through `env`.
+    pub fn ascii(self, ascii_flag: bool, env: &dyn Fn(&str) -> Option<String>) -> bool {
+        match self {
+            _ if ascii_flag => true,
+            Charset::Ascii => true,
+            Charset::Utf8 => false,
+            Charset::Auto => {
+                let locale = ["LC_ALL", "LC_CTYPE", "LANG"].into_iter().find_map(|k| env(k).filter(|v| !v.is_empty()));
+                let utf8 = locale.is_some_and(|l| {
+                    let l = l.to_ascii_lowercase();
+                    l.contains("utf-8") || l.contains("utf8")
+                });
+                !utf8
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -26,6 +26,10 @@ pub struct GlobalArgs {
     /// Read-only: no action is allowed, and the session itself is read-only in PostgreSQL
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Draw the console in plain ASCII (borders, symbols, charts, big digits) whatever the
+    /// locale says [default: charset in the config, "auto": the locale's codeset]
+    #[arg(long, global = true)]
+    pub ascii: bool,
     /// Configuration file [default: $XDG_CONFIG_HOME/backfill-console/config.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -117,7 +117,13 @@ fn queue_notice() -> connect::WaitReport {
 pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
     let is_check = matches!(command, Command::Check { .. });
     let result = match crate::config::Config::load(global.config.as_deref()) {
-        Ok(config) => dispatch(&CommandContext { global, actor: Actor::current(), config }, command).await,
+        Ok(mut config) => {
+            // --ascii beats the file's charset.
+            if global.ascii {
+                config.charset = crate::config::Charset::Ascii;
+            }
+            dispatch(&CommandContext { global, actor: Actor::current(), config }, command).await
+        }
         Err(e) => Err(e.into()),
     };
     let code = match result {

@@ -48,7 +48,8 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let mut opts = opts;
     // A connect that hangs (a silent network) must not hold the worker for long.
     opts.settings.connect_timeout.get_or_insert(Duration::from_secs(5));
-    let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env());
+    let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env())
+        .with_ascii(opts.config.charset.ascii(false, &|k| std::env::var(k).ok()));
     let mut state =
         State::new(opts.config.thresholds.clone(), opts.config.refresh, keymap, opts.settings.target(), Instant::now());
     state.read_only = opts.read_only || opts.watch;

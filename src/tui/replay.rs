@@ -235,7 +235,8 @@ fn carry_view(from: &State, to: &mut State) {
 
 pub async fn run(mut reel: FileReel, file: &Path, config: &Config) -> anyhow::Result<i32> {
     let keymap = config.keymap().map_err(anyhow::Error::msg)?;
-    let theme = Theme::new(&config.colours, Theme::no_color_from_env());
+    let theme = Theme::new(&config.colours, Theme::no_color_from_env())
+        .with_ascii(config.charset.ascii(false, &|k| std::env::var(k).ok()));
     let mut state = fresh_state(keymap, config.thresholds.clone(), &reel);
     let name = file.display().to_string();
     let current = reel.frame(0).map_err(|why| anyhow::anyhow!("replay {name}: {why}"))?;

@@ -1,11 +1,13 @@
 //! The view: `draw(&State, &mut Frame)`. Pure: no I/O, nothing awaited.
 
+pub mod ascii;
 pub mod errors;
 pub mod footer;
 pub mod header;
 pub mod hints;
 pub mod lists;
 pub mod locks;
+mod log_lines;
 pub mod months;
 pub mod overlay;
 pub mod queue;
@@ -27,6 +29,13 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 pub fn draw(frame: &mut Frame, state: &State, theme: &Theme) {
+    draw_screen(frame, state, theme);
+    if theme.ascii {
+        ascii::transliterate(frame.buffer_mut());
+    }
+}
+
+fn draw_screen(frame: &mut Frame, state: &State, theme: &Theme) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return too_small(frame, area);
@@ -94,15 +103,12 @@ fn main_screen(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) -> R
 
 /// What the console did and what failed (tracing, through tui-logger).
 fn log_pane(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let widget = tui_logger::TuiLoggerWidget::default()
-        .block(Block::bordered().title(" Log "))
-        .output_target(false)
-        .output_file(false)
-        .output_line(false)
-        .output_timestamp(Some("%H:%M:%S".into()))
-        .output_level(Some(tui_logger::TuiLoggerLevelOutput::Abbreviated))
-        .style_error(theme.level(crate::model::Level::Critical))
-        .style_warn(theme.level(crate::model::Level::Warning));
+    let widget = tui_logger::TuiLoggerWidget::default().block(Block::bordered().title(" Log ")).formatter(Box::new(
+        log_lines::WordWrap {
+            error: theme.level(crate::model::Level::Critical),
+            warn: theme.level(crate::model::Level::Warning),
+        },
+    ));
     frame.render_widget(widget, area);
 }
 

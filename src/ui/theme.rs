@@ -9,13 +9,20 @@ use crate::model::{Level, Status};
 #[derive(Debug, Clone)]
 pub struct Theme {
     pub mono: bool,
+    /// Draw in plain ASCII: every cell is transliterated after the frame is drawn (`ui::ascii`).
+    pub ascii: bool,
     /// Parsed once: a colour name is not parsed again for every cell.
     colours: std::collections::HashMap<&'static str, Color>,
 }
 
 impl Theme {
     pub fn new(colours: &Colours, no_color: bool) -> Self {
-        Self { mono: no_color, colours: colours.parsed().collect() }
+        Self { mono: no_color, ascii: false, colours: colours.parsed().collect() }
+    }
+
+    /// The same theme, drawn in ASCII or not.
+    pub fn with_ascii(self, ascii: bool) -> Self {
+        Self { ascii, ..self }
     }
 
     fn colour(&self, name: &str) -> Color {

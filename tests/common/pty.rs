@@ -46,6 +46,11 @@ impl Console {
     pub fn spawn(mut cmd: CommandBuilder, vars: &[(&str, &str)], rows: u16, cols: u16) -> Self {
         let pair = native_pty_system().openpty(PtySize { rows, cols, pixel_width: 0, pixel_height: 0 }).unwrap();
         cmd.env("TERM", "xterm-256color");
+        // A UTF-8 locale whatever the runner's (the console draws ASCII for any other:
+        // `charset = "auto"`); a test that wants ASCII says so in `vars`.
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env_remove("LC_ALL");
+        cmd.env_remove("LC_CTYPE");
         let state_dir = tempfile::tempdir().unwrap(); // the console's log file goes here
         cmd.env("XDG_STATE_HOME", state_dir.path());
         for (k, v) in vars {

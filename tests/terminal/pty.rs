@@ -162,3 +162,25 @@ async fn the_console_log_is_private_to_its_user() {
     assert_eq!(mode(&dir), 0o700, "the log folder");
     assert_eq!(mode(&dir.join("console.log")), 0o600, "the log file");
 }
+
+/// Issue 23, item 7, through the real binary: on a POSIX locale (`charset = "auto"`) the
+/// console draws in ASCII, and `--ascii` does so whatever the locale.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_posix_locale_gets_an_ascii_console() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-03").await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        for (args, vars) in [(&[][..], &[("LANG", "C")][..]), (&["--ascii"][..], &[("LANG", "C.UTF-8")][..])] {
+            let mut c = Console::start_with(&url, args, vars, 24, 80);
+            c.wait_for("+ Months 3/3");
+            let screen = c.contents();
+            assert!(screen.is_ascii(), "{args:?} {vars:?}:\n{screen}");
+            c.send("q");
+            assert_eq!(c.wait_exit(), 0);
+        }
+    })
+    .await
+    .unwrap();
+}

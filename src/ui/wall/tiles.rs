@@ -40,7 +40,11 @@ pub fn headline(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let block = Block::bordered().title(format!(" {label} "));
         let inner = block.inner(*cell);
         frame.render_widget(block, *cell);
-        big_number(frame, inner, &value, style);
+        if theme.ascii {
+            ascii_number(frame, inner, &value, style);
+        } else {
+            big_number(frame, inner, &value, style);
+        }
     }
 }
 
@@ -68,6 +72,43 @@ fn big_number(frame: &mut Frame, area: Rect, text: &str, style: Style) {
             frame.render_widget(Paragraph::new(line).alignment(Alignment::Center).wrap(Wrap { trim: true }), area);
         }
     }
+}
+
+/// Seven-segment digits three rows tall in plain ASCII (the block glyphs of the big font
+/// read as noise once turned into ASCII), centred; plain text when even that does not fit.
+fn ascii_number(frame: &mut Frame, area: Rect, text: &str, style: Style) {
+    let glyph = |c: char| -> [&'static str; 3] {
+        match c {
+            '0' => [" _ ", "| |", "|_|"],
+            '1' => ["   ", "  |", "  |"],
+            '2' => [" _ ", " _|", "|_ "],
+            '3' => [" _ ", " _|", " _|"],
+            '4' => ["   ", "|_|", "  |"],
+            '5' => [" _ ", "|_ ", " _|"],
+            '6' => [" _ ", "|_ ", "|_|"],
+            '7' => [" _ ", "  |", "  |"],
+            '8' => [" _ ", "|_|", "|_|"],
+            '9' => [" _ ", "|_|", " _|"],
+            '%' => ["   ", "o/ ", "/o "],
+            '-' => ["   ", " _ ", "   "],
+            '~' => ["   ", " ~ ", "   "],
+            '.' => ["   ", "   ", " . "],
+            _ => ["   ", " ? ", "   "],
+        }
+    };
+    let width = u16::try_from(text.chars().count() * 3).unwrap_or(u16::MAX);
+    if width > area.width || area.height < 3 {
+        let line = Line::styled(text.to_string(), style.add_modifier(Modifier::BOLD));
+        frame.render_widget(Paragraph::new(line).alignment(Alignment::Center), area);
+        return;
+    }
+    let rows: Vec<Line> = (0..3)
+        .map(|row| {
+            Line::styled(text.chars().map(|c| glyph(c)[row]).collect::<String>(), style.add_modifier(Modifier::BOLD))
+        })
+        .collect();
+    let y = area.y + (area.height - 3) / 2;
+    frame.render_widget(Paragraph::new(rows).alignment(Alignment::Center), Rect { y, height: 3, ..area });
 }
 
 /// `[██████░░░░] 126/300 done (42%)`, the ETA band, and the months by status.
