@@ -239,3 +239,35 @@ async fn marked_leaked_locks_are_released_in_one_confirmation_and_one_audit_row(
     .unwrap();
     assert_eq!(code, 0);
 }
+
+/// Issue 23, item 2, through the real binary: with month locks held, a filter that
+/// matches none of them says how many it hides instead of "no advisory lock is held".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filter_with_locks_held_says_what_it_hides() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-06").await;
+    let holder = db.session().await;
+    holder
+        .client
+        .execute("SELECT pg_advisory_lock(202402::bigint), pg_advisory_lock(202403::bigint)", &[])
+        .await
+        .unwrap();
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut c = Console::start_with(&url, &[], &[], 30, 120);
+        c.wait_for("Lock holders 2/2");
+        c.send("/");
+        for ch in "failed".chars() {
+            c.send(&ch.to_string());
+        }
+        c.send("\r");
+        c.wait_for("0 of 2 locks shown: the filter \"failed\" hides them");
+        assert!(!c.contents().contains("no advisory lock is held"), "{}", c.contents());
+        c.send("q");
+        assert_eq!(c.wait_exit(), 0);
+    })
+    .await
+    .unwrap();
+    drop(holder);
+}
