@@ -46,6 +46,15 @@ pub struct Config {
     pub colours: Colours,
     /// Every mode's key bindings (the shipped ones with the operator's on top).
     pub keys: KeyTables,
+    /// The context used when none is named (`--context`, `BACKFILL_CONTEXT`) and no
+    /// `DATABASE_URL` is set.
+    pub default_context: Option<String>,
+    /// `[contexts.NAME]`: the databases this file knows, each with its own settings.
+    pub contexts: crate::contexts::Contexts,
+    /// The shipped values with the file on top, as TOML: a context's configuration is
+    /// built from it ([`Config::for_context`]).
+    #[serde(skip)]
+    pub merged: String,
 }
 
 /// The characters the console draws with (`charset` in the config file, `--ascii`).
@@ -142,7 +151,9 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-                parse(&text, &path.display().to_string())
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).ok().map(|m| m.permissions().mode());
+                parse_file(&text, &path.display().to_string(), mode)
             }
         }
     }
@@ -159,6 +170,11 @@ pub fn default_path() -> Option<PathBuf> {
 
 /// Parses an operator's file; whatever it leaves out keeps its default.
 pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+    parse_file(text, path, None)
+}
+
+/// [`parse`], for a file with permission bits `mode` (a password in a URL needs 0600).
+pub fn parse_file(text: &str, path: &str, mode: Option<u32>) -> Result<Config, ConfigError> {
     let invalid = |e: toml::de::Error, text: &str| {
         let message = e.message().trim().to_string();
         // The `[keys]` table is read through a flattened map, which loses the span of
@@ -174,7 +190,26 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
     toml::from_str::<Config>(text).map_err(|e| invalid(e, text))?;
     let mut merged: toml::Table = DEFAULT_CONFIG.parse().map_err(|e| invalid(e, DEFAULT_CONFIG))?;
     merge(&mut merged, text.parse().map_err(|e| invalid(e, text))?);
-    let mut config = Config::deserialize(merged).map_err(|e| invalid(e, ""))?;
+    let merged_text = toml::to_string(&merged).unwrap_or_default();
+    let mut config = finish(merged, text, path)?;
+    config.merged = merged_text;
+    crate::contexts::check(&config, mode).map_err(|(needle, message)| ConfigError::Invalid {
+        path: path.to_string(),
+        line: needle.and_then(|n| key_line(text, &n)).unwrap_or(0),
+        message,
+    })?;
+    Ok(config)
+}
+
+/// The configuration `merged` holds, checked (`text`: the operator's file, to name the
+/// line of a value that is wrong).
+pub(crate) fn finish(merged: toml::Table, text: &str, path: &str) -> Result<Config, ConfigError> {
+    let invalid = |e: toml::de::Error| ConfigError::Invalid {
+        path: path.to_string(),
+        line: 0,
+        message: e.message().trim().to_string(),
+    };
+    let mut config = Config::deserialize(merged).map_err(invalid)?;
     config.thresholds.poolers = config.poolers.clone();
     let t = &config.thresholds;
     let bad_colour = config.colours.entries().into_iter().find(|(_, v)| Color::from_str(v).is_err());
@@ -209,7 +244,7 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
 }
 
 /// The operator's values over the shipped ones: tables merge key by key, anything else replaces.
-fn merge(base: &mut toml::Table, over: toml::Table) {
+pub(crate) fn merge(base: &mut toml::Table, over: toml::Table) {
     for (key, value) in over {
         match (base.get_mut(&key), value) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),

@@ -42,5 +42,5 @@ pub mod update;
 
 pub use action::{Action, Panel};
 pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, ResetJob, RetryJob, Route, Via, WorkerCmd};
-pub use state::{Detail, Link, Overlay, Recording, RelayRole, State};
+pub use state::{ContextInfo, Detail, Link, Overlay, Recording, RelayRole, State};
 pub use update::update;

@@ -99,6 +99,13 @@ pub fn relay_text(role: &RelayRole) -> String {
     }
 }
 
+/// The context as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextInfo {
+    pub name: String,
+    pub production: bool,
+}
+
 /// How long a notice stays on the status line.
 pub const NOTICE_SHOWN: Duration = Duration::from_secs(20);
 
@@ -118,6 +125,11 @@ pub struct State {
     pub bell_on_critical: bool,
     /// `user@host:port/db`, never the password.
     pub target: String,
+    /// The config context the console runs in (`--context`): named in the header; a
+    /// production one asks for its name typed before a destructive action.
+    pub context: Option<ContextInfo>,
+    /// What the operator typed so far to confirm a destructive action in production.
+    pub typed: String,
     pub server_version: Option<String>,
     pub link: Link,
     pub snapshot: Option<Snapshot>,
@@ -197,6 +209,8 @@ impl State {
             watch: false,
             bell_on_critical: false,
             target,
+            context: None,
+            typed: String::new(),
             server_version: None,
             link: Link::Connecting,
             refresh_error: None,
@@ -254,6 +268,23 @@ impl State {
         let taken = self.snapshot.as_ref()?.taken_at;
         let age = chrono::Duration::from_std(self.data_age().unwrap_or_default()).unwrap_or_default();
         Some(taken + age)
+    }
+
+    /// The production context's name when `dialog` is a destructive action it must be
+    /// typed for (a plan, a dry run, a running job or a result needs none).
+    pub fn typed_confirmation(&self, dialog: &super::dialog::Dialog) -> Option<&str> {
+        use super::dialog::Dialog;
+        let context = self.context.as_ref().filter(|c| c.production)?;
+        let acts = match dialog {
+            Dialog::Claim(form) => !form.params.dry_run,
+            Dialog::Release { .. }
+            | Dialog::Reset { .. }
+            | Dialog::Retry { .. }
+            | Dialog::Redrive { .. }
+            | Dialog::Purge { .. } => true,
+            Dialog::Running { .. } | Dialog::Result { .. } => false,
+        };
+        acts.then_some(context.name.as_str())
     }
 
     pub fn is_stale(&self) -> bool {

@@ -94,10 +94,17 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             let action = state.keymap.overlay.action_for(&key);
             lists::on_dead_key(state, reason, selected, open, action)
         }
-        Overlay::Dialog(dialog) => match state.keymap.dialog.action_for(&key) {
-            Some(action) => on_dialog_action(state, dialog, action),
-            None => Vec::new(),
-        },
+        Overlay::Dialog(dialog) => {
+            if let Some(name) = state.typed_confirmation(&dialog).map(str::to_string)
+                && let Some(effects) = on_typed_key(state, &dialog, &name, key)
+            {
+                return effects;
+            }
+            match state.keymap.dialog.action_for(&key) {
+                Some(action) => on_dialog_action(state, dialog, action),
+                None => Vec::new(),
+            }
+        }
     }
 }
 
@@ -214,6 +221,36 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {
     state.notice = Some(Notice { text: text.clone(), level: Level::Warning });
     vec![Effect::Log { error: false, text }]
+}
+
+/// A destructive dialog in a production context: letters go to the typed name (so `y`
+/// and `n` are letters here), Enter confirms only the exact name, Esc cancels. Other keys
+/// (arrows, Tab) go on to the dialog (`None`).
+fn on_typed_key(state: &mut State, dialog: &Dialog, name: &str, key: KeyEvent) -> Option<Vec<Effect>> {
+    match key.code {
+        KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            if state.typed.chars().count() < 64 {
+                state.typed.push(c);
+            }
+            Some(Vec::new())
+        }
+        KeyCode::Backspace => {
+            state.typed.pop();
+            Some(Vec::new())
+        }
+        KeyCode::Enter if state.typed == name => {
+            state.typed.clear();
+            Some(on_dialog_action(state, dialog.clone(), DialogAction::Confirm))
+        }
+        KeyCode::Enter => {
+            Some(refuse(state, format!("production context: type `{name}` exactly to confirm (Esc cancels)")))
+        }
+        KeyCode::Esc => {
+            state.typed.clear();
+            Some(on_dialog_action(state, dialog.clone(), DialogAction::Cancel))
+        }
+        _ => None,
+    }
 }
 
 fn on_filter_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use super::args::{ClaimArgs, ReleaseArgs};
 use super::usage::usage;
-use super::{CommandContext, confirm, render};
+use super::{CommandContext, render};
 use crate::db::lock_key::YearMonth;
 use crate::duration_text;
 use crate::model::claim::{ClaimParams, YearRange};
@@ -88,7 +88,7 @@ pub async fn release(ctx: &CommandContext, args: ReleaseArgs) -> anyhow::Result<
         return Ok(0);
     }
     let method = if args.cancel { Method::Cancel } else { Method::Terminate };
-    if !confirm::ask(&present::plan_text(&present::release::plan(&plans, method)), args.yes)? {
+    if !ctx.confirm(&present::plan_text(&present::release::plan(&plans, method)), args.yes)? {
         outln!("nothing done");
         return Ok(1);
     }
@@ -172,7 +172,7 @@ pub async fn reset_stuck(ctx: &CommandContext, older_than: &str, flags: ResetFla
         }
         return Ok(0);
     }
-    if !confirm::ask(&present::plan_text(&plan), yes)? {
+    if !ctx.confirm(&present::plan_text(&plan), yes)? {
         outln!("nothing done");
         return Ok(1);
     }

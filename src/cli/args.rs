@@ -23,9 +23,20 @@ pub struct GlobalArgs {
     /// release would run on [default: direct_url in the config]
     #[arg(long, global = true, value_name = "URL")]
     pub direct_url: Option<String>,
+    /// The context (a database named in the config file) to work on [default:
+    /// $BACKFILL_CONTEXT, else default_context in the config unless DATABASE_URL is set]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// Read-only: no action is allowed, and the session itself is read-only in PostgreSQL
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "write")]
     pub read_only: bool,
+    /// Allow actions on a context whose config says read_only = true
+    #[arg(long, global = true)]
+    pub write: bool,
+    /// On a production context without a terminal: its name, which `--yes` alone does not
+    /// give (on a terminal the name is asked for)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub confirm_context: Option<String>,
     /// Draw the console in plain ASCII (borders, symbols, charts, big digits) whatever the
     /// locale says [default: charset in the config, "auto": the locale's codeset]
     #[arg(long, global = true)]
@@ -101,6 +112,11 @@ pub enum Command {
         /// Do not ask for confirmation
         #[arg(long)]
         yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The contexts (databases) the config file names: name, target, read-only, production
+    Contexts {
         #[arg(long)]
         json: bool,
     },

@@ -8,7 +8,7 @@ use super::output::outln;
 
 use super::args::{DeadCommand, DeadSelection};
 use super::usage::usage;
-use super::{CommandContext, confirm, render};
+use super::{CommandContext, render};
 use crate::model::dead::Which;
 use crate::model::dead::pacing;
 use crate::ops;
@@ -177,7 +177,7 @@ async fn redrive(
         render::report(&plan, json, &present::dead::redrive_result(&plan))?;
         return Ok(i32::from(!dry_run));
     }
-    if !confirm::ask(&present::plan_text(&present::dead::redrive_plan(&plan, chunk, pause)), yes)? {
+    if !ctx.confirm(&present::plan_text(&present::dead::redrive_plan(&plan, chunk, pause)), yes)? {
         outln!("nothing done");
         return Ok(1);
     }
@@ -216,7 +216,7 @@ async fn purge(ctx: &CommandContext, which: &DeadSelection, yes: bool, json: boo
     let which = selection(which)?;
     let mut session = ctx.connect_checked().await?;
     let (ids, selection) = chosen(&session, which).await?;
-    if !confirm::ask(&present::plan_text(&present::dead::purge_plan(ids.len(), &dead::compact_ids(&ids))), yes)? {
+    if !ctx.confirm(&present::plan_text(&present::dead::purge_plan(ids.len(), &dead::compact_ids(&ids))), yes)? {
         outln!("nothing done");
         return Ok(1);
     }

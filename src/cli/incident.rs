@@ -4,7 +4,7 @@ use super::output::outln;
 use super::usage::usage;
 
 use super::args::RetryArgs;
-use super::{CommandContext, confirm, render};
+use super::{CommandContext, render};
 use crate::model::causes::{Cause, causes};
 use crate::model::lock_key::YearMonth;
 use crate::model::retry::RetryReport;
@@ -97,7 +97,7 @@ pub async fn retry(ctx: &CommandContext, args: RetryArgs) -> anyhow::Result<i32>
         print(&plan, args.json)?;
         return Ok(1);
     }
-    if !confirm::ask(&present::plan_text(&present::retry::plan(&plan)), args.yes)? {
+    if !ctx.confirm(&present::plan_text(&present::retry::plan(&plan)), args.yes)? {
         outln!("nothing done");
         return Ok(1);
     }

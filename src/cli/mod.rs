@@ -3,6 +3,7 @@
 mod act;
 pub mod args;
 mod confirm;
+mod contexts;
 mod dead;
 mod incident;
 mod inspect;
@@ -28,18 +29,19 @@ pub struct CommandContext {
     pub global: args::GlobalArgs,
     pub actor: Actor,
     pub config: crate::config::Config,
+    /// The context the command runs in (`--context`, `BACKFILL_CONTEXT`, `default_context`).
+    pub context: Option<crate::contexts::Active>,
 }
 
 impl CommandContext {
     pub async fn connect(&self) -> anyhow::Result<Session> {
         let pooler = self.config.pooler;
-        self.connect_with(SessionOptions { read_only: self.global.read_only, pooler, ..SessionOptions::default() })
-            .await
+        self.connect_with(SessionOptions { read_only: self.read_only(), pooler, ..SessionOptions::default() }).await
     }
 
     async fn connect_with(&self, options: SessionOptions) -> anyhow::Result<Session> {
         let env = |key: &str| std::env::var(key).ok();
-        let settings = connect::resolve(self.global.database_url.as_deref(), &env)?;
+        let settings = connect::resolve(self.database_url(), &env)?;
         let options = SessionOptions { waiting: Some(queue_notice()), ..options };
         Ok(connect::connect(&settings, &options).await?)
     }
@@ -77,8 +79,8 @@ impl CommandContext {
     }
 
     pub fn refuse_if_read_only(&self, what: &str) -> anyhow::Result<()> {
-        if self.global.read_only {
-            anyhow::bail!("{what} refused: --read-only is set (no action is allowed in read-only mode)");
+        if self.read_only() {
+            anyhow::bail!("{what} refused: {} (no action is allowed in read-only mode)", self.read_only_reason());
         }
         Ok(())
     }
@@ -86,10 +88,11 @@ impl CommandContext {
     /// A dry run that runs the routine itself and rolls it back (retry, reset-stuck, dead
     /// redrive) writes inside its transaction, which a read-only session refuses.
     pub fn refuse_dry_run_if_read_only(&self, what: &str) -> anyhow::Result<()> {
-        if self.global.read_only {
+        if self.read_only() {
             anyhow::bail!(
-                "{what} --dry-run refused: --read-only is set, and this dry run runs the routine itself and rolls it \
-                 back, which a read-only session cannot; drop --read-only (a dry run never commits)"
+                "{what} --dry-run refused: {}, and this dry run runs the routine itself and rolls it \
+                 back, which a read-only session cannot; drop --read-only (a dry run never commits)",
+                self.read_only_reason()
             );
         }
         Ok(())
@@ -122,7 +125,18 @@ pub async fn run(global: args::GlobalArgs, command: Command) -> i32 {
             if global.ascii {
                 config.charset = crate::config::Charset::Ascii;
             }
-            dispatch(&CommandContext { global, actor: Actor::current(), config }, command).await
+            let env = |key: &str| std::env::var(key).ok();
+            let choice = crate::contexts::Choice {
+                flag: global.context.as_deref(),
+                database_url: global.database_url.is_some(),
+            };
+            match config.choose(choice, &env) {
+                Ok((config, context)) => {
+                    dispatch(&CommandContext { global, actor: Actor::current(), config, context }, command).await
+                }
+                // An unknown context is a usage error: nothing ran.
+                Err(e) => Err(usage::usage(e.to_string())),
+            }
         }
         Err(e) => Err(e.into()),
     };
@@ -179,15 +193,16 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::R
     let queries = record.record_queries;
     let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes, queries });
     let env = |key: &str| std::env::var(key).ok();
-    let settings = connect::resolve(ctx.global.database_url.as_deref(), &env)?;
+    let settings = connect::resolve(ctx.database_url(), &env)?;
     let options = crate::tui::ConsoleOptions {
         settings,
         direct: ctx.direct_settings()?,
         config: ctx.config.clone(),
-        read_only: ctx.global.read_only,
+        read_only: ctx.read_only(),
         watch,
         bell,
         record,
+        context: ctx.context.clone(),
     };
     crate::tui::run(options).await
 }
@@ -240,7 +255,7 @@ async fn demo(ctx: &CommandContext, args: args::DemoArgs) -> anyhow::Result<i32>
     let opts = crate::demo::DemoOptions {
         no_tui: args.no_tui,
         duration,
-        read_only: ctx.global.read_only,
+        read_only: ctx.read_only(),
         fleet: crate::demo::fleet::FleetOptions {
             schedulers: args.schedulers,
             consumers: args.consumers,
@@ -291,6 +306,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         }
         Command::Snapshot { json } => inspect::snapshot(ctx, json).await,
         Command::Locks { json } => inspect::locks(ctx, json).await,
+        Command::Contexts { json } => contexts::list(ctx, json),
         Command::Check { timeout, json } => {
             let limit = crate::duration_text::parse_flag(
                 "--timeout",

@@ -137,6 +137,7 @@ async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyho
             watch: false,
             bell: false,
             record: None,
+            context: None,
         };
         match opts.duration {
             Some(d) => tokio::time::timeout(d, crate::tui::run(console)).await.unwrap_or(Ok(0))?,

@@ -39,6 +39,9 @@ pub struct ConsoleOptions {
     pub bell: bool,
     /// `--record FILE`: the flight recorder.
     pub record: Option<recorder::RecordOptions>,
+    /// The config context (`--context`): its name in the header, a production one framed
+    /// red and confirmed by its name typed.
+    pub context: Option<crate::contexts::Active>,
 }
 
 /// Runs until the operator quits or a signal arrives; returns the exit status
@@ -49,10 +52,13 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     // A connect that hangs (a silent network) must not hold the worker for long.
     opts.settings.connect_timeout.get_or_insert(Duration::from_secs(5));
     let theme = Theme::new(&opts.config.colours, Theme::no_color_from_env())
-        .with_ascii(opts.config.charset.ascii(false, &|k| std::env::var(k).ok()));
+        .with_ascii(opts.config.charset.ascii(false, &|k| std::env::var(k).ok()))
+        .with_production(opts.context.as_ref().is_some_and(|c| c.production));
     let mut state =
         State::new(opts.config.thresholds.clone(), opts.config.refresh, keymap, opts.settings.target(), Instant::now());
     state.read_only = opts.read_only || opts.watch;
+    state.context =
+        opts.context.as_ref().map(|c| crate::app::ContextInfo { name: c.name.clone(), production: c.production });
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;
     // The reading session is read-only in watch / read-only mode: the server refuses any write.

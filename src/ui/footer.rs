@@ -9,6 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::hints;
 use super::theme::Theme;
 use crate::app::{Action, Overlay, Panel, State};
+use crate::model::Level;
 
 pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let line = match &state.overlay {
@@ -21,7 +22,10 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::raw("█"),
             Span::styled(format!("   {}", hints::filter(&state.keymap)), theme.dim()),
         ]),
-        Overlay::Dialog(dialog) => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
+        Overlay::Dialog(dialog) => match state.typed_confirmation(dialog) {
+            Some(name) => Line::styled(format!(" {}", hints::typed(name, &state.typed)), theme.alert(Level::Critical)),
+            None => Line::styled(format!(" {}", hints::dialog(&state.keymap, dialog)), theme.dim()),
+        },
         Overlay::Help { .. } | Overlay::Detail(_) => {
             Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim())
         }

@@ -20,7 +20,7 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut spans = vec![
         Span::styled(" backfill-console ", theme.accent()),
         Span::raw("│ "),
-        Span::raw(clip(&state.target, if wide { 48 } else { 22 })),
+        Span::raw(place(state, if wide { 48 } else { 22 })),
         Span::raw(" │ "),
     ];
     if let Some(v) = &state.server_version {
@@ -77,6 +77,10 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spans.push(Span::styled(text, theme.dim()));
     }
     let mut badges: Vec<Span> = Vec::new();
+    // A production context, unmistakable with or without colour.
+    if let Some(c) = state.context.as_ref().filter(|c| c.production) {
+        badges.push(Span::styled(format!(" !! PROD {} !! ", clip(&c.name, 16)), theme.alert(Level::Critical)));
+    }
     // The overall level, always (its causes are on the verdict strip).
     if let Some(a) = &state.assessment {
         let level = a.overall;
@@ -120,6 +124,19 @@ pub fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(badges), right);
 }
 
+/// Where the console is, in at most `width` columns: the target, or the context's name
+/// first with as much of its target as fits (the name alone when little room is left).
+fn place(state: &State, width: usize) -> String {
+    match &state.context {
+        None => clip(&state.target, width),
+        Some(c) => {
+            let name = crate::text::sanitize(&c.name);
+            let room = width.saturating_sub(name.chars().count() + 3);
+            if room < 6 { clip(&name, width.max(8)) } else { format!("{name} ({})", clip(&state.target, room)) }
+        }
+    }
+}
+
 /// Makes the left part fit `width` without cutting the link's state in half ("⟳ re"): the
 /// target narrows first (to 22), then the notes after the link go (from the last), then
 /// the server version, then the target narrows to 8.
@@ -129,7 +146,7 @@ fn fit(spans: &mut Vec<Span<'_>>, link_end: usize, width: usize, state: &State) 
         let over = used(spans).saturating_sub(width);
         if over > 0 && spans[2].width() > least {
             let target_width = spans[2].width().saturating_sub(over).max(least);
-            spans[2] = Span::raw(clip(&state.target, target_width));
+            spans[2] = Span::raw(place(state, target_width));
         }
     };
     narrow_target(spans, 22);

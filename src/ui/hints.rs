@@ -48,6 +48,12 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
     }
 }
 
+/// The hint under a destructive dialog in a production context: the name to type, and
+/// what was typed so far.
+pub fn typed(name: &str, typed: &str) -> String {
+    format!("PRODUCTION: type `{name}` then Enter to do it: {}_ · Esc cancel", crate::text::sanitize(typed))
+}
+
 /// The hint after the filter line.
 pub fn filter(keymap: &Keymap) -> String {
     let k = &keymap.filter;

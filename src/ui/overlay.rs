@@ -86,7 +86,10 @@ fn mode_line<A: KeyAction>(bindings: impl Iterator<Item = (A, String)>) -> Strin
 }
 
 pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, theme: &Theme) {
-    let hint = Line::styled(hints::dialog(&state.keymap, dialog), theme.dim());
+    let hint = match state.typed_confirmation(dialog) {
+        Some(name) => Line::styled(hints::typed(name, &state.typed), theme.alert(Level::Critical)),
+        None => Line::styled(hints::dialog(&state.keymap, dialog), theme.dim()),
+    };
     let mut lines: Vec<Line> = Vec::new();
     let mut style = theme.accent();
     match dialog {

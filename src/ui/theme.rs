@@ -11,13 +11,20 @@ pub struct Theme {
     pub mono: bool,
     /// Draw in plain ASCII: every cell is transliterated after the frame is drawn (`ui::ascii`).
     pub ascii: bool,
+    /// A production context: every panel's frame in the critical colour.
+    pub production: bool,
     /// Parsed once: a colour name is not parsed again for every cell.
     colours: std::collections::HashMap<&'static str, Color>,
 }
 
 impl Theme {
     pub fn new(colours: &Colours, no_color: bool) -> Self {
-        Self { mono: no_color, ascii: false, colours: colours.parsed().collect() }
+        Self { mono: no_color, ascii: false, production: false, colours: colours.parsed().collect() }
+    }
+
+    /// The same theme, for a production context or not.
+    pub fn with_production(self, production: bool) -> Self {
+        Self { production, ..self }
     }
 
     /// The same theme, drawn in ASCII or not.
@@ -102,6 +109,11 @@ impl Theme {
     }
 
     pub fn border(&self, focused: bool) -> Style {
-        if focused { self.accent() } else { Style::new() }
+        match (self.production, focused) {
+            (true, true) => self.level(crate::model::Level::Critical).add_modifier(ratatui::style::Modifier::BOLD),
+            (true, false) => self.level(crate::model::Level::Critical),
+            (false, true) => self.accent(),
+            (false, false) => Style::new(),
+        }
     }
 }

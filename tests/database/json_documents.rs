@@ -82,6 +82,18 @@ async fn every_json_document_matches_its_schema() {
     assert_eq!(released["released"].as_array().unwrap().len(), 1, "{released}");
     check("release", &run(url, &["release", "--stuck", "--yes", "--json"]));
     check("audit", &run(url, &["audit", "--json"]));
+    // The contexts of a config file (the URL holds the password: the file is 0600).
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("default_context = \"here\"\n[contexts.here]\nurl = \"{url}\"\nproduction = true\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let listed = check("contexts", &run(url, &["--config", config.to_str().unwrap(), "contexts", "--json"]));
+    assert_eq!(listed["contexts"].as_array().unwrap().len(), 1, "{listed}");
 }
 
 #[test]
@@ -97,5 +109,5 @@ fn every_schema_belongs_to_a_command_checked_above() {
     for name in &found {
         assert!(source.contains(&format!("check(\"{name}\"")), "docs/json/{name}.schema.json is checked by no test");
     }
-    assert_eq!(found.len(), 14, "one schema per command with --json: {found:?}");
+    assert_eq!(found.len(), 15, "one schema per command with --json: {found:?}");
 }

@@ -10,6 +10,7 @@ mod claim;
 mod claim_stress;
 mod cli;
 mod cli_dead;
+mod contexts;
 mod dead;
 mod deadlines;
 mod diagnosis;

@@ -468,3 +468,44 @@ fn the_charset_follows_the_flag_then_the_file_then_the_locale() {
     assert!(Charset::Auto.ascii(false, &env(&[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")])));
     assert!(!Charset::Auto.ascii(false, &env(&[("LC_CTYPE", "C.utf8"), ("LANG", "C")])));
 }
+
+#[test]
+fn a_production_context_is_unmistakable_and_asks_for_its_name_typed() {
+    use backfill_console::app::{Effect, Job};
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    // Issue 24, part 1: the context's name in the header, a PROD badge (also without
+    // colour), every frame red, and a destructive action confirmed only by the name typed.
+    let mut state = fixture::state(20).0;
+    state.context = Some(app::ContextInfo { name: "prod-eu".into(), production: true });
+    let theme = Theme::new(&Config::builtin().unwrap().colours, false).with_production(true);
+    let draw = |state: &State, mono: bool| {
+        let theme = Theme::new(&Config::builtin().unwrap().colours, mono).with_production(true);
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|f| ui::draw(f, state, &theme)).unwrap();
+        terminal.backend().buffer().clone()
+    };
+    let header: String = (0..80).map(|x| draw(&state, true)[(x, 0)].symbol().to_string()).collect();
+    assert!(header.contains("prod-eu") && header.contains("!! PROD prod-eu !!"), "{header}");
+    let buffer = draw(&state, false);
+    assert_eq!(buffer[(0, 1)].fg, ratatui::style::Color::LightRed, "the frames in the critical colour");
+    drop(theme);
+
+    act(&mut state, Action::FocusLocks);
+    act(&mut state, Action::Release);
+    // y and Enter do not confirm: y is a letter of the name being typed.
+    for code in [crossterm::event::KeyCode::Char('y'), crossterm::event::KeyCode::Enter] {
+        let effects = app::update(&mut state, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Run(_))), "{code:?}: {effects:?}");
+    }
+    assert!(state.notice.as_ref().unwrap().text.contains("type `prod-eu` exactly"));
+    key(&mut state, crossterm::event::KeyCode::Backspace);
+    for c in "prod-eu".chars() {
+        key(&mut state, crossterm::event::KeyCode::Char(c));
+    }
+    let screen = render(&state, 80, 24, false);
+    assert!(screen.contains("PRODUCTION: type `prod-eu` then Enter to do it: prod-eu_"), "{screen}");
+    insta::assert_snapshot!("production_release_80x24", screen);
+    let effects =
+        app::update(&mut state, Msg::Key(KeyEvent::new(crossterm::event::KeyCode::Enter, KeyModifiers::NONE)));
+    assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
+}
