@@ -73,6 +73,8 @@ mode_actions!(
         DeadLetters => "dead letters",
         /// The verdicts: each cause of trouble, its evidence and its cure.
         Verdicts => "verdicts",
+        /// The config's contexts: type to filter, Enter switches to one.
+        Contexts => "switch context",
     }
 );
 

@@ -29,6 +29,7 @@ macro_rules! mode_actions {
 
 mod absorb;
 pub mod action;
+pub mod contexts;
 pub mod dialog;
 pub mod history;
 pub mod keymap;

@@ -54,6 +54,11 @@ pub enum Overlay {
         selected: usize,
         open: bool,
     },
+    /// The context picker: `filter` typed so far, `selected` among the contexts it shows.
+    Contexts {
+        filter: String,
+        selected: usize,
+    },
     /// The dead letters (`State::dead`): by reason, then (`reason` set) its messages,
     /// then (`open`) the selected message's payload.
     Dead {
@@ -99,11 +104,14 @@ pub fn relay_text(role: &RelayRole) -> String {
     }
 }
 
-/// The context as the console shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A context as the console shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextInfo {
     pub name: String,
     pub production: bool,
+    pub read_only: bool,
+    /// `user@host:port/db`, no password.
+    pub target: String,
 }
 
 /// How long a notice stays on the status line.
@@ -130,6 +138,10 @@ pub struct State {
     pub context: Option<ContextInfo>,
     /// What the operator typed so far to confirm a destructive action in production.
     pub typed: String,
+    /// Every context of the config file, for the picker (`:`).
+    pub contexts: Vec<ContextInfo>,
+    /// The context the operator switched to: the console ends, and starts again there.
+    pub switch_to: Option<String>,
     pub server_version: Option<String>,
     pub link: Link,
     pub snapshot: Option<Snapshot>,
@@ -211,6 +223,8 @@ impl State {
             target,
             context: None,
             typed: String::new(),
+            contexts: Vec::new(),
+            switch_to: None,
             server_version: None,
             link: Link::Connecting,
             refresh_error: None,

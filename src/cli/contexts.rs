@@ -57,6 +57,19 @@ impl CommandContext {
     }
 }
 
+/// Every context of `config` as the console's picker shows it.
+pub fn infos(config: &crate::config::Config) -> Vec<crate::app::ContextInfo> {
+    crate::contexts::list(config)
+        .into_iter()
+        .map(|l| crate::app::ContextInfo {
+            name: l.name,
+            production: l.production,
+            read_only: l.read_only,
+            target: l.target,
+        })
+        .collect()
+}
+
 /// `contexts [--json]`: every context of the config file, no password.
 pub fn list(ctx: &CommandContext, json: bool) -> anyhow::Result<i32> {
     let listed = crate::contexts::list(&ctx.config);

@@ -193,18 +193,36 @@ async fn console(ctx: &CommandContext, watch: bool, bell: bool, record: &args::R
     let queries = record.record_queries;
     let record = record.record.clone().map(|path| crate::tui::recorder::RecordOptions { path, max_bytes, queries });
     let env = |key: &str| std::env::var(key).ok();
-    let settings = connect::resolve(ctx.database_url(), &env)?;
-    let options = crate::tui::ConsoleOptions {
-        settings,
-        direct: ctx.direct_settings()?,
+    // A context switch (`:`) ends this console and starts one on the new context: its
+    // own configuration and connection, nothing carried over.
+    let mut here = CommandContext {
+        global: ctx.global.clone(),
+        actor: ctx.actor.clone(),
         config: ctx.config.clone(),
-        read_only: ctx.read_only(),
-        watch,
-        bell,
-        record,
         context: ctx.context.clone(),
     };
-    crate::tui::run(options).await
+    loop {
+        let settings = connect::resolve(here.database_url(), &env)?;
+        let options = crate::tui::ConsoleOptions {
+            settings,
+            direct: here.direct_settings()?,
+            config: here.config.clone(),
+            read_only: here.read_only(),
+            watch,
+            bell,
+            record: record.clone(),
+            context: here.context.clone(),
+            contexts: contexts::infos(&here.config),
+        };
+        let ended = crate::tui::run_switching(options).await?;
+        let Some(name) = ended.switch_to else { return Ok(ended.code) };
+        let choice = crate::contexts::Choice { flag: Some(&name), database_url: false };
+        let (config, context) = ctx.config.clone().choose(choice, &env).map_err(|e| usage::usage(e.to_string()))?;
+        // The switched-to context's URL, not a --database-url given for the first one.
+        here.global.database_url = None;
+        here.config = config;
+        here.context = context;
+    }
 }
 
 async fn replay(ctx: &CommandContext, file: &std::path::Path, summary: bool) -> anyhow::Result<i32> {

@@ -138,6 +138,7 @@ async fn with_server(access: &Access, opts: DemoOptions, base: &Config) -> anyho
             bell: false,
             record: None,
             context: None,
+            contexts: Vec::new(),
         };
         match opts.duration {
             Some(d) => tokio::time::timeout(d, crate::tui::run(console)).await.unwrap_or(Ok(0))?,

@@ -42,11 +42,25 @@ pub struct ConsoleOptions {
     /// The config context (`--context`): its name in the header, a production one framed
     /// red and confirmed by its name typed.
     pub context: Option<crate::contexts::Active>,
+    /// Every context of the config, for the picker (`:`).
+    pub contexts: Vec<crate::app::ContextInfo>,
+}
+
+/// How a console ended: its exit status, and the context the operator switched to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub code: i32,
+    pub switch_to: Option<String>,
 }
 
 /// Runs until the operator quits or a signal arrives; returns the exit status
 /// (0, or 128 + the signal number).
 pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
+    Ok(run_switching(opts).await?.code)
+}
+
+/// [`run`], saying also which context the operator switched to (`:`), if any.
+pub async fn run_switching(opts: ConsoleOptions) -> anyhow::Result<Ended> {
     let keymap = opts.config.keymap().map_err(anyhow::Error::msg)?;
     let mut opts = opts;
     // A connect that hangs (a silent network) must not hold the worker for long.
@@ -57,8 +71,13 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     let mut state =
         State::new(opts.config.thresholds.clone(), opts.config.refresh, keymap, opts.settings.target(), Instant::now());
     state.read_only = opts.read_only || opts.watch;
-    state.context =
-        opts.context.as_ref().map(|c| crate::app::ContextInfo { name: c.name.clone(), production: c.production });
+    state.contexts = opts.contexts.clone();
+    state.context = opts.context.as_ref().map(|c| crate::app::ContextInfo {
+        name: c.name.clone(),
+        production: c.production,
+        read_only: state.read_only,
+        target: opts.settings.target(),
+    });
     state.watch = opts.watch;
     state.bell_on_critical = opts.bell;
     // The reading session is read-only in watch / read-only mode: the server refuses any write.
@@ -217,7 +236,7 @@ pub async fn run(opts: ConsoleOptions) -> anyhow::Result<i32> {
     }
     drop(term);
     drop(guard);
-    Ok(exit)
+    Ok(Ended { code: exit, switch_to: state.switch_to.take() })
 }
 
 /// Tells the loop, once a second at most, how long a pooler has held the start-up in its queue.

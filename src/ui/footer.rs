@@ -30,6 +30,10 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim())
         }
         Overlay::Errors { .. } => Line::styled(format!(" {}", hints::errors(&state.keymap)), theme.dim()),
+        Overlay::Contexts { .. } => Line::styled(
+            " type to filter · ↑/↓ choose · Enter switch (this console ends, a new one starts there) · Esc stay",
+            theme.dim(),
+        ),
         Overlay::Verdicts { open, .. } => {
             Line::styled(format!(" {}", hints::verdicts(&state.keymap, *open)), theme.dim())
         }

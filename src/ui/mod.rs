@@ -1,6 +1,7 @@
 //! The view: `draw(&State, &mut Frame)`. Pure: no I/O, nothing awaited.
 
 pub mod ascii;
+mod contexts;
 pub mod errors;
 pub mod footer;
 pub mod header;
@@ -68,6 +69,7 @@ fn draw_screen(frame: &mut Frame, state: &State, theme: &Theme) {
             lists::dead(frame, panels, reason.as_deref(), *selected, *open, state, theme)
         }
         Overlay::Verdicts { selected, open } => verdicts::view(frame, panels, *selected, *open, state, theme),
+        Overlay::Contexts { filter, selected } => contexts::view(frame, panels, filter, *selected, state, theme),
         Overlay::None | Overlay::Filter => {}
     }
 }

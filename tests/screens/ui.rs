@@ -476,7 +476,7 @@ fn a_production_context_is_unmistakable_and_asks_for_its_name_typed() {
     // Issue 24, part 1: the context's name in the header, a PROD badge (also without
     // colour), every frame red, and a destructive action confirmed only by the name typed.
     let mut state = fixture::state(20).0;
-    state.context = Some(app::ContextInfo { name: "prod-eu".into(), production: true });
+    state.context = Some(app::ContextInfo { name: "prod-eu".into(), production: true, ..Default::default() });
     let theme = Theme::new(&Config::builtin().unwrap().colours, false).with_production(true);
     let draw = |state: &State, mono: bool| {
         let theme = Theme::new(&Config::builtin().unwrap().colours, mono).with_production(true);
@@ -508,4 +508,29 @@ fn a_production_context_is_unmistakable_and_asks_for_its_name_typed() {
     let effects =
         app::update(&mut state, Msg::Key(KeyEvent::new(crossterm::event::KeyCode::Enter, KeyModifiers::NONE)));
     assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
+}
+
+#[test]
+fn the_context_picker_filters_as_you_type() {
+    let mut state = fixture::state(20).0;
+    let ctx = |name: &str, production: bool| app::ContextInfo {
+        name: name.into(),
+        production,
+        read_only: !production,
+        target: format!("ops@{name}-db:5432/books"),
+    };
+    state.contexts = vec![ctx("eu-prod", true), ctx("staging", false), ctx("us-prod", true)];
+    state.context = Some(ctx("staging", false));
+    act(&mut state, Action::Contexts);
+    let all = render(&state, 80, 24, false);
+    assert!(all.contains("Switch context · 3 of 3") && all.contains("current"), "{all}");
+    for c in "prod".chars() {
+        key(&mut state, crossterm::event::KeyCode::Char(c));
+    }
+    key(&mut state, crossterm::event::KeyCode::Down);
+    let narrowed = render(&state, 80, 24, false);
+    assert!(narrowed.contains("Switch context · 2 of 3"), "{narrowed}");
+    insta::assert_snapshot!("context_picker_80x24", narrowed);
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    assert_eq!((state.switch_to.as_deref(), state.quit), (Some("us-prod"), true));
 }

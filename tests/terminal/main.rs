@@ -10,6 +10,7 @@ mod demo;
 mod faults;
 mod hostile_data;
 mod pty;
+mod pty_contexts;
 mod pty_incident;
 mod pty_replay;
 mod push;
