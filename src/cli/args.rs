@@ -120,6 +120,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every context at once, a row each (level, verdicts, progress, stuck locks, backlog,
+    /// dead letters); exits with the worst level, as check
+    Fleet {
+        #[arg(long)]
+        json: bool,
+        /// Only the contexts with a problem (the healthy ones are counted, not listed)
+        #[arg(long)]
+        problems: bool,
+        /// Each context's deadline, connecting included (1s-10m): one that does not
+        /// answer in time shows as UNKNOWN and never holds the others
+        #[arg(long, default_value = "10s", value_name = "DURATION")]
+        timeout: String,
+    },
     /// Health check: exit 0 ok, 1 warning, 2 critical, 3 unknown
     Check {
         /// Answer UNKNOWN (exit 3) when the check has not finished within this long (1s-10m)

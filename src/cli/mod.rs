@@ -5,6 +5,7 @@ pub mod args;
 mod confirm;
 mod contexts;
 mod dead;
+mod fleet;
 mod incident;
 mod inspect;
 pub mod output;
@@ -325,6 +326,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Snapshot { json } => inspect::snapshot(ctx, json).await,
         Command::Locks { json } => inspect::locks(ctx, json).await,
         Command::Contexts { json } => contexts::list(ctx, json),
+        Command::Fleet { json, problems, timeout } => fleet::fleet(ctx, json, problems, &timeout).await,
         Command::Check { timeout, json } => {
             let limit = crate::duration_text::parse_flag(
                 "--timeout",

@@ -5,6 +5,7 @@ pub mod causes;
 pub mod claim;
 pub mod dead;
 pub mod failure;
+pub mod fleet;
 pub mod hold;
 pub mod job;
 pub mod lock_key;

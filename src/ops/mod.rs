@@ -11,6 +11,7 @@
 
 pub mod claim;
 pub mod dead;
+pub mod fleet;
 pub mod read;
 pub mod release;
 pub mod reset;

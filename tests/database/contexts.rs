@@ -116,3 +116,49 @@ fn bad_context_tables_are_refused_in_one_line() {
         assert_eq!(r.stderr.trim().lines().count(), 1, "{text}: one line: {}", r.stderr);
     }
 }
+
+#[tokio::test]
+async fn fleet_reads_every_context_at_once_and_a_silent_one_never_holds_the_others() {
+    let (calm, busy) = (common::migrated_db().await, common::migrated_db().await);
+    common::seed(&mut calm.session().await, "2024-01", "2024-02").await;
+    let b = busy.session().await;
+    let mut bs = busy.session().await;
+    common::seed(&mut bs, "2024-01", "2024-12").await;
+    b.client.execute("UPDATE backfill_log SET status = 'failed', retry_count = 1 WHERE month <= 8", &[]).await.unwrap();
+    // A database that accepts the connection and then says nothing (a silent network).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[contexts.calm]\nurl = \"{}\"\n[contexts.busy]\nurl = \"{}\"\n\
+         [contexts.silent]\nurl = \"postgresql://nobody@127.0.0.1:{port}/none?sslmode=disable\"\n",
+        calm.url, busy.url
+    );
+    let config = write_config(&dir, &text, 0o600);
+    let r = run(&config, &["fleet", "--json", "--timeout", "5s"], &[]);
+    assert_eq!(r.code, 3, "the worst level is UNKNOWN (exit 3): {}{}", r.stdout, r.stderr);
+    let doc = json(&r);
+    assert_eq!(doc["level"], "UNKNOWN");
+    let row = |name: &str| doc["contexts"].as_array().unwrap().iter().find(|c| c["context"] == name).unwrap().clone();
+    assert_eq!((row("calm")["level"].clone(), row("calm")["total"].clone()), ("OK".into(), 2.into()), "{doc}");
+    assert_eq!(row("busy")["level"], "WARNING", "{doc}");
+    assert!(row("busy")["verdicts"].as_array().unwrap().iter().any(|v| v == "failed_months"), "{doc}");
+    assert_eq!(row("silent")["level"], "UNKNOWN");
+    assert_eq!(row("silent")["error"], "no answer within 5s", "{doc}");
+    // The healthy ones hidden; the text table says how many.
+    let problems = run(&config, &["fleet", "--problems", "--timeout", "5s"], &[]);
+    assert_eq!(problems.code, 3);
+    assert!(!problems.stdout.contains("calm") && problems.stdout.contains("busy"), "{}", problems.stdout);
+    assert!(problems.stdout.contains("(1 healthy context(s) hidden)"), "{}", problems.stdout);
+    assert!(
+        problems.stdout.contains("silent") && problems.stdout.contains("no answer within 5s"),
+        "{}",
+        problems.stdout
+    );
+    drop(silent);
+    // Without contexts: one line saying what fleet needs.
+    let none = write_config(&dir, "", 0o600);
+    let r = run(&none, &["fleet"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("names no context") && r.stderr.trim().lines().count() == 1, "{}", r.stderr);
+}

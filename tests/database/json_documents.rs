@@ -94,6 +94,8 @@ async fn every_json_document_matches_its_schema() {
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
     let listed = check("contexts", &run(url, &["--config", config.to_str().unwrap(), "contexts", "--json"]));
     assert_eq!(listed["contexts"].as_array().unwrap().len(), 1, "{listed}");
+    let fleet = check("fleet", &run(url, &["--config", config.to_str().unwrap(), "fleet", "--json"]));
+    assert_eq!(fleet["contexts"][0]["context"], "here", "{fleet}");
 }
 
 #[test]
@@ -109,5 +111,5 @@ fn every_schema_belongs_to_a_command_checked_above() {
     for name in &found {
         assert!(source.contains(&format!("check(\"{name}\"")), "docs/json/{name}.schema.json is checked by no test");
     }
-    assert_eq!(found.len(), 15, "one schema per command with --json: {found:?}");
+    assert_eq!(found.len(), 16, "one schema per command with --json: {found:?}");
 }

@@ -271,6 +271,9 @@ async fn the_console_as_watcher_reads_and_its_refusals_name_the_privilege() {
         c.wait_for("2024-05"); // the lock holder is visible (pg_monitor)
         c.send("c");
         c.wait_for("Run the claim routine");
+        // A dry run first (it reads only), then the claim itself is refused.
+        c.send("\r");
+        c.wait_for("A dry run of the routine (nothing changed) found:");
         c.send("\r");
         c.wait_for("permission denied for table backfill_log");
         c.wait_for("roles.sql");

@@ -1,0 +1,89 @@
+//! `fleet [--json] [--problems] [--timeout 10s]`: every context of the config read at
+//! once, a row each, and the worst level as the exit status (the monitoring-plugin
+//! convention, as `check`).
+
+use super::output::outln;
+use super::{CommandContext, render, usage};
+use crate::model::fleet::{FleetRow, worst};
+use crate::ops::fleet::{Member, read_all};
+
+pub async fn fleet(ctx: &CommandContext, json: bool, problems: bool, timeout: &str) -> anyhow::Result<i32> {
+    let deadline = crate::duration_text::parse_flag(
+        "--timeout",
+        timeout,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(600),
+        "each context's read (connecting included) should answer within minutes",
+    )
+    .map_err(usage::usage)?;
+    if ctx.config.contexts.is_empty() {
+        anyhow::bail!("the config file names no context: fleet reads every [contexts.NAME] (see the README)");
+    }
+    let no_env = |_: &str| None;
+    let mut members = Vec::new();
+    for name in ctx.config.contexts.keys() {
+        let config = ctx.config.for_context(name)?;
+        let url = &ctx.config.contexts[name].url;
+        let settings = crate::db::connect::resolve(Some(url), &|k: &str| match k {
+            // The context's URL, then the usual password sources (PGPASSWORD, .pgpass).
+            "DATABASE_URL" => no_env(k),
+            _ => std::env::var(k).ok(),
+        })?;
+        members.push(Member {
+            name: name.clone(),
+            settings,
+            thresholds: config.thresholds.clone(),
+            queue_depth_query: config.queue_depth_query.clone(),
+            pooler: config.pooler,
+        });
+    }
+    let rows = read_all(members, deadline).await;
+    let level = worst(&rows);
+    let shown: Vec<&FleetRow> = rows.iter().filter(|r| !(problems && r.healthy())).collect();
+    if json {
+        render::json(&serde_json::json!({ "level": level, "contexts": shown }))?;
+    } else {
+        print(&shown, rows.len());
+    }
+    Ok(level.exit_code())
+}
+
+fn print(rows: &[&FleetRow], total: usize) {
+    let width = rows.iter().map(|r| r.context.chars().count()).max().unwrap_or(7).max(7);
+    outln!(
+        "{:<width$}  {:<8} {:>11} {:>7} {:>6} {:>6} {:>5}  VERDICTS",
+        "CONTEXT",
+        "LEVEL",
+        "DONE",
+        "PER H",
+        "STUCK",
+        "READY",
+        "DEAD"
+    );
+    for r in rows {
+        let name = crate::text::sanitize(&r.context);
+        if let Some(error) = &r.error {
+            outln!("{name:<width$}  {:<8} {}", r.level.word(), crate::text::sanitize(error));
+            continue;
+        }
+        let rate = r.per_hour.map_or("-".into(), |h| format!("{h:.0}"));
+        let verdicts: Vec<String> = r
+            .verdicts
+            .iter()
+            .map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            .collect();
+        outln!(
+            "{name:<width$}  {:<8} {:>11} {:>7} {:>6} {:>6} {:>5}  {}",
+            r.level.word(),
+            format!("{}/{}", r.done, r.total),
+            rate,
+            r.stuck_locks,
+            r.ready,
+            r.dead,
+            if verdicts.is_empty() { "-".into() } else { verdicts.join(", ") }
+        );
+    }
+    if rows.len() < total {
+        outln!("({} healthy context(s) hidden)", total - rows.len());
+    }
+}
