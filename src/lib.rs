@@ -14,6 +14,7 @@ pub mod ops;
 pub mod pgserver;
 pub mod present;
 pub mod redact;
+pub mod serve;
 pub mod text;
 pub mod tui;
 pub mod ui;

@@ -39,6 +39,9 @@ pub fn init_stderr() {
         .with_ansi(stderr_colour())
         .with_writer(std::io::stderr)
         .with_target(false)
+        // A stderr that went away (`serve 2>&1 | head -1`, a closed terminal) must not stop
+        // a command: tracing's own complaint about it is an eprintln!, which panics there.
+        .log_internal_errors(false)
         .try_init();
 }
 

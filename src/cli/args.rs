@@ -133,6 +133,20 @@ pub enum Command {
         #[arg(long, default_value = "10s", value_name = "DURATION")]
         timeout: String,
     },
+    /// A Prometheus endpoint: GET /metrics for every context (a context label), or the one
+    /// database given; read-only sessions, one read per context per --min-interval
+    Serve {
+        /// Where to listen (loopback unless you say otherwise)
+        #[arg(long, default_value = "127.0.0.1:9187", value_name = "ADDR")]
+        listen: String,
+        /// A read younger than this is served again, however many scrapers ask (1s-10m)
+        #[arg(long, default_value = "5s", value_name = "DURATION")]
+        min_interval: String,
+        /// The most one read may take, connecting included (1s-5m); past it the scrape
+        /// gets what is known and backfill_up 0
+        #[arg(long, default_value = "5s", value_name = "DURATION")]
+        timeout: String,
+    },
     /// Health check: exit 0 ok, 1 warning, 2 critical, 3 unknown
     Check {
         /// Answer UNKNOWN (exit 3) when the check has not finished within this long (1s-10m)

@@ -327,6 +327,7 @@ async fn dispatch(ctx: &CommandContext, command: Command) -> anyhow::Result<i32>
         Command::Locks { json } => inspect::locks(ctx, json).await,
         Command::Contexts { json } => contexts::list(ctx, json),
         Command::Fleet { json, problems, timeout } => fleet::fleet(ctx, json, problems, &timeout).await,
+        Command::Serve { listen, min_interval, timeout } => fleet::serve(ctx, &listen, &min_interval, &timeout).await,
         Command::Check { timeout, json } => {
             let limit = crate::duration_text::parse_flag(
                 "--timeout",

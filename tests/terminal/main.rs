@@ -14,5 +14,6 @@ mod pty_contexts;
 mod pty_incident;
 mod pty_replay;
 mod push;
+mod serve;
 mod server_access;
 mod tls;
