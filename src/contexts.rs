@@ -176,6 +176,27 @@ pub fn check(config: &Config, mode: Option<u32>) -> Result<(), (Option<String>, 
     Ok(())
 }
 
+/// Every context of `config`, ready to read (the fleet, `serve`): its URL, then the usual
+/// password sources (`PGPASSWORD`, `.pgpass`); never `DATABASE_URL`.
+pub fn members(config: &Config) -> anyhow::Result<Vec<crate::ops::fleet::Member>> {
+    let mut members = Vec::new();
+    for (name, entry) in &config.contexts {
+        let own = config.for_context(name)?;
+        let settings = crate::db::connect::resolve(Some(&entry.url), &|k: &str| match k {
+            "DATABASE_URL" => None,
+            _ => std::env::var(k).ok(),
+        })?;
+        members.push(crate::ops::fleet::Member {
+            name: name.clone(),
+            settings,
+            thresholds: own.thresholds.clone(),
+            queue_depth_query: own.queue_depth_query.clone(),
+            pooler: own.pooler,
+        });
+    }
+    Ok(members)
+}
+
 /// One line of `contexts`: what the operator needs to pick one, no password.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Listed {

@@ -111,6 +111,10 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
             state.notice = Some(Notice { text: text.clone(), level: Level::Critical });
             vec![Effect::Log { error: true, text }]
         }
+        DbEvent::Fleet(rows) => {
+            state.fleet = Some(rows);
+            Vec::new()
+        }
         DbEvent::DeadLetters(messages) => {
             state.dead = Some(messages.map_err(|e| crate::text::sanitize(&e)));
             Vec::new()

@@ -75,6 +75,8 @@ mode_actions!(
         Verdicts => "verdicts",
         /// The config's contexts: type to filter, Enter switches to one.
         Contexts => "switch context",
+        /// Every context at once: a row each, Enter switches to one.
+        Fleet => "fleet",
     }
 );
 

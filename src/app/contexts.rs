@@ -1,6 +1,7 @@
 //! The context picker (`:`): type to filter the config's contexts, ↑/↓ to choose, Enter
 //! to switch — the console ends and starts again on that context, nothing carried over
-//! (marks, filters, dialogs) — Esc to stay.
+//! (marks, filters, dialogs) — Esc to stay. And the fleet view (`F`): every context read
+//! at once, a row each; the main filter applies, `h` hides the healthy ones, Enter switches.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -63,5 +64,72 @@ pub fn on_key(state: &mut State, filter: String, selected: usize, key: KeyEvent)
     }
     let last = shown(state, &filter).len().saturating_sub(1);
     state.overlay = Overlay::Contexts { filter, selected: selected.min(last) };
+    Vec::new()
+}
+
+/// The fleet rows the view shows: the filter applied, the healthy hidden with `problems`.
+pub fn fleet_rows(state: &State, problems: bool) -> Vec<&crate::model::fleet::FleetRow> {
+    let Some(rows) = &state.fleet else { return Vec::new() };
+    rows.iter()
+        .filter(|r| !(problems && r.healthy()))
+        .filter(|r| {
+            let kinds: Vec<String> = r
+                .verdicts
+                .iter()
+                .filter_map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)))
+                .collect();
+            let text = format!("{} {} {}", r.context, r.level.word(), kinds.join(" "));
+            state.filter.is_empty() || matches(&text, &state.filter)
+        })
+        .collect()
+}
+
+/// Opens the fleet view and reads every context (or says why there is nothing to read).
+pub fn open_fleet(state: &mut State) -> Vec<Effect> {
+    if state.contexts.is_empty() {
+        return refuse(
+            state,
+            "the fleet is the config's contexts, and it names none ([contexts.NAME] with a url)".into(),
+        );
+    }
+    state.fleet = None;
+    state.overlay = Overlay::Fleet { selected: 0, problems: false };
+    vec![Effect::ReadFleet]
+}
+
+pub fn on_fleet_key(state: &mut State, selected: usize, problems: bool, key: KeyEvent) -> Vec<Effect> {
+    let (mut selected, mut problems) = (selected, problems);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => {
+            state.overlay = Overlay::None;
+            return Vec::new();
+        }
+        KeyCode::Enter => {
+            let Some(name) = fleet_rows(state, problems).get(selected).map(|r| r.context.clone()) else {
+                return Vec::new();
+            };
+            if state.context.as_ref().is_some_and(|c| c.name == name) {
+                state.overlay = Overlay::None;
+                return refuse(state, format!("already on context `{name}`"));
+            }
+            state.switch_to = Some(name);
+            state.quit = true;
+            return Vec::new();
+        }
+        KeyCode::Up | KeyCode::Char('k') => selected = selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => selected += 1,
+        KeyCode::Char('h') => {
+            problems = !problems;
+            selected = 0;
+        }
+        KeyCode::Char('r') | KeyCode::F(5) => {
+            state.fleet = None;
+            state.overlay = Overlay::Fleet { selected: 0, problems };
+            return vec![Effect::ReadFleet];
+        }
+        _ => {}
+    }
+    let last = fleet_rows(state, problems).len().saturating_sub(1);
+    state.overlay = Overlay::Fleet { selected: selected.min(last), problems };
     Vec::new()
 }

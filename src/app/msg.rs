@@ -39,6 +39,8 @@ impl Route {
 
 #[derive(Debug, Clone)]
 pub enum DbEvent {
+    /// Every context read (the fleet view), a row each.
+    Fleet(Vec<crate::model::fleet::FleetRow>),
     Connected {
         server_version: String,
         route: Route,
@@ -89,6 +91,8 @@ pub enum Effect {
     Run(Job),
     /// Ask the running job to stop at its next safe point (a redrive: between chunks).
     CancelJob,
+    /// Read every context of the config at once, for the fleet view.
+    ReadFleet,
     /// Put text on the operator's clipboard (OSC 52, works over SSH).
     Copy(String),
     Bell,

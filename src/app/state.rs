@@ -54,6 +54,11 @@ pub enum Overlay {
         selected: usize,
         open: bool,
     },
+    /// Every context at once (`State::fleet`); `problems`: the healthy ones hidden.
+    Fleet {
+        selected: usize,
+        problems: bool,
+    },
     /// The context picker: `filter` typed so far, `selected` among the contexts it shows.
     Contexts {
         filter: String,
@@ -142,6 +147,8 @@ pub struct State {
     pub contexts: Vec<ContextInfo>,
     /// The context the operator switched to: the console ends, and starts again there.
     pub switch_to: Option<String>,
+    /// The fleet as last read for its view (`None`: reading).
+    pub fleet: Option<Vec<crate::model::fleet::FleetRow>>,
     pub server_version: Option<String>,
     pub link: Link,
     pub snapshot: Option<Snapshot>,
@@ -225,6 +232,7 @@ impl State {
             typed: String::new(),
             contexts: Vec::new(),
             switch_to: None,
+            fleet: None,
             server_version: None,
             link: Link::Connecting,
             refresh_error: None,

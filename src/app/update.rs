@@ -76,6 +76,7 @@ fn on_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Overlay::Contexts { filter, selected } => super::contexts::on_key(state, filter, selected, key),
+        Overlay::Fleet { selected, problems } => super::contexts::on_fleet_key(state, selected, problems, key),
         Overlay::Verdicts { selected, open } => {
             lists::on_verdicts_key(state, selected, open, state.keymap.overlay.action_for(&key));
             Vec::new()
@@ -165,6 +166,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Errors => state.overlay = Overlay::Errors { selected: 0 },
         Action::Verdicts => state.overlay = Overlay::Verdicts { selected: 0, open: false },
         Action::Contexts => return super::contexts::open(state),
+        Action::Fleet => return super::contexts::open_fleet(state),
         Action::Audit => {
             state.audit = None;
             state.overlay = Overlay::Audit { selected: 0 };

@@ -33,7 +33,7 @@ pub async fn serve(ctx: &CommandContext, listen: &str, min_interval: &str, timeo
             pooler: ctx.config.pooler,
         });
     } else {
-        members = context_members(ctx)?;
+        members = crate::contexts::members(&ctx.config)?;
     }
     let count = members.len();
     let options = crate::serve::ServeOptions { listen, min_interval, timeout, members };
@@ -43,28 +43,6 @@ pub async fn serve(ctx: &CommandContext, listen: &str, min_interval: &str, timeo
     })
     .await?;
     Ok(0)
-}
-
-/// Every context of the config, ready to read.
-fn context_members(ctx: &CommandContext) -> anyhow::Result<Vec<Member>> {
-    let mut members = Vec::new();
-    for name in ctx.config.contexts.keys() {
-        let config = ctx.config.for_context(name)?;
-        let url = &ctx.config.contexts[name].url;
-        // The context's URL, then the usual password sources (PGPASSWORD, .pgpass).
-        let settings = crate::db::connect::resolve(Some(url), &|k: &str| match k {
-            "DATABASE_URL" => None,
-            _ => std::env::var(k).ok(),
-        })?;
-        members.push(Member {
-            name: name.clone(),
-            settings,
-            thresholds: config.thresholds.clone(),
-            queue_depth_query: config.queue_depth_query.clone(),
-            pooler: config.pooler,
-        });
-    }
-    Ok(members)
 }
 
 pub async fn fleet(ctx: &CommandContext, json: bool, problems: bool, timeout: &str) -> anyhow::Result<i32> {
@@ -79,7 +57,7 @@ pub async fn fleet(ctx: &CommandContext, json: bool, problems: bool, timeout: &s
     if ctx.config.contexts.is_empty() {
         anyhow::bail!("the config file names no context: fleet reads every [contexts.NAME] (see the README)");
     }
-    let members = context_members(ctx)?;
+    let members = crate::contexts::members(&ctx.config)?;
     let rows = read_all(members, deadline).await;
     let level = worst(&rows);
     let shown: Vec<&FleetRow> = rows.iter().filter(|r| !(problems && r.healthy())).collect();

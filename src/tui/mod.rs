@@ -46,6 +46,9 @@ pub struct ConsoleOptions {
     pub contexts: Vec<crate::app::ContextInfo>,
 }
 
+/// Each context's deadline in the fleet view (connecting included).
+const FLEET_DEADLINE: Duration = Duration::from_secs(5);
+
 /// How a console ended: its exit status, and the context the operator switched to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
@@ -212,6 +215,18 @@ pub async fn run_switching(opts: ConsoleOptions) -> anyhow::Result<Ended> {
                         let result = jobs::run(job, settings, options, actor, control).await;
                         let _ = tx.send(app::DbEvent::JobDone(result)).await;
                     });
+                }
+                Effect::ReadFleet => {
+                    let tx = db_tx.clone();
+                    match crate::contexts::members(&opts.config) {
+                        Ok(members) => {
+                            tokio::spawn(async move {
+                                let rows = crate::ops::fleet::read_all(members, FLEET_DEADLINE).await;
+                                let _ = tx.send(app::DbEvent::Fleet(rows)).await;
+                            });
+                        }
+                        Err(e) => tracing::warn!("fleet: {e}"),
+                    }
                 }
                 Effect::CancelJob => {
                     if let Some(stop) = &job_stop {

@@ -284,7 +284,7 @@ pub async fn run(mut reel: FileReel, file: &Path, config: &Config) -> anyhow::Re
                 Effect::Log { error: true, text } => tracing::warn!("{text}"),
                 Effect::Log { error: false, text } => tracing::info!("{text}"),
                 // Nothing is read or run: the data is the recording's.
-                Effect::Worker(_) | Effect::Run(_) | Effect::CancelJob | Effect::Bell => {}
+                Effect::Worker(_) | Effect::Run(_) | Effect::CancelJob | Effect::ReadFleet | Effect::Bell => {}
             }
         }
     }

@@ -30,6 +30,13 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Line::styled(format!(" {}", hints::overlay(&state.keymap)), theme.dim())
         }
         Overlay::Errors { .. } => Line::styled(format!(" {}", hints::errors(&state.keymap)), theme.dim()),
+        Overlay::Fleet { problems, .. } => Line::styled(
+            format!(
+                " ↑/↓ choose · Enter switch to it · h {} the healthy · r read again · Esc close",
+                if *problems { "show" } else { "hide" }
+            ),
+            theme.dim(),
+        ),
         Overlay::Contexts { .. } => Line::styled(
             " type to filter · ↑/↓ choose · Enter switch (this console ends, a new one starts there) · Esc stay",
             theme.dim(),

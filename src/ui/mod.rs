@@ -3,6 +3,7 @@
 pub mod ascii;
 mod contexts;
 pub mod errors;
+mod fleet;
 pub mod footer;
 pub mod header;
 pub mod hints;
@@ -70,6 +71,7 @@ fn draw_screen(frame: &mut Frame, state: &State, theme: &Theme) {
         }
         Overlay::Verdicts { selected, open } => verdicts::view(frame, panels, *selected, *open, state, theme),
         Overlay::Contexts { filter, selected } => contexts::view(frame, panels, filter, *selected, state, theme),
+        Overlay::Fleet { selected, problems } => fleet::view(frame, panels, *selected, *problems, state, theme),
         Overlay::None | Overlay::Filter => {}
     }
 }

@@ -534,3 +534,31 @@ fn the_context_picker_filters_as_you_type() {
     key(&mut state, crossterm::event::KeyCode::Enter);
     assert_eq!((state.switch_to.as_deref(), state.quit), (Some("us-prod"), true));
 }
+
+#[test]
+fn the_fleet_view_shows_every_context_and_hides_the_healthy_on_h() {
+    use backfill_console::model::fleet::FleetRow;
+    let mut state = fixture::state(20).0;
+    let ctx = |name: &str| app::ContextInfo { name: name.into(), ..Default::default() };
+    state.contexts = vec![ctx("eu"), ctx("staging"), ctx("us")];
+    state.context = Some(ctx("staging"));
+    act(&mut state, Action::Fleet);
+    assert!(render(&state, 80, 24, false).contains("reading every context"));
+    let (snap, a) = (state.snapshot.clone().unwrap(), state.assessment.clone().unwrap());
+    let mut calm = FleetRow::read("eu", &snap, &a, 12);
+    calm.level = backfill_console::model::Level::Ok;
+    let rows =
+        vec![calm, FleetRow::read("staging", &snap, &a, 9), FleetRow::unread("us", "no answer within 5s".into(), 5000)];
+    app::update(&mut state, Msg::Db(DbEvent::Fleet(rows)));
+    let screen = render(&state, 80, 24, false);
+    assert!(screen.contains("Fleet · 3 context(s) · worst UNKNOWN"), "{screen}");
+    assert!(screen.contains("no answer within 5s") && screen.contains("*staging"), "{screen}");
+    insta::assert_snapshot!("fleet_view_80x24", screen);
+    key(&mut state, crossterm::event::KeyCode::Char('h'));
+    let hidden = render(&state, 80, 24, false);
+    assert!(!hidden.contains(" eu ") && hidden.contains("1 healthy hidden"), "{hidden}");
+    // Enter on the first row shown (staging, the current one) switches nothing.
+    key(&mut state, crossterm::event::KeyCode::Down);
+    key(&mut state, crossterm::event::KeyCode::Enter);
+    assert_eq!(state.switch_to.as_deref(), Some("us"));
+}

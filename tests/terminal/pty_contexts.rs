@@ -1,6 +1,7 @@
 //! Contexts in the console, through the real binary (issue 24, part 1): the picker
 //! switches databases — the old console ends, a new one starts on the other context —
-//! and a production context takes a destructive action only with its name typed.
+//! and a production context takes a destructive action only with its name typed; the fleet
+//! view reads both at once and switches too.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 use crate::common;
 
@@ -55,6 +56,16 @@ async fn the_picker_switches_context_and_production_wants_its_name() {
         c.send("\r");
         c.wait_for("lock on 2024-02 released");
         c.send("\r");
+        c.wait_gone("Enter close");
+        // The fleet: both contexts read at once, a row each; Enter on staging goes back.
+        c.send("F");
+        c.wait_for("Fleet · 2 context(s)");
+        c.wait_for("0/3");
+        c.wait_for("*prod-eu");
+        c.send("\x1b[B");
+        c.send("\r");
+        c.wait_for("Months 3/3");
+        assert!(c.contents().lines().next().unwrap().contains("staging"), "{}", c.contents());
         c.send("q");
         assert_eq!(c.wait_exit(), 0);
     })

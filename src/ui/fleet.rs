@@ -1,0 +1,86 @@
+//! The fleet view (`F`): every context at once, a row each — level, done, rate, stuck
+//! locks, backlog, dead letters, verdicts — or UNKNOWN and why.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::overlay::popup;
+use super::table::scroll;
+use super::theme::Theme;
+use crate::app::State;
+use crate::app::contexts::fleet_rows;
+use crate::model::Level;
+use crate::text::{clip, sanitize};
+
+pub fn view(frame: &mut Frame, area: Rect, selected: usize, problems: bool, state: &State, theme: &Theme) {
+    let width = area.width.saturating_sub(4).min(140);
+    let text_width = usize::from(width.saturating_sub(2));
+    let height = area.height.saturating_sub(2);
+    let mut lines = Vec::new();
+    let title = match &state.fleet {
+        None => {
+            lines.push(Line::styled("reading every context…", theme.dim()));
+            "Fleet · reading".to_string()
+        }
+        Some(all) => {
+            let rows = fleet_rows(state, problems);
+            lines.push(Line::styled(
+                format!(
+                    "{:<16} {:<8} {:>11} {:>6} {:>5} {:>6} {:>5}  verdicts",
+                    "context", "level", "done", "per h", "stuck", "ready", "dead"
+                ),
+                theme.dim(),
+            ));
+            let (first, count) = scroll(selected, rows.len(), usize::from(height.saturating_sub(3)));
+            for (i, r) in rows.iter().enumerate().skip(first).take(count) {
+                let here = state.context.as_ref().is_some_and(|c| c.name == r.context);
+                let name = format!("{}{}", if here { "*" } else { " " }, sanitize(&r.context));
+                let text = match &r.error {
+                    Some(error) => format!("{:<16} {:<8} {}", clip(&name, 16), r.level.word(), sanitize(error)),
+                    None => {
+                        let kinds: Vec<String> = r
+                            .verdicts
+                            .iter()
+                            .filter_map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)))
+                            .collect();
+                        format!(
+                            "{:<16} {:<8} {:>11} {:>6} {:>5} {:>6} {:>5}  {}",
+                            clip(&name, 16),
+                            r.level.word(),
+                            format!("{}/{}", r.done, r.total),
+                            r.per_hour.map_or("-".into(), |h| format!("{h:.0}")),
+                            r.stuck_locks,
+                            r.ready,
+                            r.dead,
+                            if kinds.is_empty() { "-".into() } else { kinds.join(", ") }
+                        )
+                    }
+                };
+                let style = if i == selected {
+                    theme.selected()
+                } else if r.level == Level::Ok {
+                    ratatui::style::Style::new()
+                } else {
+                    theme.level(r.level)
+                };
+                lines.push(Line::styled(clip(&text, text_width), style));
+            }
+            if rows.is_empty() {
+                lines.push(Line::styled(
+                    "no context to show (h shows the healthy ones; the / filter applies)",
+                    theme.dim(),
+                ));
+            }
+            let hidden = if problems {
+                format!(" · {} healthy hidden", all.iter().filter(|r| r.healthy()).count())
+            } else {
+                String::new()
+            };
+            format!("Fleet · {} context(s) · worst {}{hidden}", all.len(), crate::model::fleet::worst(all).word())
+        }
+    };
+    let inner = popup(frame, area, width, height, title, theme.accent());
+    frame.render_widget(Paragraph::new(lines), inner);
+}
