@@ -31,6 +31,7 @@ mod absorb;
 pub mod action;
 pub mod contexts;
 pub mod dialog;
+mod dialog_keys;
 pub mod history;
 pub mod keymap;
 pub mod lists;
