@@ -28,6 +28,17 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Ends this console for one on context `name` (not the one it is on).
+fn switch(state: &mut State, name: String) -> Vec<Effect> {
+    if state.context.as_ref().is_some_and(|c| c.name == name) {
+        state.overlay = Overlay::None;
+        return refuse(state, format!("already on context `{name}`"));
+    }
+    state.switch_to = Some(name);
+    state.quit = true;
+    Vec::new()
+}
+
 pub fn on_key(state: &mut State, filter: String, selected: usize, key: KeyEvent) -> Vec<Effect> {
     let mut filter = filter;
     let mut selected = selected;
@@ -40,13 +51,7 @@ pub fn on_key(state: &mut State, filter: String, selected: usize, key: KeyEvent)
             let Some(name) = shown(state, &filter).get(selected).map(|c| c.name.clone()) else {
                 return refuse(state, "no context matches the filter".into());
             };
-            if state.context.as_ref().is_some_and(|c| c.name == name) {
-                state.overlay = Overlay::None;
-                return refuse(state, format!("already on context `{name}`"));
-            }
-            state.switch_to = Some(name);
-            state.quit = true;
-            return Vec::new();
+            return switch(state, name);
         }
         KeyCode::Up => selected = selected.saturating_sub(1),
         KeyCode::Down => selected += 1,
@@ -108,13 +113,7 @@ pub fn on_fleet_key(state: &mut State, selected: usize, problems: bool, key: Key
             let Some(name) = fleet_rows(state, problems).get(selected).map(|r| r.context.clone()) else {
                 return Vec::new();
             };
-            if state.context.as_ref().is_some_and(|c| c.name == name) {
-                state.overlay = Overlay::None;
-                return refuse(state, format!("already on context `{name}`"));
-            }
-            state.switch_to = Some(name);
-            state.quit = true;
-            return Vec::new();
+            return switch(state, name);
         }
         KeyCode::Up | KeyCode::Char('k') => selected = selected.saturating_sub(1),
         KeyCode::Down | KeyCode::Char('j') => selected += 1,
