@@ -203,6 +203,8 @@ async fn marked_leaked_locks_are_released_in_one_confirmation_and_one_audit_row(
         let mut c = Console::start_with(&url, &[], &[], 30, 120);
         c.wait_for("Lock holders 4/4");
         c.send("3");
+        // Item 4: the lock panel's own keys lead the footer (help first, each whole).
+        c.wait_for(" ? help  r release lock  x cancel query  Space mark holder");
         c.send("*");
         c.wait_for("3 marked");
         c.send("r");
