@@ -260,3 +260,74 @@ async fn a_bulk_release_checks_each_holder_on_its_own_and_writes_one_audit_row()
         .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+/// Following the console's advice — release the stuck holders, then claim — never leaves
+/// a month with two live messages. A scheduler released in the middle of its claim had
+/// queued a message in its open transaction: the termination rolls both back (no message,
+/// month pending again). A holder whose month already has a live message (the old
+/// scheduler's leftover) is released, and the claim that follows holds that month back;
+/// without the claim's live-message check it would queue a second message.
+#[tokio::test]
+async fn releasing_stuck_holders_then_claiming_never_leaves_two_live_messages() {
+    use backfill_console::db::claim::{self, Checks, ClaimParams};
+    for guarded in [true, false] {
+        let db = common::migrated_db().await;
+        let mut admin = db.session().await;
+        common::seed(&mut admin, "2024-01", "2024-02").await;
+        // February has a live message already (nobody holds it).
+        admin
+            .client
+            .execute("INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 2}')", &[])
+            .await
+            .unwrap();
+        let (mid_claim, leftover) = (db.session().await, db.session().await);
+        mid_claim
+            .client
+            .batch_execute(
+                "SELECT pg_advisory_lock(202401::bigint); BEGIN;
+                 UPDATE backfill_log SET status = 'processing', started_at = now() WHERE year = 2024 AND month = 1;
+                 INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 1}');",
+            )
+            .await
+            .unwrap();
+        leftover.client.execute("SELECT pg_advisory_lock(202402::bigint)", &[]).await.unwrap();
+        let holders = [
+            release::Holder {
+                target: Target {
+                    pid: mid_claim.backend_pid,
+                    backend_start: backend_start(&admin.client, mid_claim.backend_pid).await,
+                    month: ym(2024, 1),
+                },
+                months: vec![ym(2024, 1)],
+            },
+            release::Holder {
+                target: Target {
+                    pid: leftover.backend_pid,
+                    backend_start: backend_start(&admin.client, leftover.backend_pid).await,
+                    month: ym(2024, 2),
+                },
+                months: vec![ym(2024, 2)],
+            },
+        ];
+        let outcomes =
+            release::release_all(&admin.client, &common::actor(), &holders, Method::Terminate, "t").await.unwrap();
+        assert!(outcomes.iter().all(|o| *o == Outcome::Done { lock_released: true }), "{outcomes:?}");
+        let per_month =
+            |m: i32| format!("SELECT count(*) FROM backfill_queue WHERE backfill_message_month(message) = 2024{m:02}");
+        assert_eq!(common::count(&admin.client, &per_month(1)).await, 0, "the open claim rolled back");
+        assert_eq!(common::status_of(&admin.client, 2024, 1).await, "pending");
+
+        let mut s = db.session().await;
+        let checks = Checks { live_message: guarded, ..Checks::ALL };
+        claim::claim_weakened(&mut s, &ClaimParams::for_months(vec![ym(2024, 1), ym(2024, 2)]).unwrap(), None, checks)
+            .await
+            .unwrap();
+        assert_eq!(common::count(&admin.client, &per_month(1)).await, 1, "January: one message");
+        let february = common::count(&admin.client, &per_month(2)).await;
+        if guarded {
+            assert_eq!(february, 1, "February keeps its one live message");
+        } else {
+            assert_eq!(february, 2, "without the live-message check the claim queues a second one");
+        }
+    }
+}
