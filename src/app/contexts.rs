@@ -78,11 +78,7 @@ pub fn fleet_rows(state: &State, problems: bool) -> Vec<&crate::model::fleet::Fl
     rows.iter()
         .filter(|r| !(problems && r.healthy()))
         .filter(|r| {
-            let kinds: Vec<String> = r
-                .verdicts
-                .iter()
-                .filter_map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)))
-                .collect();
+            let kinds: Vec<String> = r.verdicts.iter().map(|k| k.name()).collect();
             let text = format!("{} {} {}", r.context, r.level.word(), kinds.join(" "));
             state.filter.is_empty() || matches(&text, &state.filter)
         })

@@ -71,38 +71,9 @@ pub async fn fleet(ctx: &CommandContext, json: bool, problems: bool, timeout: &s
 
 fn print(rows: &[&FleetRow], total: usize) {
     let width = rows.iter().map(|r| r.context.chars().count()).max().unwrap_or(7).max(7);
-    outln!(
-        "{:<width$}  {:<8} {:>11} {:>7} {:>6} {:>6} {:>5}  VERDICTS",
-        "CONTEXT",
-        "LEVEL",
-        "DONE",
-        "PER H",
-        "STUCK",
-        "READY",
-        "DEAD"
-    );
+    outln!("{}", crate::present::fleet::header(width).to_uppercase());
     for r in rows {
-        let name = crate::text::sanitize(&r.context);
-        if let Some(error) = &r.error {
-            outln!("{name:<width$}  {:<8} {}", r.level.word(), crate::text::sanitize(error));
-            continue;
-        }
-        let rate = r.per_hour.map_or("-".into(), |h| format!("{h:.0}"));
-        let verdicts: Vec<String> = r
-            .verdicts
-            .iter()
-            .map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-            .collect();
-        outln!(
-            "{name:<width$}  {:<8} {:>11} {:>7} {:>6} {:>6} {:>5}  {}",
-            r.level.word(),
-            format!("{}/{}", r.done, r.total),
-            rate,
-            r.stuck_locks,
-            r.ready,
-            r.dead,
-            if verdicts.is_empty() { "-".into() } else { verdicts.join(", ") }
-        );
+        outln!("{}", crate::present::fleet::line(r, &r.context, width));
     }
     if rows.len() < total {
         outln!("({} healthy context(s) hidden)", total - rows.len());

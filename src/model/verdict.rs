@@ -57,6 +57,13 @@ pub enum Kind {
     PoisonMessages,
 }
 
+impl Kind {
+    /// `consumer_stall`: the name JSON, the metrics and the screens give it.
+    pub fn name(self) -> String {
+        serde_json::to_value(self).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
 /// The console action that helps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

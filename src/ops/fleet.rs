@@ -20,6 +20,22 @@ pub struct Member {
     pub pooler: connect::PoolerSetting,
 }
 
+impl Member {
+    /// Its session: read-only (the server refuses any write), with the member's pooler.
+    pub fn session_options(&self) -> SessionOptions {
+        SessionOptions { read_only: true, pooler: self.pooler, ..SessionOptions::default() }
+    }
+
+    /// Its judged read, with the throughput history (rate, ETA).
+    pub fn read_options(&self) -> ReadOptions<'_> {
+        ReadOptions {
+            thresholds: &self.thresholds,
+            queue_depth_query: self.queue_depth_query.as_deref(),
+            with_history: true,
+        }
+    }
+}
+
 /// Reads every member, each within `deadline` (connecting included), in the order given.
 pub async fn read_all(members: Vec<Member>, deadline: Duration) -> Vec<FleetRow> {
     join_all(members.into_iter().map(|m| read_one(m, deadline))).await
@@ -27,18 +43,11 @@ pub async fn read_all(members: Vec<Member>, deadline: Duration) -> Vec<FleetRow>
 
 async fn read_one(member: Member, deadline: Duration) -> FleetRow {
     let started = Instant::now();
-    let settings = member.settings;
     // The deadline covers the connect too: a silent network is cut off by it (dropping the
     // read closes its socket), whatever connect timeout the URL gives.
     let read = async {
-        let options = SessionOptions { read_only: true, pooler: member.pooler, ..SessionOptions::default() };
-        let session = connect::connect(&settings, &options).await?;
-        let read = ReadOptions {
-            thresholds: &member.thresholds,
-            queue_depth_query: member.queue_depth_query.as_deref(),
-            with_history: true,
-        };
-        judged(&session, &read).await
+        let session = connect::connect(&member.settings, &member.session_options()).await?;
+        judged(&session, &member.read_options()).await
     };
     let ms = |started: Instant| u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match tokio::time::timeout(deadline, read).await {

@@ -7,6 +7,7 @@
 
 pub mod claim;
 pub mod dead;
+pub mod fleet;
 pub mod locks;
 pub mod progress;
 pub mod release;

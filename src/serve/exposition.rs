@@ -163,7 +163,7 @@ fn add(known: &Known<'_>, f: &Families) {
         }
     }
     for v in &a.verdicts {
-        let kind = serde_json::to_value(v.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+        let kind = v.kind.name();
         f.verdict.get_or_create(&labels(c, &[("kind", &kind), ("level", v.level.word())])).set(1.0);
     }
 }

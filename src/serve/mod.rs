@@ -18,9 +18,9 @@ use axum::routing::get;
 use futures_util::future::join_all;
 use tokio::sync::Mutex;
 
-use crate::db::connect::{self, Session, SessionOptions};
+use crate::db::connect::{self, Session};
 use crate::model::{Assessment, Snapshot};
-use crate::ops::read::{ReadOptions, judged};
+use crate::ops::read::judged;
 use exposition::Known;
 
 /// One database to serve the metrics of: as the fleet reads it.
@@ -131,17 +131,9 @@ async fn refresh(slot: &Slot, min_interval: Duration, timeout: Duration) {
     let read = async {
         let session = match session {
             Some(s) if !s.client.is_closed() => s,
-            _ => {
-                let options = SessionOptions { read_only: true, pooler: member.pooler, ..SessionOptions::default() };
-                connect::connect(&member.settings, &options).await?
-            }
+            _ => connect::connect(&member.settings, &member.session_options()).await?,
         };
-        let options = ReadOptions {
-            thresholds: &member.thresholds,
-            queue_depth_query: member.queue_depth_query.as_deref(),
-            with_history: true,
-        };
-        let read = judged(&session, &options).await?;
+        let read = judged(&session, &member.read_options()).await?;
         Ok::<_, crate::db::DbError>((session, read))
     };
     let outcome = tokio::time::timeout(timeout, read).await;

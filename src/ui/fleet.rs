@@ -12,7 +12,8 @@ use super::theme::Theme;
 use crate::app::State;
 use crate::app::contexts::fleet_rows;
 use crate::model::Level;
-use crate::text::{clip, sanitize};
+use crate::present;
+use crate::text::clip;
 
 pub fn view(frame: &mut Frame, area: Rect, selected: usize, problems: bool, state: &State, theme: &Theme) {
     let width = area.width.saturating_sub(4).min(140);
@@ -26,38 +27,11 @@ pub fn view(frame: &mut Frame, area: Rect, selected: usize, problems: bool, stat
         }
         Some(all) => {
             let rows = fleet_rows(state, problems);
-            lines.push(Line::styled(
-                format!(
-                    "{:<16} {:<8} {:>11} {:>6} {:>5} {:>6} {:>5}  verdicts",
-                    "context", "level", "done", "per h", "stuck", "ready", "dead"
-                ),
-                theme.dim(),
-            ));
+            lines.push(Line::styled(present::fleet::header(16), theme.dim()));
             let (first, count) = scroll(selected, rows.len(), usize::from(height.saturating_sub(3)));
             for (i, r) in rows.iter().enumerate().skip(first).take(count) {
                 let here = state.context.as_ref().is_some_and(|c| c.name == r.context);
-                let name = format!("{}{}", if here { "*" } else { " " }, sanitize(&r.context));
-                let text = match &r.error {
-                    Some(error) => format!("{:<16} {:<8} {}", clip(&name, 16), r.level.word(), sanitize(error)),
-                    None => {
-                        let kinds: Vec<String> = r
-                            .verdicts
-                            .iter()
-                            .filter_map(|k| serde_json::to_value(k).ok().and_then(|v| v.as_str().map(str::to_string)))
-                            .collect();
-                        format!(
-                            "{:<16} {:<8} {:>11} {:>6} {:>5} {:>6} {:>5}  {}",
-                            clip(&name, 16),
-                            r.level.word(),
-                            format!("{}/{}", r.done, r.total),
-                            r.per_hour.map_or("-".into(), |h| format!("{h:.0}")),
-                            r.stuck_locks,
-                            r.ready,
-                            r.dead,
-                            if kinds.is_empty() { "-".into() } else { kinds.join(", ") }
-                        )
-                    }
-                };
+                let text = present::fleet::line(r, &format!("{}{}", if here { "*" } else { " " }, r.context), 16);
                 let style = if i == selected {
                     theme.selected()
                 } else if r.level == Level::Ok {

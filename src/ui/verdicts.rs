@@ -106,16 +106,11 @@ pub fn view(frame: &mut Frame, area: Rect, selected: usize, open: bool, state: &
         }
     }
     let title = match verdicts.get(selected) {
-        Some(v) if open => format!("Verdict · {}", kind_name(v)),
+        Some(v) if open => format!("Verdict · {}", v.kind.name()),
         _ => format!("Verdicts · {}", verdicts.len()),
     };
     let inner = popup(frame, area, width, height, title, theme.accent());
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
-}
-
-/// `consumer_stall` as the JSON names it.
-fn kind_name(v: &Verdict) -> String {
-    serde_json::to_value(v.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn detail<'a>(v: &Verdict, state: &State, theme: &Theme, width: usize) -> Vec<Line<'a>> {
