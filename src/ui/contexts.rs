@@ -27,7 +27,7 @@ pub fn view(frame: &mut Frame, area: Rect, filter: &str, selected: usize, state:
             .map(|(_, w)| *w)
             .collect::<Vec<_>>()
             .join(", ");
-        let text = format!("{:<16} {:<11} {}", sanitize(&c.name), flags, sanitize(&c.target));
+        let text = format!("{:<16} {:<24} {}", sanitize(&c.name), flags, sanitize(&c.target));
         let style = if i == selected {
             theme.selected()
         } else if c.production {
