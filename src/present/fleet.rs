@@ -4,7 +4,7 @@
 use crate::model::fleet::FleetRow;
 use crate::text::{clip, sanitize};
 
-/// The header over [`line`]s whose names are `name_width` wide.
+/// The header over [`line()`]s whose names are `name_width` wide.
 pub fn header(name_width: usize) -> String {
     format!(
         "{:<name_width$} {:<8} {:>11} {:>6} {:>5} {:>6} {:>5}  verdicts",
