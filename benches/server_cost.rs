@@ -2,9 +2,11 @@
 //! client, at scale (`common/scale.rs`: 2,412 months, 1,000,000 queued, 100 idle lock
 //! holders), on a throwaway server that loads `pg_stat_statements`.
 //!
-//! One `watch`, one console and pg_activity 3.6 (installed into a throwaway venv) run in
+//! One `watch`, one console, pg_activity 3.6 (installed into a throwaway venv) and `serve`
+//! (scraped every second; `BEFORE=path` adds the `serve` of another build) run in
 //! turns — ROUNDS rounds of WINDOW seconds each, so drift on a shared machine hits all
-//! alike — each as a login role of its own, every one at a 1 s refresh. For each the bench
+//! alike — each as a login role of its own, every one at a 1 s refresh (`serve` reads at
+//! most once per its default `--min-interval` of 5 s). For each the bench
 //! prints the server time per second (`pg_stat_statements`: execution + planning, by role)
 //! and the CPU time of its server processes (`/proc`), the ratio to pg_activity, and its
 //! top statements. Then 20 consoles at once: their total server time and the time from a
@@ -67,7 +69,10 @@ fn main() {
     let window = Duration::from_secs(env_or("WINDOW", 20));
     let bin = std::env::var("BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_backfill-console").to_string());
     let venv = cost::pg_activity_venv();
-    let clients = [Client::Watch, Client::Console, Client::PgActivity];
+    let mut clients = vec![Client::Watch, Client::Console, Client::PgActivity, Client::Serve];
+    if std::env::var_os("BEFORE").is_some() {
+        clients.push(Client::ServeBefore);
+    }
     let consoles = env_or("CONSOLES", 20) as usize;
     let changes = env_or("CHANGES", 20) as usize;
     // The scene of the issue (nothing moves but the clocks), then a light fleet.
@@ -96,7 +101,10 @@ fn main() {
                 );
             }
         }
-        cost::report(&results, &rt.block_on(meter.top_statements(&clients.map(|c| c.role()))));
+        cost::report(
+            &results,
+            &rt.block_on(meter.top_statements(&clients.iter().map(|c| c.role()).collect::<Vec<_>>())),
+        );
         let many = cost::start_consoles(&bin, &server, consoles);
         cost::consoles_cost(&rt, &meter, consoles, window * rounds as u32);
         if fleet.is_some() {

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backfill_console::pgserver::TempServer;
@@ -14,7 +16,8 @@ use super::pty::Console;
 use super::scale::session;
 
 /// One login role per client, so the server's statistics tell them apart.
-pub const ROLES: [&str; 4] = ["cost_watch", "cost_console", "cost_pg_activity", "cost_consoles"];
+pub const ROLES: [&str; 6] =
+    ["cost_watch", "cost_console", "cost_pg_activity", "cost_consoles", "cost_serve", "cost_serve_before"];
 
 /// The server's own time for one role, at one moment.
 #[derive(Debug, Clone, Default)]
@@ -146,6 +149,10 @@ pub enum Client {
     Watch,
     Console,
     PgActivity,
+    /// `serve` at its default `--min-interval`, scraped every second.
+    Serve,
+    /// The same with another build (`BEFORE=path`), for a before/after in one run.
+    ServeBefore,
 }
 
 impl Client {
@@ -154,6 +161,8 @@ impl Client {
             Client::Watch => ROLES[0],
             Client::Console => ROLES[1],
             Client::PgActivity => ROLES[2],
+            Client::Serve => ROLES[4],
+            Client::ServeBefore => ROLES[5],
         }
     }
 
@@ -177,8 +186,19 @@ impl Client {
                 cmd.env("PGSSLMODE", "disable");
                 Console::spawn(cmd, &[], 30, 100)
             }
+            Client::Serve | Client::ServeBefore => {
+                let before = std::env::var("BEFORE").unwrap_or_default();
+                let bin = if matches!(self, Client::Serve) { bin } else { before.as_str() };
+                let mut cmd = CommandBuilder::new(bin);
+                cmd.args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"]);
+                let console = Console::spawn(cmd, &[], 30, 200);
+                console.wait_for_within("/metrics for", Duration::from_secs(60));
+                let screen = console.contents();
+                let addr = screen.split("http://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+                return Running { console, scraper: Some(Scraper::start(addr)) };
+            }
         };
-        Running { console }
+        Running { console, scraper: None }
     }
 }
 
@@ -188,18 +208,72 @@ pub fn role_url(server: &TempServer, role: &str) -> String {
 
 pub struct Running {
     pub console: Console,
+    /// What scrapes a `serve`.
+    scraper: Option<Scraper>,
 }
 
 impl Running {
-    /// Until the screen shows a full first frame, then five seconds (start-up reads left out).
+    /// Until the screen shows a full first frame (`serve`: until a scrape was answered),
+    /// then five seconds (start-up reads left out).
     pub fn settle(&self) {
         let started = Instant::now();
+        if let Some(scraper) = &self.scraper {
+            while scraper.answered.load(Ordering::Relaxed) == 0 {
+                assert!(started.elapsed() < Duration::from_secs(60), "serve never answered a scrape");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_secs(5));
+            return;
+        }
         while self.console.contents().chars().filter(|c| !c.is_whitespace()).count() < 200 {
             assert!(started.elapsed() < Duration::from_secs(60), "the client never drew:\n{}", self.console.contents());
             std::thread::sleep(Duration::from_millis(50));
         }
         std::thread::sleep(Duration::from_secs(5));
     }
+}
+
+/// A scraper asking `GET /metrics` every second, as an eager Prometheus would (`serve`
+/// reads at most once per its `--min-interval` however often it is asked).
+struct Scraper {
+    stop: Arc<AtomicBool>,
+    answered: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Scraper {
+    fn start(addr: String) -> Self {
+        let (stop, answered) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+        let (s, a) = (stop.clone(), answered.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if scrape(&addr).is_some_and(|body| body.contains("backfill_up")) {
+                    a.fetch_add(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        Self { stop, answered, thread: Some(thread) }
+    }
+}
+
+impl Drop for Scraper {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
 }
 
 /// pg_activity 3.6 in a venv kept under target/ between runs (PyPI on the first).

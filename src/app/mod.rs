@@ -32,7 +32,6 @@ pub mod action;
 pub mod contexts;
 pub mod dialog;
 mod dialog_keys;
-pub mod history;
 pub mod keymap;
 pub mod lists;
 pub mod msg;

@@ -5,13 +5,13 @@ use std::time::{Duration, Instant};
 
 use super::Panel;
 use super::dialog::Dialog;
-use super::history::QueueHistory;
 use super::keymap::Keymap;
 use super::rows::{LockSort, MonthSort};
 use crate::model::audit::AuditRow;
 use crate::model::causes::Cause;
 use crate::model::dead::DeadLetters;
 use crate::model::lock_key::YearMonth;
+use crate::model::queue_history::QueueHistory;
 use crate::model::{Assessment, HoldTracker, Level, Snapshot, Thresholds};
 
 /// The link to the database as the operator should understand it.

@@ -12,6 +12,7 @@ pub mod lock_key;
 pub mod months;
 pub mod payload;
 pub mod progress;
+pub mod queue_history;
 pub mod recording;
 pub mod reel;
 pub mod release;

@@ -12,6 +12,7 @@
 pub mod claim;
 pub mod dead;
 pub mod fleet;
+pub mod occasional;
 pub mod read;
 pub mod release;
 pub mod reset;

@@ -207,3 +207,7 @@ fn classic(openmetrics: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "exposition_tests.rs"]
+mod tests;

@@ -3,7 +3,10 @@
 //! (the reads of a context queue behind one lock: a scrape that arrives while a read is
 //! under way takes its result), each within `timeout` — a slow or unreachable database
 //! never holds a scrape past it: what is known is served, with `backfill_up 0`. Its
-//! sessions are read-only (`default_transaction_read_only`), kept open between reads.
+//! sessions are read-only (`default_transaction_read_only`), kept open between reads,
+//! and each context's reads are kept up ([`Kept`]): an unchanged part costs a
+//! fingerprint, the duplicate check and the history are read when due, and the verdicts
+//! judge by the hold and queue history as the console's do.
 
 pub mod exposition;
 
@@ -20,7 +23,7 @@ use tokio::sync::Mutex;
 
 use crate::db::connect::{self, Session};
 use crate::model::{Assessment, Snapshot};
-use crate::ops::read::judged;
+use crate::ops::read::Kept;
 use exposition::Known;
 
 /// One database to serve the metrics of: as the fleet reads it.
@@ -39,6 +42,8 @@ pub struct ServeOptions {
 #[derive(Default)]
 struct Cache {
     session: Option<Session>,
+    /// The context's reads so far (made on first use).
+    kept: Option<Kept>,
     last: Option<(Snapshot, Assessment)>,
     tried_at: Option<Instant>,
     up: bool,
@@ -128,12 +133,13 @@ async fn refresh(slot: &Slot, min_interval: Duration, timeout: Duration) {
     let started = Instant::now();
     let member = &slot.member;
     let session = cache.session.take();
+    let kept = cache.kept.get_or_insert_with(|| Kept::new(member.queue_depth_query.as_deref()));
     let read = async {
         let session = match session {
             Some(s) if !s.client.is_closed() => s,
             _ => connect::connect(&member.settings, &member.session_options()).await?,
         };
-        let read = judged(&session, &member.read_options()).await?;
+        let read = kept.read(&session, &member.read_options(), timeout).await?;
         Ok::<_, crate::db::DbError>((session, read))
     };
     let outcome = tokio::time::timeout(timeout, read).await;

@@ -293,3 +293,56 @@ async fn a_lock_change_is_never_missed_when_the_lock_table_is_not_read() {
     assert_eq!(read(&mut reader, &console, tick).await.1.len(), 0, "a killed session's lock is gone");
     drop(b);
 }
+
+/// `serve`'s kept read (`ops::read::Kept`): read after read on one session, through random
+/// changes, it agrees with the one-shot judged read of `check` made at the same moment —
+/// the months, the locks, the queue, the processing months' messages and the judgement of
+/// every lock. The duplicate check it makes every 30 s: a duplicate planted before its
+/// first read is found by it.
+#[tokio::test]
+async fn kept_reads_agree_with_a_one_shot_judged_read() {
+    use backfill_console::ops::read::{Kept, ReadOptions, judged};
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2023-01", "2024-12").await;
+    let dup = "INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 3}'), ('{\"year\": 2024, \"month\": 3}')";
+    admin.client.batch_execute(dup).await.unwrap();
+    let thresholds = backfill_console::config::Config::builtin().unwrap().thresholds;
+    let options = ReadOptions { thresholds: &thresholds, queue_depth_query: None, with_history: true };
+    let serve = db.session().await;
+    let holders = [db.session().await, db.session().await];
+    let mut kept = Kept::new(None);
+    let mut rng = StdRng::seed_from_u64(24);
+    for step in 0..40 {
+        let (snap, assessment) = kept.read(&serve, &options, std::time::Duration::from_secs(30)).await.unwrap();
+        let (whole, judgement) = judged(&admin, &options).await.unwrap();
+        assert_eq!(snap.months.len(), whole.months.len(), "step {step}: months");
+        for m in &whole.months {
+            let ym = m.year_month().unwrap();
+            assert_eq!(snap.month(ym), Some(m), "step {step}: month {ym}");
+        }
+        assert_eq!(locks(&snap), locks(&whole), "step {step}: locks");
+        assert_eq!(snap.queue, whole.queue, "step {step}: queue");
+        assert_eq!(snap.processing, whole.processing, "step {step}: processing");
+        let problems = |a: &backfill_console::model::Assessment| -> Vec<_> {
+            a.locks.iter().map(|l| l.problems.clone()).collect()
+        };
+        assert_eq!(problems(&assessment), problems(&judgement), "step {step}: the locks' judgement");
+        assert!(snap.history.is_some(), "step {step}: the throughput history");
+        if step == 0 {
+            assert_eq!(snap.duplicates, whole.duplicates, "the duplicate check");
+            assert_eq!(snap.duplicates.len(), 1, "{:?}", snap.duplicates);
+        }
+        let month = rng.random_range(1..=12);
+        let holder = &holders[rng.random_range(0..2)].client;
+        let sql = match rng.random_range(0..5) {
+            0 => "UPDATE backfill_log SET status = 'processing', started_at = now() WHERE year = 2024 AND month = $1",
+            1 => "SELECT pg_try_advisory_lock((202400 + $1::int)::int8)",
+            2 => "SELECT pg_advisory_unlock_all() WHERE $1::int IS NOT NULL",
+            3 => "INSERT INTO backfill_queue (message) VALUES (jsonb_build_object('year', 2024, 'month', $1::int))",
+            _ => "UPDATE backfill_log SET status = 'completed', completed_at = now() WHERE year = 2023 AND month = $1",
+        };
+        let client = if sql.contains("advisory") { holder } else { &admin.client };
+        client.query(sql, &[&month]).await.unwrap();
+    }
+}

@@ -2,7 +2,6 @@
 //! reconnects with capped exponential backoff and jitter, and loads details.
 //! One refresh at a time: a slow server delays the next, never stacks them.
 
-mod occasional;
 mod reads;
 
 use std::time::{Duration, Instant};

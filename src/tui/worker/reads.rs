@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use super::occasional::Occasional;
 use super::{READ_DEADLINE, Worker};
 use crate::app::{DbEvent, RelayRole};
 use crate::db::connect::{RelayNotice, Session};
 use crate::db::relay::wire::Publication;
 use crate::db::{DbError, snapshot};
 use crate::model::Snapshot;
+use crate::ops::occasional::Occasional;
 use crate::tui::relay::{Heard, Relay};
 
 /// What started a refresh.
