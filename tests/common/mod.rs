@@ -165,6 +165,31 @@ pub async fn migrated_db() -> TestDb {
     TestDb { url: url_for(&name), name }
 }
 
+/// A server of a test's own, for a test that counts every advisory lock on the server
+/// (the console lists other databases' locks as foreign: on the shared server, other tests'
+/// locks would be counted too). Its databases go with it.
+pub struct OwnServer {
+    server: TempServer,
+}
+
+impl OwnServer {
+    pub async fn start() -> Self {
+        let server = tokio::task::spawn_blocking(TempServer::start).await.unwrap().expect("start a test PostgreSQL");
+        Self { server }
+    }
+
+    /// A database on it with the schema applied.
+    pub async fn migrated_db(&self) -> TestDb {
+        let name = next_name("bfc_own");
+        let admin = connect_url(&format!("{}?sslmode=disable", self.server.url("postgres"))).await;
+        admin.client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create a test database");
+        let url = format!("{}?sslmode=disable", self.server.url(&name));
+        let mut session = connect_url(&url).await;
+        migrate::migrate(&mut session.client).await.expect("migrate");
+        TestDb { url, name }
+    }
+}
+
 pub fn actor() -> Actor {
     Actor::named("tester", "test-host")
 }

@@ -135,7 +135,12 @@ async fn fleet_reads_every_context_at_once_and_a_silent_one_never_holds_the_othe
         calm.url, busy.url
     );
     let config = write_config(&dir, &text, 0o600);
-    let r = run(&config, &["fleet", "--json", "--timeout", "5s"], &[]);
+    // The two runs at once: each waits out the silent context's deadline.
+    let (r, problems) = std::thread::scope(|s| {
+        let json = s.spawn(|| run(&config, &["fleet", "--json", "--timeout", "5s"], &[]));
+        let text = s.spawn(|| run(&config, &["fleet", "--problems", "--timeout", "5s"], &[]));
+        (json.join().unwrap(), text.join().unwrap())
+    });
     assert_eq!(r.code, 3, "the worst level is UNKNOWN (exit 3): {}{}", r.stdout, r.stderr);
     let doc = json(&r);
     assert_eq!(doc["level"], "UNKNOWN");
@@ -146,7 +151,6 @@ async fn fleet_reads_every_context_at_once_and_a_silent_one_never_holds_the_othe
     assert_eq!(row("silent")["level"], "UNKNOWN");
     assert_eq!(row("silent")["error"], "no answer within 5s", "{doc}");
     // The healthy ones hidden; the text table says how many.
-    let problems = run(&config, &["fleet", "--problems", "--timeout", "5s"], &[]);
     assert_eq!(problems.code, 3);
     assert!(!problems.stdout.contains("calm") && problems.stdout.contains("busy"), "{}", problems.stdout);
     assert!(problems.stdout.contains("(1 healthy context(s) hidden)"), "{}", problems.stdout);

@@ -11,7 +11,9 @@ use common::pty::Console;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_picker_switches_context_and_production_wants_its_name() {
-    let (staging, prod) = (common::migrated_db().await, common::migrated_db().await);
+    // A server of its own: it counts the lock holders (other tests' locks would show as foreign).
+    let own = common::OwnServer::start().await;
+    let (staging, prod) = (own.migrated_db().await, own.migrated_db().await);
     common::seed(&mut staging.session().await, "2024-01", "2024-03").await;
     let mut admin = prod.session().await;
     common::seed(&mut admin, "2024-01", "2024-06").await;

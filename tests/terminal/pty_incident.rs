@@ -187,7 +187,9 @@ async fn a_stall_is_named_r_offers_nothing_and_a_dialog_leaves_the_verdict_in_si
 /// is untouched, and one audit row tells every outcome.
 #[tokio::test(flavor = "multi_thread")]
 async fn marked_leaked_locks_are_released_in_one_confirmation_and_one_audit_row() {
-    let db = common::migrated_db().await;
+    // A server of its own: it counts the lock holders (other tests' locks would show as foreign).
+    let own = common::OwnServer::start().await;
+    let db = own.migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-12").await;
     let mut holders = Vec::new();
@@ -246,7 +248,9 @@ async fn marked_leaked_locks_are_released_in_one_confirmation_and_one_audit_row(
 /// matches none of them says how many it hides instead of "no advisory lock is held".
 #[tokio::test(flavor = "multi_thread")]
 async fn a_filter_with_locks_held_says_what_it_hides() {
-    let db = common::migrated_db().await;
+    // A server of its own: it counts the lock holders (other tests' locks would show as foreign).
+    let own = common::OwnServer::start().await;
+    let db = own.migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-06").await;
     let holder = db.session().await;

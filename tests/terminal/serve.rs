@@ -69,7 +69,9 @@ fn sample(body: &str, series: &str) -> Option<f64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_pass_promtool_and_one_read_serves_every_scrape() {
-    let db = common::migrated_db().await;
+    // A server of its own: it counts the foreign advisory locks, other databases' too.
+    let own = common::OwnServer::start().await;
+    let db = own.migrated_db().await;
     let mut admin = db.session().await;
     common::seed(&mut admin, "2024-01", "2024-12").await;
     admin.client.execute("UPDATE backfill_log SET status = 'failed' WHERE month <= 6", &[]).await.unwrap();
