@@ -67,7 +67,7 @@ async fn snapshot_reads_months_locks_and_queue_depth() {
     assert_eq!(session.application_name.as_deref(), Some("backfill-console"));
     assert!(session.backend_start.is_some());
     assert_eq!(snap.waiters_of(held), 1);
-    let waiting = snap.locks.iter().find(|l| !l.granted).unwrap();
+    let waiting = snap.locks.iter().find(|l| !l.granted && l.in_this_database).unwrap();
     assert_eq!(waiting.blocking_pids, [holder.backend_pid]);
 
     // The month is pending, the holder idle: leaked once idle > 30 s — not yet.
