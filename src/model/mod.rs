@@ -5,6 +5,8 @@ pub mod causes;
 pub mod claim;
 pub mod dead;
 pub mod failure;
+#[cfg(test)]
+pub mod fixtures;
 pub mod fleet;
 pub mod hold;
 pub mod job;

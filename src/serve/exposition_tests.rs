@@ -1,10 +1,8 @@
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-
 use super::*;
-use crate::model::snapshot::{MonthRow, QueueDepth, SessionInfo};
-use crate::model::{HoldTracker, LockRow, Status, assess};
+use crate::model::fixtures::{lock, month, session, snapshot};
+use crate::model::{HoldTracker, Status, assess};
 
 #[test]
 fn the_stuck_label_names_the_gravest_problem() {
@@ -23,56 +21,6 @@ fn the_stuck_label_names_the_gravest_problem() {
     assert_eq!(stuck(&[overdue, leaked, idle, stranded]), "stranded");
 }
 
-fn t(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
-}
-
-fn month(m: i32, status: &str) -> MonthRow {
-    MonthRow {
-        id: m,
-        year: 2024,
-        month: m,
-        status: status.into(),
-        retry_count: Some(0),
-        started_at: Some(t(-500)),
-        completed_at: None,
-        last_retry_at: None,
-        error: None,
-    }
-}
-
-fn lock(pid: i32, m: u32, granted: bool, state: &str, since: i64) -> LockRow {
-    let holder = SessionInfo {
-        pid,
-        usename: Some("app".into()),
-        application_name: Some("scheduler".into()),
-        client_addr: Some("10.0.0.5".into()),
-        client_hostname: None,
-        client_port: Some(5555),
-        backend_start: Some(t(-10_000)),
-        xact_start: None,
-        query_start: Some(t(since)),
-        state_change: Some(t(since)),
-        state: Some(state.into()),
-        wait_event_type: None,
-        wait_event: None,
-        query: Some("SELECT 1".into()),
-        backend_type: Some("client backend".into()),
-    };
-    LockRow {
-        pid: Some(pid),
-        granted,
-        classid: 0,
-        objid: 202_400 + m,
-        objsubid: 1,
-        in_this_database: true,
-        mode: "ExclusiveLock".into(),
-        waitstart: None,
-        blocking_pids: vec![],
-        holder: Some(holder),
-    }
-}
-
 /// The lines of `body` for one family, without HELP and TYPE.
 fn series<'a>(body: &'a str, family: &str) -> Vec<&'a str> {
     let mut lines: Vec<&str> = body.lines().filter(|l| l.starts_with(&format!("{family}{{"))).collect();
@@ -84,23 +32,14 @@ fn series<'a>(body: &'a str, family: &str) -> Vec<&'a str> {
 fn locks_are_counted_by_state_and_why_stuck() {
     // Month 1 done, its holder idle 60 s: leaked. Month 2 being worked on by an active
     // holder: not stuck; a second session waits for it. A lock of another application's.
-    let mut months = vec![month(1, "completed"), month(2, "processing")];
-    months[1].started_at = Some(t(-2));
-    let mut other = lock(9, 0, true, "idle", -5);
-    other.classid = 77;
-    other.objid = 1;
+    let months = vec![month(1, "completed", Some(-500)), month(2, "processing", Some(-2))];
+    let mut waiter = lock(10, 202402, 1, session(10, "active", -1));
+    waiter.granted = false;
+    let other = lock(9, 1, 2, session(9, "idle", -5));
     let locks =
-        vec![lock(7, 1, true, "idle", -60), lock(8, 2, true, "active", -1), lock(10, 2, false, "active", -1), other];
-    let snap = Snapshot {
-        taken_at: t(0),
-        reader_pid: None,
-        months,
-        locks,
-        queue: QueueDepth { ready: 3, in_flight: 1, ..QueueDepth::default() },
-        processing: None,
-        duplicates: Vec::new(),
-        history: None,
-    };
+        vec![lock(7, 202401, 1, session(7, "idle", -60)), lock(8, 202402, 1, session(8, "active", -1)), waiter, other];
+    let mut snap = snapshot(0, months, locks, 3);
+    snap.queue.in_flight = 1;
     let shipped = crate::config::Config::builtin().unwrap().thresholds;
     let assessment = assess(&snap, &HoldTracker::default(), &shipped);
     let known =
