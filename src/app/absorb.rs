@@ -124,16 +124,13 @@ pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
 
 fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
     state.job_running = false;
+    // A plan, not an action: the dialog that asks for the go-ahead.
+    if let Some((job, plan)) = result.as_plan() {
+        state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
+        return Vec::new();
+    }
     match result {
-        // A plan, not an action: the dialog that asks for the go-ahead.
-        JobResult::Retry { job, report } if job.dry_run => {
-            state.overlay = Overlay::Dialog(Dialog::Retry { job, plan: report });
-            return Vec::new();
-        }
-        JobResult::Reset { job, report } if job.dry_run => {
-            state.overlay = Overlay::Dialog(Dialog::Reset { job, plan: report });
-            return Vec::new();
-        }
+        // The claim's plan goes back into its form.
         JobResult::ClaimPlan { params, report } => {
             state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params, *report)));
             return Vec::new();
@@ -146,10 +143,6 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
                     state.marked_locks.remove(&(r.target.pid, r.target.backend_start));
                 }
             }
-        }
-        JobResult::Redrive { job, report } if job.dry_run => {
-            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan: *report });
-            return Vec::new();
         }
         _ => {}
     }

@@ -2,13 +2,8 @@
 
 use crate::model::claim::{ClaimParams, ClaimReport, MAX_BATCH};
 
+use crate::model::job::{Job, Plan};
 use crate::model::lock_key::{MAX_YEAR, MIN_YEAR};
-use crate::model::release::{HolderPlan, Method};
-use crate::model::reset::ResetReport;
-use crate::model::retry::RetryReport;
-
-use super::msg::{RedriveJob, ResetJob, RetryJob};
-use crate::model::dead::RedriveReport;
 
 /// The claim form: batch size, year range, force-retry, dry-run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,37 +96,15 @@ impl Default for ClaimForm {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     Claim(ClaimForm),
-    /// Release the sessions of `plans` (the marked holders, else the selected lock's).
-    Release {
-        plans: Vec<HolderPlan>,
-        method: Method,
-    },
-    /// Reset stuck months, as planned by a dry run of the same routine.
-    Reset {
-        job: ResetJob,
-        plan: ResetReport,
-    },
-    /// Failed months back to retry, as planned by a dry run of the same routine.
-    Retry {
-        job: RetryJob,
-        plan: RetryReport,
-    },
-    /// Dead letters back to the queue, as planned by a dry run of the same routine.
-    Redrive {
-        job: RedriveJob,
-        plan: RedriveReport,
-    },
-    /// Dead letters deleted (the count is in the confirmation).
-    Purge {
-        which: crate::model::dead::Which,
-        /// How many, and which, in words.
-        count: usize,
-        what: String,
-        until: Option<chrono::DateTime<chrono::Utc>>,
-        selection: String,
+    /// An action planned and waiting for the go-ahead: `job` planned `plan` (a dry run's
+    /// job, or the action itself when it has no dry run); Enter runs `job.confirmed(plan)`.
+    /// Its text is `present::confirm`'s, its knobs `Job::turned`'s.
+    Confirm {
+        job: Job,
+        plan: Plan,
     },
     /// A job is running.
     Running {
@@ -153,23 +126,7 @@ impl Dialog {
     pub fn title(&self) -> String {
         match self {
             Dialog::Claim(_) => "Run the claim routine".into(),
-            Dialog::Release { method, plans } => match (method, plans.as_slice()) {
-                (Method::Terminate, [plan]) => {
-                    format!("Terminate pid {} (holds {})", plan.target.pid, plan.target.month)
-                }
-                (Method::Cancel, [plan]) => {
-                    format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
-                }
-                (method, plans) => {
-                    let locks: usize = plans.iter().map(|p| p.months.len()).sum();
-                    let verb = if *method == Method::Terminate { "Terminate" } else { "Cancel the queries of" };
-                    format!("{verb} {} sessions (they hold {locks} month locks)", plans.len())
-                }
-            },
-            Dialog::Reset { job, .. } => format!("Reset stuck months ({} chosen)", job.months.len()),
-            Dialog::Retry { job, .. } => format!("Retry {} month(s)", job.months.len()),
-            Dialog::Redrive { plan, .. } => format!("Redrive {} dead letter(s)", plan.considered().len()),
-            Dialog::Purge { count, .. } => format!("Purge {count} dead letter(s)"),
+            Dialog::Confirm { job, plan } => crate::present::confirm::confirmation(job, plan).title,
             Dialog::Running { title, .. } | Dialog::Result { title, .. } => title.clone(),
         }
     }

@@ -6,12 +6,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::dialog::Dialog;
 use super::keymap::DialogAction;
 use super::msg::{Effect, Job};
-use super::msg::{RedriveJob, ResetJob, RetryJob};
 use super::state::{Notice, Overlay, State};
 use super::update::{refuse, start};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
-use crate::model::release::Method;
+use crate::model::job::{Knob, Turned};
+use crate::present;
 
 /// A destructive dialog in a production context: letters go to the typed name (so `y`
 /// and `n` are letters here), Enter confirms only the exact name, Esc cancels. Other keys
@@ -54,14 +54,6 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
         }
         // Any other running job cannot be cancelled from here (it would not be safe to pretend).
         (Dialog::Running { .. }, _) => Vec::new(),
-        (Dialog::Redrive { mut job, plan }, DialogAction::Increase | DialogAction::Decrease) => {
-            let rates = crate::model::dead::CONSOLE_RATES;
-            let i = rates.iter().position(|r| *r == job.rate).unwrap_or(0);
-            let step = if action == DialogAction::Increase { 1 } else { rates.len() - 1 };
-            job.rate = rates[(i + step) % rates.len()];
-            state.overlay = Overlay::Dialog(Dialog::Redrive { job, plan });
-            Vec::new()
-        }
         (Dialog::Result { .. }, DialogAction::Confirm | DialogAction::Cancel) => {
             state.overlay = Overlay::None;
             Vec::new()
@@ -98,37 +90,29 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
             Vec::new()
         }
-        (Dialog::Release { plans, method }, DialogAction::Confirm) => {
-            let title = match method {
-                Method::Terminate => "Terminating",
-                Method::Cancel => "Cancelling",
+        (Dialog::Confirm { job, plan }, DialogAction::Confirm) => {
+            let job = job.confirmed(&plan);
+            let title = present::confirm::running(&job);
+            start(state, job, title)
+        }
+        (Dialog::Confirm { job, plan }, action) => {
+            let knob = match action {
+                DialogAction::Increase => Knob::Adjust { up: true },
+                DialogAction::Decrease => Knob::Adjust { up: false },
+                DialogAction::NextField | DialogAction::PrevField => Knob::Switch,
+                DialogAction::Confirm | DialogAction::Cancel => return Vec::new(),
             };
-            let holders = plans.iter().map(|p| p.holder()).collect();
-            start(state, Job::Release { holders, method }, title)
-        }
-        (Dialog::Retry { job, .. }, DialogAction::Confirm) => {
-            start(state, Job::Retry(RetryJob { dry_run: false, ..job }), "Retrying")
-        }
-        (Dialog::Retry { job, .. }, DialogAction::Increase | DialogAction::Decrease) => {
-            // Also retry the months at the cap, setting their count back to 0: plan it again.
-            let job = RetryJob { reset_count: !job.reset_count, dry_run: true, ..job };
-            start(state, Job::Retry(job), "Planning the retry (a dry run)")
-        }
-        (Dialog::Redrive { job, .. }, DialogAction::NextField | DialogAction::PrevField) => {
-            // Send (or not) the messages whose month is completed since: plan it again.
-            let job = RedriveJob { force: !job.force, dry_run: true, ..job };
-            start(state, Job::Redrive(job), "Planning the redrive (a dry run)")
-        }
-        (Dialog::Redrive { job, plan }, DialogAction::Confirm) => {
-            // Exactly the messages the plan weighed (no newcomer of the reason).
-            let which = crate::model::dead::Which::Ids(plan.considered());
-            start(state, Job::Redrive(RedriveJob { dry_run: false, which, ..job }), "Redriving")
-        }
-        (Dialog::Purge { which, until, selection, .. }, DialogAction::Confirm) => {
-            start(state, Job::Purge { which, until, selection }, "Purging")
-        }
-        (Dialog::Reset { job, .. }, DialogAction::Confirm) => {
-            start(state, Job::Reset(ResetJob { dry_run: false, ..job }), "Resetting stuck months")
+            match job.turned(knob) {
+                Some(Turned::Kept(job)) => {
+                    state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
+                    Vec::new()
+                }
+                Some(Turned::Replan(job)) => {
+                    let title = present::confirm::running(&job);
+                    start(state, job, title)
+                }
+                None => Vec::new(),
+            }
         }
         _ => Vec::new(),
     }

@@ -9,6 +9,7 @@ use super::state::{Overlay, State};
 use super::update::{refuse, start};
 use crate::model::audit::AuditRow;
 use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
+use crate::model::job::Plan;
 
 /// The audit rows the view shows: the filter applied.
 pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
@@ -130,7 +131,8 @@ pub fn on_dead_key(
             };
             let Chosen { which, count, what, selection } = chosen;
             if action == OverlayAction::Purge {
-                state.overlay = Overlay::Dialog(Dialog::Purge { which, count, what, until, selection });
+                let (job, plan) = (Job::Purge { which, until, selection }, Plan::Purge { count, what });
+                state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
                 return Vec::new();
             }
             let job = RedriveJob { which, until, dry_run: true, selection, rate: None, force: false };

@@ -1,14 +1,15 @@
 //! Selection and the dialogs built from it.
 
 use super::dialog::Dialog;
-use super::msg::ResetJob;
+use super::msg::{Job, ResetJob};
 use super::rows::{lock_rows, month_rows};
 use super::state::State;
 use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
+use crate::model::job::Plan;
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Method, holder_key, holder_plans};
+use crate::model::release::{HolderPlan, Method, holder_key, holder_plans};
 use crate::model::reset::StuckMonthRow;
 
 use std::collections::BTreeSet;
@@ -217,7 +218,7 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
         .next()
         .ok_or("that session holds no month lock any more")?;
     plan.target.month = month;
-    Ok(Dialog::Release { plans: vec![plan], method })
+    Ok(release(vec![plan], method))
 }
 
 /// The release of every marked holder that still holds a month lock, one plan each.
@@ -234,7 +235,13 @@ fn marked_release(state: &State, method: Method) -> Result<Dialog, String> {
             state.marked_locks.len()
         ));
     }
-    Ok(Dialog::Release { plans, method })
+    Ok(release(plans, method))
+}
+
+/// The confirmation of a release of `plans`' holders.
+fn release(plans: Vec<HolderPlan>, method: Method) -> Dialog {
+    let holders = plans.iter().map(HolderPlan::holder).collect();
+    Dialog::Confirm { job: Job::Release { holders, method }, plan: Plan::Release(plans) }
 }
 
 /// The reset the operator asks for: the abandoned months — `processing`, no live message,

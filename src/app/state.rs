@@ -30,7 +30,7 @@ pub enum Link {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     None,
     /// The keys and the symbols; `scroll` lines down (a small terminal shows part at a time).
@@ -299,11 +299,7 @@ impl State {
         let context = self.context.as_ref().filter(|c| c.production)?;
         let acts = match dialog {
             Dialog::Claim(form) => !form.params.dry_run,
-            Dialog::Release { .. }
-            | Dialog::Reset { .. }
-            | Dialog::Retry { .. }
-            | Dialog::Redrive { .. }
-            | Dialog::Purge { .. } => true,
+            Dialog::Confirm { .. } => true,
             Dialog::Running { .. } | Dialog::Result { .. } => false,
         };
         acts.then_some(context.name.as_str())

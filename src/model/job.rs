@@ -9,7 +9,7 @@ use crate::model::FailureKind;
 use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::dead::{PurgeReport, RedriveReport, Which};
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{Holder, Method, Released};
+use crate::model::release::{Holder, HolderPlan, Method, Released};
 use crate::model::reset::{ResetReport, StuckMonthRow};
 use crate::model::retry::RetryReport;
 
@@ -129,4 +129,135 @@ pub enum JobResult {
         error: String,
         kind: FailureKind,
     },
+}
+
+/// What the operator is shown before an action runs (every confirmed action but the
+/// claim, whose dialog is a form): the holders a release ends, the dry run of a reset, a
+/// retry or a redrive, how many dead letters a purge deletes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    Release(Vec<HolderPlan>),
+    Reset(ResetReport),
+    Retry(RetryReport),
+    Redrive(Box<RedriveReport>),
+    Purge {
+        count: usize,
+        /// Which, in words.
+        what: String,
+    },
+}
+
+/// A knob of a planned action the operator can turn before confirming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// ←/→: a retry also resets the count of months at the cap; a redrive's rate.
+    Adjust { up: bool },
+    /// Tab: a redrive's force.
+    Switch,
+}
+
+/// What turning a knob did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turned {
+    /// The plan stays true for the changed job (a redrive's rate).
+    Kept(Job),
+    /// The changed job must be planned again: this dry run plans it.
+    Replan(Job),
+}
+
+impl Job {
+    /// The job to run when the operator confirms `plan` (which this job planned).
+    pub fn confirmed(&self, plan: &Plan) -> Job {
+        match (self, plan) {
+            (Job::Reset(j), _) => Job::Reset(ResetJob { dry_run: false, ..j.clone() }),
+            (Job::Retry(j), _) => Job::Retry(RetryJob { dry_run: false, ..j.clone() }),
+            // Exactly the messages the plan weighed (no newcomer of the reason).
+            (Job::Redrive(j), Plan::Redrive(report)) => {
+                Job::Redrive(RedriveJob { dry_run: false, which: Which::Ids(report.considered()), ..j.clone() })
+            }
+            (job, _) => job.clone(),
+        }
+    }
+
+    /// Turns `knob`; `None` when this job has no such knob.
+    pub fn turned(&self, knob: Knob) -> Option<Turned> {
+        match (self, knob) {
+            // Also retry the months at the cap, setting their count back to 0: plan it again.
+            (Job::Retry(j), Knob::Adjust { .. }) => {
+                Some(Turned::Replan(Job::Retry(RetryJob { reset_count: !j.reset_count, dry_run: true, ..j.clone() })))
+            }
+            (Job::Redrive(j), Knob::Adjust { up }) => {
+                let rates = crate::model::dead::CONSOLE_RATES;
+                let i = rates.iter().position(|r| *r == j.rate).unwrap_or(0);
+                let step = if up { 1 } else { rates.len() - 1 };
+                Some(Turned::Kept(Job::Redrive(RedriveJob { rate: rates[(i + step) % rates.len()], ..j.clone() })))
+            }
+            // Send (or not) the messages whose month is completed since: plan it again.
+            (Job::Redrive(j), Knob::Switch) => {
+                Some(Turned::Replan(Job::Redrive(RedriveJob { force: !j.force, dry_run: true, ..j.clone() })))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl JobResult {
+    /// A dry run's result as the plan it is, with the job that planned it (`None` for
+    /// any other result).
+    pub fn as_plan(&self) -> Option<(Job, Plan)> {
+        match self {
+            JobResult::Reset { job, report } if job.dry_run => {
+                Some((Job::Reset(job.clone()), Plan::Reset(report.clone())))
+            }
+            JobResult::Retry { job, report } if job.dry_run => {
+                Some((Job::Retry(job.clone()), Plan::Retry(report.clone())))
+            }
+            JobResult::Redrive { job, report } if job.dry_run => {
+                Some((Job::Redrive(job.clone()), Plan::Redrive(report.clone())))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::dead::RedriveReport;
+
+    fn redrive(rate: Option<u32>) -> RedriveJob {
+        let which = Which::Reason("boom".into());
+        RedriveJob { which, until: None, dry_run: true, selection: "reason boom".into(), rate, force: false }
+    }
+
+    #[test]
+    fn a_confirmed_redrive_takes_exactly_the_messages_its_plan_weighed() {
+        let job = Job::Redrive(redrive(Some(60)));
+        let plan =
+            Plan::Redrive(Box::new(RedriveReport { dry_run: true, moved: vec![9, 4], ..RedriveReport::default() }));
+        let Job::Redrive(run) = job.confirmed(&plan) else { panic!() };
+        assert_eq!((run.which, run.dry_run, run.rate), (Which::Ids(vec![4, 9]), false, Some(60)));
+        let retry = RetryJob { months: vec![], reset_count: false, dry_run: true, selection: String::new() };
+        let plan = Plan::Retry(RetryReport::default());
+        assert_eq!(Job::Retry(retry.clone()).confirmed(&plan), Job::Retry(RetryJob { dry_run: false, ..retry }));
+    }
+
+    #[test]
+    fn knobs_change_the_job_and_say_when_it_must_be_planned_again() {
+        let job = Job::Redrive(redrive(None));
+        // The rate cycles both ways and keeps the plan; force plans again.
+        let Some(Turned::Kept(Job::Redrive(up))) = job.turned(Knob::Adjust { up: true }) else { panic!() };
+        assert_eq!(up.rate, Some(60));
+        let Some(Turned::Kept(Job::Redrive(down))) = job.turned(Knob::Adjust { up: false }) else { panic!() };
+        assert_eq!(down.rate, Some(6000));
+        let Some(Turned::Replan(Job::Redrive(forced))) = job.turned(Knob::Switch) else { panic!() };
+        assert!(forced.force && forced.dry_run);
+        let retry =
+            Job::Retry(RetryJob { months: vec![], reset_count: false, dry_run: false, selection: String::new() });
+        let Some(Turned::Replan(Job::Retry(again))) = retry.turned(Knob::Adjust { up: false }) else { panic!() };
+        assert!(again.reset_count && again.dry_run);
+        assert_eq!(retry.turned(Knob::Switch), None);
+        let purge = Job::Purge { which: Which::Ids(vec![1]), until: None, selection: String::new() };
+        assert_eq!(purge.turned(Knob::Adjust { up: true }), None);
+    }
 }

@@ -6,6 +6,7 @@
 //! Pure: model types in, lines of text out; every database string is sanitised here.
 
 pub mod claim;
+pub mod confirm;
 pub mod dead;
 pub mod fleet;
 pub mod locks;

@@ -3,6 +3,8 @@
 
 use crate::app::dialog::Dialog;
 use crate::app::keymap::{DialogAction, FilterAction, Keymap, OverlayAction};
+use crate::model::job::Knob;
+use crate::present;
 
 /// The hint under a dialog.
 pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
@@ -10,19 +12,6 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
     match dialog {
         Dialog::Running { cancellable: true, .. } => format!("{} stop after this chunk", k.key(DialogAction::Cancel)),
         Dialog::Running { .. } => "working…".into(),
-        Dialog::Redrive { job, .. } => [
-            k.hint(DialogAction::Confirm, "redrive"),
-            k.hint(DialogAction::Cancel, "cancel"),
-            format!(
-                "{}/{} rate: {}",
-                k.key(DialogAction::Decrease),
-                k.key(DialogAction::Increase),
-                job.rate.map_or("as fast as it goes".into(), |r| format!("{r}/min"))
-            ),
-            // Force: also send messages whose month is completed since (the plan names them).
-            format!("{} force: {}", k.key(DialogAction::NextField), if job.force { "yes" } else { "no" }),
-        ]
-        .join(" · "),
         Dialog::Result { .. } => format!("{} close", k.key(DialogAction::Confirm)),
         Dialog::Claim(form) => [
             format!("{} {}", k.key(DialogAction::Confirm), if form.params.dry_run { "dry run first" } else { "claim" }),
@@ -31,19 +20,16 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
             format!("{}/{} change", k.key(DialogAction::Decrease), k.key(DialogAction::Increase)),
         ]
         .join(" · "),
-        Dialog::Retry { job, .. } => [
-            k.hint(DialogAction::Confirm, "retry"),
-            k.hint(DialogAction::Cancel, "cancel"),
-            format!(
-                "{}/{} {} the count of months at the cap",
-                k.key(DialogAction::Decrease),
-                k.key(DialogAction::Increase),
-                if job.reset_count { "keep" } else { "also reset" }
-            ),
-        ]
-        .join(" · "),
-        Dialog::Release { .. } | Dialog::Reset { .. } | Dialog::Purge { .. } => {
-            [k.hint(DialogAction::Confirm, "do it"), k.hint(DialogAction::Cancel, "cancel")].join(" · ")
+        Dialog::Confirm { job, plan } => {
+            let verb = present::confirm::confirmation(job, plan).verb;
+            let mut parts = vec![k.hint(DialogAction::Confirm, verb), k.hint(DialogAction::Cancel, "cancel")];
+            parts.extend(present::confirm::knobs(job).into_iter().map(|(knob, text)| match knob {
+                Knob::Adjust { .. } => {
+                    format!("{}/{} {text}", k.key(DialogAction::Decrease), k.key(DialogAction::Increase))
+                }
+                Knob::Switch => format!("{} {text}", k.key(DialogAction::NextField)),
+            }));
+            parts.join(" · ")
         }
     }
 }

@@ -114,34 +114,10 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(Line::raw(""));
             lines.push(hint);
         }
-        Dialog::Release { plans, method } => {
-            style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::release::plan(plans, *method)));
-            lines.push(Line::raw(""));
-            lines.push(hint);
-        }
-        Dialog::Reset { job, plan } => {
-            style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::reset::plan(job.older_than, &job.months, job.taken_at, Some(plan))));
-            lines.push(Line::raw(""));
-            lines.push(hint);
-        }
-        Dialog::Retry { plan, .. } => {
-            style = theme.level(Level::Warning);
-            lines.extend(plan_lines(&present::retry::plan(plan)));
-            lines.push(Line::raw(""));
-            lines.push(hint);
-        }
-        Dialog::Redrive { plan, job } => {
-            style = theme.level(Level::Warning);
-            let (chunk, pause) = crate::model::dead::pacing(job.rate.map(f64::from));
-            lines.extend(plan_lines(&present::dead::redrive_plan(plan, chunk, pause)));
-            lines.push(Line::raw(""));
-            lines.push(hint);
-        }
-        Dialog::Purge { count, what, .. } => {
-            style = theme.level(Level::Critical);
-            lines.extend(plan_lines(&present::dead::purge_plan(*count, what)));
+        Dialog::Confirm { job, plan } => {
+            let confirmation = present::confirm::confirmation(job, plan);
+            style = theme.level(confirmation.level);
+            lines.extend(plan_lines(&confirmation.lines));
             lines.push(Line::raw(""));
             lines.push(hint);
         }

@@ -13,6 +13,7 @@ use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::db::release::{Method, Outcome};
 use backfill_console::model::FailureKind;
+use backfill_console::model::job::Plan;
 use backfill_console::model::release::Released;
 use backfill_console::model::reset::ResetReport;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -245,7 +246,7 @@ fn escape_cancels_every_dialog_and_does_nothing() {
     let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
     let plan = ResetReport { dry_run: true, ..Default::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Reset { .. })));
+    assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Confirm { job: Job::Reset(_), plan: Plan::Reset(_) })));
     assert!(key(&mut s, KeyCode::Esc).is_empty());
     assert_eq!(s.overlay, Overlay::None);
     assert!(!s.job_running);
@@ -258,7 +259,11 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert!(on_action(&mut s, Action::Release).len() == 1 && s.overlay == Overlay::None);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Release { plans, method }) = s.overlay.clone() else { panic!() };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Release { method, .. }, plan: Plan::Release(plans) }) =
+        s.overlay.clone()
+    else {
+        panic!()
+    };
     let [plan] = plans.as_slice() else { panic!("one holder: {plans:?}") };
     let target = plan.target.clone();
     assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
@@ -311,9 +316,11 @@ fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark()
     assert_eq!(marked, holders, "* marks every holder shown, no waiter, no foreign lock");
 
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Release { plans, method }) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
+    let Overlay::Dialog(dialog) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
+    let Dialog::Confirm { job: Job::Release { method, .. }, plan: Plan::Release(plans) } = &dialog else { panic!() };
+    let (plans, method) = (plans.clone(), *method);
     assert_eq!(plans.iter().map(|p| p.target.pid).collect::<std::collections::BTreeSet<_>>(), holders);
-    let title = Dialog::Release { plans: plans.clone(), method }.title();
+    let title = dialog.title();
     assert!(title.starts_with(&format!("Terminate {} sessions", holders.len())), "{title}");
     let text = backfill_console::present::release::plan(&plans, method);
     for pid in &holders {
@@ -355,7 +362,9 @@ fn reset_is_planned_by_a_dry_run_then_confirmed() {
     assert_eq!(job.months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym(2024, 9)]);
     let plan = ResetReport { dry_run: true, reset: vec![(ym(2024, 9), "retry".into())], ..Default::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    let Overlay::Dialog(Dialog::Reset { job: shown, plan }) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Reset(shown), plan: Plan::Reset(plan) }) = s.overlay.clone() else {
+        panic!("{:?}", s.overlay)
+    };
     let text = backfill_console::present::reset::plan(shown.older_than, &shown.months, shown.taken_at, Some(&plan));
     assert!(text[0].text.starts_with("Reset 1 month(s)"), "{text:?}");
     assert!(text[1].text.starts_with("  2024-09  -> retry  since"), "{text:?}");

@@ -8,6 +8,7 @@ use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RetryJob};
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::model::claim::{Candidate, ClaimParams, ClaimReport};
+use backfill_console::model::job::Plan;
 use backfill_console::model::reset::ResetReport;
 use backfill_console::model::retry::{RetryReport, RetrySkip, Skipped};
 use backfill_console::model::status::Status;
@@ -79,7 +80,9 @@ fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
         ..Default::default()
     };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job: job.clone(), report: plan.clone() })));
-    let Overlay::Dialog(Dialog::Retry { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Retry(_), plan: Plan::Retry(_) }) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
     insta::assert_snapshot!("retry_dialog_80x24", render(&s, 80, 24, false));
     insta::assert_snapshot!("retry_dialog_160x48", render(&s, 160, 48, false));
     // → asks again with the count reset; Enter runs it for real.
@@ -182,7 +185,9 @@ fn the_reset_dialog_says_month_by_month_what_its_dry_run_found() {
     let month = job.months[0].month;
     let plan = ResetReport { dry_run: true, skipped_locked: vec![month], ..ResetReport::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    let Overlay::Dialog(Dialog::Reset { job, plan }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Reset(job), plan: Plan::Reset(plan) }) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
     let text = backfill_console::present::reset::plan(job.older_than, &job.months, job.taken_at, Some(plan));
     assert_eq!(text[0].text, "Nothing would be reset now (1 month(s) chosen):");
     assert!(text[1].text.starts_with("  2024-09  left alone: a live worker holds its lock  since"), "{text:?}");

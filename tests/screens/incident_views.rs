@@ -9,6 +9,7 @@ use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, 
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
 use backfill_console::model::dead::{DeadLetters, DeadMessage, DeadReason, RedriveReport, RedriveSkip, Which};
+use backfill_console::model::job::Plan;
 use backfill_console::model::lock_key::YearMonth;
 use backfill_console::model::payload::Payload;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -84,7 +85,9 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let skip = backfill_console::model::dead::SkippedMessage { msg_id: 42, why: RedriveSkip::MonthCompleted };
     let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, skipped: vec![skip], ..Default::default() };
     app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: Box::new(plan) })));
-    let Overlay::Dialog(Dialog::Redrive { .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Redrive(_), plan: Plan::Redrive(_) }) = &s.overlay else {
+        panic!("{:?}", s.overlay)
+    };
     insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
     // Tab: also send the message whose month is completed since — planned again, forced.
     let fx = key(&mut s, KeyCode::Tab);
@@ -128,7 +131,11 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     key(&mut p, KeyCode::Down);
     key(&mut p, KeyCode::Enter);
     key(&mut p, KeyCode::Char('X'));
-    let Overlay::Dialog(Dialog::Purge { which, count, .. }) = &p.overlay else { panic!("{:?}", p.overlay) };
+    let Overlay::Dialog(Dialog::Confirm { job: Job::Purge { which, .. }, plan: Plan::Purge { count, .. } }) =
+        &p.overlay
+    else {
+        panic!("{:?}", p.overlay)
+    };
     assert_eq!((which, *count), (&Which::Ids(vec![43]), 1));
     assert!(render(&p, 80, 24, true).contains("DELETE 1 dead letter(s) for good: 43"));
     insta::assert_snapshot!("purge_dialog_80x24", render(&p, 80, 24, false));
