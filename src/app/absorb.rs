@@ -4,9 +4,9 @@ use super::dialog::{ClaimForm, Dialog};
 use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
+use crate::model::Level;
 use crate::model::release::Outcome;
 use crate::model::stuck::assess_with;
-use crate::model::{FailureKind, Level};
 use crate::present;
 
 pub fn absorb(state: &mut State, event: DbEvent) -> Vec<Effect> {
@@ -147,7 +147,7 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
         _ => {}
     }
     let reload_dead = matches!(result, JobResult::Redrive { .. } | JobResult::Purge(_));
-    let (title, lines, ok) = describe(&result);
+    let (title, lines, ok) = present::confirm::outcome(&result);
     let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
     state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });
     state.overlay = Overlay::Dialog(Dialog::Result { title, lines, ok });
@@ -158,34 +158,4 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
         effects.push(Effect::Worker(super::msg::WorkerCmd::LoadDeadLetters));
     }
     effects
-}
-
-fn describe(result: &JobResult) -> (String, Vec<String>, bool) {
-    match result {
-        JobResult::Claim(report) => ("Claim".into(), present::claim::result(report), true),
-        JobResult::Release { method, outcomes } => (
-            "Release".into(),
-            outcomes.iter().map(|r| present::release::result(&r.target, *method, &r.outcome)).collect(),
-            outcomes.iter().all(|r| matches!(r.outcome, Outcome::Done { .. })),
-        ),
-        JobResult::Reset { report, .. } => ("Reset stuck months".into(), present::reset::result(report), true),
-        // Absorbed as the claim dialog before it gets here.
-        JobResult::ClaimPlan { report, .. } => ("Claim (planned)".into(), present::claim::result(report), true),
-        JobResult::Retry { report, .. } => ("Retry".into(), present::retry::result(report), true),
-        JobResult::Redrive { report, .. } => ("Redrive".into(), present::dead::redrive_result(report), true),
-        JobResult::Purge(report) => ("Purge".into(), present::dead::purge_result(report), true),
-        JobResult::Failed { job, error, kind } => {
-            let mut lines = vec![crate::text::sanitize(error)];
-            if kind.outcome_unknown() {
-                lines.insert(0, "outcome unknown — see the audit table (backfill_console_audit); not retried".into());
-            } else if *kind == FailureKind::PermissionDenied {
-                lines.push(
-                    "the database role lacks a privilege: claim needs UPDATE on backfill_log and INSERT on the queue \
-                     and audit tables; release needs pg_signal_backend"
-                        .into(),
-                );
-            }
-            (job.clone(), lines, false)
-        }
-    }
 }

@@ -1,11 +1,13 @@
 //! A planned action's confirmation, whatever the action: its title, its plan's lines,
-//! how grave it is, the word its Enter says, the knobs it has and what is shown while
-//! it runs. The console's dialog draws these for every action but the claim (a form).
+//! how grave it is, the word its Enter says, the knobs it has, what is shown while it
+//! runs and what came of it. The console's dialogs draw these for every action (the
+//! claim's form aside).
 
 use super::PlanLine;
+use crate::model::FailureKind;
 use crate::model::Level;
-use crate::model::job::{Job, Knob, Plan};
-use crate::model::release::Method;
+use crate::model::job::{Job, JobResult, Knob, Plan};
+use crate::model::release::{Method, Outcome};
 
 /// What a confirmation says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,5 +107,37 @@ pub fn running(job: &Job) -> &'static str {
         Job::Redrive(j) if j.dry_run => "Planning the redrive (a dry run)",
         Job::Redrive(_) => "Redriving",
         Job::Purge { .. } => "Purging",
+    }
+}
+
+/// What came of a job, as its result dialog says it: a title, the lines, and whether all
+/// went as asked.
+pub fn outcome(result: &JobResult) -> (String, Vec<String>, bool) {
+    match result {
+        JobResult::Claim(report) => ("Claim".into(), super::claim::result(report), true),
+        JobResult::Release { method, outcomes } => (
+            "Release".into(),
+            outcomes.iter().map(|r| super::release::result(&r.target, *method, &r.outcome)).collect(),
+            outcomes.iter().all(|r| matches!(r.outcome, Outcome::Done { .. })),
+        ),
+        JobResult::Reset { report, .. } => ("Reset stuck months".into(), super::reset::result(report), true),
+        // Absorbed as the claim dialog before it gets here.
+        JobResult::ClaimPlan { report, .. } => ("Claim (planned)".into(), super::claim::result(report), true),
+        JobResult::Retry { report, .. } => ("Retry".into(), super::retry::result(report), true),
+        JobResult::Redrive { report, .. } => ("Redrive".into(), super::dead::redrive_result(report), true),
+        JobResult::Purge(report) => ("Purge".into(), super::dead::purge_result(report), true),
+        JobResult::Failed { job, error, kind } => {
+            let mut lines = vec![crate::text::sanitize(error)];
+            if kind.outcome_unknown() {
+                lines.insert(0, "outcome unknown — see the audit table (backfill_console_audit); not retried".into());
+            } else if *kind == FailureKind::PermissionDenied {
+                lines.push(
+                    "the database role lacks a privilege: claim needs UPDATE on backfill_log and INSERT on the queue \
+                     and audit tables; release needs pg_signal_backend"
+                        .into(),
+                );
+            }
+            (job.clone(), lines, false)
+        }
     }
 }
