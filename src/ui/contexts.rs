@@ -6,11 +6,11 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::overlay::popup;
-use super::table::scroll;
+use super::table::list_lines;
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::contexts::shown;
-use crate::text::{clip, sanitize};
+use crate::text::sanitize;
 
 pub fn view(frame: &mut Frame, area: Rect, filter: &str, selected: usize, state: &State, theme: &Theme) {
     let width = area.width.saturating_sub(4).min(100);
@@ -18,8 +18,9 @@ pub fn view(frame: &mut Frame, area: Rect, filter: &str, selected: usize, state:
     let contexts = shown(state, filter);
     let height = u16::try_from(contexts.len()).unwrap_or(u16::MAX).saturating_add(4).min(area.height);
     let mut lines = vec![Line::styled(format!("filter: {}_", sanitize(filter)), theme.dim())];
-    let (first, count) = scroll(selected, contexts.len(), usize::from(height.saturating_sub(3)));
-    for (i, c) in contexts.iter().enumerate().skip(first).take(count) {
+    let rows = usize::from(height.saturating_sub(3));
+    lines.extend(list_lines(contexts.len(), selected, rows, text_width, theme, |i| {
+        let c = &contexts[i];
         let here = state.context.as_ref().is_some_and(|now| now.name == c.name);
         let flags = [(c.production, "PROD"), (c.read_only, "read-only"), (here, "current")]
             .iter()
@@ -28,15 +29,10 @@ pub fn view(frame: &mut Frame, area: Rect, filter: &str, selected: usize, state:
             .collect::<Vec<_>>()
             .join(", ");
         let text = format!("{:<16} {:<24} {}", sanitize(&c.name), flags, sanitize(&c.target));
-        let style = if i == selected {
-            theme.selected()
-        } else if c.production {
-            theme.level(crate::model::Level::Critical)
-        } else {
-            ratatui::style::Style::new()
-        };
-        lines.push(Line::styled(clip(&text, text_width), style));
-    }
+        let style =
+            if c.production { theme.level(crate::model::Level::Critical) } else { ratatui::style::Style::new() };
+        (text, style)
+    }));
     if contexts.is_empty() {
         lines.push(Line::styled("no context matches the filter", theme.dim()));
     }

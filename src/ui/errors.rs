@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::overlay::popup;
+use super::table::scroll;
 use super::theme::Theme;
 use crate::app::State;
 use crate::model::causes::Cause;
@@ -19,7 +20,7 @@ pub fn view(frame: &mut Frame, area: Rect, selected: usize, state: &State, theme
     let height = area.height.saturating_sub(2);
     // Rows: the header, "every month", the causes, a blank line and the example (3 lines).
     let list_rows = usize::from(height.saturating_sub(2 + 1 + 1 + 4)).max(1);
-    let first = selected.saturating_sub(list_rows.saturating_sub(1));
+    let (first, _) = scroll(selected, state.causes.len() + 1, list_rows);
     let mut lines = vec![Line::styled(
         format!("{:>5} {:>6} {:>4}  {:<24} {}", "Count", "Failed", "Cap", "Months", "Cause"),
         Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),

@@ -7,13 +7,12 @@ use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use super::overlay::popup;
-use super::table::scroll;
+use super::table::list_lines;
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::contexts::fleet_rows;
 use crate::model::Level;
 use crate::present;
-use crate::text::clip;
 
 pub fn view(frame: &mut Frame, area: Rect, selected: usize, problems: bool, state: &State, theme: &Theme) {
     let width = area.width.saturating_sub(4).min(140);
@@ -28,19 +27,14 @@ pub fn view(frame: &mut Frame, area: Rect, selected: usize, problems: bool, stat
         Some(all) => {
             let rows = fleet_rows(state, problems);
             lines.push(Line::styled(present::fleet::header(16), theme.dim()));
-            let (first, count) = scroll(selected, rows.len(), usize::from(height.saturating_sub(3)));
-            for (i, r) in rows.iter().enumerate().skip(first).take(count) {
+            let shown = usize::from(height.saturating_sub(3));
+            lines.extend(list_lines(rows.len(), selected, shown, text_width, theme, |i| {
+                let r = &rows[i];
                 let here = state.context.as_ref().is_some_and(|c| c.name == r.context);
                 let text = present::fleet::line(r, &format!("{}{}", if here { "*" } else { " " }, r.context), 16);
-                let style = if i == selected {
-                    theme.selected()
-                } else if r.level == Level::Ok {
-                    ratatui::style::Style::new()
-                } else {
-                    theme.level(r.level)
-                };
-                lines.push(Line::styled(clip(&text, text_width), style));
-            }
+                let style = if r.level == Level::Ok { ratatui::style::Style::new() } else { theme.level(r.level) };
+                (text, style)
+            }));
             if rows.is_empty() {
                 lines.push(Line::styled(
                     "no context to show (h shows the healthy ones; the / filter applies)",

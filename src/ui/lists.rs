@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::overlay::popup;
-use super::table::scroll;
+use super::table::{list_lines, scroll};
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::lists::{audit_rows, dead_messages, dead_reasons};
@@ -85,11 +85,9 @@ pub fn dead(
             let rows: Vec<String> = std::iter::once(format!("{:>6}  (every reason)", all.total))
                 .chain(reasons.iter().map(|g| format!("{:>6}  {}", g.count, sanitize(&g.reason))))
                 .collect();
-            let (first, count) = scroll(selected, rows.len(), list_rows);
-            for (i, text) in rows.iter().enumerate().skip(first).take(count) {
-                let style = if i == selected { theme.selected() } else { Style::new() };
-                lines.push(Line::styled(clip(text, text_width), style));
-            }
+            lines.extend(list_lines(rows.len(), selected, list_rows, text_width, theme, |i| {
+                (rows[i].clone(), Style::new())
+            }));
             if reasons.is_empty() {
                 lines.push(Line::styled("the dead-letter table is empty", theme.dim()));
             }
@@ -121,9 +119,8 @@ pub fn dead(
                 }
             } else {
                 lines.push(header(format!("{:>10} {:<8} {:<12} {:>5} {}", "Msg", "Month", "Now", "Reads", "Dead at")));
-                let (first, count) = scroll(selected, messages.len(), list_rows);
-                for (i, m) in messages.iter().enumerate().skip(first).take(count) {
-                    let style = if i == selected { theme.selected() } else { Style::new() };
+                lines.extend(list_lines(messages.len(), selected, list_rows, text_width, theme, |i| {
+                    let m = &messages[i];
                     let month = m.month.map_or("-".into(), |m| m.to_string());
                     let status = m.month_status.as_ref().map_or("-".into(), |s| sanitize(s.as_str()));
                     let text = format!(
@@ -133,8 +130,8 @@ pub fn dead(
                         m.read_count,
                         m.dead_at.format("%Y-%m-%d %H:%M:%S")
                     );
-                    lines.push(Line::styled(clip(&text, text_width), style));
-                }
+                    (text, Style::new())
+                }));
             }
         }
     }

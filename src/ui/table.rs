@@ -112,6 +112,27 @@ pub fn scroll(selected: usize, len: usize, rows: usize) -> (usize, usize) {
     (first, rows.min(len - first.min(len)))
 }
 
+/// A list's lines: of `len` rows, those that fit in `height` lines scrolled so `selected`
+/// shows ([`scroll`]), each built by `row` (its text and style) only when shown, clipped
+/// to `width`, the selected one highlighted. The popup lists (dead letters, contexts,
+/// the fleet) draw their rows by it.
+pub fn list_lines(
+    len: usize,
+    selected: usize,
+    height: usize,
+    width: usize,
+    theme: &Theme,
+    row: impl Fn(usize) -> (String, Style),
+) -> Vec<Line<'static>> {
+    let (first, count) = scroll(selected, len, height);
+    (first..first + count)
+        .map(|i| {
+            let (text, style) = row(i);
+            Line::styled(clip(&text, width), if i == selected { theme.selected() } else { style })
+        })
+        .collect()
+}
+
 /// A table title: name, rows shown of all, the sort, and the filter when one is set.
 pub fn title<'a>(name: &str, shown: usize, total: usize, state: &State, sort: &str) -> Line<'a> {
     let mut text = format!(" {name} {shown}/{total} · sort {sort} ");
