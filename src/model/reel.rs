@@ -88,13 +88,13 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
     /// Indexes `source` in one pass. `Err` is one line naming what is wrong and, where
     /// there is one, the line: no header first, a newer format, a line that is not a
     /// recording's, a time out of range, a delta with nothing before it, no frame at all.
-    pub fn open(source: R, spill: S) -> Result<Self, String> {
+    pub fn open(source: R, spill: S) -> Result<Self, ReelError> {
         Self::open_with(source, spill, Limits::default())
     }
 
     /// [`Reel::open`] with other limits (the tests' small ones).
-    pub fn open_with(mut source: R, spill: S, limits: Limits) -> Result<Self, String> {
-        source.rewind().map_err(|e| format!("cannot read it ({e})"))?;
+    pub fn open_with(mut source: R, spill: S, limits: Limits) -> Result<Self, ReelError> {
+        source.rewind().map_err(|e| io("read it", e))?;
         let mut reader = BufReader::new(&mut source);
         let mut offset = 0u64;
         let mut line_no = 0usize;
@@ -104,13 +104,13 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
                 Line::Blank => continue,
                 Line::Entry(entry) => match entry.what {
                     What::Header(h) => break h,
-                    _ => return Err("it does not start with a recording header".into()),
+                    _ => return Err(ReelError::NoHeader),
                 },
-                Line::End => return Err("it does not start with a recording header".into()),
+                Line::End => return Err(ReelError::NoHeader),
             }
         };
         if header.format > FORMAT {
-            return Err(format!("its format is {}, newer than this binary reads ({FORMAT}); upgrade", header.format));
+            return Err(ReelError::Newer(header.format));
         }
         drop(reader);
         let mut reel = Reel {
@@ -129,14 +129,14 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
         };
         reel.index(offset, line_no)?;
         if reel.frames == 0 {
-            return Err("it holds no snapshot".into());
+            return Err(ReelError::NoSnapshot);
         }
         reel.actions.sort_by_key(|(t, _)| *t);
         Ok(reel)
     }
 
-    fn index(&mut self, from: u64, mut line_no: usize) -> Result<(), String> {
-        self.source.seek(SeekFrom::Start(from)).map_err(|e| format!("cannot read it ({e})"))?;
+    fn index(&mut self, from: u64, mut line_no: usize) -> Result<(), ReelError> {
+        self.source.seek(SeekFrom::Start(from)).map_err(|e| io("read it", e))?;
         let mut reader = BufReader::new(&mut self.source);
         let mut offset = from;
         let mut current: Option<Snapshot> = None;
@@ -173,7 +173,8 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
                 What::Delta(d) => {
                     check_time(d.taken_at, line_no)?;
                     let Some(base) = &current else {
-                        return Err(format!("line {line_no}: a delta comes before any whole snapshot"));
+                        let why = ": a delta comes before any whole snapshot".into();
+                        return Err(ReelError::BadLine { line: line_name(line_no), why });
                     };
                     current = Some(apply(base, &d));
                 }
@@ -257,19 +258,21 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
 
     /// Frame `i` (the last one when `i` is past it) whole: the nearest checkpoint before
     /// it, then the deltas after it.
-    pub fn frame(&mut self, i: usize) -> Result<Frame, String> {
+    pub fn frame(&mut self, i: usize) -> Result<Frame, ReelError> {
         let i = i.min(self.frames - 1);
         let k = self.checkpoints.partition_point(|c| c.frame <= i).saturating_sub(1);
         let mut frame = self.load(k)?;
         while frame.index < i {
-            frame = self.step(&frame)?.ok_or("the recording ended early (changed since it was read?)")?;
+            frame = self
+                .step(&frame)?
+                .ok_or(ReelError::Changed("the recording ended early (changed since it was read?)"))?;
         }
         Ok(frame)
     }
 
     /// The frame after `frame`, or `None` at the end.
-    pub fn step(&mut self, frame: &Frame) -> Result<Option<Frame>, String> {
-        self.source.seek(SeekFrom::Start(frame.next)).map_err(|e| format!("cannot read it ({e})"))?;
+    pub fn step(&mut self, frame: &Frame) -> Result<Option<Frame>, ReelError> {
+        self.source.seek(SeekFrom::Start(frame.next)).map_err(|e| io("read it", e))?;
         let mut reader = BufReader::new(&mut self.source);
         let mut offset = frame.next;
         let mut current = Some(&frame.snapshot);
@@ -283,7 +286,7 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
                 What::Snapshot(s) => *s,
                 What::Delta(d) => match current {
                     Some(base) => apply(base, &d),
-                    None => return Err("a delta comes before any whole snapshot".into()),
+                    None => return Err(ReelError::Changed("a delta comes before any whole snapshot")),
                 },
                 What::Header(_) | What::Gap { .. } => {
                     current = None;
@@ -297,7 +300,7 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
     }
 
     /// The last frame read at or before `t` (the first frame when none was).
-    pub fn frame_at(&mut self, t: DateTime<Utc>) -> Result<Frame, String> {
+    pub fn frame_at(&mut self, t: DateTime<Utc>) -> Result<Frame, ReelError> {
         let k = self.checkpoints.partition_point(|c| c.taken_at <= t).saturating_sub(1);
         let mut frame = self.load(k)?;
         while let Some(next) = self.step(&frame)? {
@@ -309,12 +312,13 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
         Ok(frame)
     }
 
-    fn load(&mut self, k: usize) -> Result<Frame, String> {
-        let point = *self.checkpoints.get(k).ok_or("the recording holds no frame")?;
-        let mut bytes = vec![0u8; usize::try_from(point.spill_len).map_err(|_| "a checkpoint too large")?];
-        self.spill.seek(SeekFrom::Start(point.spill_at)).map_err(|e| format!("cannot read the index ({e})"))?;
-        self.spill.read_exact(&mut bytes).map_err(|e| format!("cannot read the index ({e})"))?;
-        let snapshot = serde_json::from_slice(&bytes).map_err(|e| format!("cannot read the index ({e})"))?;
+    fn load(&mut self, k: usize) -> Result<Frame, ReelError> {
+        let point = *self.checkpoints.get(k).ok_or(ReelError::Changed("the recording holds no frame"))?;
+        let len = usize::try_from(point.spill_len).map_err(|_| ReelError::Changed("a checkpoint too large"))?;
+        let mut bytes = vec![0u8; len];
+        self.spill.seek(SeekFrom::Start(point.spill_at)).map_err(|e| io("read the index", e))?;
+        self.spill.read_exact(&mut bytes).map_err(|e| io("read the index", e))?;
+        let snapshot = serde_json::from_slice(&bytes).map_err(|e| io("read the index", e))?;
         Ok(Frame { index: point.frame, snapshot, next: point.next })
     }
 
@@ -325,10 +329,15 @@ impl<R: Read + Seek, S: Read + Write + Seek> Reel<R, S> {
     }
 }
 
-fn spill<S: Write + Seek>(spill: &mut S, frame: usize, next: u64, snapshot: &Snapshot) -> Result<Checkpoint, String> {
-    let bytes = serde_json::to_vec(snapshot).map_err(|e| format!("cannot index it ({e})"))?;
-    let spill_at = spill.seek(SeekFrom::End(0)).map_err(|e| format!("cannot write the index ({e})"))?;
-    spill.write_all(&bytes).map_err(|e| format!("cannot write the index ({e})"))?;
+fn spill<S: Write + Seek>(
+    spill: &mut S,
+    frame: usize,
+    next: u64,
+    snapshot: &Snapshot,
+) -> Result<Checkpoint, ReelError> {
+    let bytes = serde_json::to_vec(snapshot).map_err(|e| io("index it", e))?;
+    let spill_at = spill.seek(SeekFrom::End(0)).map_err(|e| io("write the index", e))?;
+    spill.write_all(&bytes).map_err(|e| io("write the index", e))?;
     Ok(Checkpoint { frame, taken_at: snapshot.taken_at, next, spill_at, spill_len: bytes.len() as u64 })
 }
 
@@ -338,38 +347,68 @@ fn at_end<B: BufRead>(reader: &mut B) -> bool {
 }
 
 /// Reads one line at most [`MAX_LINE`] long; `line_no` names it in an error (0: unknown).
-fn read_entry<B: BufRead>(reader: &mut B, offset: &mut u64, line_no: usize) -> Result<Line, String> {
-    let name = if line_no > 0 { format!("line {line_no}") } else { "a line".into() };
+fn read_entry<B: BufRead>(reader: &mut B, offset: &mut u64, line_no: usize) -> Result<Line, ReelError> {
+    let name = line_name(line_no);
+    let bad = |why: String| ReelError::BadLine { line: name.clone(), why };
     let mut bytes = Vec::new();
-    let n = reader.take(MAX_LINE + 1).read_until(b'\n', &mut bytes).map_err(|e| format!("cannot read {name} ({e})"))?;
+    let n = reader.take(MAX_LINE + 1).read_until(b'\n', &mut bytes).map_err(|e| io(&format!("read {name}"), e))?;
     if n == 0 {
         return Ok(Line::End);
     }
     if n as u64 > MAX_LINE {
-        return Err(format!("{name} is longer than {} MB; not a recording line", MAX_LINE >> 20));
+        return Err(bad(format!(" is longer than {} MB; not a recording line", MAX_LINE >> 20)));
     }
     *offset += n as u64;
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{name} is not UTF-8 text"))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| bad(" is not UTF-8 text".into()))?;
     if text.trim().is_empty() {
         return Ok(Line::Blank);
     }
     let entry: Entry = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "{name} is not a recording line ({}); is it a file written by --record?",
+        bad(format!(
+            " is not a recording line ({}); is it a file written by --record?",
             crate::text::clip(&e.to_string(), 80)
-        )
+        ))
     })?;
     check_time(entry.t, line_no)?;
     Ok(Line::Entry(Box::new(entry)))
 }
 
 /// A recording's times are those of a running console: from 1970 to 2999.
-fn check_time(t: DateTime<Utc>, line_no: usize) -> Result<(), String> {
+fn check_time(t: DateTime<Utc>, line_no: usize) -> Result<(), ReelError> {
     if (1970..3000).contains(&t.year()) {
         return Ok(());
     }
-    let name = if line_no > 0 { format!("line {line_no}") } else { "a line".into() };
-    Err(format!("{name}: its time {} is out of range (1970–2999); not a recording line", t.to_rfc3339()))
+    let why = format!(": its time {} is out of range (1970–2999); not a recording line", t.to_rfc3339());
+    Err(ReelError::BadLine { line: line_name(line_no), why })
+}
+
+/// A line as an error names it: `line 7`, or `a line` when its number is not known.
+fn line_name(line_no: usize) -> String {
+    if line_no > 0 { format!("line {line_no}") } else { "a line".into() }
+}
+
+/// Why a recording cannot be read, each said in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReelError {
+    /// Reading the file, or reading or writing the index beside it, failed.
+    #[error("cannot {what} ({detail})")]
+    Io { what: String, detail: String },
+    #[error("it does not start with a recording header")]
+    NoHeader,
+    #[error("its format is {0}, newer than this binary reads ({FORMAT}); upgrade")]
+    Newer(u32),
+    #[error("it holds no snapshot")]
+    NoSnapshot,
+    /// A line that is not a recording's: `line` names it, `why` follows it.
+    #[error("{line}{why}")]
+    BadLine { line: String, why: String },
+    /// The file or its index is not what was read when it was opened.
+    #[error("{0}")]
+    Changed(&'static str),
+}
+
+fn io(what: &str, e: impl std::fmt::Display) -> ReelError {
+    ReelError::Io { what: what.to_string(), detail: e.to_string() }
 }
 
 #[cfg(test)]

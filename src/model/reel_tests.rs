@@ -58,6 +58,10 @@ fn bytes(entries: &[Entry]) -> Vec<u8> {
 type TestReel = Reel<Cursor<Vec<u8>>, Cursor<Vec<u8>>>;
 
 fn open(data: Vec<u8>) -> Result<TestReel, String> {
+    try_open(data).map_err(|e| e.to_string())
+}
+
+fn try_open(data: Vec<u8>) -> Result<TestReel, ReelError> {
     Reel::open(Cursor::new(data), Cursor::new(Vec::new()))
 }
 
@@ -171,5 +175,11 @@ fn a_broken_recording_is_refused_with_the_reason() {
     assert!(open(bytes(&[header()])).err().unwrap().contains("no snapshot"));
     let mut garbage = bytes(&recording(3));
     garbage.splice(0..0, b"not json\n".iter().copied());
-    assert!(open(garbage).err().unwrap().contains("line 1"));
+    assert!(open(garbage.clone()).err().unwrap().contains("line 1"));
+    // Each kind of refusal is its own variant (the texts above are their one line).
+    assert_eq!(try_open(bytes(&no_header)).err(), Some(ReelError::NoHeader));
+    assert_eq!(try_open(bytes(&newer)).err(), Some(ReelError::Newer(FORMAT + 1)));
+    assert_eq!(try_open(bytes(&[header()])).err(), Some(ReelError::NoSnapshot));
+    let Some(ReelError::BadLine { line, .. }) = try_open(garbage).err() else { panic!() };
+    assert_eq!(line, "line 1");
 }

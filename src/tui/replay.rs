@@ -19,7 +19,7 @@ use crate::app::keymap::ReplayAction;
 use crate::app::replay::ReplayView;
 use crate::app::{self, DbEvent, Effect, Msg, Route, State};
 use crate::config::Config;
-use crate::model::reel::{Frame, Reel};
+use crate::model::reel::{Frame, Reel, ReelError};
 use crate::ui::Theme;
 
 /// Frames absorbed before the one shown after a jump (the queue's sparkline and rates,
@@ -73,7 +73,7 @@ impl Player {
         app::update(state, Msg::Tick(at));
     }
 
-    fn next(&mut self) -> Result<Option<Frame>, String> {
+    fn next(&mut self) -> Result<Option<Frame>, ReelError> {
         match self.upcoming.take() {
             Some(next) => Ok(next),
             None => self.reel.step(&self.current),
@@ -82,7 +82,7 @@ impl Player {
 
     /// Shows `target`: one delta on when it is the next frame, else a fresh state warmed
     /// up on the frames before it (what the operator was looking at is kept).
-    fn go(&mut self, state: &mut State, target: Target) -> Result<(), String> {
+    fn go(&mut self, state: &mut State, target: Target) -> Result<(), ReelError> {
         let frame = match target {
             Target::Frame(i) if i == self.current.index + 1 => self.next()?,
             Target::Frame(i) if i == self.current.index && state.snapshot.is_some() => None,
@@ -139,7 +139,7 @@ impl Player {
         }
     }
 
-    fn act(&mut self, state: &mut State, action: ReplayAction) -> Result<(), String> {
+    fn act(&mut self, state: &mut State, action: ReplayAction) -> Result<(), ReelError> {
         let at = self.current.snapshot.taken_at;
         let pos = self.current.index;
         let minute = chrono::Duration::seconds(60);

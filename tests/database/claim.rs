@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use backfill_console::db::claim::{self, Checks, ClaimParams, Step, YearRange};
 use backfill_console::db::lock_key::YearMonth;
+use backfill_console::model::claim::ParamsError;
 use common::gate::gate;
 use futures_util::FutureExt;
 
@@ -587,9 +588,11 @@ async fn a_claim_of_listed_months_takes_only_those() {
     let processing =
         common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status = 'processing'").await;
     assert_eq!(processing, 2, "no other month is touched");
-    assert!(ClaimParams::for_months(Vec::new()).is_err());
+    assert_eq!(ClaimParams::for_months(Vec::new()).unwrap_err(), ParamsError::NoMonth);
     let too_many: Vec<YearMonth> = (0..51).map(|i| YearMonth::new(2000 + i / 12, i % 12 + 1).unwrap()).collect();
-    assert!(ClaimParams::for_months(too_many).unwrap_err().contains("at most 50"));
+    let err = ClaimParams::for_months(too_many).unwrap_err();
+    assert_eq!(err, ParamsError::TooManyMonths(51));
+    assert!(err.to_string().contains("at most 50"), "{err}");
 }
 
 /// The sequential and bitmap scans of `table` in `plan` (EXPLAIN's JSON), and how many of

@@ -3,7 +3,7 @@
 pub mod params;
 pub mod report;
 
-pub use params::{ClaimParams, MAX_BATCH, YearRange};
+pub use params::{ClaimParams, MAX_BATCH, ParamsError, YearRange};
 pub use report::{Candidate, ClaimReport, Claimed};
 
 /// `contemporary-notable` for 2020 and later, else `baseline` (SPEC §2 step 5).

@@ -98,31 +98,48 @@ impl Default for ClaimParams {
     }
 }
 
+/// Why a claim's parameters cannot be run, each said in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("batch size {0} is outside 1..{MAX_BATCH}")]
+    Batch(i64),
+    #[error("year range {0} is reversed")]
+    YearsReversed(YearRange),
+    #[error("lock retry interval must be above zero")]
+    NoRetryInterval,
+    #[error("month {month} is outside the year range {years}")]
+    MonthOutside { month: YearMonth, years: YearRange },
+    #[error("no month given")]
+    NoMonth,
+    #[error("{0} months: a claim takes at most {MAX_BATCH} at once")]
+    TooManyMonths(i64),
+}
+
 impl ClaimParams {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ParamsError> {
         if !(1..=MAX_BATCH).contains(&self.batch_size) {
-            return Err(format!("batch size {} is outside 1..{MAX_BATCH}", self.batch_size));
+            return Err(ParamsError::Batch(self.batch_size));
         }
         if self.years.from > self.years.to {
-            return Err(format!("year range {} is reversed", self.years));
+            return Err(ParamsError::YearsReversed(self.years));
         }
         if self.lock_retry_interval.is_zero() && !self.lock_wait.is_zero() {
-            return Err("lock retry interval must be above zero".into());
+            return Err(ParamsError::NoRetryInterval);
         }
         if let Some(outside) = self.months.iter().find(|m| !(self.years.from..=self.years.to).contains(&m.year)) {
-            return Err(format!("month {outside} is outside the year range {}", self.years));
+            return Err(ParamsError::MonthOutside { month: *outside, years: self.years });
         }
         Ok(())
     }
 
     /// The claim restricted to `months`: the year range covering them, a batch of all of them.
-    pub fn for_months(months: Vec<YearMonth>) -> Result<Self, String> {
+    pub fn for_months(months: Vec<YearMonth>) -> Result<Self, ParamsError> {
         let (Some(first), Some(last)) = (months.iter().min(), months.iter().max()) else {
-            return Err("no month given".into());
+            return Err(ParamsError::NoMonth);
         };
         let batch = i64::try_from(months.len()).unwrap_or(i64::MAX);
         if batch > MAX_BATCH {
-            return Err(format!("{batch} months: a claim takes at most {MAX_BATCH} at once"));
+            return Err(ParamsError::TooManyMonths(batch));
         }
         let years = YearRange { from: first.year, to: last.year };
         Ok(Self { batch_size: batch, years, months, ..Self::default() })
