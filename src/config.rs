@@ -137,7 +137,7 @@ impl Config {
     }
 
     /// Every mode's keys.
-    pub fn keymap(&self) -> Result<Keymap, String> {
+    pub fn keymap(&self) -> Result<Keymap, crate::app::keymap::KeymapError> {
         Keymap::from_tables(&self.keys)
     }
     /// `explicit` (must exist), else the XDG file when present, else the defaults.

@@ -29,7 +29,7 @@ impl KeyCombo {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, KeymapError> {
         let mut ctrl = false;
         let mut alt = false;
         let mut rest = text;
@@ -61,10 +61,10 @@ impl KeyCombo {
             "backspace" => KeyCode::Backspace,
             "delete" => KeyCode::Delete,
             f if f.starts_with('f') && f.len() > 1 && f[1..].parse::<u8>().is_ok() => {
-                KeyCode::F(f[1..].parse().map_err(|_| format!("unknown key `{text}`"))?)
+                KeyCode::F(f[1..].parse().map_err(|_| KeymapError::UnknownKey(text.to_string()))?)
             }
             c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().unwrap_or(' ')),
-            _ => return Err(format!("unknown key `{text}` (e.g. q, G, ctrl-c, tab, pgdn, f5)")),
+            _ => return Err(KeymapError::UnknownKey(text.to_string())),
         };
         Ok(Self { code, ctrl, alt })
     }
@@ -178,7 +178,7 @@ pub struct Bindings<A> {
 
 impl<A: KeyAction> Bindings<A> {
     /// Builds one mode from `action = ["key", ...]` entries; a key bound twice is an error.
-    pub fn from_table(mode: &str, table: &BTreeMap<A, Vec<String>>) -> Result<Self, String> {
+    pub fn from_table(mode: &'static str, table: &BTreeMap<A, Vec<String>>) -> Result<Self, KeymapError> {
         let mut by_key = HashMap::new();
         let mut by_action: BTreeMap<A, Vec<KeyCombo>> = BTreeMap::new();
         for (action, keys) in table {
@@ -187,11 +187,12 @@ impl<A: KeyAction> Bindings<A> {
                 if let Some(other) = by_key.insert(combo, *action)
                     && other != *action
                 {
-                    return Err(format!(
-                        "{mode}key `{text}` is bound to both `{}` and `{}`",
-                        serde_label(other),
-                        serde_label(*action)
-                    ));
+                    return Err(KeymapError::BoundTwice {
+                        mode,
+                        key: text.clone(),
+                        first: serde_label(other),
+                        second: serde_label(*action),
+                    });
                 }
                 by_action.entry(*action).or_default().push(combo);
             }
@@ -245,15 +246,25 @@ pub struct Keymap {
     pub replay: Bindings<ReplayAction>,
 }
 
+/// Why the configured keys cannot be used, each said in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("unknown key `{0}` (e.g. q, G, ctrl-c, tab, pgdn, f5)")]
+    UnknownKey(String),
+    /// `mode` is the table's prefix as the file names it (`keys.dialog: `, empty for `[keys]`).
+    #[error("{mode}key `{key}` is bound to both `{first}` and `{second}`")]
+    BoundTwice { mode: &'static str, key: String, first: String, second: String },
+    #[error(
+        "keys.filter_input: `{key}` for `{action}` is a character the filter needs to type; use a key like enter, esc or ctrl-x"
+    )]
+    FilterTypes { key: String, action: String },
+}
+
 impl Keymap {
-    pub fn from_tables(tables: &KeyTables) -> Result<Self, String> {
+    pub fn from_tables(tables: &KeyTables) -> Result<Self, KeymapError> {
         let filter = Bindings::from_table("keys.filter_input: ", &tables.filter_input)?;
         if let Some((action, key)) = filter.by_key.iter().find_map(|(k, a)| typed(k).then_some((a, k))) {
-            return Err(format!(
-                "keys.filter_input: `{}` for `{}` is a character the filter needs to type; use a key like enter, esc or ctrl-x",
-                key.name(),
-                serde_label(*action)
-            ));
+            return Err(KeymapError::FilterTypes { key: key.name(), action: serde_label(*action) });
         }
         Ok(Self {
             normal: Bindings::from_table("", &tables.normal)?,
@@ -304,7 +315,9 @@ mod tests {
         assert_eq!(KeyCombo::parse("pgdn").unwrap().code, KeyCode::PageDown);
         assert_eq!(KeyCombo::parse("G").unwrap().code, KeyCode::Char('G'));
         assert_eq!(KeyCombo::parse("f5").unwrap().code, KeyCode::F(5));
-        assert!(KeyCombo::parse("hyper-x").unwrap_err().contains("unknown key"));
+        let err = KeyCombo::parse("hyper-x").unwrap_err();
+        assert_eq!(err, KeymapError::UnknownKey("hyper-x".into()));
+        assert!(err.to_string().starts_with("unknown key `hyper-x`"), "{err}");
     }
 
     #[test]
@@ -319,6 +332,8 @@ mod tests {
         assert_eq!(map.keys_of(Action::Up), "(unbound)");
         table.insert(Action::Up, vec!["j".to_string()]);
         let err = Bindings::from_table("", &table).unwrap_err();
+        assert!(matches!(&err, KeymapError::BoundTwice { key, .. } if key == "j"), "{err:?}");
+        let err = err.to_string();
         assert!(err.contains("`j`") && err.contains("up") && err.contains("down"), "{err}");
     }
 
@@ -340,6 +355,8 @@ mod tests {
         let mut tables = KeyTables::default();
         tables.filter_input.insert(FilterAction::Clear, vec!["x".into()]);
         let err = Keymap::from_tables(&tables).unwrap_err();
+        assert!(matches!(err, KeymapError::FilterTypes { .. }), "{err:?}");
+        let err = err.to_string();
         assert!(err.contains("keys.filter_input") && err.contains("`x`") && err.contains("clear"), "{err}");
         tables.filter_input.insert(FilterAction::Clear, vec!["ctrl-x".into()]);
         assert!(Keymap::from_tables(&tables).is_ok());
