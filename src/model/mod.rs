@@ -17,6 +17,7 @@ pub mod progress;
 pub mod queue_history;
 pub mod recording;
 pub mod reel;
+mod reel_lines;
 pub mod release;
 pub mod reset;
 pub mod retry;

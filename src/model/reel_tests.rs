@@ -3,7 +3,7 @@ use std::io::Cursor;
 use chrono::TimeZone;
 
 use super::*;
-use crate::model::recording::delta;
+use crate::model::recording::{Entry, delta};
 use crate::model::snapshot::{MonthRow, QueueDepth};
 
 fn t(secs: i64) -> DateTime<Utc> {
