@@ -11,7 +11,6 @@ use super::update::{refuse, start};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
 use crate::model::job::{Knob, Turned};
-use crate::present;
 
 /// A destructive dialog in a production context: letters go to the typed name (so `y`
 /// and `n` are letters here), Enter confirms only the exact name, Esc cancels. Other keys
@@ -75,7 +74,7 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
                 // A dry run first (the default): its result comes back in this dialog, and
                 // Enter then claims.
                 DialogAction::Confirm if form.params.dry_run => return plan_claim(state, form.params),
-                DialogAction::Confirm => return start(state, Job::Claim(form.params.clone()), "Claiming"),
+                DialogAction::Confirm => return start(state, Job::Claim(form.params.clone())),
                 DialogAction::NextField => form.move_field(true),
                 DialogAction::PrevField => form.move_field(false),
                 DialogAction::Increase | DialogAction::Decrease => {
@@ -90,11 +89,7 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
             state.overlay = Overlay::Dialog(Dialog::Claim(form));
             Vec::new()
         }
-        (Dialog::Confirm { job, plan }, DialogAction::Confirm) => {
-            let job = job.confirmed(&plan);
-            let title = present::confirm::running(&job);
-            start(state, job, title)
-        }
+        (Dialog::Confirm { job, plan }, DialogAction::Confirm) => start(state, job.confirmed(&plan)),
         (Dialog::Confirm { job, plan }, action) => {
             let knob = match action {
                 DialogAction::Increase => Knob::Adjust { up: true },
@@ -107,10 +102,7 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
                     state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
                     Vec::new()
                 }
-                Some(Turned::Replan(job)) => {
-                    let title = present::confirm::running(&job);
-                    start(state, job, title)
-                }
+                Some(Turned::Replan(job)) => start(state, job),
                 None => Vec::new(),
             }
         }
@@ -120,5 +112,5 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
 
 /// The errors view: row 0 is "every month", then the causes; Open filters the months to it.
 pub(super) fn plan_claim(state: &mut State, params: ClaimParams) -> Vec<Effect> {
-    start(state, Job::PlanClaim(ClaimParams { dry_run: true, ..params }), "Planning the claim (a dry run)")
+    start(state, Job::PlanClaim(ClaimParams { dry_run: true, ..params }))
 }

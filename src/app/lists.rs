@@ -136,7 +136,7 @@ pub fn on_dead_key(
                 return Vec::new();
             }
             let job = RedriveJob { which, until, dry_run: true, selection, rate: None, force: false };
-            return start(state, Job::Redrive(job), "Planning the redrive (a dry run)");
+            return start(state, Job::Redrive(job));
         }
         _ => {}
     }

@@ -201,7 +201,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let selection =
                 if state.marked.is_empty() { "console: the selected month" } else { "console: marked months" };
             let job = RetryJob { months, reset_count: false, dry_run: true, selection: selection.into() };
-            return start(state, Job::Retry(job), "Planning the retry (a dry run)");
+            return start(state, Job::Retry(job));
         }
         Action::Release | Action::CancelQuery => {
             let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
@@ -215,7 +215,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::ResetStuck => {
             return match select::reset_job(state) {
-                Ok(job) => start(state, Job::Reset(job), "Planning the reset (a dry run)"),
+                Ok(job) => start(state, Job::Reset(job)),
                 Err(why) => refuse(state, why),
             };
         }
@@ -273,13 +273,15 @@ fn on_errors_key(state: &mut State, selected: usize, action: Option<OverlayActio
     }
 }
 
-pub(super) fn start(state: &mut State, job: Job, title: &str) -> Vec<Effect> {
+/// Runs `job`; the dialog says what runs (`present::confirm::running`) until its result.
+pub(super) fn start(state: &mut State, job: Job) -> Vec<Effect> {
     if state.job_running {
         return refuse(state, "another action is still running; wait for its result".into());
     }
     state.job_running = true;
     let cancellable = matches!(&job, Job::Redrive(RedriveJob { dry_run: false, .. }));
-    state.overlay = Overlay::Dialog(Dialog::Running { title: format!("{title}…"), progress: None, cancellable });
+    let title = format!("{}…", crate::present::confirm::running(&job));
+    state.overlay = Overlay::Dialog(Dialog::Running { title, progress: None, cancellable });
     vec![Effect::Run(job)]
 }
 
