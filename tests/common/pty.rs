@@ -95,6 +95,19 @@ impl Console {
         panic!("`{text}` never showed within {limit:?}; the screen:\n{}", self.contents());
     }
 
+    /// Waits for the first of `texts` to show; returns which one did.
+    pub fn wait_for_any(&self, texts: &[&str]) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let screen = self.contents();
+            if let Some(i) = texts.iter().position(|t| screen.contains(t)) {
+                return i;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("none of {texts:?} showed within 20s; the screen:\n{}", self.contents());
+    }
+
     pub fn wait_gone(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while self.contents().contains(text) {
