@@ -138,6 +138,8 @@ async fn drain_once(
     }
     let n: i64 = setup.client.query_one("SELECT count(*) FROM backfill_queue", &[]).await.unwrap().get(0);
     assert_eq!(n, i64::from(months), "every month enqueued exactly once");
+    drop(setup);
+    admin.client.batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)")).await.unwrap();
     elapsed
 }
 
@@ -188,7 +190,11 @@ fn main() {
                 results[i].push(Duration::ZERO);
                 continue;
             }
-            let t = rt.block_on(drain_once(&server, &bouncer, "drain", claimers, months, *mode));
+            // A database of its own per drain: PgBouncer pauses `server_login_retry` (15 s) after
+            // a login to a database dropped under it fails, so reusing one name stalled the pooled
+            // drain's connect now and then.
+            let db = format!("drain_{run}_{i}");
+            let t = rt.block_on(drain_once(&server, &bouncer, &db, claimers, months, *mode));
             let counts = [&CLAIMS, &RACED, &PASSED_OVER].map(|c| c.swap(0, Ordering::Relaxed));
             println!(
                 "run {}: {name}: {:.2?} ({} claims, {} months raced, {} passed over)",

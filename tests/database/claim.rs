@@ -175,6 +175,33 @@ async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
     assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
 }
 
+/// A scheduler of the existing fleet claims the month and commits while our walk is
+/// between its read and the wait, and keeps the month's lock a while (as it does until
+/// its `finally`): the month is no longer claimable, so our short batch does not wait
+/// for the lock only to find it gone. Before, it did: every short claimer at the end of
+/// a drain slept a retry pause or more for such months (`cargo bench --bench claim_drain`).
+#[tokio::test]
+async fn a_month_claimed_meanwhile_is_not_waited_for() {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let fleet = db.session().await;
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
+    let mut b = db.session().await;
+    let (gate_b, mut ctl_b) = gate();
+    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
+    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &p, None, &gate_b).await });
+    ctl_b.expect(Step::Walked).await; // B read 2024-01 claimable and found its lock busy
+    fleet.client.batch_execute(CLAIM_WITHOUT_THE_LOCK).await.unwrap(); // committed; the lock still held
+    ctl_b.go();
+    ctl_b.expect(Step::BeforeCommit).await; // no Step::Retry: B did not wait
+    ctl_b.go();
+    let report_b = task_b.await.unwrap().unwrap();
+    assert!(report_b.claimed.is_empty());
+    assert_eq!(report_b.skipped_locked, [ym(2024, 1)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
+}
+
 /// Another claimer is in the middle of claiming the month (its transaction has
 /// changed the row): waiting for its lock is pointless, so a short batch does
 /// not wait for it.
@@ -681,7 +708,7 @@ async fn the_claims_generic_plans_read_no_table_whole() {
                     "'{pending,retry}', 10, 1950, 1974, 1975, 1, 100, NULL".into(),
                 ),
                 "walk_again" => ("text[], int8, int[]", format!("'{{pending,retry}}', 10, {ids}")),
-                "being_claimed" => ("int[]", ids.clone()),
+                "not_worth_waiting" => ("int[], text[]", format!("{ids}, '{{pending,retry}}'")),
                 "update_and_enqueue" => (
                     "int[], text[], int[], jsonb[], int[]",
                     format!("{ids}, '{{pending,retry}}', {ids}, {messages}, {keys}"),

@@ -44,7 +44,7 @@ pub fn statements() -> [(&'static str, &'static str); 4] {
     [
         ("walk_page", page),
         ("walk_again", again),
-        ("being_claimed", sql::BEING_CLAIMED),
+        ("not_worth_waiting", sql::NOT_WORTH_WAITING),
         ("update_and_enqueue", sql::update_and_enqueue(Checks::ALL)),
     ]
 }
@@ -200,7 +200,8 @@ async fn transact(
     // waits on us (a cycle PostgreSQL cannot see, as both only poll); with this
     // rule every waiter waits "down" the walk order — as the existing fleet does,
     // locking newest first — so no cycle can form. Nor is a month waited for
-    // whose row another transaction is changing right now: it is being claimed.
+    // whose row another transaction is changing right now (it is being claimed),
+    // or that another claimer has claimed since the walk read it.
     let mut passed_over: Vec<Month> = Vec::new();
     let started = Instant::now();
     let mut retries = 0;
@@ -211,8 +212,8 @@ async fn transact(
         if claim.wanted(batch) == 0 || busy.is_empty() || started.elapsed() >= params.lock_wait {
             break;
         }
-        let (waitable, being_claimed) = passes::worth_waiting_for(client, claim.statements, busy).await?;
-        passed_over.extend(being_claimed);
+        let (waitable, not_worth) = passes::worth_waiting_for(client, claim.statements, busy, &statuses).await?;
+        passed_over.extend(not_worth);
         busy = waitable;
         let waited = started.elapsed();
         if busy.is_empty() || waited >= params.lock_wait {

@@ -125,19 +125,20 @@ pub async fn walk_page(
 }
 
 /// The busy months worth waiting for: all but those another transaction is
-/// claiming right now (returned second).
+/// claiming right now or has claimed since they were read (returned second).
 pub async fn worth_waiting_for(
     tx: &Client,
     statements: &mut Statements,
     busy: Vec<Month>,
+    statuses: &[&str],
 ) -> Result<(Vec<Month>, Vec<Month>), DbError> {
     let ids: Vec<i32> = busy.iter().map(|m| m.id).collect();
     let rows = statements
-        .query(tx, sql::BEING_CLAIMED, &[(&ids, Type::INT4_ARRAY)])
+        .query(tx, sql::NOT_WORTH_WAITING, &[(&ids, Type::INT4_ARRAY), (&statuses, Type::TEXT_ARRAY)])
         .await
         .map_err(q("check which busy months are being claimed"))?;
-    let claimed_now: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
-    Ok(busy.into_iter().partition(|m| !claimed_now.contains(&m.id)))
+    let not_worth: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    Ok(busy.into_iter().partition(|m| !not_worth.contains(&m.id)))
 }
 
 /// Walks the given months again (newest first), taking up to `wanted` locks.

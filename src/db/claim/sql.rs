@@ -214,16 +214,25 @@ pub fn update_and_enqueue(checks: Checks) -> &'static str {
     }
 }
 
-/// Of the busy months (`$1` ids), those whose row another transaction is
-/// changing right now: its xmax is a transaction still running (it holds the
-/// lock on its own transaction id). That is another claimer in the middle of
-/// claiming the month — when it commits, the month is taken, so waiting for its
-/// lock is pointless. Reads the rows without locking them.
-pub const BEING_CLAIMED: &str = "SELECT b.id FROM unnest($1::int[]) AS t(id)
-    CROSS JOIN LATERAL (SELECT id, xmax FROM backfill_log WHERE id = t.id OFFSET 0) b
-    WHERE b.xmax <> '0'::xid
-      AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.granted
-                    AND l.transactionid = b.xmax)";
+/// Of the busy months (`$1` ids), those not worth waiting for (read without locking
+/// them, in the latest committed version):
+/// - no longer claimable (`$2` statuses): another claimer committed it meanwhile, so
+///   its lock would only be ours to find the month gone (at the end of a drain every
+///   short claimer used to wait a retry pause or more for exactly that);
+/// - or whose row another transaction is changing right now: its xmax is a
+///   transaction still running (it holds the lock on its own transaction id). That is
+///   another claimer in the middle of claiming the month — when it commits, the month
+///   is taken.
+pub const NOT_WORTH_WAITING: &str = concat!(
+    "SELECT b.id FROM unnest($1::int[]) AS t(id)
+    CROSS JOIN LATERAL (SELECT id, xmax, status, retry_count FROM backfill_log WHERE id = t.id OFFSET 0) b
+    WHERE NOT (b.status = ANY($2) AND (b.status <> 'failed' OR b.retry_count < ",
+    crate::retry_cap!(),
+    "))
+       OR (b.xmax <> '0'::xid
+           AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'transactionid' AND l.granted
+                         AND l.transactionid = b.xmax))"
+);
 
 /// Each statement of the claim exactly as it is sent, to be read whole in review.
 #[cfg(test)]
@@ -232,7 +241,7 @@ mod statements {
     fn the_claim_statements_as_sent() {
         insta::assert_snapshot!("walk_page", super::WALK_PAGE);
         insta::assert_snapshot!("walk_again", super::WALK_AGAIN);
-        insta::assert_snapshot!("being_claimed", super::BEING_CLAIMED);
+        insta::assert_snapshot!("not_worth_waiting", super::NOT_WORTH_WAITING);
         insta::assert_snapshot!("update_and_enqueue", super::UPDATE_AND_ENQUEUE);
     }
 }
