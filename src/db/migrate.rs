@@ -63,6 +63,13 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../sql/009_notify_guard.sql"),
         comment_edits: &[],
     },
+    Migration {
+        version: 10,
+        name: "claim_functions",
+        // Generated from the claim's statements (`db::claim::functions`, which checks it).
+        sql: include_str!("../../sql/010_claim_functions.sql"),
+        comment_edits: &[],
+    },
 ];
 
 impl Migration {

@@ -13,12 +13,15 @@ use tokio_postgres::{Client, Row, Statement};
 pub struct Statements {
     prepared: HashMap<&'static str, Statement>,
     unnamed: bool,
+    /// Through a pooler: whether the server has the claim's functions with this build's
+    /// bodies (`db::claim::functions`); `None` until asked.
+    pub(crate) claim_functions: Option<bool>,
 }
 
 impl Statements {
     /// `unnamed`: keep none on the server (through a transaction pooler).
     pub fn new(unnamed: bool) -> Self {
-        Self { prepared: HashMap::new(), unnamed }
+        Self { prepared: HashMap::new(), unnamed, claim_functions: None }
     }
 
     /// Whether every statement is sent unnamed.

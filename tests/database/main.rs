@@ -16,6 +16,7 @@ mod deadlines;
 mod diagnosis;
 mod json_documents;
 mod notify_guard;
+mod pooled_claim;
 mod pooler;
 mod privileges;
 mod progress;

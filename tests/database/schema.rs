@@ -21,7 +21,8 @@ async fn migrate_creates_the_schema_and_is_idempotent() {
             "006_audit_ssh",
             "007_audit_integrity",
             "008_queue_month",
-            "009_notify_guard"
+            "009_notify_guard",
+            "010_claim_functions"
         ]
     );
     assert_eq!(first.adopted_backfill_log_rows, None);

@@ -18,6 +18,7 @@
 //! never run.
 
 mod dry_run;
+pub mod functions;
 mod message;
 mod open;
 mod passes;
@@ -134,6 +135,7 @@ async fn transact(
         size: i64::try_from(wanted).unwrap_or(1) * passes::PAGE_FACTOR,
         only: only.as_deref(),
     };
+    passes::find_functions(client, statements).await?;
     // BEGIN goes out with the first page's walk, in one round trip (see [`open`]).
     let open = Open::new(client);
     let first_page = page_of(passes::before_first(params.years.to), batch);

@@ -13,6 +13,7 @@ use futures_util::future::join;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
+use super::functions;
 use super::sql::{self, Checks};
 use crate::db::DbError;
 use crate::db::lock_key::YearMonth;
@@ -55,6 +56,22 @@ async fn query_then_commit(
     let rows = rows.map_err(q(what))?;
     committed.map_err(q("commit the claim"))?;
     Ok(rows)
+}
+
+/// Whether the claim's statements go through the server's functions: through a pooler
+/// (nothing stays prepared there), when the server has this build's functions, and never
+/// for the tests' weakened variants.
+fn through_functions(statements: &Statements, checks: Checks) -> bool {
+    statements.unnamed() && statements.claim_functions == Some(true) && checks == Checks::ALL
+}
+
+/// Through a pooler, asks once per session whether the server has the claim's functions.
+pub async fn find_functions(tx: &Client, statements: &mut Statements) -> Result<(), DbError> {
+    if statements.unnamed() && statements.claim_functions.is_none() {
+        let found = functions::available(tx).await.map_err(q("look for the claim's functions"))?;
+        statements.claim_functions = Some(found);
+    }
+    Ok(())
 }
 
 /// The cursor before the first page: just past the newest month of the range.
@@ -103,7 +120,7 @@ pub async fn walk_page(
 ) -> Result<Pass, DbError> {
     let Page { years, after, size, only } = page;
     let wanted = i64::try_from(wanted).unwrap_or(i64::MAX);
-    let sql = sql::walks(checks).0;
+    let sql = if through_functions(statements, checks) { functions::CALL_WALK } else { sql::walks(checks).0 };
     let rows = statements
         .query(
             tx,
@@ -201,7 +218,8 @@ pub async fn update_and_enqueue(
 ) -> Result<Sent, DbError> {
     let ids: Vec<i32> = months.iter().map(|m| m.id).collect();
     let keys: Vec<i32> = months.iter().map(|m| m.month.year * 100 + m.month.month).collect();
-    let sql = sql::update_and_enqueue(checks);
+    let sql =
+        if through_functions(statements, checks) { functions::CALL_UPDATE } else { sql::update_and_enqueue(checks) };
     let params: [(&(dyn ToSql + Sync), Type); 5] = [
         (&ids, Type::INT4_ARRAY),
         (&statuses, Type::TEXT_ARRAY),

@@ -1,0 +1,120 @@
+//! The claim through a transaction pooler (PgBouncer 1.18, transaction mode): it runs as
+//! the server's functions of migration 010, whose plans the backend keeps, and falls back
+//! to its own statements when the server's functions are not exactly this build's.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use backfill_console::db::claim::{self, ClaimParams, YearRange};
+use backfill_console::db::connect::{Pooling, Session};
+use backfill_console::pgserver::{PoolMode, TempBouncer};
+
+const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
+/// Months with more than one live message.
+const DOUBLED: &str = "SELECT count(*) FROM (SELECT 1 FROM backfill_queue GROUP BY backfill_message_month(message) HAVING count(*) > 1) d";
+
+fn params(batch: i64) -> ClaimParams {
+    ClaimParams { batch_size: batch, years: YearRange { from: 2000, to: 2024 }, ..ClaimParams::default() }
+}
+
+async fn pooled(pool: &TempBouncer, db: &str) -> Session {
+    let s = common::connect_url(&pool.url(db)).await;
+    assert!(matches!(s.pooling, Pooling::Transaction), "{:?}", s.pooling);
+    s
+}
+
+/// Calls of the claim's functions as the server counted them: (walk, update).
+async fn calls(client: &tokio_postgres::Client) -> (i64, i64) {
+    client.batch_execute("SELECT pg_stat_clear_snapshot()").await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT coalesce(sum(calls) FILTER (WHERE funcname = 'backfill_claim_walk'), 0)::int8,
+                    coalesce(sum(calls) FILTER (WHERE funcname = 'backfill_claim_update'), 0)::int8
+             FROM pg_stat_user_functions",
+            &[],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_claim_runs_the_servers_functions() {
+    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    // Counted by the server for every backend the pooler opens from now on.
+    admin.client.batch_execute(&format!("ALTER DATABASE {} SET track_functions = 'pl'", db.name)).await.unwrap();
+    let mut s = pooled(&pool, &db.name).await;
+    let mut claimed = Vec::new();
+    for _ in 0..3 {
+        let report = claim::claim(&mut s, &params(2), None).await.unwrap();
+        claimed.extend(report.claimed.iter().map(|c| (c.year, c.month)));
+    }
+    assert_eq!(claimed, [(2024, 12), (2024, 11), (2024, 10), (2024, 9), (2024, 8), (2024, 7)]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 6);
+    // The backends report their counts when they go idle (within seconds): wait for them.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = calls(&admin.client).await;
+    while seen != (3, 3) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = calls(&admin.client).await;
+    }
+    assert_eq!(seen, (3, 3), "each claim walked and updated through the functions, once each");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_claim_keeps_to_its_statements_when_the_servers_functions_are_not_its_own() {
+    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-12").await;
+    // Another console's walk (here one that refuses): not this build's, so never called.
+    admin
+        .client
+        .batch_execute(
+            "CREATE OR REPLACE FUNCTION backfill_claim_walk(text[], bigint, integer, integer, integer, integer, bigint, integer[])
+             RETURNS TABLE (walk_id integer, walk_year integer, walk_month integer, walk_outcome text)
+             LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'another console''s walk'; END $$",
+        )
+        .await
+        .unwrap();
+    let mut s = pooled(&pool, &db.name).await;
+    let report = claim::claim(&mut s, &params(2), None).await.unwrap();
+    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [12, 11]);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 2);
+}
+
+/// Eight pooled claimers drain the months through the functions at once: every month
+/// claimed exactly once, never a second live message.
+#[tokio::test(flavor = "multi_thread")]
+async fn pooled_claimers_racing_through_the_functions_never_double_a_month() {
+    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2015-01", "2024-12").await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let mut s = pooled(&pool, &db.name).await;
+        tasks.push(tokio::spawn(async move {
+            let mut mine = 0;
+            loop {
+                let r = claim::claim(&mut s, &params(3), None).await.unwrap();
+                mine += r.claimed.len();
+                if r.claimed.is_empty() && r.skipped_locked.is_empty() && r.skipped_raced.is_empty() {
+                    return mine;
+                }
+            }
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 120);
+    assert_eq!(common::count(&admin.client, MESSAGES).await, 120);
+    assert_eq!(common::count(&admin.client, DOUBLED).await, 0);
+    assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status <> 'processing'").await, 0);
+}
