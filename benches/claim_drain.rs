@@ -173,7 +173,6 @@ fn main() {
     };
     let options = backfill_console::pgserver::ServerOptions { settings, ..Default::default() };
     let server = TempServer::start_with(&options).expect("start a throwaway PostgreSQL");
-    let bouncer = TempBouncer::start(&server, PoolMode::Transaction).expect("start a throwaway PgBouncer");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let settings = [
         ("default lock wait (10s)", Mode::Routine(Duration::from_secs(10))),
@@ -194,7 +193,11 @@ fn main() {
             // a login to a database dropped under it fails, so reusing one name stalled the pooled
             // drain's connect now and then.
             let db = format!("drain_{run}_{i}");
+            // A PgBouncer of its own per drain too: the sixth pooled drain on one PgBouncer
+            // could not connect within 10 s (seen in every run of RUNS ≥ 6).
+            let bouncer = TempBouncer::start(&server, PoolMode::Transaction).expect("start a throwaway PgBouncer");
             let t = rt.block_on(drain_once(&server, &bouncer, &db, claimers, months, *mode));
+            drop(bouncer);
             let counts = [&CLAIMS, &RACED, &PASSED_OVER].map(|c| c.swap(0, Ordering::Relaxed));
             println!(
                 "run {}: {name}: {:.2?} ({} claims, {} months raced, {} passed over)",
