@@ -35,6 +35,7 @@ mod dialog_keys;
 pub mod keymap;
 pub mod lists;
 pub mod msg;
+pub mod refusal;
 pub mod replay;
 pub mod rows;
 pub mod select;

@@ -2,6 +2,7 @@
 
 use super::dialog::Dialog;
 use super::msg::{Job, ResetJob};
+use super::refusal::Refusal;
 use super::rows::{lock_rows, month_rows};
 use super::state::State;
 use super::{Action, Panel};
@@ -60,21 +61,21 @@ pub fn visible_locks(state: &State) -> Vec<usize> {
 }
 
 /// Marks (or unmarks) the selected lock's holder, or marks every holder shown.
-pub fn mark_locks(state: &mut State, all_shown: bool) -> Result<(), String> {
-    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
+pub fn mark_locks(state: &mut State, all_shown: bool) -> Result<(), Refusal> {
+    let snap = state.snapshot.as_ref().ok_or(Refusal::NoData)?;
     if all_shown {
         let keys: Vec<_> = visible_locks(state).iter().filter_map(|&i| holder_key(&snap.locks[i])).collect();
         if keys.is_empty() {
-            return Err("no lock holder shown to mark (waiters and foreign locks are never released)".into());
+            return Err(Refusal::NoHolderShown);
         }
         state.marked_locks.extend(keys);
         return Ok(());
     }
-    let lock = selected_lock(state).ok_or("no lock selected")?;
+    let lock = selected_lock(state).ok_or(Refusal::NoLockSelected)?;
     let key = holder_key(lock).ok_or(match (lock.month(), lock.granted) {
-        (None, _) => "that is a foreign lock: this console never acts on it",
-        (_, false) => "that session is waiting for the lock, not holding it; mark the holder",
-        _ => "the holder's session is not visible (missing pg_monitor?)",
+        (None, _) => Refusal::Foreign { marking: true },
+        (_, false) => Refusal::Waiter { marking: true },
+        _ => Refusal::HolderHidden { what: "session" },
     })?;
     if !state.marked_locks.remove(&key) {
         state.marked_locks.insert(key);
@@ -181,7 +182,7 @@ fn step_calendar(state: &mut State, action: Action) {
 
 /// The release dialog for the marked holders, else the selected lock: refuses foreign
 /// locks and waiters.
-pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
+pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, Refusal> {
     if !state.marked_locks.is_empty() {
         return marked_release(state, method);
     }
@@ -192,48 +193,43 @@ pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, String> {
             [Some(k), None] | [None, Some(k)] => format!(" with {k}"),
             [None, None] => String::new(),
         };
-        return Err(format!("select a lock holder first (focus the lock panel{how})"));
+        return Err(Refusal::FocusLocks { how });
     }
-    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
-    let lock = selected_lock(state).ok_or("no lock selected")?;
+    let snap = state.snapshot.as_ref().ok_or(Refusal::NoData)?;
+    let lock = selected_lock(state).ok_or(Refusal::NoLockSelected)?;
     let Some(month) = lock.month() else {
-        return Err("that is a foreign lock: this console shows it but never acts on it".into());
+        return Err(Refusal::Foreign { marking: false });
     };
     if !lock.granted {
-        return Err("that session is waiting for the lock, not holding it; select the holder".into());
+        return Err(Refusal::Waiter { marking: false });
     }
-    let pid = lock.pid.ok_or("the holder has no pid")?;
-    let holder = lock.holder.as_ref().ok_or("the holder's session is not visible (missing pg_monitor?)")?;
-    holder.backend_start.ok_or("the holder's start time is not visible (missing pg_monitor?)")?;
+    let pid = lock.pid.ok_or(Refusal::NoPid)?;
+    let holder = lock.holder.as_ref().ok_or(Refusal::HolderHidden { what: "session" })?;
+    holder.backend_start.ok_or(Refusal::HolderHidden { what: "start time" })?;
     if method == Method::Cancel && holder.is_idle() {
         // An idle session runs no query: a cancel would do nothing and keep its locks.
         let key = state.keymap.first_key(Action::Release).unwrap_or_else(|| "r".into());
-        return Err(format!(
-            "pid {pid} is idle: there is no query to cancel, and its locks would stay; {key} ends its session (releases its locks)"
-        ));
+        return Err(Refusal::IdleCancel { pid, key });
     }
-    let assessment = state.assessment.as_ref().ok_or("no data yet")?;
+    let assessment = state.assessment.as_ref().ok_or(Refusal::NoData)?;
     let mut plan = holder_plans(snap, assessment, |i| snap.locks[i].pid == Some(pid))
         .into_iter()
         .next()
-        .ok_or("that session holds no month lock any more")?;
+        .ok_or(Refusal::NoLongerHolds)?;
     plan.target.month = month;
     Ok(release(vec![plan], method))
 }
 
 /// The release of every marked holder that still holds a month lock, one plan each.
-fn marked_release(state: &State, method: Method) -> Result<Dialog, String> {
+fn marked_release(state: &State, method: Method) -> Result<Dialog, Refusal> {
     let (Some(snap), Some(assessment)) = (&state.snapshot, &state.assessment) else {
-        return Err("no data yet".into());
+        return Err(Refusal::NoData);
     };
     let marked = |i: usize| holder_key(&snap.locks[i]).is_some_and(|k| state.marked_locks.contains(&k));
     let plans = holder_plans(snap, assessment, marked);
     if plans.is_empty() {
         let key = state.keymap.first_key(Action::ClearMarks).unwrap_or_else(|| "u".into());
-        return Err(format!(
-            "none of the {} marked session(s) holds a month lock any more ({key} clears the marks)",
-            state.marked_locks.len()
-        ));
+        return Err(Refusal::MarkedHoldNothing { marked: state.marked_locks.len(), key });
     }
     Ok(release(plans, method))
 }
@@ -246,12 +242,12 @@ fn release(plans: Vec<HolderPlan>, method: Method) -> Dialog {
 
 /// The reset the operator asks for: the abandoned months — `processing`, no live message,
 /// no worker (the marked ones, with marks). Never a month whose message is still queued.
-pub fn reset_job(state: &State) -> Result<ResetJob, String> {
-    let assessment = state.assessment.as_ref().ok_or("no data yet")?;
+pub fn reset_job(state: &State) -> Result<ResetJob, Refusal> {
+    let assessment = state.assessment.as_ref().ok_or(Refusal::NoData)?;
     if assessment.stuck_months.is_empty() {
-        return Err(nothing_to_reset(assessment, &state.thresholds));
+        return Err(Refusal::NothingToReset(nothing_to_reset(assessment, &state.thresholds)));
     }
-    let snap = state.snapshot.as_ref().ok_or("no data yet")?;
+    let snap = state.snapshot.as_ref().ok_or(Refusal::NoData)?;
     // With marks: the marked stuck months only.
     let months: Vec<StuckMonthRow> = assessment
         .stuck_months
@@ -267,10 +263,7 @@ pub fn reset_job(state: &State) -> Result<ResetJob, String> {
         })
         .collect();
     if months.is_empty() {
-        return Err(format!(
-            "none of the {} marked months is abandoned (processing, no message, no worker)",
-            state.marked.len()
-        ));
+        return Err(Refusal::MarkedNotAbandoned { marked: state.marked.len() });
     }
     // Known work: what makes a month resettable is no message and no worker, not its age.
     let older_than =

@@ -180,7 +180,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Mark | Action::MarkAll if state.focus == Panel::Locks => {
             if let Err(why) = select::mark_locks(state, action == Action::MarkAll) {
-                return refuse(state, why);
+                return refuse(state, why.to_string());
             }
         }
         Action::Mark | Action::MarkAll => {
@@ -210,13 +210,13 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
                     state.overlay = Overlay::Dialog(dialog);
                     Vec::new()
                 }
-                Err(why) => refuse(state, why),
+                Err(why) => refuse(state, why.to_string()),
             };
         }
         Action::ResetStuck => {
             return match select::reset_job(state) {
                 Ok(job) => start(state, Job::Reset(job)),
-                Err(why) => refuse(state, why),
+                Err(why) => refuse(state, why.to_string()),
             };
         }
     }
