@@ -45,3 +45,7 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON backfill_console_audit FROM backfill_
 GRANT INSERT (os_user, os_host, action, target_year, target_month, target_pid, parameters, outcome, detail,
   ssh_client, claims) ON backfill_console_audit TO backfill_operator;
 GRANT USAGE ON SEQUENCE backfill_queue_msg_id_seq, backfill_console_audit_id_seq TO backfill_operator;
+-- The claim through a transaction pooler (migration 010; without these a pooled claim runs
+-- its plain statements instead).
+GRANT EXECUTE ON FUNCTION backfill_claim_walk(text[], bigint, integer, integer, integer, integer, bigint, integer[]),
+  backfill_claim_update(integer[], text[], integer[], jsonb[], integer[]) TO backfill_operator;

@@ -135,3 +135,27 @@ async fn direct_and_pooled_claimers_racing_never_double_a_month() {
     assert_eq!(common::count(&admin.client, MESSAGES).await, 120);
     assert_eq!(common::count(&admin.client, "SELECT count(*) FROM backfill_log WHERE status <> 'processing'").await, 0);
 }
+
+/// The functions count only for a session that may run them: roles.sql grants them to the
+/// operators; where a DBA revoked `EXECUTE` from `PUBLIC`, any other role keeps to the
+/// statements instead of failing its claim with "permission denied".
+#[tokio::test]
+async fn the_functions_count_only_for_a_session_that_may_run_them() {
+    let db = common::migrated_db().await;
+    let (operator, password) = common::login_in_role(&db, "backfill_operator").await;
+    let (watcher, watcher_password) = common::login_in_role(&db, "backfill_watcher").await;
+    let admin = db.session().await;
+    admin
+        .client
+        .batch_execute(
+            "REVOKE EXECUTE ON FUNCTION
+               backfill_claim_walk(text[], bigint, integer, integer, integer, integer, bigint, integer[]),
+               backfill_claim_update(integer[], text[], integer[], jsonb[], integer[]) FROM PUBLIC",
+        )
+        .await
+        .unwrap();
+    let as_operator = common::connect_url(&common::url_as(&db, &operator, &password)).await;
+    assert!(claim::functions::available(&as_operator.client).await.unwrap(), "roles.sql grants them to operators");
+    let as_watcher = common::connect_url(&common::url_as(&db, &watcher, &watcher_password)).await;
+    assert!(!claim::functions::available(&as_watcher.client).await.unwrap(), "not to be run: not available");
+}

@@ -67,12 +67,13 @@ pub fn migration_sql() -> String {
     )
 }
 
-/// Whether this server has both functions with exactly this build's bodies.
+/// Whether this server has both functions with exactly this build's bodies, and this
+/// session may run them (a DBA may have revoked `EXECUTE` from `PUBLIC`).
 pub async fn available(client: &Client) -> Result<bool, tokio_postgres::Error> {
     let rows = client
         .query_typed(
             "SELECT p.prosrc FROM unnest(ARRAY[to_regprocedure($1), to_regprocedure($2)]) WITH ORDINALITY AS f(oid, i)
-             JOIN pg_proc p ON p.oid = f.oid ORDER BY f.i",
+             JOIN pg_proc p ON p.oid = f.oid WHERE has_function_privilege(p.oid, 'EXECUTE') ORDER BY f.i",
             &[
                 (&format!("{WALK}({WALK_ARGS})"), tokio_postgres::types::Type::TEXT),
                 (&format!("{UPDATE}({UPDATE_ARGS})"), tokio_postgres::types::Type::TEXT),
