@@ -5,6 +5,7 @@ use crate::common;
 use std::time::Duration;
 
 use backfill_console::db::claim::{self, Checks, ClaimParams, Step, YearRange};
+use backfill_console::db::connect::Session;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::model::claim::ParamsError;
 use common::gate::gate;
@@ -146,18 +147,25 @@ async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
     assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
 }
 
+/// One month, 2024-01, whose (session) lock a scheduler of the existing fleet holds:
+/// the database, an admin session, the fleet's session and a claimer's.
+async fn january_locked_by_the_fleet() -> (common::TestDb, Session, Session, Session) {
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, "2024-01", "2024-01").await;
+    let fleet = db.session().await;
+    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
+    let b = db.session().await;
+    (db, admin, fleet, b)
+}
+
 /// The existing fleet's scheduler holds the month's (session) lock and has not
 /// touched the row yet; our claim's batch is short, so it waits; the scheduler
 /// then claims the month, commits and unlocks; our retry sees the month claimed
 /// and leaves it without ever taking its lock.
 #[tokio::test]
 async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-01").await;
-    let fleet = db.session().await;
-    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
-    let mut b = db.session().await;
+    let (_db, admin, fleet, mut b) = january_locked_by_the_fleet().await;
     let (gate_b, mut ctl_b) = gate();
     let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
     ctl_b.expect(Step::Walked).await;
@@ -182,12 +190,7 @@ async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
 /// a drain slept a retry pause or more for such months (`cargo bench --bench claim_drain`).
 #[tokio::test]
 async fn a_month_claimed_meanwhile_is_not_waited_for() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-01").await;
-    let fleet = db.session().await;
-    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
-    let mut b = db.session().await;
+    let (_db, admin, fleet, mut b) = january_locked_by_the_fleet().await;
     let (gate_b, mut ctl_b) = gate();
     let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
     let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &p, None, &gate_b).await });

@@ -18,6 +18,16 @@ fn params(batch: i64) -> ClaimParams {
     ClaimParams { batch_size: batch, years: YearRange { from: 2000, to: 2024 }, ..ClaimParams::default() }
 }
 
+/// A PgBouncer in transaction mode, a migrated database with the months from `first` to
+/// 2024-12, and an admin session on it (direct).
+async fn months_behind_a_pooler(first: &str) -> (TempBouncer, common::TestDb, Session) {
+    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
+    let db = common::migrated_db().await;
+    let mut admin = db.session().await;
+    common::seed(&mut admin, first, "2024-12").await;
+    (pool, db, admin)
+}
+
 async fn pooled(pool: &TempBouncer, db: &str) -> Session {
     let s = common::connect_url(&pool.url(db)).await;
     assert!(matches!(s.pooling, Pooling::Transaction), "{:?}", s.pooling);
@@ -41,10 +51,7 @@ async fn calls(client: &tokio_postgres::Client) -> (i64, i64) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pooled_claim_runs_the_servers_functions() {
-    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let (pool, db, admin) = months_behind_a_pooler("2024-01").await;
     // Counted by the server for every backend the pooler opens from now on.
     admin.client.batch_execute(&format!("ALTER DATABASE {} SET track_functions = 'pl'", db.name)).await.unwrap();
     assert!(claim::functions::available(&admin.client).await.unwrap(), "migrate installed this build's functions");
@@ -80,10 +87,7 @@ async fn a_pooled_claim_runs_the_servers_functions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pooled_claim_keeps_to_its_statements_when_the_servers_functions_are_not_its_own() {
-    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-12").await;
+    let (pool, db, admin) = months_behind_a_pooler("2024-01").await;
     // Another console's walk (here one that refuses): not this build's, so never called.
     admin
         .client
@@ -107,10 +111,7 @@ async fn a_pooled_claim_keeps_to_its_statements_when_the_servers_functions_are_n
 #[tokio::test(flavor = "multi_thread")]
 async fn direct_and_pooled_claimers_racing_never_double_a_month() {
     use rand::Rng;
-    let pool = TempBouncer::start(common::server(), PoolMode::Transaction).expect("start a throwaway PgBouncer");
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2015-01", "2024-12").await;
+    let (pool, db, admin) = months_behind_a_pooler("2015-01").await;
     let mut tasks = Vec::new();
     for i in 0..8 {
         let mut s = if i % 2 == 0 { pooled(&pool, &db.name).await } else { db.session().await };
