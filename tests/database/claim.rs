@@ -5,17 +5,15 @@ use crate::common;
 use std::time::Duration;
 
 use backfill_console::db::claim::{self, Checks, ClaimParams, Step, YearRange};
-use backfill_console::db::connect::Session;
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::model::claim::ParamsError;
 use common::gate::gate;
-use futures_util::FutureExt;
 
-fn ym(year: i32, month: i32) -> YearMonth {
+pub(crate) fn ym(year: i32, month: i32) -> YearMonth {
     YearMonth::new(year, month).unwrap()
 }
 
-fn params(batch: i64) -> ClaimParams {
+pub(crate) fn params(batch: i64) -> ClaimParams {
     ClaimParams {
         batch_size: batch,
         years: YearRange { from: 2000, to: 2024 },
@@ -24,7 +22,7 @@ fn params(batch: i64) -> ClaimParams {
     }
 }
 
-const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
+pub(crate) const MESSAGES: &str = "SELECT count(*) FROM backfill_queue";
 
 /// B has taken the month's lock; before B's UPDATE runs, a scheduler that does
 /// not take the month lock claims it: marks it processing, enqueues, commits.
@@ -52,7 +50,7 @@ async fn claimed_between_lock_and_update(row_count: bool, live_message: bool) ->
     (common::count(&admin.client, MESSAGES).await, report_b)
 }
 
-const CLAIM_WITHOUT_THE_LOCK: &str =
+pub(crate) const CLAIM_WITHOUT_THE_LOCK: &str =
     "UPDATE backfill_log SET status = 'processing', started_at = now() WHERE year = 2024 AND month = 1;
      INSERT INTO backfill_queue (message) VALUES ('{\"year\": 2024, \"month\": 1}');";
 
@@ -145,300 +143,6 @@ async fn a_month_taken_is_row_locked_so_nobody_can_claim_it_under_us() {
     let report_b = task_b.await.unwrap().unwrap();
     assert_eq!(report_b.claimed.len(), 1);
     assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
-}
-
-/// One month, 2024-01, whose (session) lock a scheduler of the existing fleet holds:
-/// the database, an admin session, the fleet's session and a claimer's.
-async fn january_locked_by_the_fleet() -> (common::TestDb, Session, Session, Session) {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-01").await;
-    let fleet = db.session().await;
-    fleet.client.batch_execute("SELECT pg_advisory_lock(202401)").await.unwrap();
-    let b = db.session().await;
-    (db, admin, fleet, b)
-}
-
-/// The existing fleet's scheduler holds the month's (session) lock and has not
-/// touched the row yet; our claim's batch is short, so it waits; the scheduler
-/// then claims the month, commits and unlocks; our retry sees the month claimed
-/// and leaves it without ever taking its lock.
-#[tokio::test]
-async fn a_retry_that_finds_the_month_claimed_meanwhile_leaves_it() {
-    let (_db, admin, fleet, mut b) = january_locked_by_the_fleet().await;
-    let (gate_b, mut ctl_b) = gate();
-    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &params(10), None, &gate_b).await });
-    ctl_b.expect(Step::Walked).await;
-    ctl_b.go();
-    ctl_b.expect(Step::Retry).await; // B found it busy and is about to try again
-    fleet.client.batch_execute(&format!("{CLAIM_WITHOUT_THE_LOCK} SELECT pg_advisory_unlock(202401);")).await.unwrap();
-    ctl_b.go();
-    ctl_b.expect(Step::Walked).await; // the retry walk: no Locked step follows
-    ctl_b.go();
-    ctl_b.expect(Step::BeforeCommit).await;
-    ctl_b.go();
-    let report_b = task_b.await.unwrap().unwrap();
-    assert!(report_b.claimed.is_empty() && report_b.skipped_locked.is_empty());
-    assert_eq!(report_b.skipped_raced, [ym(2024, 1)]);
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
-}
-
-/// A scheduler of the existing fleet claims the month and commits while our walk is
-/// between its read and the wait, and keeps the month's lock a while (as it does until
-/// its `finally`): the month is no longer claimable, so our short batch does not wait
-/// for the lock only to find it gone. Before, it did: every short claimer at the end of
-/// a drain slept a retry pause or more for such months (`cargo bench --bench claim_drain`).
-#[tokio::test]
-async fn a_month_claimed_meanwhile_is_not_waited_for() {
-    let (_db, admin, fleet, mut b) = january_locked_by_the_fleet().await;
-    let (gate_b, mut ctl_b) = gate();
-    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
-    let task_b = tokio::spawn(async move { claim::claim_observed(&mut b, &p, None, &gate_b).await });
-    ctl_b.expect(Step::Walked).await; // B read 2024-01 claimable and found its lock busy
-    fleet.client.batch_execute(CLAIM_WITHOUT_THE_LOCK).await.unwrap(); // committed; the lock still held
-    ctl_b.go();
-    ctl_b.expect(Step::BeforeCommit).await; // no Step::Retry: B did not wait
-    ctl_b.go();
-    let report_b = task_b.await.unwrap().unwrap();
-    assert!(report_b.claimed.is_empty());
-    assert_eq!(report_b.skipped_locked, [ym(2024, 1)]);
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
-}
-
-/// Another claimer is in the middle of claiming the month (its transaction has
-/// changed the row): waiting for its lock is pointless, so a short batch does
-/// not wait for it.
-#[tokio::test]
-async fn a_month_another_transaction_is_claiming_is_not_waited_for() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-01").await;
-    let (mut a, mut b) = (db.session().await, db.session().await);
-    let (gate_a, mut ctl_a) = gate();
-    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(10), None, &gate_a).await });
-    for step in [Step::Walked, Step::Locked(ym(2024, 1)), Step::Updated(ym(2024, 1))] {
-        ctl_a.expect(step).await;
-        ctl_a.go();
-    }
-    ctl_a.expect(Step::BeforeCommit).await; // A has updated 2024-01, uncommitted
-    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
-    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
-        .await
-        .expect("B waited for a month A is claiming")
-        .unwrap();
-    assert!(report_b.claimed.is_empty());
-    assert_eq!(report_b.skipped_locked, [ym(2024, 1)]);
-    ctl_a.release_all();
-    assert_eq!(task_a.await.unwrap().unwrap().claimed.len(), 1);
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 1);
-}
-
-#[tokio::test]
-async fn a_walk_never_locks_a_month_past_the_last_one_it_needs() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-06").await;
-    let fleet = db.session().await;
-    fleet.client.execute("SELECT pg_advisory_lock(202405::bigint)", &[]).await.unwrap();
-    let mut claimer = db.session().await;
-    let pid = claimer.backend_pid;
-    let (g, mut ctl) = gate();
-    let task = tokio::spawn(async move { claim::claim_observed(&mut claimer, &params(2), None, &g).await });
-    ctl.expect(Step::Walked).await;
-    // 06 taken, 05 busy (the fleet), 04 taken: the walk stopped there.
-    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202404, 202406]);
-    ctl.release_all();
-    let report = task.await.unwrap().unwrap();
-    assert_eq!(report.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [6, 4]);
-    assert_eq!(report.skipped_locked, [ym(2024, 5)]);
-}
-
-#[tokio::test]
-async fn a_claimer_passes_over_months_another_claimer_holds_instead_of_waiting() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-04").await;
-    let (mut a, mut b) = (db.session().await, db.session().await);
-    let (gate_a, mut ctl_a) = gate();
-    let task_a = tokio::spawn(async move { claim::claim_observed(&mut a, &params(2), None, &gate_a).await });
-    ctl_a.expect(Step::Walked).await;
-    ctl_a.go();
-    for step in [Step::Locked(ym(2024, 4)), Step::Locked(ym(2024, 3)), Step::Updated(ym(2024, 4))] {
-        ctl_a.expect(step).await;
-        ctl_a.go();
-    }
-    ctl_a.expect(Step::Updated(ym(2024, 3))).await; // A holds 04 and 03, uncommitted
-    // B wants 2 as well, with the full 10 s lock wait: it takes 02 and 01 at once.
-    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(2) };
-    let report_b = tokio::time::timeout(Duration::from_secs(5), claim::claim(&mut b, &p, None))
-        .await
-        .expect("B waited on A's months although free ones were left")
-        .unwrap();
-    let claimed: Vec<i32> = report_b.claimed.iter().map(|c| c.month).collect();
-    assert_eq!(claimed, [2, 1]);
-    assert_eq!(report_b.skipped_locked, [ym(2024, 4), ym(2024, 3)]);
-    ctl_a.release_all();
-    let report_a = task_a.await.unwrap().unwrap();
-    assert_eq!(report_a.claimed.iter().map(|c| c.month).collect::<Vec<_>>(), [4, 3]);
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 4);
-}
-
-/// Every insert into the queue fails ("queue is broken"): an error after the month locks.
-async fn break_the_queue(admin: &common::Session) {
-    admin
-        .client
-        .batch_execute(
-            "CREATE FUNCTION fail_enqueue() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN RAISE EXCEPTION 'queue is broken'; END $$;
-             CREATE TRIGGER fail_enqueue BEFORE INSERT ON backfill_queue FOR EACH ROW EXECUTE FUNCTION fail_enqueue();",
-        )
-        .await
-        .unwrap();
-}
-
-#[tokio::test]
-async fn an_error_after_the_lock_rolls_back_and_releases_it() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-02").await;
-    break_the_queue(&admin).await;
-    let mut claimer = db.session().await;
-    let pid = claimer.backend_pid;
-    let (g, mut ctl) = gate();
-    let task = tokio::spawn(async move {
-        let result = claim::claim_observed(&mut claimer, &params(10), Some(&common::actor()), &g).await;
-        (result, claimer)
-    });
-    ctl.expect(Step::Walked).await;
-    ctl.go();
-    // One lock pass takes both months' locks; the steps then come month by month.
-    ctl.expect(Step::Locked(ym(2024, 2))).await;
-    assert_eq!(common::month_locks_of(&admin.client, pid).await, [202401, 202402], "the locks are really taken");
-    ctl.release_all();
-    let (result, claimer) = task.await.unwrap();
-    let err = result.unwrap_err().to_string();
-    assert!(err.contains("queue is broken"), "{err}");
-    // Same session, still open: no lock, no transaction, nothing changed.
-    claimer.client.simple_query("SELECT 1").await.unwrap();
-    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
-    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
-    let failed = common::count(
-        &admin.client,
-        "SELECT count(*) FROM backfill_console_audit WHERE action = 'claim' AND outcome LIKE 'failed:%queue is broken%'",
-    )
-    .await;
-    assert_eq!(failed, 1, "the failure is audited");
-}
-
-#[tokio::test]
-async fn a_claim_dropped_half_way_leaves_no_lock_and_no_half_state() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-02").await;
-    // The existing fleet holds 2024-01 the way it does: a session lock.
-    let fleet = db.session().await;
-    fleet.client.execute("SELECT pg_advisory_lock(202401::bigint)", &[]).await.unwrap();
-    let mut claimer = db.session().await;
-    let pid = claimer.backend_pid;
-    let p = ClaimParams { lock_wait: Duration::from_secs(10), ..params(10) };
-    // 2024-02 is claimed and enqueued, then the claim waits for 2024-01's lock...
-    let outcome = tokio::time::timeout(Duration::from_millis(800), claim::claim(&mut claimer, &p, None)).await;
-    assert!(outcome.is_err(), "the claim was still waiting, and is dropped here");
-    // ...and is dropped. The same session goes on without the lock or the writes.
-    claimer.client.simple_query("SELECT 1").await.unwrap();
-    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
-    assert_eq!(common::status_of(&admin.client, 2024, 2).await, "pending");
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-    let state: String =
-        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
-    assert_eq!(state, "idle", "no transaction left open");
-    // The fleet's lock is untouched.
-    assert_eq!(common::month_locks_of(&admin.client, fleet.backend_pid).await, [202401]);
-}
-
-#[tokio::test]
-async fn a_panic_inside_the_claim_rolls_back_on_the_same_session() {
-    struct PanicAt;
-    impl claim::StepObserver for PanicAt {
-        fn at(&self, step: Step) -> claim::steps::StepFuture<'_> {
-            Box::pin(async move {
-                if step == Step::Updated(ym(2024, 1)) {
-                    panic!("injected panic after the update");
-                }
-            })
-        }
-    }
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-01").await;
-    let mut claimer = db.session().await;
-    let pid = claimer.backend_pid;
-    let p = params(10);
-    let result =
-        std::panic::AssertUnwindSafe(claim::claim_observed(&mut claimer, &p, None, &PanicAt)).catch_unwind().await;
-    assert!(result.is_err(), "the panic propagated");
-    claimer.client.simple_query("SELECT 1").await.unwrap();
-    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
-    assert_eq!(common::status_of(&admin.client, 2024, 1).await, "pending");
-    assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-}
-
-#[tokio::test]
-async fn a_failed_commit_rolls_back_status_and_message_together() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-03").await;
-    // A deferred constraint fails at COMMIT, after everything else succeeded.
-    admin
-        .client
-        .batch_execute(
-            "CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS
-               $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$;
-             CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON backfill_queue
-               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit();",
-        )
-        .await
-        .unwrap();
-    // With an audit row (its insert and the COMMIT go together), and without (the fleet's
-    // way: a full batch's update and the COMMIT go together).
-    for actor in [Some(common::actor()), None] {
-        let mut claimer = db.session().await;
-        let err = claim::claim(&mut claimer, &params(3), actor.as_ref()).await.unwrap_err();
-        assert!(err.to_string().contains("commit refused"), "{err}");
-        for month in 1..=3 {
-            assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
-        }
-        assert_eq!(common::count(&admin.client, MESSAGES).await, 0);
-        // The server sends a failed COMMIT's error before it has finished the rollback;
-        // once the session answers again, no lock is left.
-        claimer.client.simple_query("SELECT 1").await.unwrap();
-        assert!(common::month_locks_of(&admin.client, claimer.backend_pid).await.is_empty());
-    }
-}
-
-/// A full batch sends its update with the COMMIT behind it, in one round trip: when the
-/// update fails, that COMMIT only ends the failed transaction — nothing is written, no
-/// lock is left, and the session is idle, ready for the next claim.
-#[tokio::test]
-async fn a_failed_update_sent_with_its_commit_leaves_nothing_behind() {
-    let db = common::migrated_db().await;
-    let mut admin = db.session().await;
-    common::seed(&mut admin, "2024-01", "2024-02").await;
-    break_the_queue(&admin).await;
-    let mut claimer = db.session().await;
-    let pid = claimer.backend_pid;
-    let err = claim::claim(&mut claimer, &params(2), None).await.unwrap_err();
-    assert!(err.to_string().contains("queue is broken"), "{err}");
-    assert!(common::month_locks_of(&admin.client, pid).await.is_empty());
-    for month in 1..=2 {
-        assert_eq!(common::status_of(&admin.client, 2024, month).await, "pending");
-    }
-    let state: String =
-        admin.client.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&pid]).await.unwrap().get(0);
-    assert_eq!(state, "idle", "no transaction left open");
-    admin.client.batch_execute("DROP TRIGGER fail_enqueue ON backfill_queue").await.unwrap();
-    let report = claim::claim(&mut claimer, &params(2), None).await.unwrap();
-    assert_eq!(report.claimed.len(), 2, "the same session claims again");
 }
 
 /// The newest month has a live message (a reset by hand, a redrive): a batch of one must

@@ -7,7 +7,9 @@
 mod common;
 
 mod claim;
+mod claim_failure;
 mod claim_stress;
+mod claim_wait;
 mod cli;
 mod cli_dead;
 mod contexts;
