@@ -20,6 +20,7 @@ mod json_documents;
 mod notify_guard;
 mod pooled_claim;
 mod pooler;
+mod pooler_probe;
 mod privileges;
 mod progress;
 mod queue;

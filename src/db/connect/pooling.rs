@@ -75,9 +75,27 @@ pub async fn backend_pid(client: &Client) -> Result<i32, DbError> {
     Ok(row.get(0))
 }
 
+/// How many looks in a row must see our server connection kept for us before the probe
+/// believes a session pooler.
+const SESSION_LOOKS: usize = 5;
+
 /// The mode, from our backend pid `ours` (read at connect) and a second client's.
+///
+/// In a session pool our server connection is ours alone: the second client never gets
+/// it, and every transaction of ours runs on it. In a transaction pool either can fail —
+/// but with other clients busy on the pooler (production's fleet never stops), one look
+/// sees both hold about one time in ten: another client had our server connection just
+/// while the second client asked, and let it go before we asked again. Read as a session
+/// pooler, the console would `LISTEN` and apply its settings on a server backend the pooler
+/// lends to the fleet. So the probe looks again, and the first sign of a transaction pool
+/// decides; it says session only after [`SESSION_LOOKS`] looks in a row.
 pub async fn probe(ours: &Client, our_pid: i32, second: &Client) -> Result<Pooling, DbError> {
-    let theirs = backend_pid(second).await?;
-    let ours_again = backend_pid(ours).await?;
-    Ok(if theirs == our_pid || ours_again != our_pid { Pooling::Transaction } else { Pooling::Session })
+    for _ in 0..SESSION_LOOKS {
+        let theirs = backend_pid(second).await?;
+        let ours_again = backend_pid(ours).await?;
+        if theirs == our_pid || ours_again != our_pid {
+            return Ok(Pooling::Transaction);
+        }
+    }
+    Ok(Pooling::Session)
 }
