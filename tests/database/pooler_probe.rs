@@ -37,9 +37,9 @@ async fn readings_while_busy(mode: PoolMode, connects: usize) -> Vec<Pooling> {
     read
 }
 
-/// Randomized: a transaction pooler busy with other clients is read as one every time — a
-/// session pooler's reading would `LISTEN` and apply the safety settings on a server backend
-/// the pooler lends to the fleet. With one look (the second client did not get our server
+/// Randomized: a transaction pooler busy with other clients is read as one every time — read
+/// as a session pooler, a lock stranded on a backend behind it would not be judged stranded.
+/// With one look (the second client did not get our server
 /// connection, and our next transaction did) 3 to 6 of 40 connects were read as a session
 /// pooler: another client had our server connection just while the second client asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -86,9 +86,10 @@ const SESSION_LOOKS: usize = 5;
 /// but with other clients busy on the pooler (production's fleet never stops), one look
 /// sees both hold about one time in ten: another client had our server connection just
 /// while the second client asked, and let it go before we asked again. Read as a session
-/// pooler, the console would `LISTEN` and apply its settings on a server backend the pooler
-/// lends to the fleet. So the probe looks again, and the first sign of a transaction pool
-/// decides; it says session only after [`SESSION_LOOKS`] looks in a row.
+/// pooler, the header would say so and a lock stranded on a backend behind it would not be
+/// judged stranded (only a transaction pooler strands locks). So the probe looks again, and
+/// the first sign of a transaction pool decides; it says session only after
+/// [`SESSION_LOOKS`] looks in a row.
 pub async fn probe(ours: &Client, our_pid: i32, second: &Client) -> Result<Pooling, DbError> {
     for _ in 0..SESSION_LOOKS {
         let theirs = backend_pid(second).await?;
