@@ -89,7 +89,7 @@ const SESSION_LOOKS: usize = 5;
 /// pooler, the header would say so and a lock stranded on a backend behind it would not be
 /// judged stranded (only a transaction pooler strands locks). So the probe looks again, and
 /// the first sign of a transaction pool decides; it says session only after
-/// [`SESSION_LOOKS`] looks in a row.
+/// `SESSION_LOOKS` looks in a row.
 pub async fn probe(ours: &Client, our_pid: i32, second: &Client) -> Result<Pooling, DbError> {
     for _ in 0..SESSION_LOOKS {
         let theirs = backend_pid(second).await?;
