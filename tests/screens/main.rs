@@ -12,4 +12,6 @@ mod incident_views;
 mod properties;
 mod recorder;
 mod ui;
+mod ui_ascii;
+mod ui_contexts;
 mod wall;
