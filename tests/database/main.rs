@@ -13,6 +13,7 @@ mod claim_wait;
 mod cli;
 mod cli_dead;
 mod contexts;
+mod cures;
 mod dead;
 mod deadlines;
 mod diagnosis;
