@@ -5,6 +5,7 @@
 #[path = "../fixture/mod.rs"]
 mod fixture;
 
+mod app_actions;
 mod app_update;
 mod causes_corpus;
 mod incident_console;
