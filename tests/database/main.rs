@@ -22,6 +22,7 @@ mod notify_guard;
 mod pooled_claim;
 mod pooler;
 mod pooler_probe;
+mod pooler_queue;
 mod privileges;
 mod progress;
 mod queue;
