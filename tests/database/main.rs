@@ -8,6 +8,7 @@ mod common;
 
 mod claim;
 mod claim_failure;
+mod claim_plans;
 mod claim_stress;
 mod claim_wait;
 mod cli;

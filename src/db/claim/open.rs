@@ -17,11 +17,17 @@ use crate::db::DbError;
 /// The claim's prepared statements run on their generic plans, planned once per session.
 /// Left to choose, PostgreSQL planned the walk and the update afresh on every claim (a
 /// custom plan: their generic plans' estimates never won), which cost more than it saved
-/// (≈ 9 % of a drain's time, `cargo bench --bench claim_drain`). The generic plans read
-/// every row by its key (the test `the_claims_generic_plans_read_no_table_whole`); the
-/// pooled claim's functions are declared with the same setting. `plan_cache_mode`
-/// exists from PostgreSQL 12, any role may set it, and `LOCAL` ends it with the claim.
-const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+/// (≈ 9 % of a drain's time, `cargo bench --bench claim_drain`). The pooled claim's
+/// functions are declared with the same setting.
+///
+/// A generic plan is kept until the server invalidates it (an ANALYZE, a schema change),
+/// so it must not depend on how big a table was when it was made: planned while the queue
+/// was empty, the walk read the whole queue for every month it looked at once the queue
+/// had grown (a backlog) — until autovacuum analyzed it again. Sequential scans are off in
+/// the claim's transaction, so each plan reaches every row by its key whatever the
+/// statistics said (`tests/database/claim_plans.rs`). Both settings exist from PostgreSQL
+/// 12, any role may set them, and `LOCAL` ends them with the claim.
+const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
 
 /// An open claim transaction on `client`; ROLLBACK on drop unless [`Open::closed`].
 pub struct Open<'a> {
