@@ -38,6 +38,10 @@ use open::Open;
 use passes::Month;
 pub use sql::Checks;
 
+/// The settings the claim's transaction runs its statements under (tests: their query plans).
+#[cfg(feature = "test-support")]
+pub const TRANSACTION_SETTINGS: &str = open::GENERIC_PLANS;
+
 /// The claim's statements as sent, by name (tests: their query plans).
 #[cfg(feature = "test-support")]
 pub fn statements() -> [(&'static str, &'static str); 4] {

@@ -27,7 +27,7 @@ use crate::db::DbError;
 /// the claim's transaction, so each plan reaches every row by its key whatever the
 /// statistics said (`tests/database/claim_plans.rs`). Both settings exist from PostgreSQL
 /// 12, any role may set them, and `LOCAL` ends them with the claim.
-const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
+pub(super) const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
 
 /// An open claim transaction on `client`; ROLLBACK on drop unless [`Open::closed`].
 pub struct Open<'a> {
