@@ -242,6 +242,19 @@ pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
 
+/// Ends every other client backend of database `db`. A backend reports its statistics
+/// (`pg_stat_user_tables`, `pg_stat_user_functions`) as it exits, where a running one does
+/// so only when it goes idle — before PostgreSQL 15 no more often than every 500 ms, so an
+/// idle pooled backend's counts could wait for its next transaction.
+#[allow(dead_code)] // not every test binary reads the server's statistics
+pub async fn end_other_backends(client: &tokio_postgres::Client, db: &str) {
+    let sql = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = '{db}' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    );
+    client.batch_execute(&sql).await.expect("end the other backends");
+}
+
 /// The root plan node of `EXPLAIN (ANALYZE, FORMAT JSON) sql` (run as a simple query).
 #[allow(dead_code)] // not every test binary explains a plan
 pub async fn explain_analyze(client: &tokio_postgres::Client, sql: &str) -> serde_json::Value {

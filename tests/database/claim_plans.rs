@@ -32,6 +32,17 @@ fn reads(plan: &serde_json::Value, table: &str) -> (Vec<String>, f64) {
     (whole, rows)
 }
 
+/// Statistics only when the test makes them: no autovacuum on the claim's tables.
+async fn without_autovacuum(client: &tokio_postgres::Client) {
+    client
+        .batch_execute(
+            "ALTER TABLE backfill_log SET (autovacuum_enabled = false);
+             ALTER TABLE backfill_queue SET (autovacuum_enabled = false)",
+        )
+        .await
+        .unwrap();
+}
+
 /// The arguments of one claim's statements, as SQL literals (EXECUTE takes no parameter).
 struct Arguments {
     ids: String,
@@ -94,13 +105,7 @@ async fn the_claims_generic_plans_read_no_table_whole() {
     let db = common::migrated_db().await;
     let mut s = db.session().await;
     // No autovacuum: the "never analyzed" half must stay so while it runs.
-    s.client
-        .batch_execute(
-            "ALTER TABLE backfill_log SET (autovacuum_enabled = false);
-             ALTER TABLE backfill_queue SET (autovacuum_enabled = false)",
-        )
-        .await
-        .unwrap();
+    without_autovacuum(&s.client).await;
     common::seed(&mut s, "1900-01", "2066-08").await; // 2,000 months
     // The newest 1,000 claimed, each with its live message (as in the middle of a drain).
     s.client
@@ -149,14 +154,7 @@ async fn the_claims_generic_plans_read_no_table_whole() {
 async fn claims_before_and_after_a_backlog(through_a_pooler: bool) -> (i64, i64) {
     let db = common::migrated_db().await;
     let mut admin = db.session().await;
-    admin
-        .client
-        .batch_execute(
-            "ALTER TABLE backfill_log SET (autovacuum_enabled = false);
-             ALTER TABLE backfill_queue SET (autovacuum_enabled = false)",
-        )
-        .await
-        .unwrap();
+    without_autovacuum(&admin.client).await;
     common::seed(&mut admin, "1900-01", "2066-08").await; // 2,000 months
     admin.client.batch_execute("ANALYZE backfill_log; ANALYZE backfill_queue").await.unwrap();
     let params = ClaimParams { years: YearRange { from: 1950, to: 1974 }, batch_size: 10, ..ClaimParams::default() };
@@ -185,19 +183,10 @@ async fn claims_before_and_after_a_backlog(through_a_pooler: bool) -> (i64, i64)
         .unwrap();
     // The second claim runs on the plans the first made.
     assert_eq!(claim::claim(&mut s, &params, None).await.unwrap().claimed.len(), 10);
-    // Every backend reports its counts as it exits (before PostgreSQL 15 no more often than
-    // every 500 ms while it runs): end the claimer's, then wait until every insert is counted.
+    // Counted as each backend exits: end the claimer's, then wait until every insert is counted.
     drop(s);
     drop(pool);
-    admin
-        .client
-        .batch_execute(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = '{}' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-            db.name
-        ))
-        .await
-        .unwrap();
+    common::end_other_backends(&admin.client, &db.name).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         admin.client.batch_execute("SELECT pg_stat_clear_snapshot()").await.unwrap();

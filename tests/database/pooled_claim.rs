@@ -63,19 +63,9 @@ async fn a_pooled_claim_runs_the_servers_functions() {
     }
     assert_eq!(claimed, [(2024, 12), (2024, 11), (2024, 10), (2024, 9), (2024, 8), (2024, 7)]);
     assert_eq!(common::count(&admin.client, MESSAGES).await, 6);
-    // A backend reports its counts when it goes idle, but before PostgreSQL 15 no more than
-    // once in 500 ms: counts of a pooled backend that then stays idle would wait for its next
-    // transaction. Every backend reports as it exits: end the pooler's backends, then wait.
+    // Counted as each backend exits: end the pooler's backends, then wait.
     drop(s);
-    admin
-        .client
-        .batch_execute(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-             WHERE datname = '{}' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-            db.name
-        ))
-        .await
-        .unwrap();
+    common::end_other_backends(&admin.client, &db.name).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = calls(&admin.client).await;
     while seen != (3, 3) && Instant::now() < deadline {
