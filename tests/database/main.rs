@@ -34,4 +34,5 @@ mod release_reset;
 mod retry;
 mod schema;
 mod snapshot;
+mod snapshot_plans;
 mod snapshot_reader;

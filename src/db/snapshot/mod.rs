@@ -194,7 +194,15 @@ pub struct Reader {
     cache: ReadCache,
     /// The statements, by piece, and the backend they are prepared on.
     prepared: Option<(i32, HashMap<Piece, Statement>)>,
+    /// The queue's size (ready, in flight and delayed) at the first read on those
+    /// statements: what their plans were made for (see [`Reader::replan_if_outgrown`]).
+    planned_for: Option<i64>,
 }
+
+/// The queue has outgrown the plans made for it when it is this many times larger…
+const REPLAN_GROWTH: i64 = 10;
+/// …than it was then, or than this, whichever is more.
+const REPLAN_FLOOR: i64 = 100;
 
 /// One read: the snapshot and the document it came from, as the server sent it
 /// (the relay passes it on to other consoles as it is).
@@ -206,7 +214,7 @@ pub struct Read {
 impl Reader {
     pub fn new(queue_query: Option<String>) -> Self {
         let sql = snapshot_sql(queue_query.as_deref());
-        Self { queue_query, sql, cache: ReadCache::default(), prepared: None }
+        Self { queue_query, sql, cache: ReadCache::default(), prepared: None, planned_for: None }
     }
 
     pub fn cache(&self) -> &ReadCache {
@@ -227,6 +235,7 @@ impl Reader {
                     .await
                     .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
                 self.prepared = Some((session.backend_pid, HashMap::new()));
+                self.planned_for = None;
             }
             // Each piece prepared when first needed (a read that must read everything
             // again needs the pieces of a whole read too).
@@ -252,9 +261,42 @@ impl Reader {
             local_settings: session.per_transaction.as_deref(),
             guarded: self.queue_query.is_some(),
         };
-        let (snapshot, cache, document) = read_parts(&how, &self.cache, parts).await?;
+        let read = read_parts(&how, &self.cache, parts).await;
+        if direct {
+            self.replan_if_outgrown(read.as_ref().map(|(snapshot, _, _)| snapshot));
+        }
+        let (snapshot, cache, document) = read?;
         self.cache = cache;
         Ok(Read { snapshot, document })
+    }
+
+    /// Lets the statements be planned again at the next read when the plans they run on
+    /// no longer fit the queue. A prepared statement keeps its generic plan until the
+    /// server invalidates it (an ANALYZE of a table it reads, a change of the schema):
+    /// made while the queue was empty, the plan reads the queue by sequential scans, once
+    /// per processing month — one read of a 20,000-message queue with 84 processing months
+    /// read 1.67 M rows — and goes on doing so after a backlog has grown the queue, until
+    /// autovacuum analyzes it (a minute by default; longer when its workers are busy).
+    /// Planned again, the plans see the table's present size and look each month's
+    /// message up by its index. So: when the queue is [`REPLAN_GROWTH`] times what it was
+    /// at the first read on these statements, and when a read was cancelled (the
+    /// statement timeout: a read over a big queue on such plans may never finish in time,
+    /// and then never shows the growth).
+    fn replan_if_outgrown(&mut self, read: Result<&Snapshot, &DbError>) {
+        let outgrown = match read {
+            Ok(snapshot) => {
+                let q = &snapshot.queue;
+                let size = q.ready + q.in_flight + q.delayed;
+                let planned_for = *self.planned_for.get_or_insert(size);
+                size > REPLAN_GROWTH * planned_for.max(REPLAN_FLOOR)
+            }
+            Err(e) => e.sqlstate() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        };
+        if outgrown {
+            tracing::debug!("the snapshot's plans no longer fit the queue: planned again at the next read");
+            self.prepared = None;
+            self.planned_for = None;
+        }
     }
 
     /// Applies a document another console read (the relay). `None` when it cannot be

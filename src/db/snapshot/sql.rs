@@ -350,8 +350,10 @@ fn builtin_queue_sql() -> String {
       sample AS (SELECT count(*) FILTER (WHERE visible_at <= now())::float8 / greatest(count(*), 1) AS ready,
                         count(*) FILTER (WHERE visible_at > now() AND read_count > 0)::float8 / greatest(count(*), 1) AS in_flight,
                         count(*) FILTER (WHERE visible_at > now() AND read_count = 0)::float8 / greatest(count(*), 1) AS delayed
-                 FROM backfill_queue TABLESAMPLE SYSTEM ((SELECT least(100, {SAMPLE_PAGES} * 100.0 / greatest(relpages, 1))::real
-                                                          FROM pg_class WHERE oid = 'backfill_queue'::regclass))
+                 -- Of the table's pages as they are (the catalogue's count is the last ANALYZE's:
+                 -- 0 for a queue analyzed empty, and the whole backlog sampled since).
+                 FROM backfill_queue TABLESAMPLE SYSTEM (least(100, {SAMPLE_PAGES} * 100.0
+                     / greatest(pg_relation_size('backfill_queue'::regclass) / current_setting('block_size')::int, 1))::real)
                  WHERE $7 AND (SELECT big FROM sized) HAVING $7 AND (SELECT big FROM sized)
                  UNION ALL SELECT $8[1], $8[2], $8[3] WHERE NOT ($7 AND (SELECT big FROM sized)))
     SELECT json_build_object(
