@@ -194,9 +194,11 @@ pub struct Reader {
     cache: ReadCache,
     /// The statements, by piece, and the backend they are prepared on.
     prepared: Option<(i32, HashMap<Piece, Statement>)>,
-    /// The queue's size (ready, in flight and delayed) at the first read on those
-    /// statements: what their plans were made for (see [`Reader::replan_if_outgrown`]).
-    planned_for: Option<i64>,
+    /// The queue's least size (ready, in flight and delayed) seen since those statements
+    /// were prepared: their plans may have been made for a queue that small (the server
+    /// plans them again after an ANALYZE, at whatever size the queue has then). See
+    /// [`Reader::replan_if_outgrown`].
+    least_since_planned: Option<i64>,
 }
 
 /// The queue has outgrown the plans made for it when it is this many times larger…
@@ -214,7 +216,7 @@ pub struct Read {
 impl Reader {
     pub fn new(queue_query: Option<String>) -> Self {
         let sql = snapshot_sql(queue_query.as_deref());
-        Self { queue_query, sql, cache: ReadCache::default(), prepared: None, planned_for: None }
+        Self { queue_query, sql, cache: ReadCache::default(), prepared: None, least_since_planned: None }
     }
 
     pub fn cache(&self) -> &ReadCache {
@@ -235,7 +237,7 @@ impl Reader {
                     .await
                     .map_err(|e| DbError::query("prepare the snapshot statement", e))?;
                 self.prepared = Some((session.backend_pid, HashMap::new()));
-                self.planned_for = None;
+                self.least_since_planned = None;
             }
             // Each piece prepared when first needed (a read that must read everything
             // again needs the pieces of a whole read too).
@@ -278,8 +280,8 @@ impl Reader {
     /// read 1.67 M rows — and goes on doing so after a backlog has grown the queue, until
     /// autovacuum analyzes it (a minute by default; longer when its workers are busy).
     /// Planned again, the plans see the table's present size and look each month's
-    /// message up by its index. So: when the queue is [`REPLAN_GROWTH`] times what it was
-    /// at the first read on these statements, and when a read was cancelled (the
+    /// message up by its index. So: when the queue is [`REPLAN_GROWTH`] times the least it
+    /// was since these statements were prepared, and when a read was cancelled (the
     /// statement timeout: a read over a big queue on such plans may never finish in time,
     /// and then never shows the growth).
     fn replan_if_outgrown(&mut self, read: Result<&Snapshot, &DbError>) {
@@ -287,15 +289,16 @@ impl Reader {
             Ok(snapshot) => {
                 let q = &snapshot.queue;
                 let size = q.ready + q.in_flight + q.delayed;
-                let planned_for = *self.planned_for.get_or_insert(size);
-                size > REPLAN_GROWTH * planned_for.max(REPLAN_FLOOR)
+                let least = self.least_since_planned.map_or(size, |least| least.min(size));
+                self.least_since_planned = Some(least);
+                size > REPLAN_GROWTH * least.max(REPLAN_FLOOR)
             }
             Err(e) => e.sqlstate() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
         };
         if outgrown {
             tracing::debug!("the snapshot's plans no longer fit the queue: planned again at the next read");
             self.prepared = None;
-            self.planned_for = None;
+            self.least_since_planned = None;
         }
     }
 
