@@ -5,7 +5,7 @@ use super::msg::{DbEvent, Effect, JobResult};
 use super::select;
 use super::state::{Detail, Link, Notice, Overlay, State};
 use crate::model::Level;
-use crate::model::release::Outcome;
+use crate::model::job::{After, ClaimPlanned};
 use crate::model::stuck::assess_with;
 use crate::present;
 
@@ -129,24 +129,22 @@ fn job_done(state: &mut State, result: JobResult) -> Vec<Effect> {
         state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
         return Vec::new();
     }
-    match result {
-        // The claim's plan goes back into its form.
-        JobResult::ClaimPlan { params, report } => {
-            state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params, *report)));
-            return Vec::new();
-        }
-        JobResult::Retry { ref report, .. } if report.skipped.is_empty() => state.marked.clear(),
-        // The holders signalled are gone; the refused stay marked, to look at again.
-        JobResult::Release { ref outcomes, .. } => {
-            for r in outcomes {
-                if matches!(r.outcome, Outcome::Done { .. }) {
-                    state.marked_locks.remove(&(r.target.pid, r.target.backend_start));
-                }
-            }
-        }
-        _ => {}
+    // The claim's plan goes back into its form.
+    if let Some(ClaimPlanned { params, report }) = result.get() {
+        state.overlay = Overlay::Dialog(Dialog::Claim(ClaimForm::for_months(params.clone(), (**report).clone())));
+        return Vec::new();
     }
-    let reload_dead = matches!(result, JobResult::Redrive { .. } | JobResult::Purge(_));
+    let after = match &result {
+        JobResult::Done(outcome) => outcome.after(),
+        JobResult::Failed { .. } => After::default(),
+    };
+    if after.clear_marked_months {
+        state.marked.clear();
+    }
+    for holder in &after.unmark_holders {
+        state.marked_locks.remove(holder);
+    }
+    let reload_dead = after.reload_dead;
     let (title, lines, ok) = present::confirm::outcome(&result);
     let summary = format!("{title}: {}", lines.first().cloned().unwrap_or_default());
     state.notice = Some(Notice { text: summary.clone(), level: if ok { Level::Ok } else { Level::Warning } });

@@ -126,7 +126,7 @@ impl Dialog {
     pub fn title(&self) -> String {
         match self {
             Dialog::Claim(_) => "Run the claim routine".into(),
-            Dialog::Confirm { job, plan } => crate::present::confirm::confirmation(job, plan).title,
+            Dialog::Confirm { job, plan } => job.confirmation(plan).title,
             Dialog::Running { title, .. } | Dialog::Result { title, .. } => title.clone(),
         }
     }

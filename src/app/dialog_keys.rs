@@ -10,7 +10,7 @@ use super::state::{Notice, Overlay, State};
 use super::update::{refuse, start};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
-use crate::model::job::{Knob, Turned};
+use crate::model::job::{Knob, PlanClaim, Turned};
 
 /// A destructive dialog in a production context: letters go to the typed name (so `y`
 /// and `n` are letters here), Enter confirms only the exact name, Esc cancels. Other keys
@@ -74,7 +74,7 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
                 // A dry run first (the default): its result comes back in this dialog, and
                 // Enter then claims.
                 DialogAction::Confirm if form.params.dry_run => return plan_claim(state, form.params),
-                DialogAction::Confirm => return start(state, Job::Claim(form.params.clone())),
+                DialogAction::Confirm => return start(state, Job::new(form.params.clone())),
                 DialogAction::NextField => form.move_field(true),
                 DialogAction::PrevField => form.move_field(false),
                 DialogAction::Increase | DialogAction::Decrease => {
@@ -112,5 +112,5 @@ pub(super) fn on_dialog_action(state: &mut State, dialog: Dialog, action: Dialog
 
 /// The errors view: row 0 is "every month", then the causes; Open filters the months to it.
 pub(super) fn plan_claim(state: &mut State, params: ClaimParams) -> Vec<Effect> {
-    start(state, Job::PlanClaim(ClaimParams { dry_run: true, ..params }))
+    start(state, Job::new(PlanClaim(ClaimParams { dry_run: true, ..params })))
 }

@@ -9,7 +9,7 @@ use super::state::{Overlay, State};
 use super::update::{refuse, start};
 use crate::model::audit::AuditRow;
 use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
-use crate::model::job::Plan;
+use crate::model::job::{Plan, PurgeJob, PurgePlan};
 
 /// The audit rows the view shows: the filter applied.
 pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
@@ -131,12 +131,13 @@ pub fn on_dead_key(
             };
             let Chosen { which, count, what, selection } = chosen;
             if action == OverlayAction::Purge {
-                let (job, plan) = (Job::Purge { which, until, selection }, Plan::Purge { count, what });
+                let (job, plan) =
+                    (Job::new(PurgeJob { which, until, selection }), Plan::new(PurgePlan { count, what }));
                 state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
                 return Vec::new();
             }
             let job = RedriveJob { which, until, dry_run: true, selection, rate: None, force: false };
-            return start(state, Job::Redrive(job));
+            return start(state, Job::new(job));
         }
         _ => {}
     }

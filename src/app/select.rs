@@ -8,7 +8,7 @@ use super::state::State;
 use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
-use crate::model::job::Plan;
+use crate::model::job::{Plan, ReleaseJob};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{HolderPlan, Method, holder_key, holder_plans};
 use crate::model::reset::StuckMonthRow;
@@ -237,7 +237,7 @@ fn marked_release(state: &State, method: Method) -> Result<Dialog, Refusal> {
 /// The confirmation of a release of `plans`' holders.
 fn release(plans: Vec<HolderPlan>, method: Method) -> Dialog {
     let holders = plans.iter().map(HolderPlan::holder).collect();
-    Dialog::Confirm { job: Job::Release { holders, method }, plan: Plan::Release(plans) }
+    Dialog::Confirm { job: Job::new(ReleaseJob { holders, method }), plan: Plan::new(plans) }
 }
 
 /// The reset the operator asks for: the abandoned months — `processing`, no live message,

@@ -8,8 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::dialog::{ClaimForm, Dialog};
 use super::dialog_keys::{on_dialog_action, on_typed_key, plan_claim};
 use super::keymap::{FilterAction, OverlayAction};
+use super::msg::RetryJob;
 use super::msg::{Effect, Job, Msg, WorkerCmd};
-use super::msg::{RedriveJob, RetryJob};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, lists, select};
 use crate::model::Level;
@@ -201,7 +201,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             let selection =
                 if state.marked.is_empty() { "console: the selected month" } else { "console: marked months" };
             let job = RetryJob { months, reset_count: false, dry_run: true, selection: selection.into() };
-            return start(state, Job::Retry(job));
+            return start(state, Job::new(job));
         }
         Action::Release | Action::CancelQuery => {
             let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
@@ -215,7 +215,7 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::ResetStuck => {
             return match select::reset_job(state) {
-                Ok(job) => start(state, Job::Reset(job)),
+                Ok(job) => start(state, Job::new(job)),
                 Err(why) => refuse(state, why.to_string()),
             };
         }
@@ -279,8 +279,8 @@ pub(super) fn start(state: &mut State, job: Job) -> Vec<Effect> {
         return refuse(state, "another action is still running; wait for its result".into());
     }
     state.job_running = true;
-    let cancellable = matches!(&job, Job::Redrive(RedriveJob { dry_run: false, .. }));
-    let title = format!("{}…", crate::present::confirm::running(&job));
+    let cancellable = job.cancellable();
+    let title = format!("{}…", job.running());
     state.overlay = Overlay::Dialog(Dialog::Running { title, progress: None, cancellable });
     vec![Effect::Run(job)]
 }

@@ -12,6 +12,7 @@ pub mod hold;
 pub mod job;
 pub mod lock_key;
 pub mod months;
+pub mod op;
 pub mod payload;
 pub mod progress;
 pub mod queue_history;

@@ -95,7 +95,7 @@ fn the_mode_is_written_as_a_word_and_any_other_word_reads_as_the_console() {
 fn an_action_is_recorded_as_data_and_older_files_still_read() {
     use crate::model::claim::ClaimParams;
     use crate::model::job::Job;
-    let job = serde_json::to_value(Job::Claim(ClaimParams::default())).unwrap();
+    let job = serde_json::to_value(Job::new(ClaimParams::default())).unwrap();
     assert_eq!(job["claim"]["batch_size"], 10, "{job}");
     let entry = Entry { t: t(1), what: What::Requested { title: "Run the claim routine".into(), job: Some(job) } };
     let line = serde_json::to_string(&entry).unwrap();

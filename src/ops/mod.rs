@@ -6,8 +6,9 @@
 //! (`tui/jobs.rs`) and the headless commands (`cli/`) both call these; neither calls a
 //! `db::` action routine itself (`.ci/layers` checks it).
 //!
-//! Requests and outcomes are data ([`Job`], [`JobResult`] in `model::job`): [`run`]
-//! dispatches a request to its operation and hands back its typed outcome.
+//! Requests and outcomes are data ([`Job`], [`JobResult`] in `model::op`), each type's
+//! behaviour declared here, in its operation's module (`model::op::Request`, `Report`):
+//! [`run`] finds a request's operation by its type and hands back its typed outcome.
 
 pub mod claim;
 pub mod dead;
@@ -21,20 +22,9 @@ pub mod retry;
 use crate::db::DbError;
 use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
-use crate::model::audit::Action;
-use crate::model::job::{Job, JobResult};
-
-/// What one operation is, declared in its module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Kind {
-    /// Its name, as a job's progress and its failure say it.
-    pub name: &'static str,
-    /// The audit row's action (a release's depends on its method: [`release::action`]).
-    pub action: Action,
-    /// Whether it changes or ends something that cannot be had back (confirmed, audited,
-    /// refused in read-only mode).
-    pub destructive: bool,
-}
+use crate::model::claim::ClaimParams;
+use crate::model::job::{Job, JobResult, PlanClaim, PurgeJob, RedriveJob, ReleaseJob, ResetJob, RetryJob};
+pub use crate::model::op::Kind;
 
 /// What a running operation may be told and may tell: stop at the next safe point
 /// (honoured by a redrive between chunks), and how far it is.
@@ -51,60 +41,44 @@ impl Control {
     }
 }
 
-/// The request's operation.
-pub fn kind(job: &Job) -> Kind {
-    match job {
-        Job::Claim(_) | Job::PlanClaim(_) => claim::KIND,
-        Job::Release { method, .. } => Kind { action: release::action(*method), ..release::KIND },
-        Job::Reset(_) => reset::KIND,
-        Job::Retry(j) => Kind { action: retry::action(j.reset_count), ..retry::KIND },
-        Job::Redrive(_) => dead::REDRIVE,
-        Job::Purge { .. } => dead::PURGE,
-    }
-}
-
-/// The request's name as its progress and failure say it: a plan or a dry run says so.
-pub fn title(job: &Job) -> String {
-    let name = kind(job).name;
-    match job {
-        Job::Claim(params) if params.dry_run => format!("{name} (dry run)"),
-        _ if job.is_plan() => format!("{name} (planning)"),
-        _ => name.to_string(),
-    }
-}
-
-/// The connection the request runs on: a release over the direct one when there is one
-/// (through a pooler the holder may be the very backend a pooled statement lands on).
+/// The connection the request runs on: the direct one when it asks for it and there is
+/// one (a release: through a pooler the holder may be the very backend a pooled statement
+/// lands on).
 pub fn settings_for<'a>(job: &Job, pooled: &'a ConnSettings, direct: Option<&'a ConnSettings>) -> &'a ConnSettings {
-    match job {
-        Job::Release { .. } => release::settings(pooled, direct),
-        _ => pooled,
-    }
+    if job.over_direct() { release::settings(pooled, direct) } else { pooled }
 }
 
 /// Runs the request once on `session` (a session of its own: a long claim never stalls
-/// the console's reads) and returns its outcome.
+/// the console's reads) and returns its outcome: the catalogue, a line per request type.
 pub async fn run(job: Job, session: &mut Session, actor: &Actor, control: &mut Control) -> Result<JobResult, DbError> {
-    match job {
-        Job::Claim(params) => claim::run(session, &params, actor).await.map(JobResult::Claim),
-        Job::PlanClaim(params) => claim::plan(session, params, actor).await,
-        Job::Release { holders, method } => release::run(session, actor, &holders, method, "operator")
-            .await
-            .map(|outcomes| JobResult::Release { method, outcomes }),
-        Job::Reset(job) => reset::run_job(session, actor, &job).await.map(|report| JobResult::Reset { job, report }),
-        Job::Retry(job) => retry::run_job(session, actor, &job).await.map(|report| JobResult::Retry { job, report }),
-        Job::Redrive(job) => dead::redrive_job(session, actor, &job, control)
-            .await
-            .map(|report| JobResult::Redrive { job, report: Box::new(report) }),
-        Job::Purge { which, until, selection } => {
-            dead::purge(session, actor, &which, until, &selection).await.map(JobResult::Purge)
-        }
+    if let Some(params) = job.get::<ClaimParams>() {
+        return claim::run(session, params, actor).await.map(JobResult::done);
     }
+    if let Some(PlanClaim(params)) = job.get() {
+        return claim::plan(session, params.clone(), actor).await;
+    }
+    if let Some(job) = job.get::<ReleaseJob>() {
+        return release::run_job(session, actor, job).await.map(JobResult::done);
+    }
+    if let Some(job) = job.get::<ResetJob>() {
+        return reset::run_job(session, actor, job).await.map(JobResult::done);
+    }
+    if let Some(job) = job.get::<RetryJob>() {
+        return retry::run_job(session, actor, job).await.map(JobResult::done);
+    }
+    if let Some(job) = job.get::<RedriveJob>() {
+        return dead::redrive_job(session, actor, job, control).await.map(JobResult::done);
+    }
+    if let Some(job) = job.get::<PurgeJob>() {
+        return dead::purge_job(session, actor, job).await.map(JobResult::done);
+    }
+    Err(DbError::Refused(format!("{}: no operation runs this request", job.title())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::audit::Action;
     use crate::model::claim::ClaimParams;
     use crate::model::dead::Which;
     use crate::model::lock_key::YearMonth;
@@ -113,37 +87,31 @@ mod tests {
     fn release(method: Method) -> Job {
         let month = YearMonth::new(2024, 3).unwrap();
         let target = Target { pid: 7, backend_start: chrono::Utc::now(), month };
-        Job::Release { holders: vec![crate::model::release::Holder { target, months: vec![month] }], method }
+        Job::new(ReleaseJob { holders: vec![crate::model::release::Holder { target, months: vec![month] }], method })
     }
 
     #[test]
     fn each_request_names_its_operation_and_audit_action() {
-        assert_eq!(kind(&release(Method::Terminate)).action, Action::ReleaseTerminate);
-        assert_eq!(kind(&release(Method::Cancel)).action, Action::ReleaseCancel);
-        assert!(kind(&release(Method::Cancel)).destructive);
-        let purge = Job::Purge { which: Which::All, until: None, selection: "--all".into() };
-        assert_eq!(kind(&purge), dead::PURGE);
-        assert!(kind(&purge).destructive);
-        let claim = Job::Claim(ClaimParams::default());
-        assert_eq!((kind(&claim).action, kind(&claim).destructive), (Action::Claim, false));
-        let retry = |reset_count| {
-            Job::Retry(crate::model::job::RetryJob {
-                months: vec![],
-                reset_count,
-                dry_run: false,
-                selection: String::new(),
-            })
-        };
-        assert_eq!(kind(&retry(false)).action, Action::Retry);
-        assert_eq!(kind(&retry(true)).action, Action::RetryResetCount);
+        assert_eq!(release(Method::Terminate).kind().action, Action::ReleaseTerminate);
+        assert_eq!(release(Method::Cancel).kind().action, Action::ReleaseCancel);
+        assert!(release(Method::Cancel).kind().destructive);
+        let purge = Job::new(PurgeJob { which: Which::All, until: None, selection: "--all".into() });
+        assert_eq!(purge.kind(), dead::PURGE);
+        assert!(purge.kind().destructive);
+        let claim = Job::new(ClaimParams::default());
+        assert_eq!((claim.kind().action, claim.kind().destructive), (Action::Claim, false));
+        let retry =
+            |reset_count| Job::new(RetryJob { months: vec![], reset_count, dry_run: false, selection: String::new() });
+        assert_eq!(retry(false).kind().action, Action::Retry);
+        assert_eq!(retry(true).kind().action, Action::RetryResetCount);
     }
 
     #[test]
     fn titles_say_a_plan_or_a_dry_run() {
-        assert_eq!(title(&Job::Claim(ClaimParams::default())), "Claim");
-        assert_eq!(title(&Job::Claim(ClaimParams { dry_run: true, ..ClaimParams::default() })), "Claim (dry run)");
-        assert_eq!(title(&Job::PlanClaim(ClaimParams::default())), "Claim (planning)");
-        assert_eq!(title(&release(Method::Terminate)), "Release");
+        assert_eq!(Job::new(ClaimParams::default()).title(), "Claim");
+        assert_eq!(Job::new(ClaimParams { dry_run: true, ..ClaimParams::default() }).title(), "Claim (dry run)");
+        assert_eq!(Job::new(PlanClaim(ClaimParams::default())).title(), "Claim (planning)");
+        assert_eq!(release(Method::Terminate).title(), "Release");
     }
 
     #[test]
@@ -152,6 +120,17 @@ mod tests {
         let (pooled, direct) = (settings("postgresql://u@pooler:6432/db"), settings("postgresql://u@db:5432/db"));
         assert!(std::ptr::eq(settings_for(&release(Method::Terminate), &pooled, Some(&direct)), &direct));
         assert!(std::ptr::eq(settings_for(&release(Method::Terminate), &pooled, None), &pooled));
-        assert!(std::ptr::eq(settings_for(&Job::Claim(ClaimParams::default()), &pooled, Some(&direct)), &pooled));
+        let claim = Job::new(ClaimParams::default());
+        assert!(std::ptr::eq(settings_for(&claim, &pooled, Some(&direct)), &pooled));
+    }
+
+    #[test]
+    fn requests_and_outcomes_are_recorded_externally_tagged() {
+        let json = serde_json::to_value(release(Method::Cancel)).unwrap();
+        assert_eq!(json["release"]["method"], "cancel", "{json}");
+        let planned = Job::new(PlanClaim(ClaimParams::default()));
+        assert!(serde_json::to_value(planned).unwrap()["plan_claim"]["batch_size"].is_number());
+        let done = JobResult::done(crate::model::dead::PurgeReport::default());
+        assert!(serde_json::to_value(done).unwrap()["purge"].is_object());
     }
 }

@@ -9,9 +9,11 @@ use crate::db::audit::Actor;
 use crate::db::connect::Session;
 use crate::db::reset;
 use crate::model::audit::Action;
-use crate::model::job::ResetJob;
+use crate::model::job::{Confirmation, Job, Plan, ResetDone, ResetJob};
 use crate::model::lock_key::YearMonth;
+use crate::model::op::{Report, Request};
 use crate::model::reset::{ResetReport, StuckMonthRow};
+use crate::present;
 
 pub const KIND: Kind = Kind { name: "Reset stuck months", action: Action::ResetStuck, destructive: true };
 
@@ -34,7 +36,48 @@ pub async fn run(
 }
 
 /// The console's reset: the months the operator saw.
-pub async fn run_job(session: &mut Session, actor: &Actor, job: &ResetJob) -> Result<ResetReport, DbError> {
+pub async fn run_job(session: &mut Session, actor: &Actor, job: &ResetJob) -> Result<ResetDone, DbError> {
     let months: Vec<YearMonth> = job.months.iter().map(|m| m.month).collect();
-    run(session, actor, job.older_than, &months, job.dry_run).await
+    let report = run(session, actor, job.older_than, &months, job.dry_run).await?;
+    Ok(ResetDone { job: job.clone(), report })
+}
+
+impl Request for ResetJob {
+    fn tag(&self) -> &'static str {
+        "reset"
+    }
+    fn kind(&self) -> Kind {
+        KIND
+    }
+    fn is_plan(&self) -> bool {
+        self.dry_run
+    }
+    fn running(&self) -> &'static str {
+        if self.dry_run { "Planning the reset (a dry run)" } else { "Resetting stuck months" }
+    }
+    fn confirmation(&self, plan: &Plan) -> Confirmation {
+        match plan.get::<ResetReport>() {
+            Some(report) => Confirmation::warning(
+                format!("Reset stuck months ({} chosen)", self.months.len()),
+                present::reset::plan(self.older_than, &self.months, self.taken_at, Some(report)),
+                "do it",
+            ),
+            None => Confirmation::unplanned(self.running()),
+        }
+    }
+    fn confirmed(&self, _plan: &Plan) -> Job {
+        Job::new(ResetJob { dry_run: false, ..self.clone() })
+    }
+}
+
+impl Report for ResetDone {
+    fn tag(&self) -> &'static str {
+        "reset"
+    }
+    fn outcome(&self) -> (String, Vec<String>, bool) {
+        ("Reset stuck months".into(), present::reset::result(&self.report), true)
+    }
+    fn as_plan(&self) -> Option<(Job, Plan)> {
+        self.job.dry_run.then(|| (Job::new(self.job.clone()), Plan::new(self.report.clone())))
+    }
 }

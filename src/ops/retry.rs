@@ -8,8 +8,10 @@ use crate::db::connect::Session;
 use crate::db::retry;
 pub use crate::db::retry::RetryRequest;
 use crate::model::audit::Action;
-use crate::model::job::RetryJob;
+use crate::model::job::{After, Confirmation, Job, Knob, Plan, RetryDone, RetryJob, Turned};
+use crate::model::op::{Report, Request};
 use crate::model::retry::RetryReport;
+use crate::present;
 
 pub const KIND: Kind = Kind { name: "Retry", action: Action::Retry, destructive: false };
 
@@ -25,12 +27,85 @@ pub async fn run(session: &mut Session, actor: &Actor, request: &RetryRequest<'_
 }
 
 /// The console's retry.
-pub async fn run_job(session: &mut Session, actor: &Actor, job: &RetryJob) -> Result<RetryReport, DbError> {
+pub async fn run_job(session: &mut Session, actor: &Actor, job: &RetryJob) -> Result<RetryDone, DbError> {
     let request = RetryRequest {
         months: &job.months,
         reset_count: job.reset_count,
         dry_run: job.dry_run,
         selection: &job.selection,
     };
-    run(session, actor, &request).await
+    let report = run(session, actor, &request).await?;
+    Ok(RetryDone { job: job.clone(), report })
+}
+
+impl Request for RetryJob {
+    fn tag(&self) -> &'static str {
+        "retry"
+    }
+    fn kind(&self) -> Kind {
+        Kind { action: action(self.reset_count), ..KIND }
+    }
+    fn is_plan(&self) -> bool {
+        self.dry_run
+    }
+    fn running(&self) -> &'static str {
+        if self.dry_run { "Planning the retry (a dry run)" } else { "Retrying" }
+    }
+    fn confirmation(&self, plan: &Plan) -> Confirmation {
+        match plan.get::<RetryReport>() {
+            Some(report) => Confirmation::warning(
+                format!("Retry {} month(s)", self.months.len()),
+                present::retry::plan(report),
+                "retry",
+            ),
+            None => Confirmation::unplanned(self.running()),
+        }
+    }
+    fn knobs(&self) -> Vec<(Knob, String)> {
+        let what = if self.reset_count { "keep" } else { "also reset" };
+        vec![(Knob::Adjust { up: true }, format!("{what} the count of months at the cap"))]
+    }
+    /// Also retry the months at the cap, setting their count back to 0: plan it again.
+    fn turned(&self, knob: Knob) -> Option<Turned> {
+        let Knob::Adjust { .. } = knob else { return None };
+        Some(Turned::Replan(Job::new(RetryJob { reset_count: !self.reset_count, dry_run: true, ..self.clone() })))
+    }
+    fn confirmed(&self, _plan: &Plan) -> Job {
+        Job::new(RetryJob { dry_run: false, ..self.clone() })
+    }
+}
+
+impl Report for RetryDone {
+    fn tag(&self) -> &'static str {
+        "retry"
+    }
+    fn outcome(&self) -> (String, Vec<String>, bool) {
+        ("Retry".into(), present::retry::result(&self.report), true)
+    }
+    fn as_plan(&self) -> Option<(Job, Plan)> {
+        self.job.dry_run.then(|| (Job::new(self.job.clone()), Plan::new(self.report.clone())))
+    }
+    /// The marked months are done with when none was left alone.
+    fn after(&self) -> After {
+        After { clear_marked_months: !self.job.dry_run && self.report.skipped.is_empty(), ..After::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retry(reset_count: bool, dry_run: bool) -> RetryJob {
+        RetryJob { months: vec![], reset_count, dry_run, selection: String::new() }
+    }
+
+    #[test]
+    fn a_confirmed_retry_runs_and_its_knob_plans_it_again_with_the_count_reset() {
+        let plan = Plan::new(RetryReport::default());
+        assert_eq!(retry(false, true).confirmed(&plan), Job::new(retry(false, false)));
+        let Some(Turned::Replan(again)) = retry(false, false).turned(Knob::Adjust { up: false }) else { panic!() };
+        assert_eq!(again, Job::new(retry(true, true)));
+        assert_eq!(retry(false, false).turned(Knob::Switch), None);
+        assert_eq!(Job::new(retry(true, false)).kind().action, Action::RetryResetCount);
+    }
 }

@@ -18,22 +18,7 @@ pub mod retry;
 use crate::model::LockProblem;
 use crate::model::lock_key::YearMonth;
 
-/// A line of a plan, and whether it is the one that says what will be done (shown bold).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanLine {
-    pub text: String,
-    pub strong: bool,
-}
-
-impl PlanLine {
-    fn plain(text: impl Into<String>) -> Self {
-        Self { text: text.into(), strong: false }
-    }
-
-    fn strong(text: impl Into<String>) -> Self {
-        Self { text: text.into(), strong: true }
-    }
-}
+pub use crate::model::op::PlanLine;
 
 /// A plan as plain text, a line each (the CLI's confirmation).
 pub fn plan_text(plan: &[PlanLine]) -> String {

@@ -117,3 +117,18 @@ pub fn result(target: &Target, method: Method, outcome: &Outcome) -> String {
         Outcome::Refused { reason } => format!("pid {}: not signalled — {}", target.pid, sanitize(reason)),
     }
 }
+
+/// A release's title: the one holder it ends, or how many and how many locks they hold.
+pub fn title(method: Method, plans: &[HolderPlan]) -> String {
+    match (method, plans) {
+        (Method::Terminate, [plan]) => format!("Terminate pid {} (holds {})", plan.target.pid, plan.target.month),
+        (Method::Cancel, [plan]) => {
+            format!("Cancel the query of pid {} (holds {})", plan.target.pid, plan.target.month)
+        }
+        (method, plans) => {
+            let locks: usize = plans.iter().map(|p| p.months.len()).sum();
+            let verb = if method == Method::Terminate { "Terminate" } else { "Cancel the queries of" };
+            format!("{verb} {} sessions (they hold {locks} month locks)", plans.len())
+        }
+    }
+}

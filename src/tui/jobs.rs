@@ -26,7 +26,7 @@ pub async fn run(
     actor: Actor,
     mut control: ops::Control,
 ) -> JobResult {
-    let name = ops::title(&job);
+    let name = job.title();
     let mut session = match connect::connect(&settings, &options).await {
         Ok(s) => s,
         // Nothing was sent: the outcome is known (nothing happened).

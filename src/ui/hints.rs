@@ -4,7 +4,6 @@
 use crate::app::dialog::Dialog;
 use crate::app::keymap::{DialogAction, FilterAction, Keymap, OverlayAction};
 use crate::model::job::Knob;
-use crate::present;
 
 /// The hint under a dialog.
 pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
@@ -21,9 +20,9 @@ pub fn dialog(keymap: &Keymap, dialog: &Dialog) -> String {
         ]
         .join(" · "),
         Dialog::Confirm { job, plan } => {
-            let verb = present::confirm::confirmation(job, plan).verb;
+            let verb = job.confirmation(plan).verb;
             let mut parts = vec![k.hint(DialogAction::Confirm, verb), k.hint(DialogAction::Cancel, "cancel")];
-            parts.extend(present::confirm::knobs(job).into_iter().map(|(knob, text)| match knob {
+            parts.extend(job.knobs().into_iter().map(|(knob, text)| match knob {
                 Knob::Adjust { .. } => {
                     format!("{}/{} {text}", k.key(DialogAction::Decrease), k.key(DialogAction::Increase))
                 }

@@ -115,7 +115,7 @@ pub fn dialog(frame: &mut Frame, area: Rect, dialog: &Dialog, state: &State, the
             lines.push(hint);
         }
         Dialog::Confirm { job, plan } => {
-            let confirmation = present::confirm::confirmation(job, plan);
+            let confirmation = job.confirmation(plan);
             style = theme.level(confirmation.level);
             lines.extend(plan_lines(&confirmation.lines));
             lines.push(Line::raw(""));

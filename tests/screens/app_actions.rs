@@ -5,11 +5,12 @@ use crate::fixture;
 
 use backfill_console::app::dialog::Dialog;
 use backfill_console::app::update::on_action;
-use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, WorkerCmd};
+use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, WorkerCmd};
 use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::release::{Method, Outcome};
-use backfill_console::model::job::Plan;
-use backfill_console::model::release::Released;
+use backfill_console::model::claim::ClaimParams;
+use backfill_console::model::job::{ClaimPlanned, PlanClaim, ReleaseDone, ReleaseJob, ResetDone, ResetJob};
+use backfill_console::model::release::{HolderPlan, Released};
 use backfill_console::model::reset::ResetReport;
 use crossterm::event::KeyCode;
 
@@ -29,9 +30,9 @@ fn claim_dialog_edits_and_runs_once() {
     assert_eq!((form.params.batch_size, form.params.years.from, form.params.force_retry), (11, 2001, true));
     // A dry run first (issue 23, item 6): its plan comes back into the same dialog.
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::PlanClaim(planned))] = fx.as_slice() else { panic!("a dry run first: {fx:?}") };
+    let planned = &crate::ran::<PlanClaim>(&fx).0;
     assert!(planned.dry_run && planned.batch_size == 11, "{planned:?}");
-    let plan = JobResult::ClaimPlan { params: planned.clone(), report: Box::new(ClaimReport::default()) };
+    let plan = JobResult::done(ClaimPlanned { params: planned.clone(), report: Box::new(ClaimReport::default()) });
     app::update(&mut s, Msg::Db(DbEvent::JobDone(plan)));
     let Overlay::Dialog(Dialog::Claim(form)) = &s.overlay else { panic!("the claim dialog again: {:?}", s.overlay) };
     assert!(form.plan.is_some() && !form.params.dry_run, "planned, ready to claim: {form:?}");
@@ -41,18 +42,18 @@ fn claim_dialog_edits_and_runs_once() {
     assert!(form.plan.is_none() && form.params.dry_run && form.params.batch_size == 12, "{form:?}");
     key(&mut s, KeyCode::Left);
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::PlanClaim(planned))] = fx.as_slice() else { panic!("planned again: {fx:?}") };
-    let plan = JobResult::ClaimPlan { params: planned.clone(), report: Box::new(ClaimReport::default()) };
+    let planned = &crate::ran::<PlanClaim>(&fx).0;
+    let plan = JobResult::done(ClaimPlanned { params: planned.clone(), report: Box::new(ClaimReport::default()) });
     app::update(&mut s, Msg::Db(DbEvent::JobDone(plan)));
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::Claim(p))] = fx.as_slice() else { panic!("one claim job: {fx:?}") };
+    let p = crate::ran::<ClaimParams>(&fx);
     assert!(!p.dry_run);
     assert_eq!(p.batch_size, 11);
     assert!(s.job_running);
     assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Running { .. })));
     // Keys do nothing while it runs: it is never started twice.
     assert!(key(&mut s, KeyCode::Enter).is_empty());
-    let fx = app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Claim(ClaimReport::default()))));
+    let fx = app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(ClaimReport::default()))));
     assert!(fx.contains(&Effect::Worker(WorkerCmd::RefreshNow)), "refreshes to show the effect");
     assert!(!s.job_running);
     assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Result { ok: true, .. })));
@@ -72,10 +73,10 @@ fn escape_cancels_every_dialog_and_does_nothing() {
     assert_eq!(s.overlay, Overlay::None);
     // The reset dialog comes from its dry run; Esc then does nothing more.
     let fx = on_action(&mut s, Action::ResetStuck);
-    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<ResetJob>(&fx);
     let plan = ResetReport { dry_run: true, ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    assert!(matches!(s.overlay, Overlay::Dialog(Dialog::Confirm { job: Job::Reset(_), plan: Plan::Reset(_) })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(ResetDone { job: job.clone(), report: plan }))));
+    crate::confirming::<ResetJob, ResetReport>(&s.overlay);
     assert!(key(&mut s, KeyCode::Esc).is_empty());
     assert_eq!(s.overlay, Overlay::None);
     assert!(!s.job_running);
@@ -88,11 +89,8 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
     assert!(on_action(&mut s, Action::Release).len() == 1 && s.overlay == Overlay::None);
     on_action(&mut s, Action::FocusLocks);
     on_action(&mut s, Action::Release);
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Release { method, .. }, plan: Plan::Release(plans) }) =
-        s.overlay.clone()
-    else {
-        panic!()
-    };
+    let (ReleaseJob { method, .. }, plans) = crate::confirming::<ReleaseJob, Vec<HolderPlan>>(&s.overlay);
+    let (method, plans) = (*method, plans.clone());
     let [plan] = plans.as_slice() else { panic!("one holder: {plans:?}") };
     let target = plan.target.clone();
     assert_eq!((target.pid, target.month, method), (4242, ym(2023, 5), Method::Terminate));
@@ -105,9 +103,9 @@ fn release_targets_the_selected_holder_and_refuses_foreign_and_waiters() {
         "{text:?}"
     );
     let fx = key(&mut s, KeyCode::Enter);
-    assert!(matches!(&fx[..], [Effect::Run(Job::Release { method: Method::Terminate, .. })]));
+    assert_eq!(crate::ran::<ReleaseJob>(&fx).method, Method::Terminate);
     let done = Released { target, outcome: Outcome::Done { lock_released: true } };
-    let result = JobResult::Release { method, outcomes: vec![done] };
+    let result = JobResult::done(ReleaseDone { method, outcomes: vec![done] });
     app::update(&mut s, Msg::Db(DbEvent::JobDone(result)));
     key(&mut s, KeyCode::Enter);
     // The waiter (row 2) and the foreign lock (row 4) are refused.
@@ -146,7 +144,7 @@ fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark()
 
     on_action(&mut s, Action::Release);
     let Overlay::Dialog(dialog) = s.overlay.clone() else { panic!("{:?}", s.overlay) };
-    let Dialog::Confirm { job: Job::Release { method, .. }, plan: Plan::Release(plans) } = &dialog else { panic!() };
+    let (ReleaseJob { method, .. }, plans) = crate::confirming::<ReleaseJob, Vec<HolderPlan>>(&s.overlay);
     let (plans, method) = (plans.clone(), *method);
     assert_eq!(plans.iter().map(|p| p.target.pid).collect::<std::collections::BTreeSet<_>>(), holders);
     let title = dialog.title();
@@ -156,7 +154,7 @@ fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark()
         assert!(text.iter().any(|l| l.text.starts_with(&format!("  pid {pid} · "))), "each pid listed: {text:?}");
     }
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::Release { holders: asked, .. })] = fx.as_slice() else { panic!("{fx:?}") };
+    let ReleaseJob { holders: asked, .. } = crate::ran::<ReleaseJob>(&fx);
     assert_eq!(asked.len(), holders.len(), "one job for every marked holder");
     // The first was signalled, the others refused: only the first loses its mark.
     let outcomes = asked
@@ -171,7 +169,7 @@ fn marked_holders_are_released_together_and_only_the_signalled_lose_their_mark()
             Released { target: h.target.clone(), outcome }
         })
         .collect();
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Release { method, outcomes })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(ReleaseDone { method, outcomes }))));
     let Overlay::Dialog(Dialog::Result { lines, ok, .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
     assert_eq!(lines.len(), holders.len(), "a line per holder: {lines:?}");
     assert!(!ok, "not every holder was signalled");
@@ -186,19 +184,18 @@ fn reset_is_planned_by_a_dry_run_then_confirmed() {
     let (mut s, _) = fixture::state(20);
     // The stuck months are planned first: the same routine, as a dry run.
     let fx = on_action(&mut s, Action::ResetStuck);
-    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("a planning job: {fx:?}") };
+    let job = crate::ran::<ResetJob>(&fx);
     assert!(job.dry_run);
     assert_eq!(job.months.iter().map(|m| m.month).collect::<Vec<_>>(), [ym(2024, 9)]);
     let plan = ResetReport { dry_run: true, reset: vec![(ym(2024, 9), "retry".into())], ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Reset(shown), plan: Plan::Reset(plan) }) = s.overlay.clone() else {
-        panic!("{:?}", s.overlay)
-    };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(ResetDone { job: job.clone(), report: plan }))));
+    let (shown, plan) = crate::confirming::<ResetJob, ResetReport>(&s.overlay);
+    let (shown, plan) = (shown.clone(), plan.clone());
     let text = backfill_console::present::reset::plan(shown.older_than, &shown.months, shown.taken_at, Some(&plan));
     assert!(text[0].text.starts_with("Reset 1 month(s)"), "{text:?}");
     assert!(text[1].text.starts_with("  2024-09  -> retry  since"), "{text:?}");
     let fx = key(&mut s, KeyCode::Char('y'));
-    let [Effect::Run(Job::Reset(run))] = fx.as_slice() else { panic!("the reset: {fx:?}") };
+    let run = crate::ran::<ResetJob>(&fx);
     assert!(!run.dry_run);
     assert_eq!(run.months, job.months);
 }

@@ -5,10 +5,10 @@ use crate::fixture;
 
 use backfill_console::app::dialog::Dialog;
 use backfill_console::app::update::on_action;
-use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RetryJob};
+use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, RetryJob};
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::model::claim::{Candidate, ClaimParams, ClaimReport};
-use backfill_console::model::job::Plan;
+use backfill_console::model::job::{ClaimPlanned, PlanClaim, ResetDone, ResetJob, RetryDone};
 use backfill_console::model::reset::ResetReport;
 use backfill_console::model::retry::{RetryReport, RetrySkip, Skipped};
 use backfill_console::model::status::Status;
@@ -69,7 +69,7 @@ fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
     insta::assert_snapshot!("marked_months_80x24", render(&s, 80, 24, false));
     insta::assert_snapshot!("marked_months_160x48", render(&s, 160, 48, false));
     let fx = on_action(&mut s, Action::Retry);
-    let [Effect::Run(Job::Retry(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<RetryJob>(&fx);
     assert!(job.dry_run && !job.reset_count);
     assert_eq!(job.months, marked);
     // The dry run's answer opens the dialog that says exactly what will happen.
@@ -79,25 +79,26 @@ fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
         skipped: vec![Skipped { month: marked[0], why: RetrySkip::AtRetryCap { retry_count: 5 } }],
         ..Default::default()
     };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job: job.clone(), report: plan.clone() })));
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Retry(_), plan: Plan::Retry(_) }) = &s.overlay else {
-        panic!("{:?}", s.overlay)
-    };
+    app::update(
+        &mut s,
+        Msg::Db(DbEvent::JobDone(JobResult::done(RetryDone { job: job.clone(), report: plan.clone() }))),
+    );
+    crate::confirming::<RetryJob, RetryReport>(&s.overlay);
     insta::assert_snapshot!("retry_dialog_80x24", render(&s, 80, 24, false));
     insta::assert_snapshot!("retry_dialog_160x48", render(&s, 160, 48, false));
     // → asks again with the count reset; Enter runs it for real.
     let fx = key(&mut s, KeyCode::Right);
-    let [Effect::Run(Job::Retry(replan))] = fx.as_slice() else { panic!("{fx:?}") };
+    let replan = crate::ran::<RetryJob>(&fx);
     assert!(replan.dry_run && replan.reset_count);
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job: replan.clone(), report: plan })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(RetryDone { job: replan.clone(), report: plan }))));
     let fx = key(&mut s, KeyCode::Enter);
-    let [Effect::Run(Job::Retry(RetryJob { dry_run: false, reset_count: true, months, .. }))] = fx.as_slice() else {
+    let RetryJob { dry_run: false, reset_count: true, months, .. } = crate::ran::<RetryJob>(&fx) else {
         panic!("{fx:?}")
     };
     assert_eq!(months, &marked);
     let done = RetryReport { retried: marked.clone(), reset_count: true, ..Default::default() };
     let job = RetryJob { dry_run: false, ..replan.clone() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Retry { job, report: done })));
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(RetryDone { job, report: done }))));
     let Overlay::Dialog(Dialog::Result { lines, ok: true, .. }) = &s.overlay else { panic!("{:?}", s.overlay) };
     assert!(lines[0].starts_with(&format!("retried {}, left alone 0", marked.len())), "{lines:?}");
     assert!(s.marked.is_empty(), "marks are cleared once every marked month was retried");
@@ -107,7 +108,7 @@ fn marks_then_retry_plans_with_a_dry_run_asks_and_runs_it() {
 fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     let (mut s, _) = fixture::state(20);
     let fx = on_action(&mut s, Action::Retry);
-    let [Effect::Run(Job::Retry(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<RetryJob>(&fx);
     assert_eq!(job.months, [s.selected_month.unwrap()]);
     let (mut ro, _) = fixture::state(20);
     ro.read_only = true;
@@ -122,7 +123,7 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     let (mut c, _) = fixture::state(20);
     c.marked.extend([ym("2024-06"), ym("2024-08")]);
     let fx = on_action(&mut c, Action::Claim);
-    let [Effect::Run(Job::PlanClaim(params))] = fx.as_slice() else { panic!("{fx:?}") };
+    let params = &crate::ran::<PlanClaim>(&fx).0;
     assert!(params.dry_run);
     assert_eq!(params.months, [ym("2024-06"), ym("2024-08")]);
     assert_eq!(params.batch_size, 2);
@@ -140,7 +141,7 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
         candidates: vec![candidate(8, None), candidate(6, Some(4242))],
         ..ClaimReport::default()
     };
-    let done = JobResult::ClaimPlan { params: params.clone(), report: Box::new(found) };
+    let done = JobResult::done(ClaimPlanned { params: params.clone(), report: Box::new(found) });
     app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
     let Overlay::Dialog(Dialog::Claim(form)) = &c.overlay else { panic!("{:?}", c.overlay) };
     assert!(!form.params.dry_run, "the confirmed claim is the real one");
@@ -152,14 +153,16 @@ fn without_marks_actions_take_the_selected_month_and_read_only_refuses_retry() {
     insta::assert_snapshot!("claim_marked_dialog_160x48", render(&c, 160, 48, false));
     // Force-retry plans it again; Enter claims.
     let fx = key(&mut c, KeyCode::Right);
-    assert!(matches!(fx.as_slice(), [Effect::Run(Job::PlanClaim(p))] if p.force_retry && p.dry_run), "{fx:?}");
-    let done = JobResult::ClaimPlan {
+    let PlanClaim(p) = crate::ran::<PlanClaim>(&fx);
+    assert!(p.force_retry && p.dry_run, "{fx:?}");
+    let done = JobResult::done(ClaimPlanned {
         params: ClaimParams { force_retry: true, ..params.clone() },
         report: Box::new(ClaimReport { dry_run: true, ..ClaimReport::default() }),
-    };
+    });
     app::update(&mut c, Msg::Db(DbEvent::JobDone(done)));
     let fx = key(&mut c, KeyCode::Enter);
-    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Claim(p))] if p.force_retry && !p.dry_run), "{fx:?}");
+    let p = crate::ran::<ClaimParams>(&fx);
+    assert!(p.force_retry && !p.dry_run, "{fx:?}");
 }
 
 #[test]
@@ -181,13 +184,11 @@ fn the_queue_panel_shows_months_with_duplicate_messages() {
 fn the_reset_dialog_says_month_by_month_what_its_dry_run_found() {
     let (mut s, _) = fixture::state(20);
     let fx = on_action(&mut s, Action::ResetStuck);
-    let [Effect::Run(Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<ResetJob>(&fx);
     let month = job.months[0].month;
     let plan = ResetReport { dry_run: true, skipped_locked: vec![month], ..ResetReport::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Reset { job: job.clone(), report: plan })));
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Reset(job), plan: Plan::Reset(plan) }) = &s.overlay else {
-        panic!("{:?}", s.overlay)
-    };
+    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::done(ResetDone { job: job.clone(), report: plan }))));
+    let (job, plan) = crate::confirming::<ResetJob, ResetReport>(&s.overlay);
     let text = backfill_console::present::reset::plan(job.older_than, &job.months, job.taken_at, Some(plan));
     assert_eq!(text[0].text, "Nothing would be reset now (1 month(s) chosen):");
     assert!(text[1].text.starts_with("  2024-09  left alone: a live worker holds its lock  since"), "{text:?}");

@@ -3,13 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 use crate::fixture;
 
-use backfill_console::app::dialog::Dialog;
 use backfill_console::app::update::on_action;
-use backfill_console::app::{self, Action, DbEvent, Effect, Job, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
+use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
 use backfill_console::model::dead::{DeadLetters, DeadMessage, DeadReason, RedriveReport, RedriveSkip, Which};
-use backfill_console::model::job::Plan;
+use backfill_console::model::job::{PurgeJob, PurgePlan, RedriveDone};
 use backfill_console::model::lock_key::YearMonth;
 use backfill_console::model::payload::Payload;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -80,21 +79,25 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     // Redrive the whole reason: planned by a dry run, confirmed, run.
     key(&mut s, KeyCode::Down);
     let fx = key(&mut s, KeyCode::Char('r'));
-    let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<RedriveJob>(&fx);
     assert_eq!((job.which.clone(), job.dry_run, job.force), (Which::Reason("consumer crashed".into()), true, false));
     let skip = backfill_console::model::dead::SkippedMessage { msg_id: 42, why: RedriveSkip::MonthCompleted };
     let plan = RedriveReport { dry_run: true, moved: vec![41], chunks: 1, skipped: vec![skip], ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: job.clone(), report: Box::new(plan) })));
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Redrive(_), plan: Plan::Redrive(_) }) = &s.overlay else {
-        panic!("{:?}", s.overlay)
-    };
+    app::update(
+        &mut s,
+        Msg::Db(DbEvent::JobDone(JobResult::done(RedriveDone { job: job.clone(), report: Box::new(plan) }))),
+    );
+    crate::confirming::<RedriveJob, RedriveReport>(&s.overlay);
     insta::assert_snapshot!("redrive_dialog_80x24", render(&s, 80, 24, false));
     // Tab: also send the message whose month is completed since — planned again, forced.
     let fx = key(&mut s, KeyCode::Tab);
-    let [Effect::Run(Job::Redrive(forced))] = fx.as_slice() else { panic!("{fx:?}") };
+    let forced = crate::ran::<RedriveJob>(&fx);
     assert!(forced.force && forced.dry_run, "{forced:?}");
     let plan = RedriveReport { dry_run: true, moved: vec![41, 42], chunks: 1, ..Default::default() };
-    app::update(&mut s, Msg::Db(DbEvent::JobDone(JobResult::Redrive { job: forced.clone(), report: Box::new(plan) })));
+    app::update(
+        &mut s,
+        Msg::Db(DbEvent::JobDone(JobResult::done(RedriveDone { job: forced.clone(), report: Box::new(plan) }))),
+    );
     assert!(render(&s, 80, 24, true).contains("Tab force: yes"));
     // → sets a rate: the plan and the hint say it.
     key(&mut s, KeyCode::Right);
@@ -103,9 +106,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     insta::assert_snapshot!("redrive_dialog_160x48", screen);
     let fx = key(&mut s, KeyCode::Enter);
     // Confirmed: exactly the messages the plan weighed, by id.
-    let [Effect::Run(Job::Redrive(RedriveJob { dry_run: false, rate: Some(60), force: true, which, .. }))] =
-        fx.as_slice()
-    else {
+    let RedriveJob { dry_run: false, rate: Some(60), force: true, which, .. } = crate::ran::<RedriveJob>(&fx) else {
         panic!("{fx:?}")
     };
     assert_eq!(which, &Which::Ids(vec![41, 42]));
@@ -122,7 +123,7 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     let messages = vec![dead(41, 3, "consumer crashed", Status::Pending), dead(43, 5, "isbndb timeout", Status::Retry)];
     app::update(&mut all, Msg::Db(DbEvent::DeadLetters(Ok(letters(messages)))));
     let fx = key(&mut all, KeyCode::Char('r'));
-    let [Effect::Run(Job::Redrive(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<RedriveJob>(&fx);
     assert_eq!((job.which.clone(), job.selection.as_str()), (Which::All, "console: every reason"));
     // Purge a single message: the count is in the confirmation.
     let (mut p, _) = fixture::state(20);
@@ -131,17 +132,13 @@ fn the_dead_letter_view_goes_from_reasons_to_messages_to_a_payload_and_redrives(
     key(&mut p, KeyCode::Down);
     key(&mut p, KeyCode::Enter);
     key(&mut p, KeyCode::Char('X'));
-    let Overlay::Dialog(Dialog::Confirm { job: Job::Purge { which, .. }, plan: Plan::Purge { count, .. } }) =
-        &p.overlay
-    else {
-        panic!("{:?}", p.overlay)
-    };
+    let (PurgeJob { which, .. }, PurgePlan { count, .. }) = crate::confirming::<PurgeJob, PurgePlan>(&p.overlay);
     assert_eq!((which, *count), (&Which::Ids(vec![43]), 1));
     assert!(render(&p, 80, 24, true).contains("DELETE 1 dead letter(s) for good: 43"));
     insta::assert_snapshot!("purge_dialog_80x24", render(&p, 80, 24, false));
     insta::assert_snapshot!("purge_dialog_160x48", render(&p, 160, 48, false));
     let fx = key(&mut p, KeyCode::Enter);
-    assert!(matches!(fx.as_slice(), [Effect::Run(Job::Purge { .. })]), "{fx:?}");
+    crate::ran::<PurgeJob>(&fx);
     // Read-only: refused.
     let (mut ro, _) = fixture::state(20);
     ro.read_only = true;

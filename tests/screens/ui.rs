@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use backfill_console::app::{self, Action, DbEvent, Msg, State};
 use backfill_console::config::Config;
+use backfill_console::model::job::{ReleaseJob, ResetDone, ResetJob};
 use backfill_console::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -80,7 +81,7 @@ fn release_dialog() {
 fn reset_dialog() {
     let (mut state, _) = fixture::state(20);
     let fx = app::update::on_action(&mut state, Action::ResetStuck);
-    let [app::Effect::Run(app::Job::Reset(job))] = fx.as_slice() else { panic!("{fx:?}") };
+    let job = crate::ran::<ResetJob>(&fx);
     // The dry run found the stuck month free: it would go back to retry.
     let month = job.months[0].month;
     let report = backfill_console::model::reset::ResetReport {
@@ -88,7 +89,7 @@ fn reset_dialog() {
         reset: vec![(month, "retry".into())],
         ..Default::default()
     };
-    app::update(&mut state, Msg::Db(DbEvent::JobDone(app::JobResult::Reset { job: job.clone(), report })));
+    app::update(&mut state, Msg::Db(DbEvent::JobDone(app::JobResult::done(ResetDone { job: job.clone(), report }))));
     insta::assert_snapshot!(render(&state, 80, 24, false));
 }
 
@@ -212,7 +213,7 @@ fn header_through_a_transaction_pooler_with_a_setting_missing() {
 /// dialog and the footer show the new one.
 #[test]
 fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
-    use backfill_console::app::{Effect, Job, Overlay};
+    use backfill_console::app::Overlay;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
@@ -231,7 +232,7 @@ fn a_dialog_key_remapped_in_the_config_file_works_and_is_shown() {
         assert!(effects.is_empty() && matches!(state.overlay, Overlay::Dialog(_)), "{code:?}");
     }
     let effects = app::update(&mut state, Msg::Key(KeyEvent::new(KeyCode::Char('o'), KeyModifiers::NONE)));
-    assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
+    crate::ran::<ReleaseJob>(&effects);
     // And the new cancel key closes a fresh dialog.
     let failed = app::JobResult::Failed {
         job: "Release".into(),

@@ -8,13 +8,14 @@ use fixture::screen::render;
 use super::ui::{act, key};
 use backfill_console::app::{self, Action, DbEvent, Msg, State};
 use backfill_console::config::Config;
+use backfill_console::model::job::ReleaseJob;
 use backfill_console::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 #[test]
 fn a_production_context_is_unmistakable_and_asks_for_its_name_typed() {
-    use backfill_console::app::{Effect, Job};
+    use backfill_console::app::Effect;
     use crossterm::event::{KeyEvent, KeyModifiers};
     // Issue 24, part 1: the context's name in the header, a PROD badge (also without
     // colour), every frame red, and a destructive action confirmed only by the name typed.
@@ -50,7 +51,7 @@ fn a_production_context_is_unmistakable_and_asks_for_its_name_typed() {
     insta::assert_snapshot!("production_release_80x24", screen);
     let effects =
         app::update(&mut state, Msg::Key(KeyEvent::new(crossterm::event::KeyCode::Enter, KeyModifiers::NONE)));
-    assert!(matches!(effects.as_slice(), [Effect::Run(Job::Release { .. })]), "{effects:?}");
+    crate::ran::<ReleaseJob>(&effects);
 }
 
 #[test]
