@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use super::op::{After, Confirmation, Job, JobResult, Kind, Knob, Outcome, Plan, PlanLine, Turned};
+pub use super::op::{After, Confirmation, Job, JobResult, Kind, Knob, Plan, PlanLine, Turned};
 use crate::model::claim::{ClaimParams, ClaimReport};
 use crate::model::dead::{PurgeReport, RedriveReport, Which};
 use crate::model::lock_key::YearMonth;

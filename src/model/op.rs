@@ -139,7 +139,7 @@ pub trait Request: Any + fmt::Debug + Send + Sync + Erased<Job> {
 }
 
 /// What came of a request.
-pub trait Report: Any + fmt::Debug + Send + Sync + Erased<Outcome> {
+pub trait Report: Any + fmt::Debug + Send + Sync + Erased<Reported> {
     fn tag(&self) -> &'static str;
     /// What its result dialog says: a title, the lines, and whether all went as asked.
     fn outcome(&self) -> (String, Vec<String>, bool);
@@ -244,10 +244,10 @@ impl Plan {
 }
 
 /// What came of a request, whatever the operation.
-pub struct Outcome(Box<dyn Report>);
-erased!(Outcome, Report);
+pub struct Reported(Box<dyn Report>);
+erased!(Reported, Report);
 
-impl std::ops::Deref for Outcome {
+impl std::ops::Deref for Reported {
     type Target = dyn Report;
     fn deref(&self) -> &Self::Target {
         &*self.0
@@ -257,7 +257,7 @@ impl std::ops::Deref for Outcome {
 /// Recorded as it came back (`recording::What::Outcome`), externally tagged.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobResult {
-    Done(Outcome),
+    Done(Reported),
     /// The job failed; `kind` says whether its outcome is unknown (the link dropped while
     /// it ran) or what the operator can do about it.
     Failed {
@@ -269,7 +269,7 @@ pub enum JobResult {
 
 impl JobResult {
     pub fn done(report: impl Report) -> Self {
-        JobResult::Done(Outcome(Box::new(report)))
+        JobResult::Done(Reported(Box::new(report)))
     }
 
     /// A dry run's result as the plan it is, with the job that planned it.
