@@ -101,7 +101,7 @@ pub enum Dialog {
     Claim(ClaimForm),
     /// An action planned and waiting for the go-ahead: `job` planned `plan` (a dry run's
     /// job, or the action itself when it has no dry run); Enter runs `job.confirmed(plan)`.
-    /// Its text is `present::confirm`'s, its knobs `Job::turned`'s.
+    /// Its text and its knobs are its operation's (`job.confirmation(plan)`, `job.turned`).
     Confirm {
         job: Job,
         plan: Plan,

@@ -273,7 +273,7 @@ fn on_errors_key(state: &mut State, selected: usize, action: Option<OverlayActio
     }
 }
 
-/// Runs `job`; the dialog says what runs (`present::confirm::running`) until its result.
+/// Runs `job`; the dialog says what runs (its `Request::running`) until its result.
 pub(super) fn start(state: &mut State, job: Job) -> Vec<Effect> {
     if state.job_running {
         return refuse(state, "another action is still running; wait for its result".into());
