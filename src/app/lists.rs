@@ -3,13 +3,13 @@
 
 use super::dialog::Dialog;
 use super::keymap::OverlayAction;
-use super::msg::{Effect, Job, RedriveJob};
+use super::msg::{Effect, Job};
 use super::rows::matches;
 use super::state::{Overlay, State};
 use super::update::{refuse, start};
 use crate::model::audit::AuditRow;
 use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
-use crate::model::job::{Plan, PurgeJob, PurgePlan};
+use crate::model::job::{Plan, PurgeJob, PurgePlan, RedriveJob};
 
 /// The audit rows the view shows: the filter applied.
 pub fn audit_rows(state: &State) -> Vec<&AuditRow> {

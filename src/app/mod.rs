@@ -43,6 +43,6 @@ pub mod state;
 pub mod update;
 
 pub use action::{Action, Panel};
-pub use msg::{DbEvent, Effect, Job, JobResult, Msg, RedriveJob, ResetJob, RetryJob, Route, Via, WorkerCmd};
+pub use msg::{DbEvent, Effect, Job, JobResult, Msg, Route, Via, WorkerCmd};
 pub use state::{ContextInfo, Detail, Link, Overlay, Recording, RelayRole, State};
 pub use update::update;

@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use crate::model::Snapshot;
 use crate::model::audit::AuditRow;
 use crate::model::dead::DeadLetters;
-pub use crate::model::job::{Job, JobResult, RedriveJob, ResetJob, RetryJob};
+pub use crate::model::job::{Job, JobResult};
 use crate::model::lock_key::YearMonth;
 pub use crate::model::via::Via;
 

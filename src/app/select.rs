@@ -1,14 +1,14 @@
 //! Selection and the dialogs built from it.
 
 use super::dialog::Dialog;
-use super::msg::{Job, ResetJob};
+use super::msg::Job;
 use super::refusal::Refusal;
 use super::rows::{lock_rows, month_rows};
 use super::state::State;
 use super::{Action, Panel};
 use crate::duration_text::format as dur;
 use crate::model::LockRow;
-use crate::model::job::{Plan, ReleaseJob};
+use crate::model::job::{Plan, ReleaseJob, ResetJob};
 use crate::model::lock_key::YearMonth;
 use crate::model::release::{HolderPlan, Method, holder_key, holder_plans};
 use crate::model::reset::StuckMonthRow;

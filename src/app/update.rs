@@ -8,12 +8,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::dialog::{ClaimForm, Dialog};
 use super::dialog_keys::{on_dialog_action, on_typed_key, plan_claim};
 use super::keymap::{FilterAction, OverlayAction};
-use super::msg::RetryJob;
 use super::msg::{Effect, Job, Msg, WorkerCmd};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, lists, select};
 use crate::model::Level;
 use crate::model::claim::ClaimParams;
+use crate::model::job::RetryJob;
 use crate::model::release::Method;
 
 const MIN_REFRESH: Duration = Duration::from_millis(250);

@@ -4,11 +4,11 @@
 use crate::fixture;
 
 use backfill_console::app::update::on_action;
-use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, RedriveJob, WorkerCmd};
+use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, WorkerCmd};
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
 use backfill_console::model::dead::{DeadLetters, DeadMessage, DeadReason, RedriveReport, RedriveSkip, Which};
-use backfill_console::model::job::{PurgeJob, PurgePlan, RedriveDone};
+use backfill_console::model::job::{PurgeJob, PurgePlan, RedriveDone, RedriveJob};
 use backfill_console::model::lock_key::YearMonth;
 use backfill_console::model::payload::Payload;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
