@@ -102,13 +102,9 @@ impl KeyCombo {
     }
 }
 
-/// What an action in any mode offers the keymap.
-pub trait KeyAction: Copy + Ord + std::hash::Hash + Serialize {
-    /// Short label for hints and help.
-    fn label(self) -> &'static str;
-}
+pub use crate::model::action::KeyAction;
 
-mode_actions!(
+crate::model::mode_actions!(
     /// Keys while a dialog is open (claim form, release, reset, a result).
     DialogAction {
         Confirm => "confirm",
@@ -120,7 +116,7 @@ mode_actions!(
     }
 );
 
-mode_actions!(
+crate::model::mode_actions!(
     /// Keys while typing a filter; any other printable key is typed into it.
     FilterAction {
         Apply => "apply",
@@ -129,7 +125,7 @@ mode_actions!(
     }
 );
 
-mode_actions!(
+crate::model::mode_actions!(
     /// Keys while help or a detail view is open.
     OverlayAction {
         Close => "close",
@@ -141,7 +137,7 @@ mode_actions!(
     }
 );
 
-mode_actions!(
+crate::model::mode_actions!(
     /// Keys while replaying a recording (checked before the main screen's).
     ReplayAction {
         StepBack => "step back",

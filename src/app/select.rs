@@ -1,17 +1,13 @@
 //! Selection and the dialogs built from it.
 
-use super::dialog::Dialog;
-use super::msg::Job;
 use super::refusal::Refusal;
 use super::rows::{lock_rows, month_rows};
 use super::state::State;
 use super::{Action, Panel};
-use crate::duration_text::format as dur;
 use crate::model::LockRow;
-use crate::model::job::{Plan, ReleaseJob, ResetJob};
+use crate::model::ask::Chosen;
 use crate::model::lock_key::YearMonth;
-use crate::model::release::{HolderPlan, Method, holder_key, holder_plans};
-use crate::model::reset::StuckMonthRow;
+use crate::model::release::holder_key;
 
 use std::collections::BTreeSet;
 
@@ -180,116 +176,17 @@ fn step_calendar(state: &mut State, action: Action) {
     }
 }
 
-/// The release dialog for the marked holders, else the selected lock: refuses foreign
-/// locks and waiters.
-pub fn release_dialog(state: &State, method: Method) -> Result<Dialog, Refusal> {
-    if !state.marked_locks.is_empty() {
-        return marked_release(state, method);
+/// What the operator has chosen, as an operation reads it when asked for its request.
+pub fn chosen(state: &State) -> Chosen<'_> {
+    Chosen {
+        snapshot: state.snapshot.as_ref(),
+        assessment: state.assessment.as_ref(),
+        thresholds: &state.thresholds,
+        marked_months: &state.marked,
+        months: chosen_months(state),
+        marked_holders: &state.marked_locks,
+        on_locks: state.focus == Panel::Locks,
+        selected_lock: selected_lock(state),
+        key: Box::new(|action| state.keymap.first_key(action)),
     }
-    if state.focus != Panel::Locks {
-        let keys = [Action::FocusLocks, Action::FocusNext].map(|a| state.keymap.first_key(a));
-        let how = match keys {
-            [Some(a), Some(b)] => format!(" with {a} or {b}"),
-            [Some(k), None] | [None, Some(k)] => format!(" with {k}"),
-            [None, None] => String::new(),
-        };
-        return Err(Refusal::FocusLocks { how });
-    }
-    let snap = state.snapshot.as_ref().ok_or(Refusal::NoData)?;
-    let lock = selected_lock(state).ok_or(Refusal::NoLockSelected)?;
-    let Some(month) = lock.month() else {
-        return Err(Refusal::Foreign { marking: false });
-    };
-    if !lock.granted {
-        return Err(Refusal::Waiter { marking: false });
-    }
-    let pid = lock.pid.ok_or(Refusal::NoPid)?;
-    let holder = lock.holder.as_ref().ok_or(Refusal::HolderHidden { what: "session" })?;
-    holder.backend_start.ok_or(Refusal::HolderHidden { what: "start time" })?;
-    if method == Method::Cancel && holder.is_idle() {
-        // An idle session runs no query: a cancel would do nothing and keep its locks.
-        let key = state.keymap.first_key(Action::Release).unwrap_or_else(|| "r".into());
-        return Err(Refusal::IdleCancel { pid, key });
-    }
-    let assessment = state.assessment.as_ref().ok_or(Refusal::NoData)?;
-    let mut plan = holder_plans(snap, assessment, |i| snap.locks[i].pid == Some(pid))
-        .into_iter()
-        .next()
-        .ok_or(Refusal::NoLongerHolds)?;
-    plan.target.month = month;
-    Ok(release(vec![plan], method))
-}
-
-/// The release of every marked holder that still holds a month lock, one plan each.
-fn marked_release(state: &State, method: Method) -> Result<Dialog, Refusal> {
-    let (Some(snap), Some(assessment)) = (&state.snapshot, &state.assessment) else {
-        return Err(Refusal::NoData);
-    };
-    let marked = |i: usize| holder_key(&snap.locks[i]).is_some_and(|k| state.marked_locks.contains(&k));
-    let plans = holder_plans(snap, assessment, marked);
-    if plans.is_empty() {
-        let key = state.keymap.first_key(Action::ClearMarks).unwrap_or_else(|| "u".into());
-        return Err(Refusal::MarkedHoldNothing { marked: state.marked_locks.len(), key });
-    }
-    Ok(release(plans, method))
-}
-
-/// The confirmation of a release of `plans`' holders.
-fn release(plans: Vec<HolderPlan>, method: Method) -> Dialog {
-    let holders = plans.iter().map(HolderPlan::holder).collect();
-    Dialog::Confirm { job: Job::new(ReleaseJob { holders, method }), plan: Plan::new(plans) }
-}
-
-/// The reset the operator asks for: the abandoned months — `processing`, no live message,
-/// no worker (the marked ones, with marks). Never a month whose message is still queued.
-pub fn reset_job(state: &State) -> Result<ResetJob, Refusal> {
-    let assessment = state.assessment.as_ref().ok_or(Refusal::NoData)?;
-    if assessment.stuck_months.is_empty() {
-        return Err(Refusal::NothingToReset(nothing_to_reset(assessment, &state.thresholds)));
-    }
-    let snap = state.snapshot.as_ref().ok_or(Refusal::NoData)?;
-    // With marks: the marked stuck months only.
-    let months: Vec<StuckMonthRow> = assessment
-        .stuck_months
-        .iter()
-        .filter(|m| state.marked.is_empty() || state.marked.contains(&m.month))
-        .map(|m| {
-            let row = snap.month(m.month);
-            StuckMonthRow {
-                month: m.month,
-                started_at: row.and_then(|r| r.started_at),
-                retry_count: row.and_then(|r| r.retry_count).unwrap_or(0),
-            }
-        })
-        .collect();
-    if months.is_empty() {
-        return Err(Refusal::MarkedNotAbandoned { marked: state.marked.len() });
-    }
-    // Known work: what makes a month resettable is no message and no worker, not its age.
-    let older_than =
-        if assessment.work.is_some() { std::time::Duration::ZERO } else { state.thresholds.stuck_month_after };
-    Ok(ResetJob { older_than, months, taken_at: snap.taken_at, dry_run: true })
-}
-
-/// Why `R` offers nothing: the processing months' messages say what they wait for.
-fn nothing_to_reset(assessment: &crate::model::Assessment, t: &crate::model::Thresholds) -> String {
-    use crate::model::work::Work;
-    let Some(work) = &assessment.work else {
-        return format!("no month has been processing for {} or more", dur(t.stuck_month_after));
-    };
-    let waiting = work.iter().filter(|w| matches!(w.work, Work::Waiting { .. })).count();
-    let left = work.iter().filter(|w| matches!(w.work, Work::TakenAndLeft { .. })).count();
-    let mut why = vec!["nothing to reset".to_string()];
-    if waiting > 0 {
-        why.push(format!(
-            "{waiting} processing month(s) still have their message in the queue (a consumer stall, not stuck months: a reset would queue their work twice)"
-        ));
-    }
-    if left > 0 {
-        why.push(format!("{left} month(s) whose message a consumer took are handed out again by the queue"));
-    }
-    if waiting == 0 && left == 0 {
-        why.push("no month is processing without a message and a worker".into());
-    }
-    why.join(": ")
 }

@@ -1,5 +1,6 @@
 //! Everything the screen shows, and nothing else.
 
+use crate::model::ask::{Catalog, NoOperations};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,9 @@ pub struct Notice {
 }
 
 pub struct State {
+    /// The operations that answer to the actions (`ops::OPERATIONS`, handed in by the edge
+    /// that starts the console; none in a replay).
+    pub ops: &'static dyn Catalog,
     pub keymap: Keymap,
     pub thresholds: Thresholds,
     pub read_only: bool,
@@ -222,6 +226,7 @@ impl State {
 
     pub fn new(thresholds: Thresholds, refresh: Duration, keymap: Keymap, target: String, now: Instant) -> Self {
         Self {
+            ops: &NoOperations,
             keymap,
             thresholds,
             read_only: false,

@@ -12,9 +12,8 @@ use super::msg::{Effect, Job, Msg, WorkerCmd};
 use super::state::{Detail, Notice, Overlay, State};
 use super::{Action, Panel, absorb, lists, select};
 use crate::model::Level;
+use crate::model::ask::Ask;
 use crate::model::claim::ClaimParams;
-use crate::model::job::RetryJob;
-use crate::model::release::Method;
 
 const MIN_REFRESH: Duration = Duration::from_millis(250);
 const MAX_REFRESH: Duration = Duration::from_secs(60);
@@ -115,6 +114,9 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if !state.may(action) {
         return refuse(state, format!("{} refused: read-only mode (no action is allowed)", action.label()));
     }
+    if let Some(effects) = ask(state, action) {
+        return effects;
+    }
     match action {
         Action::Quit => state.quit = true,
         Action::FocusNext | Action::FocusPrev => {
@@ -193,34 +195,26 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.marked.clear();
             state.marked_locks.clear();
         }
-        Action::Retry => {
-            let months = select::chosen_months(state);
-            if months.is_empty() {
-                return refuse(state, "no month selected to retry".into());
-            }
-            let selection =
-                if state.marked.is_empty() { "console: the selected month" } else { "console: marked months" };
-            let job = RetryJob { months, reset_count: false, dry_run: true, selection: selection.into() };
-            return start(state, Job::new(job));
-        }
-        Action::Release | Action::CancelQuery => {
-            let method = if action == Action::Release { Method::Terminate } else { Method::Cancel };
-            return match select::release_dialog(state, method) {
-                Ok(dialog) => {
-                    state.overlay = Overlay::Dialog(dialog);
-                    Vec::new()
-                }
-                Err(why) => refuse(state, why.to_string()),
-            };
-        }
-        Action::ResetStuck => {
-            return match select::reset_job(state) {
-                Ok(job) => start(state, Job::new(job)),
-                Err(why) => refuse(state, why.to_string()),
-            };
-        }
+        // Every other action is an operation's, answered above by the catalogue (`ask`); a
+        // console without one (a replay) does nothing. `tests/screens/app_actions.rs` checks
+        // that each action is either the console's own, here, or an operation's.
+        _ => {}
     }
     Vec::new()
+}
+
+/// The request an operation of the catalogue makes of what the operator chose, when one
+/// answers to `action`: a dry run to plan it, or its confirmation.
+fn ask(state: &mut State, action: Action) -> Option<Vec<Effect>> {
+    let answer = state.ops.ask(action, &select::chosen(state))?;
+    Some(match answer {
+        Ok(Ask::Plan(job)) => start(state, job),
+        Ok(Ask::Confirm(job, plan)) => {
+            state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
+            Vec::new()
+        }
+        Err(why) => refuse(state, why.to_string()),
+    })
 }
 
 pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {

@@ -22,9 +22,16 @@ pub mod retry;
 use crate::db::DbError;
 use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
+use crate::model::action::Action;
+use crate::model::ask::{Ask, Catalog, Chosen};
 use crate::model::claim::ClaimParams;
-use crate::model::job::{Job, JobResult, PlanClaim, PurgeJob, RedriveJob, ReleaseJob, ResetJob, RetryJob};
+use crate::model::job::{Job, JobResult, PlanClaim, PurgeJob, RedriveJob};
 pub use crate::model::op::Kind;
+use crate::model::refusal::Refusal;
+use crate::model::release::Method;
+use release::ReleaseJob;
+use reset::ResetJob;
+use retry::RetryJob;
 
 /// What a running operation may be told and may tell: stop at the next safe point
 /// (honoured by a redrive between chunks), and how far it is.
@@ -38,6 +45,25 @@ impl Control {
     pub fn none() -> (tokio::sync::watch::Sender<bool>, Self) {
         let (stop, cancel) = tokio::sync::watch::channel(false);
         (stop, Self { cancel, progress: Box::new(|_| {}) })
+    }
+}
+
+/// The operations that answer to the main screen's actions, a line each: what the console
+/// asks of them (`model::ask::Catalog`) — the claim's form aside, which is the console's own.
+pub struct Operations;
+
+/// The catalogue the console is started with.
+pub static OPERATIONS: Operations = Operations;
+
+impl Catalog for Operations {
+    fn ask(&self, action: Action, chosen: &Chosen<'_>) -> Option<Result<Ask, Refusal>> {
+        Some(match action {
+            Action::Retry => retry::ask(chosen),
+            Action::ResetStuck => reset::ask(chosen),
+            Action::Release => release::ask(chosen, Method::Terminate),
+            Action::CancelQuery => release::ask(chosen, Method::Cancel),
+            _ => return None,
+        })
     }
 }
 

@@ -2,24 +2,29 @@
 //! audited in the same statement (`db::release`). Over the direct connection when there
 //! is one.
 
+use serde::Serialize;
+
 use super::Kind;
 use crate::db::DbError;
 use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
 use crate::db::release;
-use crate::model::audit::Action;
-use crate::model::job::{After, Confirmation, Plan, ReleaseDone, ReleaseJob};
+use crate::model::action::Action;
+use crate::model::ask::{Ask, Chosen};
+use crate::model::audit;
+use crate::model::job::{After, Confirmation, Job, Plan};
 use crate::model::op::{Report, Request};
-use crate::model::release::{Holder, HolderPlan, Method, Outcome, Released};
+use crate::model::refusal::Refusal;
+use crate::model::release::{Holder, HolderPlan, Method, Outcome, Released, holder_key, holder_plans};
 use crate::present;
 
-pub const KIND: Kind = Kind { name: "Release", action: Action::ReleaseTerminate, destructive: true };
+pub const KIND: Kind = Kind { name: "Release", action: audit::Action::ReleaseTerminate, destructive: true };
 
 /// The audit action of a release by `method`.
-pub fn action(method: Method) -> Action {
+pub fn action(method: Method) -> audit::Action {
     match method {
-        Method::Terminate => Action::ReleaseTerminate,
-        Method::Cancel => Action::ReleaseCancel,
+        Method::Terminate => audit::Action::ReleaseTerminate,
+        Method::Cancel => audit::Action::ReleaseCancel,
     }
 }
 
@@ -48,10 +53,83 @@ pub async fn run(
     Ok(holders.iter().zip(outcomes).map(|(h, outcome)| Released { target: h.target.clone(), outcome }).collect())
 }
 
+/// The holders' sessions ended (or their queries cancelled), each checked race-free.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseJob {
+    pub holders: Vec<Holder>,
+    pub method: Method,
+}
+
+/// Each holder and what came of it, in the order asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseDone {
+    pub method: Method,
+    pub outcomes: Vec<Released>,
+}
+
 /// The console's release (the job runs on the connection [`settings`] chose).
 pub async fn run_job(session: &Session, actor: &Actor, job: &ReleaseJob) -> Result<ReleaseDone, DbError> {
     let outcomes = run(session, actor, &job.holders, job.method, "operator").await?;
     Ok(ReleaseDone { method: job.method, outcomes })
+}
+
+/// The console's release (`Release`, or `CancelQuery` for `Method::Cancel`): of the marked
+/// holders, else of the selected lock's; refuses foreign locks and waiters. The plan is the
+/// holders as the console shows them: confirmed as it is.
+pub fn ask(chosen: &Chosen<'_>, method: Method) -> Result<Ask, Refusal> {
+    let plans = if chosen.marked_holders.is_empty() { selected(chosen, method)? } else { marked(chosen)? };
+    let holders = plans.iter().map(HolderPlan::holder).collect();
+    Ok(Ask::Confirm(Job::new(ReleaseJob { holders, method }), Plan::new(plans)))
+}
+
+/// The selected lock's holder, with every month lock it holds.
+fn selected(chosen: &Chosen<'_>, method: Method) -> Result<Vec<HolderPlan>, Refusal> {
+    if !chosen.on_locks {
+        let keys = [Action::FocusLocks, Action::FocusNext].map(|a| (chosen.key)(a));
+        let how = match keys {
+            [Some(a), Some(b)] => format!(" with {a} or {b}"),
+            [Some(k), None] | [None, Some(k)] => format!(" with {k}"),
+            [None, None] => String::new(),
+        };
+        return Err(Refusal::FocusLocks { how });
+    }
+    let snap = chosen.snapshot.ok_or(Refusal::NoData)?;
+    let lock = chosen.selected_lock.ok_or(Refusal::NoLockSelected)?;
+    let Some(month) = lock.month() else {
+        return Err(Refusal::Foreign { marking: false });
+    };
+    if !lock.granted {
+        return Err(Refusal::Waiter { marking: false });
+    }
+    let pid = lock.pid.ok_or(Refusal::NoPid)?;
+    let holder = lock.holder.as_ref().ok_or(Refusal::HolderHidden { what: "session" })?;
+    holder.backend_start.ok_or(Refusal::HolderHidden { what: "start time" })?;
+    if method == Method::Cancel && holder.is_idle() {
+        // An idle session runs no query: a cancel would do nothing and keep its locks.
+        let key = (chosen.key)(Action::Release).unwrap_or_else(|| "r".into());
+        return Err(Refusal::IdleCancel { pid, key });
+    }
+    let assessment = chosen.assessment.ok_or(Refusal::NoData)?;
+    let mut plan = holder_plans(snap, assessment, |i| snap.locks[i].pid == Some(pid))
+        .into_iter()
+        .next()
+        .ok_or(Refusal::NoLongerHolds)?;
+    plan.target.month = month;
+    Ok(vec![plan])
+}
+
+/// Every marked holder that still holds a month lock, one plan each.
+fn marked(chosen: &Chosen<'_>) -> Result<Vec<HolderPlan>, Refusal> {
+    let (Some(snap), Some(assessment)) = (chosen.snapshot, chosen.assessment) else {
+        return Err(Refusal::NoData);
+    };
+    let marked = |i: usize| holder_key(&snap.locks[i]).is_some_and(|k| chosen.marked_holders.contains(&k));
+    let plans = holder_plans(snap, assessment, marked);
+    if plans.is_empty() {
+        let key = (chosen.key)(Action::ClearMarks).unwrap_or_else(|| "u".into());
+        return Err(Refusal::MarkedHoldNothing { marked: chosen.marked_holders.len(), key });
+    }
+    Ok(plans)
 }
 
 impl Request for ReleaseJob {

@@ -1,19 +1,42 @@
 //! The retry of failed months (`db::retry`): back to `retry`, guarded by each month's
 //! lock and live message, optionally with their retry count set back to 0.
 
+use serde::Serialize;
+
 use super::Kind;
 use crate::db::DbError;
 use crate::db::audit::Actor;
 use crate::db::connect::Session;
 use crate::db::retry;
 pub use crate::db::retry::RetryRequest;
+use crate::model::ask::{Ask, Chosen};
 use crate::model::audit::Action;
-use crate::model::job::{After, Confirmation, Job, Knob, Plan, RetryDone, RetryJob, Turned};
+use crate::model::job::{After, Confirmation, Job, Knob, Plan, Turned};
+use crate::model::lock_key::YearMonth;
 use crate::model::op::{Report, Request};
+use crate::model::refusal::Refusal;
 use crate::model::retry::RetryReport;
 use crate::present;
 
 pub const KIND: Kind = Kind { name: "Retry", action: Action::Retry, destructive: false };
+
+/// Failed months back to retry as the console asks for it; `dry_run` plans it (the same
+/// routine, rolled back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryJob {
+    pub months: Vec<YearMonth>,
+    pub reset_count: bool,
+    pub dry_run: bool,
+    /// How the months were chosen, for the audit row.
+    pub selection: String,
+}
+
+/// A retry ran (or, `job.dry_run`, was planned) for the job's months.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetryDone {
+    pub job: RetryJob,
+    pub report: RetryReport,
+}
 
 /// The audit action of a retry: one that also sets the retry count back to 0 is its own.
 pub fn action(reset_count: bool) -> Action {
@@ -36,6 +59,19 @@ pub async fn run_job(session: &mut Session, actor: &Actor, job: &RetryJob) -> Re
     };
     let report = run(session, actor, &request).await?;
     Ok(RetryDone { job: job.clone(), report })
+}
+
+/// The retry the console asks for: the marked months, else the selected one. A dry run
+/// plans it.
+pub fn ask(chosen: &Chosen<'_>) -> Result<Ask, Refusal> {
+    if chosen.months.is_empty() {
+        return Err(Refusal::Nothing("no month selected to retry".into()));
+    }
+    let selection =
+        if chosen.marked_months.is_empty() { "console: the selected month" } else { "console: marked months" };
+    let job =
+        RetryJob { months: chosen.months.clone(), reset_count: false, dry_run: true, selection: selection.into() };
+    Ok(Ask::Plan(Job::new(job)))
 }
 
 impl Request for RetryJob {

@@ -73,6 +73,7 @@ pub async fn run_switching(opts: ConsoleOptions) -> anyhow::Result<Ended> {
         .with_production(opts.context.as_ref().is_some_and(|c| c.production));
     let mut state =
         State::new(opts.config.thresholds.clone(), opts.config.refresh, keymap, opts.settings.target(), Instant::now());
+    state.ops = &crate::ops::OPERATIONS;
     state.read_only = opts.read_only || opts.watch;
     state.contexts = opts.contexts.clone();
     state.context = opts.context.as_ref().map(|c| crate::app::ContextInfo {

@@ -8,10 +8,13 @@ use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, WorkerCmd};
 use backfill_console::db::claim::ClaimReport;
 use backfill_console::db::release::{Method, Outcome};
+use backfill_console::model::ask::Catalog;
 use backfill_console::model::claim::ClaimParams;
-use backfill_console::model::job::{ClaimPlanned, PlanClaim, ReleaseDone, ReleaseJob, ResetDone, ResetJob};
+use backfill_console::model::job::{ClaimPlanned, PlanClaim};
 use backfill_console::model::release::{HolderPlan, Released};
 use backfill_console::model::reset::ResetReport;
+use backfill_console::ops::release::{ReleaseDone, ReleaseJob};
+use backfill_console::ops::reset::{ResetDone, ResetJob};
 use crossterm::event::KeyCode;
 
 use super::app_update::{key, ym};
@@ -226,4 +229,59 @@ fn cancel_on_an_idle_holder_points_to_release_instead_of_offering_a_no_op() {
     assert_eq!(s.overlay, Overlay::None, "no dialog for a no-op");
     let text = &s.notice.as_ref().unwrap().text;
     assert!(text.contains("is idle: there is no query to cancel") && text.contains("r ends its session"), "{text}");
+}
+
+/// Every action of the main screen is the console's own (`app::update`) or an operation's
+/// (answered by the catalogue, `ops::OPERATIONS`), never both and never neither: a new
+/// action nobody answers would otherwise do nothing without a word.
+#[test]
+fn every_action_is_the_consoles_own_or_an_operations() {
+    use Action::*;
+    let own = [
+        Quit,
+        FocusNext,
+        FocusPrev,
+        FocusMonths,
+        FocusCalendar,
+        FocusLocks,
+        FocusQueue,
+        Up,
+        Down,
+        Left,
+        Right,
+        PageUp,
+        PageDown,
+        Home,
+        End,
+        Filter,
+        Sort,
+        Detail,
+        Help,
+        Pause,
+        Faster,
+        Slower,
+        CopyRow,
+        CopySql,
+        Claim,
+        Refresh,
+        Errors,
+        Mark,
+        MarkAll,
+        ClearMarks,
+        Audit,
+        DeadLetters,
+        Verdicts,
+        Contexts,
+        Fleet,
+    ];
+    let (s, _) = fixture::state(20);
+    let chosen = app::select::chosen(&s);
+    for action in Action::ALL {
+        let answered = backfill_console::ops::OPERATIONS.ask(*action, &chosen).is_some();
+        assert!(
+            own.contains(action) != answered,
+            "{action:?}: the console's own: {}, an operation's: {answered}",
+            own.contains(action)
+        );
+    }
 }

@@ -8,10 +8,12 @@ use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay};
 use backfill_console::db::lock_key::YearMonth;
 use backfill_console::model::claim::{Candidate, ClaimParams, ClaimReport};
-use backfill_console::model::job::{ClaimPlanned, PlanClaim, ResetDone, ResetJob, RetryDone, RetryJob};
+use backfill_console::model::job::{ClaimPlanned, PlanClaim};
 use backfill_console::model::reset::ResetReport;
 use backfill_console::model::retry::{RetryReport, RetrySkip, Skipped};
 use backfill_console::model::status::Status;
+use backfill_console::ops::reset::{ResetDone, ResetJob};
+use backfill_console::ops::retry::{RetryDone, RetryJob};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixture::screen::render;
 

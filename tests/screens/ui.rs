@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use backfill_console::app::{self, Action, DbEvent, Msg, State};
 use backfill_console::config::Config;
-use backfill_console::model::job::{ReleaseJob, ResetDone, ResetJob};
+use backfill_console::ops::release::ReleaseJob;
+use backfill_console::ops::reset::{ResetDone, ResetJob};
 use backfill_console::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

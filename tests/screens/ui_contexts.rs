@@ -8,7 +8,7 @@ use fixture::screen::render;
 use super::ui::{act, key};
 use backfill_console::app::{self, Action, DbEvent, Msg, State};
 use backfill_console::config::Config;
-use backfill_console::model::job::ReleaseJob;
+use backfill_console::ops::release::ReleaseJob;
 use backfill_console::ui::{self, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -1,4 +1,4 @@
-//! Why the console will not do what a key asked of the selection (`super::select`): each
+//! Why the console will not do what a key asked of the selection (`app::select`, `ops/`): each
 //! reason a variant, shown as the one line of the status bar.
 
 use std::fmt;
@@ -40,8 +40,10 @@ pub enum Refusal {
         marked: usize,
         key: String,
     },
-    /// Nothing to reset, and why (`select::nothing_to_reset`).
+    /// Nothing to reset, and why (`ops::reset`).
     NothingToReset(String),
+    /// Nothing chosen for the action, in words.
+    Nothing(String),
     /// With marks, none of the marked months is abandoned.
     MarkedNotAbandoned {
         marked: usize,
@@ -75,7 +77,7 @@ impl fmt::Display for Refusal {
             Refusal::MarkedHoldNothing { marked, key } => {
                 write!(f, "none of the {marked} marked session(s) holds a month lock any more ({key} clears the marks)")
             }
-            Refusal::NothingToReset(why) => f.write_str(why),
+            Refusal::NothingToReset(why) | Refusal::Nothing(why) => f.write_str(why),
             Refusal::MarkedNotAbandoned { marked } => {
                 write!(f, "none of the {marked} marked months is abandoned (processing, no message, no worker)")
             }
