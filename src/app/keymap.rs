@@ -102,7 +102,7 @@ impl KeyCombo {
     }
 }
 
-pub use crate::model::action::KeyAction;
+pub use crate::model::action::{KeyAction, OverlayAction};
 
 crate::model::mode_actions!(
     /// Keys while a dialog is open (claim form, release, reset, a result).
@@ -122,18 +122,6 @@ crate::model::mode_actions!(
         Apply => "apply",
         Clear => "clear",
         DeleteChar => "delete a character",
-    }
-);
-
-crate::model::mode_actions!(
-    /// Keys while help or a detail view is open.
-    OverlayAction {
-        Close => "close",
-        Up => "up",
-        Down => "down",
-        Open => "open",
-        Redrive => "redrive",
-        Purge => "purge",
     }
 );
 

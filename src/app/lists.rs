@@ -1,15 +1,14 @@
 //! The list views over data read on demand: the audit trail and the dead letters
 //! (by reason, then a reason's messages, then one message's payload).
 
-use super::dialog::Dialog;
 use super::keymap::OverlayAction;
-use super::msg::{Effect, Job};
+use super::msg::Effect;
 use super::rows::matches;
 use super::state::{Overlay, State};
-use super::update::{refuse, start};
+use super::update::refuse;
+use crate::model::ask::DeadChoice;
 use crate::model::audit::AuditRow;
 use crate::model::dead::{DeadMessage, DeadReason, Which, compact_ids};
-use crate::model::job::{Plan, PurgeJob, PurgePlan, RedriveJob};
 
 /// The audit rows the view shows: the filter applied.
 pub fn audit_rows(state: &State) -> Vec<&AuditRow> {
@@ -122,22 +121,14 @@ pub fn on_dead_key(
                     format!("{} refused: read-only mode (no action is allowed)", action_word(action)),
                 );
             }
-            let Some(chosen) = chosen(state, reason.as_deref(), selected) else {
+            let Some(choice) = chosen(state, reason.as_deref(), selected) else {
                 return refuse(state, "no dead letter selected".into());
             };
-            let until = match &state.dead {
-                Some(Ok(letters)) => letters.read_at,
-                _ => None,
+            // The operation makes its request of the choice (`ops::dead`).
+            return match state.ops.ask_in_view(action, &choice) {
+                Some(asked) => super::update::asked(state, asked),
+                None => Vec::new(),
             };
-            let Chosen { which, count, what, selection } = chosen;
-            if action == OverlayAction::Purge {
-                let (job, plan) =
-                    (Job::new(PurgeJob { which, until, selection }), Plan::new(PurgePlan { count, what }));
-                state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
-                return Vec::new();
-            }
-            let job = RedriveJob { which, until, dry_run: true, selection, rate: None, force: false };
-            return start(state, Job::new(job));
         }
         _ => {}
     }
@@ -148,43 +139,43 @@ fn action_word(action: OverlayAction) -> &'static str {
     if action == OverlayAction::Purge { "purge" } else { "redrive" }
 }
 
-/// What an action takes, how many (as the view counted them), in words, and for the audit.
-struct Chosen {
-    which: Which,
-    count: usize,
-    what: String,
-    selection: String,
-}
-
-/// Every message (row 0 of the reasons), all of the selected reason's, or the selected message.
-fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<Chosen> {
+/// Every message (row 0 of the reasons), all of the selected reason's, or the selected
+/// message; none that died after the view was read.
+fn chosen(state: &State, reason: Option<&str>, selected: usize) -> Option<DeadChoice> {
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    let until = match &state.dead {
+        Some(Ok(letters)) => letters.read_at,
+        _ => None,
+    };
     match reason {
         None if selected == 0 => {
             let Some(Ok(letters)) = &state.dead else { return None };
-            (letters.total > 0).then(|| Chosen {
+            (letters.total > 0).then(|| DeadChoice {
                 which: Which::All,
                 count: count(letters.total),
                 what: "every dead letter".into(),
                 selection: "console: every reason".into(),
+                until,
             })
         }
         None => {
             let group = dead_reasons(state).get(selected - 1)?;
-            Some(Chosen {
+            Some(DeadChoice {
                 which: Which::Reason(group.reason.clone()),
                 count: count(group.count),
                 what: format!("every dead letter with the reason `{}`", group.reason),
                 selection: format!("console: reason {}", group.reason),
+                until,
             })
         }
         Some(r) => {
             let message = dead_messages(state, r).into_iter().nth(selected)?;
-            Some(Chosen {
+            Some(DeadChoice {
                 which: Which::Ids(vec![message.msg_id]),
                 count: 1,
                 what: compact_ids(&[message.msg_id]),
                 selection: format!("console: message {}", message.msg_id),
+                until,
             })
         }
     }

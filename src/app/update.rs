@@ -208,13 +208,21 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
 fn ask(state: &mut State, action: Action) -> Option<Vec<Effect>> {
     let answer = state.ops.ask(action, &select::chosen(state))?;
     Some(match answer {
-        Ok(Ask::Plan(job)) => start(state, job),
-        Ok(Ask::Confirm(job, plan)) => {
+        Ok(ask) => asked(state, ask),
+        Err(why) => refuse(state, why.to_string()),
+    })
+}
+
+/// What an operation asked for: its dry run, which plans the confirmation, or the
+/// confirmation of a plan it already has.
+pub(super) fn asked(state: &mut State, ask: Ask) -> Vec<Effect> {
+    match ask {
+        Ask::Plan(job) => start(state, job),
+        Ask::Confirm(job, plan) => {
             state.overlay = Overlay::Dialog(Dialog::Confirm { job, plan });
             Vec::new()
         }
-        Err(why) => refuse(state, why.to_string()),
-    })
+    }
 }
 
 pub(super) fn refuse(state: &mut State, text: String) -> Vec<Effect> {

@@ -65,6 +65,19 @@ super::mode_actions!(
     }
 );
 
+super::mode_actions!(
+    /// Keys while an overlay is open (help, a detail, a list); the dead-letter view's
+    /// redrive and purge are operations' (`model::ask::Catalog::ask_in_view`).
+    OverlayAction {
+        Close => "close",
+        Up => "up",
+        Down => "down",
+        Open => "open",
+        Redrive => "redrive",
+        Purge => "purge",
+    }
+);
+
 impl Action {
     /// Actions that change the database; refused in read-only mode and `watch`.
     pub fn is_destructive(self) -> bool {

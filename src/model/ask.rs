@@ -6,7 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use super::action::Action;
+use chrono::{DateTime, Utc};
+
+use super::action::{Action, OverlayAction};
+use super::dead::Which;
 use super::lock_key::YearMonth;
 use super::op::{Job, Plan};
 use super::refusal::Refusal;
@@ -33,6 +36,18 @@ pub struct Chosen<'a> {
     pub key: Box<dyn Fn(Action) -> Option<String> + 'a>,
 }
 
+/// What the operator chose in the dead-letter view: which messages, how many as the view
+/// counted them, the same in words, how the audit row names the choice, and none that died
+/// after `until` (what the operator saw).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadChoice {
+    pub which: Which,
+    pub count: usize,
+    pub what: String,
+    pub selection: String,
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// What an operation answers to the action asked.
 #[derive(Debug)]
 pub enum Ask {
@@ -46,6 +61,11 @@ pub enum Ask {
 pub trait Catalog: Send + Sync {
     /// The request `action` makes of `chosen`; `None` when no operation answers to it.
     fn ask(&self, action: Action, chosen: &Chosen<'_>) -> Option<Result<Ask, Refusal>>;
+    /// The request an overlay's `action` makes of the dead letters chosen in its view;
+    /// `None` when no operation answers to it.
+    fn ask_in_view(&self, _action: OverlayAction, _choice: &DeadChoice) -> Option<Ask> {
+        None
+    }
 }
 
 /// A console with no operation (a replay; a test of the screens alone): every action that

@@ -2,6 +2,7 @@
 //! chunk at a rate, guarded by each message's month) and purge (deleted for good).
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use super::{Control, Kind};
 use crate::db::DbError;
@@ -9,14 +10,54 @@ use crate::db::audit::Actor;
 use crate::db::connect::Session;
 use crate::db::dead;
 pub use crate::db::dead::{RedriveRequest, compact_ids};
+use crate::model::ask::{Ask, DeadChoice};
 use crate::model::audit::Action;
 use crate::model::dead::{DeadLetters, PurgeReport, RedriveReport, Which};
-use crate::model::job::{After, Confirmation, Job, Knob, Plan, PurgeJob, PurgePlan, RedriveDone, RedriveJob, Turned};
+use crate::model::job::{After, Confirmation, Job, Knob, Plan, Turned};
 use crate::model::op::{Report, Request};
 use crate::present;
 
 pub const REDRIVE: Kind = Kind { name: "Redrive", action: Action::DeadRedrive, destructive: false };
 pub const PURGE: Kind = Kind { name: "Purge", action: Action::DeadPurge, destructive: true };
+
+/// Dead letters back to the queue as the console asks for it (no rate: its chunks back to
+/// back); `dry_run` plans it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedriveJob {
+    /// What to redrive: a plan resolves a reason (or all) to ids; the confirmed job
+    /// takes exactly the ids the plan weighed.
+    pub which: Which,
+    /// None that died after this (what the operator saw), for a reason or all.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub dry_run: bool,
+    pub selection: String,
+    /// At most this many messages a minute (`None`: chunks back to back).
+    pub rate: Option<u32>,
+    /// Also messages whose month is completed since.
+    pub force: bool,
+}
+
+/// A redrive ran (or, `job.dry_run`, was planned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RedriveDone {
+    pub job: RedriveJob,
+    pub report: Box<RedriveReport>,
+}
+
+/// Dead letters deleted: `which`, none that died after `until` (what the operator saw).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurgeJob {
+    pub which: Which,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    pub selection: String,
+}
+
+/// What a purge is shown with before it runs: how many, and which in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurgePlan {
+    pub count: usize,
+    pub what: String,
+}
 
 /// The dead letters for their view: every reason counted (or one reason's), the newest `limit`.
 pub async fn list(session: &Session, reason: Option<&str>, limit: i64) -> Result<DeadLetters, DbError> {
@@ -74,6 +115,20 @@ pub async fn purge(
 ) -> Result<PurgeReport, DbError> {
     let local = session.per_transaction.clone();
     dead::purge(&mut session.client, local.as_deref(), actor, which, until, selection).await
+}
+
+/// The console's redrive of the dead letters chosen in its view: a dry run plans it (and
+/// resolves a reason to the ids it weighs).
+pub fn ask_redrive(choice: &DeadChoice) -> Ask {
+    let DeadChoice { which, until, selection, .. } = choice.clone();
+    Ask::Plan(Job::new(RedriveJob { which, until, dry_run: true, selection, rate: None, force: false }))
+}
+
+/// The console's purge of the dead letters chosen in its view, confirmed on the count the
+/// view shows (none that died since is deleted).
+pub fn ask_purge(choice: &DeadChoice) -> Ask {
+    let DeadChoice { which, count, what, selection, until } = choice.clone();
+    Ask::Confirm(Job::new(PurgeJob { which, until, selection }), Plan::new(PurgePlan { count, what }))
 }
 
 /// The console's purge.

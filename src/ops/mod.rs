@@ -22,13 +22,14 @@ pub mod retry;
 use crate::db::DbError;
 use crate::db::audit::Actor;
 use crate::db::connect::{ConnSettings, Session};
-use crate::model::action::Action;
-use crate::model::ask::{Ask, Catalog, Chosen};
+use crate::model::action::{Action, OverlayAction};
+use crate::model::ask::{Ask, Catalog, Chosen, DeadChoice};
 use crate::model::claim::ClaimParams;
-use crate::model::job::{Job, JobResult, PlanClaim, PurgeJob, RedriveJob};
+use crate::model::job::{Job, JobResult, PlanClaim};
 pub use crate::model::op::Kind;
 use crate::model::refusal::Refusal;
 use crate::model::release::Method;
+use dead::{PurgeJob, RedriveJob};
 use release::ReleaseJob;
 use reset::ResetJob;
 use retry::RetryJob;
@@ -64,6 +65,14 @@ impl Catalog for Operations {
             Action::CancelQuery => release::ask(chosen, Method::Cancel),
             _ => return None,
         })
+    }
+
+    fn ask_in_view(&self, action: OverlayAction, choice: &DeadChoice) -> Option<Ask> {
+        match action {
+            OverlayAction::Redrive => Some(dead::ask_redrive(choice)),
+            OverlayAction::Purge => Some(dead::ask_purge(choice)),
+            _ => None,
+        }
     }
 }
 

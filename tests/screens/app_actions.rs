@@ -4,6 +4,7 @@
 use crate::fixture;
 
 use backfill_console::app::dialog::Dialog;
+use backfill_console::app::keymap::OverlayAction;
 use backfill_console::app::update::on_action;
 use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overlay, WorkerCmd};
 use backfill_console::db::claim::ClaimReport;
@@ -283,5 +284,17 @@ fn every_action_is_the_consoles_own_or_an_operations() {
             "{action:?}: the console's own: {}, an operation's: {answered}",
             own.contains(action)
         );
+    }
+    // In the dead-letter view, redrive and purge are the operations'.
+    let choice = backfill_console::model::ask::DeadChoice {
+        which: backfill_console::model::dead::Which::All,
+        count: 1,
+        what: "every dead letter".into(),
+        selection: "console: every reason".into(),
+        until: None,
+    };
+    for action in OverlayAction::ALL {
+        let answered = backfill_console::ops::OPERATIONS.ask_in_view(*action, &choice).is_some();
+        assert_eq!(answered, matches!(action, OverlayAction::Redrive | OverlayAction::Purge), "{action:?}");
     }
 }

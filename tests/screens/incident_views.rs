@@ -8,9 +8,9 @@ use backfill_console::app::{self, Action, DbEvent, Effect, JobResult, Msg, Overl
 use backfill_console::model::Status;
 use backfill_console::model::audit::AuditRow;
 use backfill_console::model::dead::{DeadLetters, DeadMessage, DeadReason, RedriveReport, RedriveSkip, Which};
-use backfill_console::model::job::{PurgeJob, PurgePlan, RedriveDone, RedriveJob};
 use backfill_console::model::lock_key::YearMonth;
 use backfill_console::model::payload::Payload;
+use backfill_console::ops::dead::{PurgeJob, PurgePlan, RedriveDone, RedriveJob};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fixture::screen::render;
 
