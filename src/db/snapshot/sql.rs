@@ -330,19 +330,17 @@ fn builtin_queue_sql() -> String {
     let (cap, cap1) = (EXACT_COUNT_CAP, EXACT_COUNT_CAP + 1);
     format!(
         "(WITH
-      -- Each count walks the visibility index in order (however its plan was made: on no column
-      -- statistics, for a queue analyzed empty, a scan in no order read the whole queue to find
-      -- the cap's matches). Each figure is counted exactly up to the cap; beyond it, it is estimated from a
+      -- Each figure is counted exactly up to the cap; beyond it, it is estimated from a
       -- sample of about {SAMPLE_PAGES} pages scaled to the catalogue's row count (and never below the cap).
       capped AS MATERIALIZED (SELECT
-          (SELECT count(*) FROM (SELECT 1 FROM backfill_queue WHERE visible_at <= now() ORDER BY visible_at LIMIT {cap1}) r) AS ready,
+          (SELECT count(*) FROM (SELECT 1 FROM backfill_queue WHERE visible_at <= now() LIMIT {cap1}) r) AS ready,
           invisible.in_flight, invisible.delayed, invisible.n AS invisible,
           (SELECT count(*) FROM (SELECT 1 FROM backfill_queue_dead LIMIT {cap1}) x) AS dead
         -- In flight and delayed from ONE capped scan of the invisible part.
         FROM (SELECT count(*) AS n, count(*) FILTER (WHERE in_flight) AS in_flight,
                      count(*) FILTER (WHERE NOT in_flight) AS delayed
               FROM (SELECT read_count > 0 AS in_flight FROM backfill_queue
-                    WHERE visible_at > now() ORDER BY visible_at LIMIT {cap1}) i) invisible),
+                    WHERE visible_at > now() LIMIT {cap1}) i) invisible),
       sized AS (SELECT capped.*,
           capped.ready > {cap} OR capped.invisible > {cap} AS big,
           (SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'backfill_queue'::regclass) AS rows_est,
