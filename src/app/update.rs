@@ -114,9 +114,6 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
     if !state.may(action) {
         return refuse(state, format!("{} refused: read-only mode (no action is allowed)", action.label()));
     }
-    if let Some(effects) = ask(state, action) {
-        return effects;
-    }
     match action {
         Action::Quit => state.quit = true,
         Action::FocusNext | Action::FocusPrev => {
@@ -195,10 +192,11 @@ pub fn on_action(state: &mut State, action: Action) -> Vec<Effect> {
             state.marked.clear();
             state.marked_locks.clear();
         }
-        // Every other action is an operation's, answered above by the catalogue (`ask`); a
-        // console without one (a replay) does nothing. `tests/screens/app_actions.rs` checks
-        // that each action is either the console's own, here, or an operation's.
-        _ => {}
+        // Every other action is an operation's, answered by the catalogue (`ask`: what the
+        // operator chose is gathered only then); a console without one (a replay) does
+        // nothing. `tests/screens/app_actions.rs` checks that each action is either the
+        // console's own, here, or an operation's.
+        _ => return ask(state, action).unwrap_or_default(),
     }
     Vec::new()
 }
